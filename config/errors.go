@@ -1,0 +1,201 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinels for errors.Is. Errors returned by Load, Refresh and the layers wrap
+// one of these, so callers can branch without parsing messages or importing a
+// provider's SDK.
+var (
+	// ErrClosed is returned by methods of a store after Close.
+	ErrClosed = errors.New("config: store closed")
+	// ErrInvalidValue means a value could not be decoded into its field's type.
+	ErrInvalidValue = errors.New("invalid value")
+	// ErrValidation means a decoded value broke a validate rule.
+	ErrValidation = errors.New("validation failed")
+	// ErrUnknownName means a layer saw a name under the prefix (or a key in a
+	// structured source) that maps to no field.
+	ErrUnknownName = errors.New("unknown name")
+	// ErrSecretPolicy means a secret field was set by a layer that is not
+	// sensitive (defaults, .env, plain environment).
+	ErrSecretPolicy = errors.New("secret set by a non-sensitive layer")
+	// ErrSchema means the configuration type itself is wrong: two fields with one
+	// environment name, an unsupported field type, a default that cannot be parsed.
+	ErrSchema = errors.New("invalid configuration schema")
+
+	// ErrNotFound means a source (a file, a secret) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAccessDenied means the caller lacks a permission; the message names the
+	// missing action.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrDecryption means the provider could not decrypt a value (for Secrets
+	// Manager, a KMS key the caller may not use).
+	ErrDecryption = errors.New("decryption failed")
+	// ErrDeleted means a secret is scheduled for deletion.
+	ErrDeleted = errors.New("scheduled for deletion")
+	// ErrMalformed means a source's content could not be parsed (a bad .env line,
+	// invalid JSON in a secret, a value over the size limit).
+	ErrMalformed = errors.New("malformed source")
+	// ErrThrottled means the provider rejected calls for going over its rate
+	// quota, after retries. It is transient.
+	ErrThrottled = errors.New("throttled")
+	// ErrTransient means a failure that may pass by itself: a 5xx, a timeout, a
+	// broken connection.
+	ErrTransient = errors.New("transient failure")
+)
+
+// IsTransient reports whether err is worth retrying soon: throttling, 5xx,
+// timeouts and connection errors. Permanent errors (not found, access denied,
+// decryption, bad values) are not.
+func IsTransient(err error) bool {
+	return errors.Is(err, ErrTransient) || errors.Is(err, ErrThrottled)
+}
+
+// FieldError is a problem with the value of one field. Its message names the
+// field key, the environment name and the source, and says what was expected.
+// It never holds the value of a secret field.
+type FieldError struct {
+	Key    string // field key, "database.port"
+	Env    string // environment name, "APP_DATABASE_PORT"
+	Source Source // where the value came from; Layer "" when no layer set it
+	Rule   string // the validate rule that failed ("max"), or "" for a decode error
+	// Message is the readable predicate: "must be at most 65535", "expected a
+	// duration such as 5s or 1m30s".
+	Message string
+	Err     error // ErrValidation, ErrInvalidValue, ErrSecretPolicy or a wrapped cause
+}
+
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Key)
+	b.WriteByte(' ')
+	b.WriteString(e.Message)
+	switch {
+	case e.Env != "" && e.Source.Layer != "":
+		fmt.Fprintf(&b, " (%s from %s)", e.Env, e.Source)
+	case e.Env != "":
+		fmt.Fprintf(&b, " (%s)", e.Env)
+	case e.Source.Layer != "":
+		fmt.Fprintf(&b, " (from %s)", e.Source)
+	}
+	return b.String()
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// UnknownNameError reports a name that maps to no field: an environment
+// variable under the prefix, a .env entry, or a key of a JSON secret. It is a
+// warning unless Options.Strict is set.
+type UnknownNameError struct {
+	Name       string // "APP_DATABSE_HOST" or a key "database.hots"
+	Source     Source
+	Suggestion string // the closest known name, or ""
+}
+
+func (e *UnknownNameError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Name)
+	b.WriteString(": unknown")
+	if e.Suggestion != "" {
+		b.WriteString(", did you mean ")
+		b.WriteString(e.Suggestion)
+		b.WriteByte('?')
+	}
+	if e.Source.Layer != "" && e.Source.Location != e.Name {
+		b.WriteString(" (from ")
+		b.WriteString(e.Source.String())
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (e *UnknownNameError) Unwrap() error { return ErrUnknownName }
+
+// SourceError is a failure to read a whole source: a missing file, a secret that
+// cannot be fetched. Code is one of the sentinels of this package and is matched
+// by errors.Is; Err keeps the provider's original error for errors.As.
+type SourceError struct {
+	Layer  string // "secretsmanager"
+	Source string // "my-app/production/database", ".env"
+	// Message says what to do about it, such as "missing IAM permission
+	// secretsmanager:GetSecretValue on arn:aws:secretsmanager:...".
+	Message string
+	Code    error
+	Err     error
+}
+
+func (e *SourceError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Layer)
+	if e.Source != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Source)
+	}
+	b.WriteString(": ")
+	if e.Code != nil {
+		b.WriteString(e.Code.Error())
+	}
+	if e.Message != "" {
+		if e.Code != nil {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Is matches the error's Code, so errors.Is(err, config.ErrNotFound) works.
+func (e *SourceError) Is(target error) bool { return e.Code != nil && target == e.Code }
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// AggregateError holds every problem found by one load or refresh. errors.Is
+// and errors.As look through all of them.
+type AggregateError struct {
+	Errs []error
+}
+
+func (e *AggregateError) Error() string {
+	if len(e.Errs) == 1 {
+		return "config: " + e.Errs[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %d problems:", len(e.Errs))
+	for _, err := range e.Errs {
+		b.WriteString("\n  - ")
+		b.WriteString(strings.ReplaceAll(err.Error(), "\n", "\n    "))
+	}
+	return b.String()
+}
+
+func (e *AggregateError) Unwrap() []error { return e.Errs }
+
+// flattenErrors spreads joined and aggregated errors into one list, so that
+// every problem is listed once at the top level.
+func flattenErrors(dst []error, err error) []error {
+	if err == nil {
+		return dst
+	}
+	switch e := err.(type) {
+	case *AggregateError:
+		for _, x := range e.Errs {
+			dst = flattenErrors(dst, x)
+		}
+		return dst
+	case interface{ Unwrap() []error }:
+		if _, ok := err.(*FieldError); !ok {
+			for _, x := range e.Unwrap() {
+				dst = flattenErrors(dst, x)
+			}
+			return dst
+		}
+	}
+	return append(dst, err)
+}

@@ -1,0 +1,364 @@
+package config
+
+import (
+	"encoding"
+	"fmt"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
+
+// Schema describes the fields of a configuration type: their keys, environment
+// names, defaults, rules and whether they are secret. It is computed once per
+// type and prefix from struct tags and never changes afterwards, so it is safe to
+// share between goroutines and stores.
+//
+// Struct tags:
+//
+//	config:"name"     rename the key segment (config:"-" skips the field)
+//	env:"NAME"        use this exact environment name (no prefix is added)
+//	default:"value"   the value when no layer sets one
+//	secret:"true"     treat the field as a secret (config.Secret is secret by type)
+//	desc:"text"       a description, for generated documentation
+//	validate:"rules"  go-playground/validator rules, checked after decoding
+type Schema struct {
+	typ       reflect.Type
+	prefix    string
+	fields    []*Field
+	byKey     map[string]*Field
+	byEnv     map[string]*Field
+	byGoPath  map[string]*Field
+	parents   map[string]bool // key prefixes of nested structs: "database", "server"
+	schemaErr error
+}
+
+// Field is one leaf setting of a schema.
+type Field struct {
+	// Key is the dotted path of snake_case segments: "server.read_timeout".
+	Key string
+	// Env is the environment name: prefix + key upper-cased with "_" for ".",
+	// "APP_SERVER_READ_TIMEOUT", or the env tag as written.
+	Env string
+	// GoPath is the Go selector path from the root type: "Server.ReadTimeout".
+	GoPath string
+	// Type is the field's Go type.
+	Type reflect.Type
+	// Default is the default tag; HasDefault tells an empty default from none.
+	Default    string
+	HasDefault bool
+	// Secret is true for config.Secret fields and fields tagged secret:"true".
+	Secret bool
+	// Required is true when the validate rules include "required".
+	Required bool
+	// Desc is the desc tag.
+	Desc string
+	// Validate is the validate tag.
+	Validate string
+
+	index []int
+	dec   decodeFunc
+}
+
+// TypeName returns a short readable name of the field's type for documentation:
+// "string", "int", "duration", "[]string", "secret".
+func (f *Field) TypeName() string { return typeName(f.Type) }
+
+func typeName(t reflect.Type) string {
+	switch t {
+	case durationType:
+		return "duration"
+	case timeType:
+		return "time (RFC 3339)"
+	case secretType:
+		return "secret"
+	case urlType:
+		return "url"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "bytes"
+		}
+		return "[]" + typeName(t.Elem())
+	case reflect.Map:
+		return "map[" + typeName(t.Key()) + "]" + typeName(t.Elem())
+	}
+	if t.PkgPath() != "" && t.Name() != "" {
+		return t.String()
+	}
+	return t.Kind().String()
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+	secretType   = reflect.TypeFor[Secret]()
+	urlType      = reflect.TypeFor[url.URL]()
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// schemaCache holds one immutable *Schema per (type, prefix), like the field
+// cache of encoding/json. Entries are never changed after they are stored.
+var schemaCache sync.Map
+
+type schemaKey struct {
+	typ    reflect.Type
+	prefix string
+}
+
+// SchemaFor returns the schema of T with environment names under prefix.
+// The error, if any, lists every problem of the type (an unsupported field type,
+// two fields with one environment name).
+func SchemaFor[T any](prefix string) (*Schema, error) {
+	return schemaOf(reflect.TypeFor[T](), prefix)
+}
+
+func schemaOf(t reflect.Type, prefix string) (*Schema, error) {
+	k := schemaKey{t, prefix}
+	if s, ok := schemaCache.Load(k); ok {
+		s := s.(*Schema)
+		return s, s.schemaErr
+	}
+	s := buildSchema(t, prefix)
+	actual, _ := schemaCache.LoadOrStore(k, s)
+	s = actual.(*Schema)
+	return s, s.schemaErr
+}
+
+func buildSchema(t reflect.Type, prefix string) *Schema {
+	s := &Schema{
+		typ:      t,
+		prefix:   prefix,
+		byKey:    map[string]*Field{},
+		byEnv:    map[string]*Field{},
+		byGoPath: map[string]*Field{},
+		parents:  map[string]bool{},
+	}
+	var errs []error
+	if t.Kind() != reflect.Struct {
+		s.schemaErr = fmt.Errorf("%w: %s is not a struct", ErrSchema, t)
+		return s
+	}
+	s.walk(t, nil, "", "", &errs)
+	for _, f := range s.fields {
+		if other, dup := s.byEnv[f.Env]; dup {
+			errs = append(errs, fmt.Errorf("%w: fields %s and %s both map to the environment name %s; rename one with a config or env tag",
+				ErrSchema, other.GoPath, f.GoPath, f.Env))
+			continue
+		}
+		s.byEnv[f.Env] = f
+		if other, dup := s.byKey[f.Key]; dup {
+			errs = append(errs, fmt.Errorf("%w: fields %s and %s both have the key %s", ErrSchema, other.GoPath, f.GoPath, f.Key))
+			continue
+		}
+		s.byKey[f.Key] = f
+		s.byGoPath[f.GoPath] = f
+		if f.HasDefault {
+			if err := f.dec(reflect.New(f.Type).Elem(), f.Default); err != nil {
+				errs = append(errs, fmt.Errorf("%w: default of %s: %v", ErrSchema, f.Key, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		s.schemaErr = &AggregateError{Errs: errs}
+	}
+	return s
+}
+
+func (s *Schema) walk(t reflect.Type, index []int, keyPrefix, goPrefix string, errs *[]error) {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("config")
+		if tag == "-" || !sf.IsExported() {
+			continue
+		}
+		idx := append(slices.Clip(index), i)
+		goPath := goPrefix + sf.Name
+		ft := sf.Type
+		if sf.Anonymous && tag == "" && ft.Kind() == reflect.Struct && !isLeaf(ft) {
+			// Embedded structs are flattened into their parent, as in encoding/json;
+			// the validator still names them, so they stay in the Go path.
+			s.walk(ft, idx, keyPrefix, goPath+".", errs)
+			continue
+		}
+		seg := tag
+		if seg == "" {
+			seg = SnakeCase(sf.Name)
+		}
+		key := keyPrefix + seg
+		if ft.Kind() == reflect.Struct && !isLeaf(ft) {
+			s.parents[key] = true
+			s.walk(ft, idx, key+".", goPath+".", errs)
+			continue
+		}
+		dec, err := decoderFor(ft)
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%w: field %s: %v", ErrSchema, goPath, err))
+			continue
+		}
+		f := &Field{
+			Key:      key,
+			GoPath:   goPath,
+			Type:     ft,
+			Secret:   ft == secretType || sf.Tag.Get("secret") == "true",
+			Desc:     sf.Tag.Get("desc"),
+			Validate: sf.Tag.Get("validate"),
+			index:    idx,
+			dec:      dec,
+		}
+		f.Default, f.HasDefault = sf.Tag.Lookup("default")
+		f.Required = slices.Contains(strings.Split(f.Validate, ","), "required")
+		if env, ok := sf.Tag.Lookup("env"); ok && env != "" {
+			f.Env = env
+		} else {
+			f.Env = s.prefix + EnvName(key)
+		}
+		s.fields = append(s.fields, f)
+	}
+}
+
+// isLeaf reports whether a struct type is decoded as one value rather than
+// walked as a nested section.
+func isLeaf(t reflect.Type) bool {
+	return t == secretType || t == urlType || t == timeType || reflect.PointerTo(t).Implements(textType)
+}
+
+// Fields returns the schema's fields in declaration order. The slice and the
+// fields must not be modified.
+func (s *Schema) Fields() []*Field { return s.fields }
+
+// Field returns the field with the given key, or nil.
+func (s *Schema) Field(key string) *Field { return s.byKey[key] }
+
+// FieldByEnv returns the field with the given environment name, or nil.
+func (s *Schema) FieldByEnv(name string) *Field { return s.byEnv[name] }
+
+// EnvPrefix returns the environment prefix, such as "APP_".
+func (s *Schema) EnvPrefix() string { return s.prefix }
+
+// IsSection reports whether key names a nested struct ("database") rather than a
+// field.
+func (s *Schema) IsSection(key string) bool { return s.parents[key] }
+
+// UnknownEnv returns the error for an environment name that maps to no field,
+// with the closest known name as a suggestion.
+func (s *Schema) UnknownEnv(name string, src Source) *UnknownNameError {
+	return &UnknownNameError{Name: name, Source: src, Suggestion: closest(name, s.byEnv)}
+}
+
+// UnknownKey returns the error for a key (from a structured source such as a
+// JSON secret) that maps to no field, with the closest known key as a suggestion.
+func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
+	return &UnknownNameError{Name: key, Source: src, Suggestion: closest(key, s.byKey)}
+}
+
+// Flatten maps a nested structure, such as a parsed JSON document, onto the
+// schema's keys under mount ("database"; "" for the root). A value at the key of
+// a field is taken whole (so a JSON object can fill a map field and an array a
+// slice field); objects under a section are walked; anything else is reported
+// through unknown with its full key. source gives the Source of each key.
+func (s *Schema) Flatten(mount string, doc map[string]any, source func(key string) Source, unknown func(key string)) Values {
+	out := Values{}
+	s.flatten(out, mount, doc, source, unknown)
+	return out
+}
+
+func (s *Schema) flatten(out Values, prefix string, doc map[string]any, source func(string) Source, unknown func(string)) {
+	for k, v := range doc {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if _, ok := s.byKey[key]; ok {
+			out[key] = Value{Raw: v, Source: source(key)}
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && s.parents[key] {
+			s.flatten(out, key, m, source, unknown)
+			continue
+		}
+		if unknown != nil {
+			unknown(key)
+		}
+	}
+}
+
+// SnakeCase converts a Go field name to a key segment: ReadTimeout → read_timeout,
+// APIKey → api_key, UserID → user_id, HTTP2Port → http2_port.
+func SnakeCase(name string) string {
+	rs := []rune(name)
+	var b strings.Builder
+	b.Grow(len(name) + 4)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				prev := rs[i-1]
+				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+					b.WriteByte('_')
+				}
+			}
+			b.WriteRune(unicode.ToLower(r))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// EnvName converts a key to its environment name without prefix:
+// server.read_timeout → SERVER_READ_TIMEOUT.
+func EnvName(key string) string {
+	return strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// closest returns the known name nearest to name by edit distance, if it is
+// near enough to be a plausible typo.
+func closest[V any](name string, known map[string]V) string {
+	best, bestD := "", -1
+	for k := range known {
+		d := editDistance(name, k)
+		if bestD < 0 || d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
+		}
+	}
+	if bestD < 0 || bestD > max(2, len(name)/4) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Damerau-Levenshtein distance (with adjacent swaps), so
+// DATABSE is one edit from DATABASE.
+func editDistance(a, b string) int {
+	if a == b {
+		return 0
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// Redacted is what every printable form of a secret shows.
+const Redacted = "[REDACTED]"
+
+// Secret holds a sensitive string. Every way of printing it (String, GoString,
+// every fmt verb, JSON, text, slog) shows [REDACTED]; the value is reached only
+// through Reveal, so a grep for Reveal finds every place a secret leaves its
+// wrapper. Secrets compare with ==.
+type Secret struct {
+	value string
+}
+
+// NewSecret wraps s.
+func NewSecret(s string) Secret { return Secret{value: s} }
+
+// Reveal returns the secret value. Pass it straight to the API that needs it;
+// never log or print it.
+func (s Secret) Reveal() string { return s.value }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.value == "" }
+
+// Len returns the length of the secret in bytes.
+func (s Secret) Len() int { return len(s.value) }
+
+// Fingerprint returns a short keyed hash of the value, safe to print, so two
+// environments can be compared without showing the secret. See Fingerprint.
+func (s Secret) Fingerprint() string { return Fingerprint(s.value) }
+
+// String returns [REDACTED].
+func (Secret) String() string { return Redacted }
+
+// GoString returns [REDACTED], for %#v.
+func (Secret) GoString() string { return Redacted }
+
+// Format prints [REDACTED] for every verb, so %x, %q and %s cannot expose the value.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
+
+// MarshalJSON returns "[REDACTED]".
+func (Secret) MarshalJSON() ([]byte, error) { return json.Marshal(Redacted) }
+
+// MarshalText returns [REDACTED].
+func (Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// LogValue returns [REDACTED], for log/slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// UnmarshalText sets the secret from text. It lets a Secret be decoded like any
+// other text field.
+func (s *Secret) UnmarshalText(b []byte) error {
+	s.value = string(b)
+	return nil
+}
+
+// UnmarshalJSON sets the secret from a JSON string.
+func (s *Secret) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("secret: expected a JSON string")
+	}
+	s.value = v
+	return nil
+}
+
+// fingerprintKey keys the fingerprint HMAC. It is fixed so that fingerprints of
+// one value agree across processes and environments, which is what comparison
+// needs; it is not a secret.
+var fingerprintKey = []byte("strata-go/strata fingerprint v1")
+
+// Fingerprint returns the first 8 hex digits of HMAC-SHA256(value) under a fixed
+// key: enough to tell whether two environments hold the same secret, too short
+// to confirm a guess with any confidence across a large space.
+func Fingerprint(value string) string {
+	m := hmac.New(sha256.New, fingerprintKey)
+	m.Write([]byte(value))
+	return hex.EncodeToString(m.Sum(nil)[:4])
+}

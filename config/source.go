@@ -1,0 +1,71 @@
+package config
+
+import "strings"
+
+// Source tells where one value came from. It never holds the value itself, so it is
+// always safe to print.
+type Source struct {
+	// Layer is the kind of layer that supplied the value: "default", "dotenv", "env",
+	// "secretsmanager", or the name of a custom layer.
+	Layer string
+	// Location says where inside the layer: an environment variable name
+	// ("APP_DATABASE_HOST"), a file and line (".env:12"), or a secret and JSON key
+	// ("my-app/production/database#password"). Empty for defaults.
+	Location string
+	// Version identifies the version of a versioned source, such as a Secrets
+	// Manager VersionId. Empty when the source is not versioned.
+	Version string
+	// Stage is the version stage of a versioned source, such as "AWSCURRENT".
+	Stage string
+}
+
+// String renders the source for people: "default", "env APP_DATABASE_HOST",
+// ".env:12", or "secretsmanager my-app/production/database#password (version
+// 3f2a9c1e, AWSCURRENT)".
+func (s Source) String() string {
+	var b strings.Builder
+	switch {
+	case s.Layer == "dotenv" && s.Location != "":
+		b.WriteString(s.Location)
+	case s.Location == "":
+		b.WriteString(s.Layer)
+	default:
+		b.WriteString(s.Layer)
+		b.WriteByte(' ')
+		b.WriteString(s.Location)
+	}
+	if s.Version != "" || s.Stage != "" {
+		b.WriteString(" (")
+		if s.Version != "" {
+			b.WriteString("version ")
+			b.WriteString(shortVersion(s.Version))
+			if s.Stage != "" {
+				b.WriteString(", ")
+			}
+		}
+		b.WriteString(s.Stage)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// shortVersion keeps a version id readable in one line: the first 8 characters.
+func shortVersion(v string) string {
+	if len(v) <= 8 {
+		return v
+	}
+	return v[:8]
+}
+
+// Value is one raw value read by a layer, with its source. Raw is a string for
+// text layers (environment, .env files, defaults) and a JSON value (string,
+// float64, bool, []any or map[string]any) for structured layers such as a JSON
+// secret. The store decodes Raw into the field's Go type.
+type Value struct {
+	Raw    any
+	Source Source
+}
+
+// Values maps field keys ("database.host") to the values a layer read. A key of a
+// map-typed field may hold a map[string]any or a "k=v,k2=v2" string.
+type Values map[string]Value
