@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/go-playground/validator/v10"
 )
 
 // Schema describes the fields of a configuration type: their keys, environment
@@ -33,6 +35,8 @@ type Schema struct {
 	byEnv     map[string]*Field
 	byGoPath  map[string]*Field
 	parents   map[string]bool // key prefixes of nested structs: "database", "server"
+	defaults  Values          // the default tags, the first layer of every load
+	validator *validator.Validate
 	schemaErr error
 }
 
@@ -139,6 +143,7 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 		byEnv:    map[string]*Field{},
 		byGoPath: map[string]*Field{},
 		parents:  map[string]bool{},
+		defaults: Values{},
 	}
 	var errs []error
 	if t.Kind() != reflect.Struct {
@@ -163,11 +168,13 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 			if err := f.dec(reflect.New(f.Type).Elem(), f.Default); err != nil {
 				errs = append(errs, fmt.Errorf("%w: default of %s: %v", ErrSchema, f.Key, err))
 			}
+			s.defaults[f.Key] = Value{Raw: f.Default, Source: Source{Layer: "default"}}
 		}
 	}
 	if len(errs) > 0 {
 		s.schemaErr = &AggregateError{Errs: errs}
 	}
+	s.validator = newValidator()
 	return s
 }
 
@@ -238,6 +245,10 @@ func (s *Schema) Field(key string) *Field { return s.byKey[key] }
 
 // FieldByEnv returns the field with the given environment name, or nil.
 func (s *Schema) FieldByEnv(name string) *Field { return s.byEnv[name] }
+
+// Defaults returns the values of the default tags, keyed by field key. The map
+// must not be modified.
+func (s *Schema) Defaults() Values { return s.defaults }
 
 // EnvPrefix returns the environment prefix, such as "APP_".
 func (s *Schema) EnvPrefix() string { return s.prefix }

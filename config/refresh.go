@@ -1,0 +1,442 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// Status describes the health of a store's refresh. Read it with Store.Status.
+type Status struct {
+	// Healthy is false after a permanent failure (not found, access denied,
+	// decryption) or a rejected refresh, and when the last success is older than
+	// Options.MaxStaleness. The store keeps serving its last good snapshot either way.
+	Healthy bool
+	// LastSuccess is when a refresh (or the first load) last completed, whether
+	// or not anything changed.
+	LastSuccess time.Time
+	// LastAttempt is when a refresh last started.
+	LastAttempt time.Time
+	// LastChange is when a new snapshot was last published.
+	LastChange time.Time
+	// LastError is the error of the last attempt, or nil if it succeeded. It never
+	// contains a secret value.
+	LastError error
+	// Staleness is the time since LastSuccess.
+	Staleness time.Duration
+	// Refreshes, Changes, Rejected and Failures count refresh attempts, published
+	// changes, rebuilt configs that failed decoding or validation, and attempts
+	// that failed to read a layer.
+	Refreshes, Changes, Rejected, Failures int
+	// Layers holds what each layer that implements StatusReporter says of itself:
+	// versions in use and API calls.
+	Layers []LayerStatus
+}
+
+// LayerStatus is what a layer reports of itself for Store.Status.
+type LayerStatus struct {
+	// Name is the layer's Name.
+	Name string
+	// Versions maps each versioned source (a secret) to the version in use.
+	Versions map[string]string
+	// Calls counts API calls by operation and outcome, as "GetSecretValue ok".
+	Calls map[string]int64
+}
+
+// A StatusReporter is a layer that can describe its state: versions in use and
+// API calls made. The Secrets Manager layer is one.
+type StatusReporter interface {
+	LayerStatus() LayerStatus
+}
+
+// Change is delivered to subscribers after each refresh that published a new
+// snapshot or was rejected.
+type Change[T any] struct {
+	// Old and New are the snapshots before and after. After a rejected or failed
+	// refresh both are the snapshot still in use.
+	Old, New *T
+	// Keys lists the keys whose values changed, sorted. Secret keys are listed
+	// by name; values are never included.
+	Keys []string
+	// Err is the reason a refresh was rejected or failed; nil for a change.
+	Err error
+	// At is when the refresh finished.
+	At time.Time
+}
+
+type refreshCall struct {
+	done chan struct{}
+	err  error
+}
+
+type subscriber[T any] struct {
+	fn     func(Change[T])
+	queue  []Change[T]
+	wake   chan struct{}
+	cancel chan struct{}
+}
+
+// start launches the refresh loop when a layer is refreshable.
+func (s *Store[T]) start() {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if !s.refreshable() {
+		return
+	}
+	if s.opts.Lazy {
+		s.lazy = true
+		return
+	}
+	s.wg.Add(1)
+	go s.loop()
+}
+
+func (s *Store[T]) refreshable() bool {
+	for _, l := range s.layers {
+		if _, ok := l.(Refresher); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// loop refreshes every jittered TTL, and sooner with backoff after a transient
+// failure. It exits when the store is closed.
+func (s *Store[T]) loop() {
+	defer s.wg.Done()
+	wait := s.jittered()
+	failures := 0
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.clock.After(wait):
+		}
+		call, mine := s.begin(true)
+		if call == nil {
+			return
+		}
+		if mine {
+			s.run(call)
+		}
+		switch err := call.err; {
+		case err != nil && IsTransient(err):
+			failures++
+			wait = s.backoff(failures)
+		default:
+			failures = 0
+			wait = s.jittered()
+		}
+	}
+}
+
+// jittered returns the TTL moved by up to ±10 %.
+func (s *Store[T]) jittered() time.Duration {
+	ttl := s.opts.RefreshInterval
+	return ttl - ttl/10 + rand.N(ttl/5+1)
+}
+
+// backoff returns the wait before retry n (1-based): full jitter over an
+// exponential bound, capped at a quarter of the TTL.
+func (s *Store[T]) backoff(n int) time.Duration {
+	limit := s.opts.RefreshInterval / 4
+	d := s.opts.RetryBackoff
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return rand.N(d) + 1
+}
+
+// Refresh re-reads the refreshable layers now and publishes the result if it
+// changed and is valid. Use it when the application has a reason to believe a
+// secret changed, such as a database login that failed during a rotation.
+//
+// Concurrent calls share one refresh. A call within Options.MinRefreshInterval
+// of the previous attempt makes no API call and returns the last attempt's
+// error. Refresh returns when the refresh ends or ctx is done, whichever is first.
+func (s *Store[T]) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if s.inflight == nil && s.clock.Now().Sub(s.status.LastAttempt) < s.opts.MinRefreshInterval {
+		err := s.status.LastError
+		s.mu.Unlock()
+		return err
+	}
+	s.mu.Unlock()
+	call, _ := s.begin(false)
+	if call == nil {
+		return ErrClosed
+	}
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// begin returns the refresh in flight, or starts one and reports started. With
+// inline set the caller must run a started refresh itself (the loop does), and
+// waits for one already in flight; otherwise a started refresh runs on its own
+// goroutine. It returns nil once the store is closed.
+func (s *Store[T]) begin(inline bool) (call *refreshCall, started bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	if c := s.inflight; c != nil {
+		if inline {
+			s.mu.Unlock()
+			<-c.done
+			s.mu.Lock()
+		}
+		return c, false
+	}
+	c := &refreshCall{done: make(chan struct{})}
+	s.inflight = c
+	s.status.LastAttempt = s.clock.Now()
+	s.status.Refreshes++
+	if !inline {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.run(c)
+		}()
+	}
+	return c, true
+}
+
+// revalidate is Get's lazy-mode check: when the last check is older than the
+// TTL it starts one background refresh and returns at once.
+func (s *Store[T]) revalidate() {
+	now := s.clock.Now().UnixNano()
+	if now-s.lastCheck.Load() < int64(s.opts.RefreshInterval) {
+		return
+	}
+	s.mu.Lock()
+	busy := s.inflight != nil || s.closed || time.Duration(now-s.status.LastAttempt.UnixNano()) < s.opts.MinRefreshInterval
+	s.mu.Unlock()
+	if !busy {
+		s.begin(false)
+	}
+}
+
+// run performs one refresh and completes call.
+func (s *Store[T]) run(call *refreshCall) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.RefreshTimeout)
+	defer cancel()
+
+	s.mu.Lock()
+	cache := slices.Clone(s.cache)
+	cacheWarn := slices.Clone(s.cacheWarn)
+	s.mu.Unlock()
+
+	var errs []error
+	changed := false
+	for i, l := range s.layers {
+		r, ok := l.(Refresher)
+		if !ok {
+			continue
+		}
+		vals, ch, err := r.Refresh(ctx, s.schema)
+		var warnings []error
+		for _, e := range flattenErrors(nil, err) {
+			if errors.Is(e, ErrUnknownName) && !s.opts.Strict {
+				warnings = append(warnings, e)
+			} else {
+				errs = append(errs, e)
+			}
+		}
+		if ch {
+			cache[i], cacheWarn[i] = vals, warnings
+			changed = true
+		}
+	}
+	now := s.clock.Now()
+	old := s.snap.Load()
+	var event *Change[T]
+
+	s.mu.Lock()
+	switch {
+	case len(errs) > 0:
+		call.err = &AggregateError{Errs: errs}
+		s.status.Failures++
+		s.status.LastError = call.err
+		if !IsTransient(call.err) {
+			s.status.Healthy = false
+		}
+		event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: call.err, At: now}
+	case !changed:
+		s.markSuccess(now)
+	default:
+		snap, err := s.build(cache, slices.Concat(cacheWarn...))
+		if err != nil {
+			call.err = err
+			s.status.Rejected++
+			s.status.LastError = err
+			s.status.Healthy = false
+			event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: err, At: now}
+			break
+		}
+		keys := changedKeys(old.values, snap.values)
+		s.cache, s.cacheWarn = cache, cacheWarn
+		s.markSuccess(now)
+		// Publish even when no value changed, so provenance shows the new versions.
+		s.snap.Store(snap)
+		if len(keys) > 0 {
+			s.status.Changes++
+			s.status.LastChange = now
+			event = &Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now}
+		}
+	}
+	s.inflight = nil
+	if event != nil {
+		s.notify(*event)
+	}
+	s.mu.Unlock()
+	close(call.done)
+
+	if call.err != nil {
+		s.log.Warn("config: refresh failed; serving the last good configuration", "error", call.err.Error())
+	} else if event != nil {
+		s.log.Info("config: configuration changed", "keys", event.Keys)
+	}
+}
+
+// markSuccess records a completed check. s.mu must be held.
+func (s *Store[T]) markSuccess(now time.Time) {
+	s.status.LastSuccess = now
+	s.status.LastError = nil
+	s.status.Healthy = true
+	s.lastCheck.Store(now.UnixNano())
+}
+
+// changedKeys lists the keys whose raw values differ between two merged sets.
+func changedKeys(old, cur Values) []string {
+	var keys []string
+	for k, v := range cur {
+		if o, ok := old[k]; !ok || !reflect.DeepEqual(o.Raw, v.Raw) {
+			keys = append(keys, k)
+		}
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Status reports the health of the store's refresh.
+func (s *Store[T]) Status() Status {
+	s.mu.Lock()
+	st := s.status
+	s.mu.Unlock()
+	st.Staleness = s.clock.Now().Sub(st.LastSuccess)
+	if s.opts.MaxStaleness > 0 && st.Staleness > s.opts.MaxStaleness {
+		st.Healthy = false
+	}
+	for _, l := range s.layers {
+		if r, ok := l.(StatusReporter); ok {
+			st.Layers = append(st.Layers, r.LayerStatus())
+		}
+	}
+	return st
+}
+
+// Subscribe calls fn after every refresh that publishes a new snapshot, and
+// after every refresh that fails or is rejected (Change.Err set). Each
+// subscriber has its own goroutine and queue, so a slow one delays neither
+// readers nor the refresh loop nor other subscribers. The returned function
+// unsubscribes; Close unsubscribes everyone.
+func (s *Store[T]) Subscribe(fn func(Change[T])) (unsubscribe func()) {
+	sub := &subscriber[T]{fn: fn, wake: make(chan struct{}, 1), cancel: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return func() {}
+	}
+	if s.subs == nil {
+		s.subs = map[int]*subscriber[T]{}
+	}
+	id := s.nextSub
+	s.nextSub++
+	s.subs[id] = sub
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.deliver(sub)
+	return func() {
+		s.mu.Lock()
+		if _, ok := s.subs[id]; ok {
+			delete(s.subs, id)
+			close(sub.cancel)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// notify queues ev for every subscriber. s.mu must be held.
+func (s *Store[T]) notify(ev Change[T]) {
+	for _, sub := range s.subs {
+		sub.queue = append(sub.queue, ev)
+		select {
+		case sub.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Store[T]) deliver(sub *subscriber[T]) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-sub.cancel:
+			return
+		case <-sub.wake:
+		}
+		for {
+			s.mu.Lock()
+			if len(sub.queue) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			ev := sub.queue[0]
+			sub.queue = sub.queue[1:]
+			s.mu.Unlock()
+			select {
+			case <-sub.cancel:
+				return
+			default:
+			}
+			sub.fn(ev)
+		}
+	}
+}
+
+// Close stops the refresh loop and subscribers and waits for them to exit. Get
+// keeps returning the last snapshot after Close; Refresh returns ErrClosed.
+// Close is safe to call more than once.
+func (s *Store[T]) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for id, sub := range s.subs {
+		delete(s.subs, id)
+		close(sub.cancel)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}

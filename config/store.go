@@ -1,0 +1,311 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Options tunes Load. The zero value is valid; each field's comment gives its
+// default.
+type Options struct {
+	// EnvPrefix is put before every environment name derived from the schema:
+	// with "APP_", server.read_timeout is APP_SERVER_READ_TIMEOUT. Default: none.
+	EnvPrefix string
+	// Strict makes unknown names (a typo such as APP_DATABSE_HOST, or a JSON
+	// secret key that maps to no field) errors instead of warnings.
+	Strict bool
+	// Production makes a secret field set by a layer that is not sensitive (a
+	// default, .env or a plain environment variable) an error instead of a warning.
+	Production bool
+	// Logger receives warnings and refresh events. Values of secret fields are
+	// never logged. Default: slog.Default().
+	Logger *slog.Logger
+	// Validator checks the validate tags; pass one to use custom rules
+	// registered with RegisterValidation. Load registers Strata's value types on
+	// it. Default: a validator with the built-in rules.
+	Validator *validator.Validate
+
+	// RefreshInterval is the TTL of refreshable layers such as Secrets Manager:
+	// each is checked this often, jittered by ±10 % so a fleet does not call in
+	// lockstep. Default: 5 minutes. It is unused when no layer is refreshable.
+	RefreshInterval time.Duration
+	// MinRefreshInterval protects the provider from Refresh storms: a Refresh
+	// within this time of the previous attempt returns the current state without
+	// calling. Default: 5 seconds.
+	MinRefreshInterval time.Duration
+	// RetryBackoff is the first wait after a transient refresh failure; each
+	// further failure doubles it, with full jitter, up to a quarter of
+	// RefreshInterval. Default: 1 second.
+	RetryBackoff time.Duration
+	// RefreshTimeout bounds one refresh of all layers. Default: 30 seconds.
+	RefreshTimeout time.Duration
+	// MaxStaleness, when set, makes Status unhealthy once the last successful
+	// refresh is older than this. Default: 0 (no limit).
+	MaxStaleness time.Duration
+	// Lazy runs no background goroutine: a Get that finds the last check older
+	// than RefreshInterval starts one refresh in the background and returns the
+	// current snapshot at once (stale-while-revalidate). Use it on AWS Lambda,
+	// where the runtime freezes goroutines between invocations.
+	Lazy bool
+	// Clock supplies time to the refresh loop; tests inject a fake one.
+	// Default: the system clock.
+	Clock Clock
+}
+
+// Clock is the source of time of a store's refresh schedule.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Store holds the current configuration snapshot of type T and, when a layer is
+// refreshable, keeps it up to date. All methods are safe for concurrent use.
+type Store[T any] struct {
+	snap atomic.Pointer[snapshot[T]]
+	lazy bool
+
+	schema    *Schema
+	layers    []Layer
+	opts      Options
+	validator *validator.Validate
+	log       *slog.Logger
+	clock     Clock
+
+	// refresh state, see refresh.go
+	lastCheck atomic.Int64 // unix nanoseconds of the last successful check
+	mu        sync.Mutex
+	cache     []Values  // the values each layer gave for the published snapshot
+	cacheWarn [][]error // the warnings each layer gave with them
+	inflight  *refreshCall
+	status    Status
+	subs      map[int]*subscriber[T]
+	nextSub   int
+	closed    bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+// snapshot is one published configuration. It is never modified after it is
+// stored in Store.snap.
+type snapshot[T any] struct {
+	cfg      T // first, so Get returns its address without an offset
+	values   Values
+	warnings []error
+	at       time.Time
+}
+
+// Load reads every layer in order after the defaults from struct tags, merges
+// them key by key (a later layer wins), decodes the result strictly into a new
+// T, validates it and returns a store holding it.
+//
+// The error lists every problem at once (see AggregateError): values that do
+// not decode, rules that fail, unknown names (with Options.Strict), secrets set
+// by non-sensitive layers (with Options.Production), and layers that could not
+// be read. It never contains the value of a secret field.
+//
+// When a layer is refreshable (see Refresher), the store refreshes it in the
+// background until Close; see Options.RefreshInterval and Options.Lazy.
+func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T], error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	schema, err := schemaOf(reflect.TypeFor[T](), o.EnvPrefix)
+	if err != nil {
+		return nil, &AggregateError{Errs: flattenErrors(nil, err)}
+	}
+	s := &Store[T]{schema: schema, layers: layers, opts: o, validator: schema.validator, log: o.Logger, clock: o.Clock}
+	if o.Validator != nil {
+		registerTypes(o.Validator)
+		s.validator = o.Validator
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.clock == nil {
+		s.clock = systemClock{}
+	}
+	s.opts.setDefaults()
+
+	cache := make([]Values, len(layers))
+	cacheWarn := make([][]error, len(layers))
+	for i, l := range layers {
+		vals, err := l.Load(ctx, schema)
+		cache[i] = vals
+		cacheWarn[i] = flattenErrors(nil, err)
+	}
+	snap, err := s.build(cache, slices.Concat(cacheWarn...))
+	if err != nil {
+		return nil, err
+	}
+	s.cacheWarn = cacheWarn
+	for _, w := range snap.warnings {
+		s.log.Warn("config: "+w.Error(), "problem", warningKind(w))
+	}
+	s.cache = cache
+	s.snap.Store(snap)
+	now := s.clock.Now()
+	s.lastCheck.Store(now.UnixNano())
+	s.status = Status{Healthy: true, LastSuccess: now, LastAttempt: now, LastChange: now}
+	s.start()
+	return s, nil
+}
+
+// Get returns the current configuration. It is one atomic load, never nil, and
+// the value it points to is never modified: treat it as read-only. Call Get
+// each time a value is needed rather than keeping the pointer, to see refreshes.
+func (s *Store[T]) Get() *T {
+	if s.lazy {
+		s.revalidate()
+	}
+	return &s.snap.Load().cfg
+}
+
+// Schema returns the schema the store was built with.
+func (s *Store[T]) Schema() *Schema { return s.schema }
+
+// Warnings returns the problems of the current snapshot that did not stop it:
+// unknown names and secret-policy findings (unless Options made them errors).
+func (s *Store[T]) Warnings() []error {
+	return append([]error(nil), s.snap.Load().warnings...)
+}
+
+// build merges layer values over the defaults, decodes and validates a new
+// snapshot. layerErrs are the problems the layers reported while reading.
+func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], error) {
+	schema := s.schema
+	var problems, warnings []error
+	for _, err := range layerErrs {
+		if errors.Is(err, ErrUnknownName) && !s.opts.Strict {
+			warnings = append(warnings, err)
+			continue
+		}
+		problems = append(problems, err)
+	}
+
+	size := len(schema.defaults)
+	for _, vals := range layers {
+		size += len(vals)
+	}
+	merged := make(Values, min(size, len(schema.fields)))
+	for k, v := range schema.defaults {
+		merged[k] = v
+	}
+	var exposed map[string]bool // secret keys whose value came from a non-sensitive layer
+	for k := range schema.defaults {
+		if schema.byKey[k].Secret {
+			if exposed == nil {
+				exposed = map[string]bool{}
+			}
+			exposed[k] = true
+		}
+	}
+	for i, vals := range layers {
+		sensitive := s.layers[i].Sensitive()
+		for k, v := range vals {
+			f := schema.byKey[k]
+			if f == nil {
+				problems = append(problems, fmt.Errorf("layer %s returned the key %q, which is no field", s.layers[i].Name(), k))
+				continue
+			}
+			merged[k] = v
+			if f.Secret {
+				if exposed == nil {
+					exposed = map[string]bool{}
+				}
+				exposed[k] = !sensitive
+			}
+		}
+	}
+	for _, f := range schema.fields {
+		if !exposed[f.Key] {
+			continue
+		}
+		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[f.Key].Source,
+			Message: "is a secret but was set by a layer that is not sensitive; move it to a secret store", Err: ErrSecretPolicy}
+		if s.opts.Production {
+			problems = append(problems, e)
+		} else {
+			warnings = append(warnings, e)
+		}
+	}
+
+	snap := &snapshot[T]{values: merged, at: s.clock.Now()}
+	root := reflect.ValueOf(&snap.cfg).Elem()
+	decodeFailed := false
+	for _, f := range schema.fields {
+		v, ok := merged[f.Key]
+		if !ok {
+			continue
+		}
+		if err := f.dec(root.FieldByIndex(f.index), v.Raw); err != nil {
+			decodeFailed = true
+			problems = append(problems, decodeError(f, v, err))
+		}
+	}
+	if !decodeFailed {
+		problems = append(problems, schema.validate(s.validator, &snap.cfg, merged)...)
+	}
+	if len(problems) > 0 {
+		return nil, &AggregateError{Errs: problems}
+	}
+	snap.warnings = warnings
+	return snap, nil
+}
+
+// decodeError describes a value that did not decode. It shows the offending
+// value only for fields that are not secret, quoted and shortened.
+func decodeError(f *Field, v Value, cause error) *FieldError {
+	msg := "has an invalid value"
+	if !f.Secret {
+		if s, ok := v.Raw.(string); ok {
+			if len(s) > 40 {
+				s = s[:37] + "..."
+			}
+			msg = fmt.Sprintf("has an invalid value %q", s)
+		}
+	}
+	return &FieldError{Key: f.Key, Env: f.Env, Source: v.Source, Message: msg + ": " + cause.Error(),
+		Err: fmt.Errorf("%w: %w", ErrInvalidValue, cause)}
+}
+
+func warningKind(err error) string {
+	switch {
+	case errors.Is(err, ErrUnknownName):
+		return "unknown_name"
+	case errors.Is(err, ErrSecretPolicy):
+		return "secret_policy"
+	}
+	return "other"
+}
+
+func (o *Options) setDefaults() {
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = 5 * time.Minute
+	}
+	if o.MinRefreshInterval <= 0 {
+		o.MinRefreshInterval = 5 * time.Second
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = time.Second
+	}
+	if o.RefreshTimeout <= 0 {
+		o.RefreshTimeout = 30 * time.Second
+	}
+}
