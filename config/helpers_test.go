@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 
 	"github.com/strata-go/strata/config"
@@ -82,3 +83,6 @@ func (l refreshingLayer) push(steps ...refreshStep) {
 	l.refreshes = append(l.refreshes, steps...)
 	l.mu.Unlock()
 }
+
+// discard returns a logger that drops everything.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

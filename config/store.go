@@ -248,19 +248,24 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 
 	snap := &snapshot[T]{values: merged, at: s.clock.Now()}
 	root := reflect.ValueOf(&snap.cfg).Elem()
-	decodeFailed := false
+	var failed map[string]bool // keys that did not decode; their rules are not checked
 	for _, f := range schema.fields {
 		v, ok := merged[f.Key]
 		if !ok {
 			continue
 		}
 		if err := f.dec(root.FieldByIndex(f.index), v.Raw); err != nil {
-			decodeFailed = true
+			if failed == nil {
+				failed = map[string]bool{}
+			}
+			failed[f.Key] = true
 			problems = append(problems, decodeError(f, v, err))
 		}
 	}
-	if !decodeFailed {
-		problems = append(problems, schema.validate(s.validator, &snap.cfg, merged)...)
+	for _, err := range schema.validate(s.validator, &snap.cfg, merged) {
+		if fe, ok := err.(*FieldError); !ok || !failed[fe.Key] {
+			problems = append(problems, err)
+		}
 	}
 	if len(problems) > 0 {
 		return nil, &AggregateError{Errs: problems}

@@ -32,7 +32,14 @@ func registerTypes(v *validator.Validate) {
 // validate runs the rules of the validate tags over cfg and returns one
 // FieldError per failure. It builds messages from the rule and its parameter,
 // never from the value, so a secret cannot leak through a validation message.
-func (s *Schema) validate(v *validator.Validate, cfg any, merged Values) []error {
+func (s *Schema) validate(v *validator.Validate, cfg any, merged Values) (out []error) {
+	defer func() {
+		// The validator panics on a rule it does not know; that is a mistake in
+		// the struct tags, reported as such rather than crashing the service.
+		if r := recover(); r != nil {
+			out = []error{fmt.Errorf("%w: validate tag: %v", ErrSchema, r)}
+		}
+	}()
 	err := v.Struct(cfg)
 	if err == nil {
 		return nil
@@ -41,7 +48,7 @@ func (s *Schema) validate(v *validator.Validate, cfg any, merged Values) []error
 	if !errors.As(err, &verrs) {
 		return []error{fmt.Errorf("%w: %v", ErrValidation, err)}
 	}
-	out := make([]error, 0, len(verrs))
+	out = make([]error, 0, len(verrs))
 	for _, fe := range verrs {
 		goPath := fe.StructNamespace()
 		if _, rest, ok := strings.Cut(goPath, "."); ok {
