@@ -66,7 +66,7 @@ func TestDecodeEveryType(t *testing.T) {
 		U: 42, U8: 255, U16: 65535, U32: 7, U64: 18446744073709551615,
 		F32: 1.5, F64: -2.25, D: 90 * time.Second, T: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC),
 		SS: []string{"a", "b", "c"}, SI: []int{1, 2, 3}, M: map[string]string{"a": "1", "b": "2"}, P: &five,
-		URL: url.URL{Scheme: "https", Host: "example.com", Path: "/x", RawQuery: "y=1"},
+		URL:  url.URL{Scheme: "https", Host: "example.com", Path: "/x", RawQuery: "y=1"},
 		Addr: netip.MustParseAddr("10.0.0.1"), Sec: config.NewSecret("hunter2hunter2"), Raw: []byte("bytes"),
 	}
 	if diff := cmp.Diff(want, *got, cmp.Comparer(func(a, b config.Secret) bool { return a == b }),

@@ -1,0 +1,72 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/strata-go/strata/config"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-secret-7c1d"
+	s := config.NewSecret(canary)
+	type wrapper struct {
+		Password config.Secret
+		Ptr      *config.Secret
+	}
+	w := wrapper{Password: s, Ptr: &s}
+	var forms []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T %v"} {
+		forms = append(forms, fmt.Sprintf(verb, s), fmt.Sprintf(verb, w), fmt.Sprintf(verb, &w))
+	}
+	forms = append(forms, s.String(), s.GoString(), fmt.Sprint(s), fmt.Sprintln(s))
+	js, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms = append(forms, string(js))
+	txt, _ := s.MarshalText()
+	forms = append(forms, string(txt))
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "secret", s, "wrapper", w)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "secret", s, "ptr", &s)
+	forms = append(forms, logs.String())
+	for _, f := range forms {
+		if strings.Contains(f, canary) || strings.Contains(f, fmt.Sprintf("%x", canary)) {
+			t.Errorf("secret shown: %s", f)
+		}
+	}
+	if !strings.Contains(string(js), `"Password":"[REDACTED]"`) {
+		t.Errorf("JSON = %s", js)
+	}
+	if s.Reveal() != canary || s.Len() != len(canary) || s.IsZero() {
+		t.Error("Reveal/Len/IsZero wrong")
+	}
+	if s != config.NewSecret(canary) || s == config.NewSecret("other") {
+		t.Error("secrets do not compare by value")
+	}
+}
+
+func TestSecretUnmarshal(t *testing.T) {
+	t.Parallel()
+	var v struct{ Token config.Secret }
+	if err := json.Unmarshal([]byte(`{"Token":"abc"}`), &v); err != nil || v.Token.Reveal() != "abc" {
+		t.Errorf("UnmarshalJSON: %v %q", err, v.Token.Reveal())
+	}
+	if err := json.Unmarshal([]byte(`{"Token":12}`), &v); err == nil || strings.Contains(err.Error(), "12") {
+		t.Errorf("UnmarshalJSON of a number: %v", err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	a, b := config.Fingerprint("one"), config.Fingerprint("two")
+	if a == b || len(a) != 8 || a != config.Fingerprint("one") || a != config.NewSecret("one").Fingerprint() {
+		t.Errorf("fingerprints %q %q", a, b)
+	}
+}
