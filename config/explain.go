@@ -101,13 +101,15 @@ func (m MaskedConfig) String() string {
 	for _, k := range m {
 		b.WriteString(k.Key)
 		b.WriteString(" = ")
-		b.WriteString(k.display())
+		b.WriteString(k.Display())
 		b.WriteString("\n")
 	}
 	return b.String()
 }
 
-func (k KeyInfo) display() string {
+// Display returns the value as Strata prints it: the value, "[REDACTED] fp:"
+// and the fingerprint for a secret, or "(unset)".
+func (k KeyInfo) Display() string {
 	switch {
 	case !k.Set:
 		return "(unset)"
