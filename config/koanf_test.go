@@ -1,0 +1,302 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/knadh/koanf/parsers/json"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/strata-go/strata/config"
+)
+
+type koanfTestConfig struct {
+	Server struct {
+		Addr        string
+		ReadTimeout time.Duration
+	}
+	Database struct {
+		Host     string
+		Port     int
+		Password config.Secret
+		Labels   map[string]string
+	}
+}
+
+func koanfTestSchema(t testing.TB) *config.Schema {
+	t.Helper()
+	s, err := config.SchemaFor[koanfTestConfig]("APP_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// koanfMapProvider is a koanf provider that supplies a nested map through
+// Read, as providers without a parser do.
+type koanfMapProvider struct {
+	m   map[string]any
+	err error
+}
+
+func (p koanfMapProvider) ReadBytes() ([]byte, error)    { return nil, errors.New("not supported") }
+func (p koanfMapProvider) Read() (map[string]any, error) { return p.m, p.err }
+
+var _ koanf.Provider = koanfMapProvider{}
+
+func TestFromKoanfValues(t *testing.T) {
+	t.Parallel()
+	doc := `{
+		"server": {"addr": ":9090", "read_timeout": "3s"},
+		"database": {"host": "db", "port": 5432, "labels": {"team": "core"}}
+	}`
+	layer := config.FromKoanf("json", rawbytes.Provider([]byte(doc)), json.Parser())
+	got, err := layer.Load(context.Background(), koanfTestSchema(t))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	src := func(key string) config.Source { return config.Source{Layer: "json", Location: key} }
+	want := config.Values{
+		"server.addr":         {Raw: ":9090", Source: src("server.addr")},
+		"server.read_timeout": {Raw: "3s", Source: src("server.read_timeout")},
+		"database.host":       {Raw: "db", Source: src("database.host")},
+		"database.port":       {Raw: float64(5432), Source: src("database.port")},
+		"database.labels":     {Raw: map[string]any{"team": "core"}, Source: src("database.labels")},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+}
+
+func TestFromKoanfRead(t *testing.T) {
+	t.Parallel()
+	p := koanfMapProvider{m: map[string]any{
+		"database":      map[string]any{"host": "db"},
+		"server.addr":   ":80", // a flat key is a key too
+		"database.hots": "typo",
+	}}
+	got, err := config.FromKoanf("custom", p, nil).Load(context.Background(), koanfTestSchema(t))
+	want := config.Values{
+		"database.host": {Raw: "db", Source: config.Source{Layer: "custom", Location: "database.host"}},
+		"server.addr":   {Raw: ":80", Source: config.Source{Layer: "custom", Location: "server.addr"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+	var u *config.UnknownNameError
+	if !errors.As(err, &u) || u.Name != "database.hots" || u.Suggestion != "database.host" {
+		t.Errorf("got error %v, want database.hots unknown with suggestion database.host", err)
+	}
+}
+
+func TestFromKoanfUnknownKeys(t *testing.T) {
+	t.Parallel()
+	doc := `{"zeta": 1, "database": {"hots": "x", "port": 1, "extra": {"a": 1}}, "server": "not an object"}`
+	vals, err := config.FromKoanf("json", rawbytes.Provider([]byte(doc)), json.Parser()).Load(context.Background(), koanfTestSchema(t))
+	if _, ok := vals["database.port"]; !ok || len(vals) != 1 {
+		t.Errorf("values %v, want database.port only", vals)
+	}
+	if !errors.Is(err, config.ErrUnknownName) {
+		t.Fatalf("error %v is not ErrUnknownName", err)
+	}
+	var got []config.UnknownNameError
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var u *config.UnknownNameError
+		if !errors.As(e, &u) {
+			t.Fatalf("error %v is not an *UnknownNameError", e)
+		}
+		got = append(got, *u)
+	}
+	src := func(key string) config.Source { return config.Source{Layer: "json", Location: key} }
+	want := []config.UnknownNameError{
+		{Name: "database.extra", Source: src("database.extra")},
+		{Name: "database.hots", Source: src("database.hots"), Suggestion: "database.host"},
+		{Name: "server", Source: src("server")},
+		{Name: "zeta", Source: src("zeta")},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknown keys, in key order (-want +got):\n%s", diff)
+	}
+}
+
+func TestFromKoanfErrors(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-canary"
+	tests := []struct {
+		name     string
+		provider koanf.Provider
+		parser   koanf.Parser
+		code     error
+		is       error // also matched by errors.Is, when set
+	}{
+		{
+			name:     "content that does not parse",
+			provider: rawbytes.Provider([]byte(`{"database": {"password": "` + secret + `"`)),
+			parser:   json.Parser(),
+			code:     config.ErrMalformed,
+		},
+		{
+			name:     "invalid token next to a secret",
+			provider: rawbytes.Provider([]byte(`{"database": {"password": ` + secret + `}}`)),
+			parser:   json.Parser(),
+			code:     config.ErrMalformed,
+		},
+		{
+			name:     "missing file",
+			provider: koanfMapProvider{err: &fs.PathError{Op: "open", Path: "app.json", Err: fs.ErrNotExist}},
+			code:     config.ErrNotFound,
+			is:       fs.ErrNotExist,
+		},
+		{
+			name:     "permission",
+			provider: koanfMapProvider{err: &fs.PathError{Op: "open", Path: "app.json", Err: fs.ErrPermission}},
+			code:     config.ErrAccessDenied,
+			is:       fs.ErrPermission,
+		},
+		{
+			name:     "other failure",
+			provider: koanfMapProvider{err: errors.New("connection reset")},
+			code:     config.ErrTransient,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vals, err := config.FromKoanf("custom", tt.provider, tt.parser).Load(context.Background(), koanfTestSchema(t))
+			if vals != nil {
+				t.Errorf("got values %v", vals)
+			}
+			if !errors.Is(err, tt.code) {
+				t.Errorf("error %v is not %v", err, tt.code)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+			var se *config.SourceError
+			if !errors.As(err, &se) || se.Layer != "custom" {
+				t.Errorf("error %v is not a SourceError of layer custom", err)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error text holds the value: %q", err)
+			}
+		})
+	}
+}
+
+func TestFromKoanfParseErrorKept(t *testing.T) {
+	t.Parallel()
+	_, err := config.FromKoanf("json", rawbytes.Provider([]byte(`{`)), json.Parser()).Load(context.Background(), koanfTestSchema(t))
+	// The parser's error is not printed but stays reachable.
+	var cause interface{ Unwrap() error }
+	if !errors.As(err, &cause) {
+		t.Fatalf("error %v wraps nothing", err)
+	}
+	found := false
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		if strings.Contains(e.Error(), "unexpected end of JSON input") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the parser's error is not in the chain of %v", err)
+	}
+	if strings.Contains(err.Error(), "unexpected end") {
+		t.Errorf("the parser's message is printed: %q", err)
+	}
+}
+
+func TestFromKoanfContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	layer := config.FromKoanf("json", rawbytes.Provider([]byte(`{}`)), json.Parser())
+	if _, err := layer.Load(ctx, koanfTestSchema(t)); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+
+	// A context that ends while the provider reads wins over its result.
+	ctx, cancel = context.WithCancel(context.Background())
+	p := koanfFuncProvider(func() (map[string]any, error) {
+		cancel()
+		return map[string]any{"server": map[string]any{"addr": ":80"}}, nil
+	})
+	if _, err := config.FromKoanf("slow", p, nil).Load(ctx, koanfTestSchema(t)); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+type koanfFuncProvider func() (map[string]any, error)
+
+func (f koanfFuncProvider) ReadBytes() ([]byte, error)    { return nil, errors.New("not supported") }
+func (f koanfFuncProvider) Read() (map[string]any, error) { return f() }
+
+func TestFromKoanfLayer(t *testing.T) {
+	t.Parallel()
+	p := rawbytes.Provider(nil)
+	if l := config.FromKoanf("vault", p, json.Parser(), config.KoanfSensitive()); l.Name() != "vault" || !l.Sensitive() {
+		t.Errorf("Name() = %q, Sensitive() = %v; want vault, true", l.Name(), l.Sensitive())
+	}
+	if l := config.FromKoanf("file", p, json.Parser()); l.Sensitive() {
+		t.Error("a layer is sensitive without KoanfSensitive")
+	}
+}
+
+func TestFromKoanfReloads(t *testing.T) {
+	t.Parallel()
+	n := 0
+	p := koanfFuncProvider(func() (map[string]any, error) {
+		n++
+		return map[string]any{"database": map[string]any{"port": n}}, nil
+	})
+	layer := config.FromKoanf("counter", p, nil)
+	schema := koanfTestSchema(t)
+	for want := 1; want <= 2; want++ {
+		vals, err := layer.Load(context.Background(), schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := vals["database.port"].Raw; got != want {
+			t.Errorf("load %d: database.port = %v, want %d", want, got, want)
+		}
+	}
+}
+
+func ExampleFromKoanf() {
+	type AppConfig struct {
+		Server struct {
+			Addr string
+		}
+		Database struct {
+			Host string
+			Port int
+		}
+	}
+	schema, err := config.SchemaFor[AppConfig]("APP_")
+	if err != nil {
+		panic(err)
+	}
+
+	// Any koanf provider and parser: a file, Vault, Consul, S3. This one
+	// reads JSON from memory.
+	doc := []byte(`{"server": {"addr": ":9090"}, "database": {"host": "db.internal", "prot": 5432}}`)
+	layer := config.FromKoanf("json", rawbytes.Provider(doc), json.Parser())
+
+	vals, err := layer.Load(context.Background(), schema)
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		fmt.Printf("%s = %v (%s)\n", key, vals[key].Raw, vals[key].Source)
+	}
+	fmt.Println("warning:", err)
+	// Output:
+	// database.host = db.internal (json database.host)
+	// server.addr = :9090 (json server.addr)
+	// warning: database.prot: unknown, did you mean database.port?
+}

@@ -1,0 +1,65 @@
+package dotenv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/dotenv"
+)
+
+func ExampleFile() {
+	type AppConfig struct {
+		Server struct {
+			Addr string
+		}
+		Database struct {
+			Host     string
+			Port     int
+			Password config.Secret
+		}
+	}
+	schema, err := config.SchemaFor[AppConfig]("APP_")
+	if err != nil {
+		panic(err)
+	}
+
+	layer := dotenv.File("testdata/example.env", dotenv.Optional())
+	vals, err := layer.Load(context.Background(), schema)
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		// Print where each value came from. The password is not printed: a
+		// program shows secrets only through config.Secret, which redacts them.
+		fmt.Printf("%s from %s\n", key, vals[key].Source)
+	}
+	var unknown *config.UnknownNameError
+	if errors.As(err, &unknown) {
+		fmt.Println("warning:", unknown)
+	}
+	// Output:
+	// database.host from testdata/example.env:4
+	// database.password from testdata/example.env:5
+	// server.addr from testdata/example.env:2
+	// warning: APP_DATABSE_PORT: unknown, did you mean APP_DATABASE_PORT? (from testdata/example.env:6)
+}
+
+func ExampleFile_malformed() {
+	type AppConfig struct {
+		Database struct {
+			Password config.Secret
+		}
+	}
+	schema, err := config.SchemaFor[AppConfig]("APP_")
+	if err != nil {
+		panic(err)
+	}
+
+	_, err = dotenv.File("testdata/malformed.env").Load(context.Background(), schema)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, config.ErrMalformed))
+	// Output:
+	// dotenv testdata/malformed.env: malformed source: line 3: expected NAME=value, the quoted value is not closed
+	// true
+}
