@@ -1,0 +1,109 @@
+// Package secretsmanager is a Strata layer that reads configuration values
+// from AWS Secrets Manager.
+//
+// A layer is built from an aws.Config and a list of sources, and passed to
+// config.Load after the layers for non-sensitive values:
+//
+//	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+//	if err != nil {
+//		return err
+//	}
+//	sm := secretsmanager.New(awsCfg,
+//		secretsmanager.JSON("my-app/production/database", "database"),
+//		secretsmanager.String("my-app/production/stripe", "payments.stripe_key"),
+//	)
+//	store, err := config.Load[AppConfig](ctx, opts, env.New(), sm)
+//
+// Credentials come from the SDK's default chain (on AWS compute, the IAM role
+// of the instance, task or function); the code never holds keys. Setting
+// AWS_ENDPOINT_URL_SECRETS_MANAGER points the layer at a local emulator with
+// no code change. NewWithClient takes any implementation of API instead, such
+// as a wrapped client; WithOptions sets the concurrency, the per-call timeout,
+// StrictKeys and a logger.
+//
+// Every value this layer sets is recorded with its provenance: the layer
+// "secretsmanager", the secret and JSON key ("my-app/production/database#password"),
+// the VersionId and the stage. Values themselves never appear in errors or
+// logs.
+//
+// # Sources
+//
+// A secret is named by its name, its ARN, or its ARN without the six random
+// characters at the end (a partial ARN).
+//
+//   - JSON(id, key) reads a secret holding a JSON object and mounts its keys
+//     under key: {"host": ..., "password": ...} under "database" sets
+//     database.host and database.password. Nested objects fill nested
+//     sections. One API call fills every field.
+//   - String(id, key) puts the secret's whole text in one field.
+//   - Binary(id, key) puts the secret's bytes (SecretBinary) in a []byte,
+//     string or config.Secret field; when key is not a field, the bytes must be
+//     a JSON object and are mounted like JSON.
+//   - Prefix(prefix) finds secrets by name with ListSecrets: under
+//     "my-app/production/", the secret "my-app/production/database/password"
+//     sets database.password, and a JSON secret "my-app/production/database"
+//     is mounted under database.
+//
+// Each source reads AWSCURRENT unless given Stage (AWSPREVIOUS during a
+// rotation window, to read the old and new password side by side) or a
+// VersionID. Later sources override earlier ones key by key.
+//
+// # Errors
+//
+// Load returns the values it could read and one error joining every problem
+// (errors.Join), so a misconfigured environment is fixed in one pass. Each
+// failure to read a secret is a *config.SourceError with Layer
+// "secretsmanager" and Source the secret id; errors.Is matches its code:
+//
+//   - config.ErrNotFound: no such secret (or no version with the stage or
+//     VersionId asked for) in the client's region and endpoint.
+//   - config.ErrAccessDenied: the message names the missing IAM action
+//     (secretsmanager:GetSecretValue, secretsmanager:DescribeSecret,
+//     secretsmanager:ListSecrets) and the secret's ARN or ARN pattern.
+//   - config.ErrDecryption: Secrets Manager could not decrypt the value: the
+//     caller needs kms:Decrypt on the secret's KMS key.
+//   - config.ErrDeleted: the secret is scheduled for deletion.
+//   - config.ErrMalformed: the value is not valid JSON (the message gives the
+//     byte offset of the syntax error, never the content), is not a JSON object
+//     where one is needed, or is over the 65,536-byte limit.
+//   - config.ErrThrottled: calls were throttled after the SDK's retries.
+//   - config.ErrTransient: a 5xx answer, a timeout or a broken connection,
+//     after the SDK's retries.
+//
+// config.IsTransient tells the last two from the permanent ones. The SDK's
+// error stays in the chain for errors.As (for example *types.ResourceNotFoundException
+// or smithy.APIError). A key of a JSON secret that maps to no field is a
+// *config.UnknownNameError warning with the closest known key, or, with
+// Options.StrictKeys, an error matching config.ErrMalformed.
+//
+// # Refresh
+//
+// The layer is a config.Refresher. Refresh asks DescribeSecret which version
+// holds AWSCURRENT (or the source's stage) and reads the value again only
+// when that version is not the one in use; secrets pinned to a VersionId are
+// never read again. Prefix sources are listed again, and a secret added or
+// removed under the prefix is a change. When nothing changed, Refresh returns
+// changed == false and the store skips its rebuild. Versions reports the
+// VersionId in use for each secret.
+//
+// # Cost
+//
+// Secrets Manager bills per API call ($0.05 per 10,000) and limits requests
+// per second per account: BatchGetSecretValue 100, GetSecretValue 10,000,
+// DescribeSecret 40,000, ListSecrets 100. Load reads each secret once however
+// many sources or fields it feeds (a secret named two ways, by name and by
+// ARN, is read twice): secrets that read AWSCURRENT go in
+// BatchGetSecretValue calls of up to 20, in parallel, so N secrets cost
+// ceil(N/20) calls (a lone secret uses GetSecretValue, which costs the same
+// and has the larger quota). A secret pinned to a stage or version costs one
+// GetSecretValue. When the batch call is refused (the caller lacks
+// secretsmanager:BatchGetSecretValue, the endpoint does not offer it, or it
+// is throttled) the layer reads each secret with GetSecretValue instead, at
+// most Options.Concurrency at a time; a refusal other than throttling is
+// remembered, so later loads go straight to GetSecretValue. A Prefix source
+// adds one ListSecrets call per 100 secrets.
+//
+// A refresh with no change costs one DescribeSecret per secret read by id and
+// the ListSecrets pages of each prefix. Calls reports every API call by
+// operation and outcome, so the cost can be checked in tests and metrics.
+package secretsmanager

@@ -1,0 +1,351 @@
+package secretsmanager
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/strata-go/strata/config"
+)
+
+// maxBatch is the most secrets one BatchGetSecretValue call may name.
+const maxBatch = 20
+
+// listPageSize is the MaxResults of ListSecrets pages (the API's maximum).
+const listPageSize = 100
+
+// listEntry is one secret found under a prefix.
+type listEntry struct {
+	name     string
+	arn      string
+	versions map[string][]string // VersionId -> stages, nil when not given
+}
+
+// listAll lists the secrets of every prefix source, each prefix once, in
+// parallel. Entries are sorted by name.
+func (l *Layer) listAll(ctx context.Context) (map[string][]listEntry, []error) {
+	var prefixes []string
+	for _, s := range l.sources {
+		if s.kind == kindPrefix && !slices.Contains(prefixes, s.id) {
+			prefixes = append(prefixes, s.id)
+		}
+	}
+	out := make(map[string][]listEntry, len(prefixes))
+	errs := make([]error, len(prefixes))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, p := range prefixes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			entries, err := l.list(ctx, p)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			mu.Lock()
+			out[p] = entries
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out, slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// list pages through ListSecrets. The name filter narrows the listing on
+// AWS; names are checked here too, because some endpoints ignore filters.
+func (l *Layer) list(ctx context.Context, prefix string) ([]listEntry, error) {
+	in := &sm.ListSecretsInput{
+		MaxResults: aws.Int32(listPageSize),
+		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{strings.TrimSuffix(prefix, "/")}}},
+	}
+	var out []listEntry
+	seenTokens := map[string]bool{}
+	for {
+		var page *sm.ListSecretsOutput
+		err := l.call(ctx, opList, slog.String("prefix", prefix), func(ctx context.Context) error {
+			var err error
+			page, err = l.client.ListSecrets(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, l.sourceError(opList, prefix, ref{}, err)
+		}
+		for _, e := range page.SecretList {
+			name := aws.ToString(e.Name)
+			if e.DeletedDate != nil {
+				continue
+			}
+			if _, ok := underPrefix(name, prefix); !ok {
+				continue
+			}
+			out = append(out, listEntry{name: name, arn: aws.ToString(e.ARN), versions: e.SecretVersionsToStages})
+		}
+		tok := aws.ToString(page.NextToken)
+		if tok == "" || seenTokens[tok] {
+			break
+		}
+		seenTokens[tok] = true
+		in.NextToken = page.NextToken
+	}
+	slices.SortFunc(out, func(a, b listEntry) int { return strings.Compare(a.name, b.name) })
+	out = slices.CompactFunc(out, func(a, b listEntry) bool { return a.name == b.name })
+	return out, nil
+}
+
+// results collects the outcome of parallel fetches.
+type results struct {
+	mu   sync.Mutex
+	got  map[ref]*secret
+	errs map[ref]error
+}
+
+func (r *results) ok(k ref, s *secret) {
+	r.mu.Lock()
+	r.got[k] = s
+	r.mu.Unlock()
+}
+
+func (r *results) fail(k ref, err error) {
+	r.mu.Lock()
+	r.errs[k] = err
+	r.mu.Unlock()
+}
+
+// fetch reads every ref once. Refs that read AWSCURRENT go in
+// BatchGetSecretValue calls of up to 20, run in parallel; a ref that pins a
+// stage or version, a lone ref, and the refs of a batch the endpoint refuses
+// are read with GetSecretValue, at most Options.Concurrency at a time. The
+// errors come back in the order of refs.
+func (l *Layer) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []error) {
+	res := &results{got: map[ref]*secret{}, errs: map[ref]error{}}
+	var single, batchable []ref
+	for _, r := range refs {
+		if r.pinned() || l.noBatch.Load() {
+			single = append(single, r)
+		} else {
+			batchable = append(batchable, r)
+		}
+	}
+	var batches [][]ref
+	for c := range slices.Chunk(batchable, maxBatch) {
+		if len(c) == 1 {
+			// One secret costs one call either way; GetSecretValue has the
+			// larger quota (10,000/s against 100/s).
+			single = append(single, c[0])
+			continue
+		}
+		batches = append(batches, c)
+	}
+
+	var wg sync.WaitGroup
+	getSem := make(chan struct{}, l.opts.Concurrency)
+	getAll := func(rs []ref) {
+		for _, r := range rs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				getSem <- struct{}{}
+				defer func() { <-getSem }()
+				l.getOne(ctx, r, res)
+			}()
+		}
+	}
+	batchSem := make(chan struct{}, l.opts.Concurrency)
+	for _, c := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batchSem <- struct{}{}
+			rest := l.batchGet(ctx, c, res)
+			<-batchSem
+			getAll(rest)
+		}()
+	}
+	getAll(single)
+	wg.Wait()
+
+	var errs []error
+	for _, r := range refs {
+		if err, ok := res.errs[r]; ok {
+			errs = append(errs, err)
+		}
+	}
+	return res.got, errs
+}
+
+// getOne reads one ref with GetSecretValue.
+func (l *Layer) getOne(ctx context.Context, r ref, res *results) {
+	in := &sm.GetSecretValueInput{SecretId: aws.String(r.id)}
+	if r.stage != "" {
+		in.VersionStage = aws.String(r.stage)
+	}
+	if r.versionID != "" {
+		in.VersionId = aws.String(r.versionID)
+	}
+	var out *sm.GetSecretValueOutput
+	err := l.call(ctx, opGet, slog.String("secret", r.label()), func(ctx context.Context) error {
+		var err error
+		out, err = l.client.GetSecretValue(ctx, in)
+		return err
+	})
+	if err != nil {
+		res.fail(r, l.sourceError(opGet, r.id, r, err))
+		return
+	}
+	res.ok(r, &secret{
+		name:      aws.ToString(out.Name),
+		arn:       aws.ToString(out.ARN),
+		versionID: aws.ToString(out.VersionId),
+		stages:    out.VersionStages,
+		text:      aws.ToString(out.SecretString),
+		hasText:   out.SecretString != nil,
+		bin:       out.SecretBinary,
+	})
+}
+
+// batchGet reads up to 20 refs with BatchGetSecretValue and returns the refs
+// left to read with GetSecretValue: all of them when the call is refused,
+// and any the answer did not mention.
+func (l *Layer) batchGet(ctx context.Context, chunk []ref, res *results) []ref {
+	pending := slices.Clone(chunk)
+	in := &sm.BatchGetSecretValueInput{SecretIdList: make([]string, len(chunk))}
+	for i, r := range chunk {
+		in.SecretIdList[i] = r.id
+	}
+	take := func(match func(r ref) bool) (ref, bool) {
+		for i, r := range pending {
+			if match(r) {
+				pending = slices.Delete(pending, i, i+1)
+				return r, true
+			}
+		}
+		return ref{}, false
+	}
+	seenTokens := map[string]bool{}
+	for len(pending) > 0 {
+		var out *sm.BatchGetSecretValueOutput
+		err := l.call(ctx, opBatchGet, slog.Int("secrets", len(chunk)), func(ctx context.Context) error {
+			var err error
+			out, err = l.client.BatchGetSecretValue(ctx, in)
+			return err
+		})
+		if err != nil {
+			if refused, permanent := refusesBatch(err); refused {
+				if permanent {
+					l.noBatch.Store(true)
+				}
+				l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: BatchGetSecretValue refused, reading with GetSecretValue",
+					slog.String("code", errorCode(err)), slog.Bool("permanent", permanent), slog.Int("secrets", len(pending)))
+				return pending
+			}
+			for _, r := range pending {
+				res.fail(r, l.sourceError(opBatchGet, r.id, r, err))
+			}
+			return nil
+		}
+		for _, e := range out.SecretValues {
+			name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
+			r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
+			if !ok {
+				continue
+			}
+			res.ok(r, &secret{
+				name:      name,
+				arn:       arn,
+				versionID: aws.ToString(e.VersionId),
+				stages:    e.VersionStages,
+				text:      aws.ToString(e.SecretString),
+				hasText:   e.SecretString != nil,
+				bin:       e.SecretBinary,
+			})
+		}
+		for _, e := range out.Errors {
+			id := aws.ToString(e.SecretId)
+			r, ok := take(func(r ref) bool { return r.id == id })
+			if !ok {
+				r, ok = take(func(r ref) bool { return sameSecret(r.id, nameOfARN(id), id) })
+			}
+			if !ok {
+				continue
+			}
+			apiErr := &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message), Fault: smithy.FaultClient}
+			// A batch needs GetSecretValue on each secret; that is the
+			// permission a per-secret AccessDenied is about.
+			res.fail(r, l.sourceError(opGet, r.id, r, apiErr))
+		}
+		tok := aws.ToString(out.NextToken)
+		if tok == "" || seenTokens[tok] {
+			break
+		}
+		seenTokens[tok] = true
+		in.NextToken = out.NextToken
+	}
+	return pending
+}
+
+// sameSecret reports whether id (a name, an ARN or a partial ARN) names the
+// secret with the given name and ARN.
+func sameSecret(id, name, arn string) bool {
+	if id == "" {
+		return false
+	}
+	if id == name || id == arn {
+		return true
+	}
+	// A partial ARN lacks the "-" and 6 random characters that end the ARN.
+	return strings.HasPrefix(id, "arn:") && len(arn) == len(id)+7 && strings.HasPrefix(arn, id) && arn[len(id)] == '-'
+}
+
+// nameOfARN returns the secret name in a full ARN, or s unchanged.
+func nameOfARN(s string) string {
+	_, rest, ok := strings.Cut(s, ":secret:")
+	if !ok || len(rest) < 8 || rest[len(rest)-7] != '-' {
+		return s
+	}
+	return rest[:len(rest)-7]
+}
+
+// describe calls DescribeSecret for each id, at most Options.Concurrency at a
+// time, and returns the versions of each (VersionId -> stages). A secret
+// scheduled for deletion is an error.
+func (l *Layer) describe(ctx context.Context, ids []string) (map[string]map[string][]string, map[string]error) {
+	versions := make(map[string]map[string][]string, len(ids))
+	errs := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, l.opts.Concurrency)
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var out *sm.DescribeSecretOutput
+			err := l.call(ctx, opDescribe, slog.String("secret", id), func(ctx context.Context) error {
+				var err error
+				out, err = l.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
+				return err
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs[id] = l.sourceError(opDescribe, id, ref{id: id}, err)
+			case out.DeletedDate != nil:
+				errs[id] = &config.SourceError{Layer: LayerName, Source: id, Code: config.ErrDeleted, Message: deletedMessage}
+			default:
+				versions[id] = out.VersionIdsToStages
+			}
+		}()
+	}
+	wg.Wait()
+	return versions, errs
+}

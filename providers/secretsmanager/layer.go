@@ -1,0 +1,295 @@
+package secretsmanager
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/strata-go/strata/config"
+)
+
+// LayerName is the layer's name in sources and messages.
+const LayerName = "secretsmanager"
+
+// Defaults of Options.
+const (
+	DefaultConcurrency = 8
+	DefaultTimeout     = 5 * time.Second
+)
+
+// Options tune a Layer. The zero value is valid; each field's default is given
+// in its comment.
+type Options struct {
+	// Concurrency is the most GetSecretValue and DescribeSecret calls the layer
+	// makes at once, and separately the most BatchGetSecretValue calls.
+	// Defaults to 8.
+	Concurrency int
+	// Timeout bounds each API call, the SDK's own retries included. Every call
+	// runs under a context with this deadline (or the caller's, if sooner).
+	// Defaults to 5 seconds.
+	Timeout time.Duration
+	// StrictKeys makes a key of a JSON secret (or a secret under a Prefix) that
+	// maps to no field an error matching config.ErrMalformed, which fails the
+	// load whatever the store's options. By default it is a warning: a
+	// *config.UnknownNameError joined to the error of Load, which the store
+	// reports without failing (unless config.Options.Strict is set).
+	StrictKeys bool
+	// Logger receives debug lines about API calls: operation, secret name,
+	// duration, outcome. Values are never logged. Defaults to discarding.
+	Logger *slog.Logger
+}
+
+func (o Options) normalize() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Layer is a config.Layer (and config.Refresher) that reads values from AWS
+// Secrets Manager. Create it with New or NewWithClient. A Layer is safe for
+// concurrent use; Load, Refresh and koanf reads run one at a time.
+type Layer struct {
+	client  API
+	sources []Source
+	opts    Options
+	log     *slog.Logger
+	region  string // for messages; may be ""
+	where   string // "region eu-west-1" or "region eu-west-1 at http://127.0.0.1:4566"
+
+	calls   counters
+	noBatch atomic.Bool // BatchGetSecretValue was refused for good
+
+	run sync.Mutex   // serializes Load, Refresh and KoanfProvider.Read
+	mu  sync.RWMutex // guards cur
+	cur *state       // nil before the first Load
+}
+
+// state is what the last successful read used.
+type state struct {
+	secrets map[ref]*secret
+	listed  map[string][]listEntry // by prefix
+}
+
+var (
+	_ config.Layer          = (*Layer)(nil)
+	_ config.Refresher      = (*Layer)(nil)
+	_ config.StatusReporter = (*Layer)(nil)
+)
+
+// New returns a layer that reads sources with a client built from cfg, as
+// awsconfig.LoadDefaultConfig returns it: credentials from the default chain,
+// and the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER when it is set.
+func New(cfg aws.Config, sources ...Source) *Layer {
+	return NewWithClient(sm.NewFromConfig(cfg), sources...)
+}
+
+// NewWithClient returns a layer that reads sources with client.
+func NewWithClient(client API, sources ...Source) *Layer {
+	return newLayer(client, Options{}, sources)
+}
+
+// WithOptions returns a new layer with the same client and sources and the
+// given options. Call it when building the layer, before it is used: the new
+// layer starts with no versions and no call counts.
+func (l *Layer) WithOptions(opts Options) *Layer {
+	return newLayer(l.client, opts, l.sources)
+}
+
+func newLayer(client API, opts Options, sources []Source) *Layer {
+	opts = opts.normalize()
+	l := &Layer{
+		client:  client,
+		sources: append([]Source(nil), sources...),
+		opts:    opts,
+		log:     opts.Logger,
+		where:   "the client's region",
+	}
+	if c, ok := client.(interface{ Options() sm.Options }); ok {
+		o := c.Options()
+		l.region = o.Region
+		if o.Region != "" {
+			l.where = "region " + o.Region
+		}
+		if o.BaseEndpoint != nil && *o.BaseEndpoint != "" {
+			l.where += " at " + *o.BaseEndpoint
+		}
+	}
+	return l
+}
+
+// Name returns "secretsmanager".
+func (l *Layer) Name() string { return LayerName }
+
+// Sensitive returns true: Secrets Manager is a proper home for secrets.
+func (l *Layer) Sensitive() bool { return true }
+
+// Sources returns the layer's sources.
+func (l *Layer) Sources() []Source { return append([]Source(nil), l.sources...) }
+
+// Calls returns the number of API calls made so far, by operation
+// (OpBatchGetSecretValue, OpGetSecretValue, OpDescribeSecret, OpListSecrets)
+// and outcome. Every operation is present, with zero counts if unused.
+func (l *Layer) Calls() map[string]CallCount { return l.calls.snapshot() }
+
+// Versions returns the VersionId in use for each secret read, keyed by the
+// secret's id as the source gave it (or its name, for a secret found under a
+// prefix), with "@STAGE" or "@VERSIONID" appended for a source that reads
+// another version than AWSCURRENT. It is empty before the first Load.
+func (l *Layer) Versions() map[string]string {
+	st := l.current()
+	m := map[string]string{}
+	if st == nil {
+		return m
+	}
+	for r, s := range st.secrets {
+		m[r.label()] = s.versionID
+	}
+	return m
+}
+
+// LayerStatus reports the versions in use and the API calls made, for the
+// store's Status. Calls are keyed "GetSecretValue ok", "GetSecretValue
+// error" and so on; operations not called are left out.
+func (l *Layer) LayerStatus() config.LayerStatus {
+	calls := map[string]int64{}
+	for op, c := range l.Calls() {
+		if c.OK > 0 {
+			calls[op+" ok"] = int64(c.OK)
+		}
+		if c.Error > 0 {
+			calls[op+" error"] = int64(c.Error)
+		}
+	}
+	return config.LayerStatus{Name: LayerName, Versions: l.Versions(), Calls: calls}
+}
+
+func (l *Layer) current() *state {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.cur
+}
+
+func (l *Layer) publish(st *state) {
+	l.mu.Lock()
+	l.cur = st
+	l.mu.Unlock()
+}
+
+// Load reads every source and returns the values for schema. The error joins
+// every problem found: a *config.SourceError for each secret that could not
+// be read or used, and a *config.UnknownNameError warning for each key that
+// maps to no field (an error instead with Options.StrictKeys). Values that
+// could be read are returned even when there are errors.
+func (l *Layer) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
+	l.run.Lock()
+	defer l.run.Unlock()
+	r, err := l.read(ctx, schema)
+	if err != nil {
+		return nil, err
+	}
+	l.publish(r.state)
+	return r.m.values, joinErrs(r.errs, r.m.errs, r.m.warns)
+}
+
+// readResult is the outcome of reading every source.
+type readResult struct {
+	state *state
+	m     *mapper
+	errs  []error // listing and fetch errors
+}
+
+// read lists prefixes, fetches every secret once and maps the values. The
+// error is for sources that cannot be read at all (a zero Source).
+func (l *Layer) read(ctx context.Context, schema *config.Schema) (*readResult, error) {
+	if err := l.checkSources(); err != nil {
+		return nil, err
+	}
+	m := newMapper(schema, l.opts.StrictKeys)
+	listed, errs := l.listAll(ctx)
+	bindings := l.bind(schema, listed, m)
+	got, ferrs := l.fetch(ctx, uniqueRefs(bindings))
+	errs = append(errs, ferrs...)
+	for _, b := range bindings {
+		if s, ok := got[b.ref]; ok {
+			m.bind(b, s)
+		}
+	}
+	return &readResult{state: &state{secrets: got, listed: listed}, m: m, errs: errs}, nil
+}
+
+func (l *Layer) checkSources() error {
+	var errs []error
+	for _, s := range l.sources {
+		if err := s.check(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return joinErrs(errs)
+}
+
+// bind lists where each secret's values go, in source order. A secret found
+// under a prefix whose path maps to no field or section is reported through m
+// and not fetched.
+func (l *Layer) bind(schema *config.Schema, listed map[string][]listEntry, m *mapper) []binding {
+	var out []binding
+	for _, src := range l.sources {
+		if src.kind != kindPrefix {
+			out = append(out, binding{kind: src.kind, ref: src.ref(src.id), key: src.key})
+			continue
+		}
+		for _, e := range listed[src.id] {
+			path, ok := underPrefix(e.name, src.id)
+			if !ok {
+				continue
+			}
+			if schema != nil && path != "" && schema.Field(path) == nil && !schema.IsSection(path) {
+				m.unknown(path, config.Source{Layer: LayerName, Location: e.name})
+				continue
+			}
+			out = append(out, binding{kind: kindPrefix, ref: src.ref(e.name), key: path})
+		}
+	}
+	return out
+}
+
+// uniqueRefs returns each ref of bindings once, in order.
+func uniqueRefs(bs []binding) []ref {
+	seen := map[ref]bool{}
+	var out []ref
+	for _, b := range bs {
+		if !seen[b.ref] {
+			seen[b.ref] = true
+			out = append(out, b.ref)
+		}
+	}
+	return out
+}
+
+// call runs one API call under the per-call timeout, counts it and logs it.
+func (l *Layer) call(ctx context.Context, o op, subject slog.Attr, fn func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	err := fn(cctx)
+	l.calls.add(o, err)
+	if l.log.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
+		if err != nil {
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: API call", attrs...)
+	}
+	return err
+}

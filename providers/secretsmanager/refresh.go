@@ -1,0 +1,180 @@
+package secretsmanager
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"github.com/strata-go/strata/config"
+)
+
+// Refresh checks whether any secret in use has a new version and, if so,
+// returns the complete set of values as Load would, with changed == true.
+//
+// It costs one DescribeSecret per secret read by id (none for a source pinned
+// to a VersionId), one ListSecrets page per 100 secrets for each Prefix
+// source (its listing carries the versions, so no DescribeSecret is needed),
+// and a GetSecretValue (or BatchGetSecretValue) only for a secret whose
+// AWSCURRENT version (or the version holding the source's Stage) is not the
+// one in use, or that is new under a prefix. A secret gone from a prefix is a
+// change too. When nothing changed it returns (nil, false, nil).
+//
+// An error means the refresh failed and nothing was changed: the versions in
+// use stay the same, so the next Refresh sees the same changes again. The
+// one exception is a changed value set returned with changed == true: its
+// error then holds only *config.UnknownNameError warnings, as Load's would
+// (Options.StrictKeys makes them failures instead).
+func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Values, bool, error) {
+	l.run.Lock()
+	defer l.run.Unlock()
+
+	prev := l.current()
+	if prev == nil {
+		r, err := l.read(ctx, schema)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := joinErrs(r.errs, r.m.errs); err != nil {
+			return nil, false, err
+		}
+		l.publish(r.state)
+		return r.m.values, true, joinErrs(r.m.warns)
+	}
+
+	listed, errs := l.listAll(ctx)
+	if len(errs) > 0 {
+		return nil, false, joinErrs(errs)
+	}
+	changed := !sameListing(prev.listed, listed)
+	m := newMapper(schema, l.opts.StrictKeys)
+	bindings := l.bind(schema, listed, m)
+	refs := uniqueRefs(bindings)
+
+	// A listing carries each secret's versions, so secrets found under a
+	// prefix need no DescribeSecret.
+	listedVersions := map[string]map[string][]string{}
+	for _, entries := range listed {
+		for _, e := range entries {
+			if e.versions != nil {
+				listedVersions[e.name] = e.versions
+			}
+		}
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		_, cached := prev.secrets[r]
+		_, fromList := listedVersions[r.id]
+		if cached && r.versionID == "" && !fromList && !seen[r.id] {
+			seen[r.id] = true
+			ids = append(ids, r.id)
+		}
+	}
+	described, derrs := l.describe(ctx, ids)
+
+	next := map[ref]*secret{}
+	var toFetch []ref
+	reported := map[string]bool{}
+	for _, r := range refs {
+		old, cached := prev.secrets[r]
+		switch {
+		case !cached:
+			toFetch = append(toFetch, r)
+			continue
+		case r.versionID != "":
+			next[r] = old
+			continue
+		}
+		vs, fromList := listedVersions[r.id]
+		if !fromList {
+			if err, bad := derrs[r.id]; bad {
+				if !reported[r.id] {
+					reported[r.id] = true
+					errs = append(errs, err)
+				}
+				continue
+			}
+			vs = described[r.id]
+		}
+		ids := versionsWithStage(vs, r.wantStage())
+		switch {
+		case len(ids) == 0:
+			errs = append(errs, &config.SourceError{
+				Layer: LayerName, Source: r.id, Code: config.ErrNotFound,
+				Message: fmt.Sprintf("no version of secret %q is labelled %s in %s", r.id, r.wantStage(), l.where),
+			})
+		case slices.Contains(ids, old.versionID):
+			next[r] = old
+		default:
+			toFetch = append(toFetch, r)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, false, joinErrs(errs)
+	}
+	if len(toFetch) > 0 {
+		got, ferrs := l.fetch(ctx, toFetch)
+		if len(ferrs) > 0 {
+			return nil, false, joinErrs(ferrs)
+		}
+		for r, s := range got {
+			if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
+				changed = true
+			}
+		}
+		maps.Copy(next, got)
+	}
+	for r := range prev.secrets {
+		if _, ok := next[r]; !ok {
+			changed = true
+		}
+	}
+	if !changed {
+		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found no change", slog.Int("secrets", len(next)))
+		return nil, false, nil
+	}
+	for _, b := range bindings {
+		if s, ok := next[b.ref]; ok {
+			m.bind(b, s)
+		}
+	}
+	if len(m.errs) > 0 {
+		return nil, false, joinErrs(m.errs)
+	}
+	l.publish(&state{secrets: next, listed: listed})
+	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
+	return m.values, true, joinErrs(m.warns)
+}
+
+// versionsWithStage returns the VersionIds that carry stage. It is normally
+// one; a list tolerates endpoints that leave a label on several versions.
+func versionsWithStage(vs map[string][]string, stage string) []string {
+	var out []string
+	for id, stages := range vs {
+		if slices.Contains(stages, stage) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// sameListing reports whether two listings found the same secret names.
+func sameListing(a, b map[string][]listEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for p, ea := range a {
+		eb, ok := b[p]
+		if !ok || len(ea) != len(eb) {
+			return false
+		}
+		for i := range ea {
+			if ea[i].name != eb[i].name {
+				return false
+			}
+		}
+	}
+	return true
+}

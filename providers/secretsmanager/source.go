@@ -1,0 +1,219 @@
+package secretsmanager
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Version stages Secrets Manager attaches to secret versions.
+const (
+	// StageCurrent labels the version in use. A source without Stage or
+	// VersionID reads it.
+	StageCurrent = "AWSCURRENT"
+	// StagePrevious labels the version that was current before the last
+	// rotation.
+	StagePrevious = "AWSPREVIOUS"
+	// StagePending labels the version a rotation is about to make current.
+	StagePending = "AWSPENDING"
+)
+
+type kind uint8
+
+const (
+	kindJSON kind = iota + 1
+	kindString
+	kindBinary
+	kindPrefix
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindJSON:
+		return "JSON"
+	case kindString:
+		return "String"
+	case kindBinary:
+		return "Binary"
+	case kindPrefix:
+		return "Prefix"
+	}
+	return "unknown"
+}
+
+// A Source names a secret (or a name prefix) and the configuration key its
+// values go to. Build one with JSON, String, Binary or Prefix. The zero Source
+// is not valid.
+type Source struct {
+	kind      kind
+	id        string // secret name or ARN; the name prefix for Prefix
+	key       string // configuration key the values are mounted under
+	stage     string
+	versionID string
+}
+
+// A SourceOption changes which version of a secret a Source reads.
+type SourceOption func(*Source)
+
+// Stage makes a source read the version that carries the staging label stage
+// instead of AWSCURRENT, for example StagePrevious to read the old password
+// during a rotation window. A source with a stage other than AWSCURRENT is read
+// with GetSecretValue (BatchGetSecretValue reads AWSCURRENT only).
+func Stage(stage string) SourceOption {
+	return func(s *Source) { s.stage = stage }
+}
+
+// VersionID pins a source to one version of its secret. A pinned version never
+// changes, so Refresh never reads it again. It does not apply to Prefix
+// sources.
+func VersionID(id string) SourceOption {
+	return func(s *Source) { s.versionID = id }
+}
+
+// JSON reads a secret whose value is a JSON object and mounts its keys under
+// key: with key "database", the secret's "password" sets the field
+// "database.password" and a nested object {"replica": {"host": ...}} sets
+// "database.replica.host". One API call fills every field of the object. An
+// empty key mounts the object at the root. When key is itself a field (a map,
+// for example), the whole object is its value.
+//
+// id is the secret's name, its ARN, or its ARN without the 6-character random
+// suffix (a partial ARN).
+func JSON(id, key string, opts ...SourceOption) Source {
+	return newSource(kindJSON, id, key, opts)
+}
+
+// String reads a secret's text (SecretString) whole into the field key, such
+// as "payments.stripe_key". A secret that holds only SecretBinary gives its
+// bytes as text.
+func String(id, key string, opts ...SourceOption) Source {
+	return newSource(kindString, id, key, opts)
+}
+
+// Binary reads a secret's bytes (SecretBinary, or SecretString as bytes). When
+// key names a field (a []byte, string or config.Secret), the bytes are its
+// value; otherwise the bytes must be a JSON object, which is mounted under key
+// as JSON does.
+func Binary(id, key string, opts ...SourceOption) Source {
+	return newSource(kindBinary, id, key, opts)
+}
+
+// Prefix discovers every secret whose name starts with prefix (ListSecrets)
+// and maps the rest of its name to a key path, "/" becoming ".": under
+// "my-app/production/", the secret "my-app/production/database/password" sets
+// "database.password". A discovered secret whose path names a field sets that
+// field with its text; one whose path names a section of the configuration (or
+// the root, for a secret named exactly prefix) must be a JSON object and is
+// mounted there as JSON does. A secret whose path maps to nothing is reported
+// as an unknown key and not read.
+//
+// The prefix is matched at a "/" boundary: "my-app/production" and
+// "my-app/production/" find the same secrets, and neither finds
+// "my-app/production-old/x". Secrets scheduled for deletion are skipped.
+// Stage applies to every discovered secret; VersionID does not apply.
+func Prefix(prefix string, opts ...SourceOption) Source {
+	return newSource(kindPrefix, prefix, "", opts)
+}
+
+func newSource(k kind, id, key string, opts []SourceOption) Source {
+	s := Source{kind: k, id: id, key: key}
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return s
+}
+
+// String describes the source for messages, without any value:
+// `JSON("my-app/production/database" -> database, AWSPREVIOUS)`.
+func (s Source) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s(%q", s.kind, s.id)
+	if s.kind != kindPrefix {
+		fmt.Fprintf(&b, " -> %q", s.key)
+	}
+	if s.stage != "" {
+		b.WriteString(", stage ")
+		b.WriteString(s.stage)
+	}
+	if s.versionID != "" {
+		b.WriteString(", version ")
+		b.WriteString(s.versionID)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// check reports a source that cannot be read, before any API call.
+func (s Source) check() error {
+	switch {
+	case s.kind == 0:
+		return fmt.Errorf("secretsmanager: zero Source; build sources with JSON, String, Binary or Prefix")
+	case strings.TrimSpace(s.id) == "" && s.kind == kindPrefix:
+		return fmt.Errorf("secretsmanager: %s: empty prefix", s)
+	case strings.TrimSpace(s.id) == "":
+		return fmt.Errorf("secretsmanager: %s: empty secret id", s)
+	case (s.kind == kindString || s.kind == kindBinary) && s.key == "":
+		return fmt.Errorf("secretsmanager: %s: empty key; name the field the value goes to", s)
+	case s.kind == kindPrefix && s.versionID != "":
+		return fmt.Errorf("secretsmanager: %s: VersionID does not apply to a Prefix source", s)
+	case s.stage != "" && s.versionID != "":
+		return fmt.Errorf("secretsmanager: %s: give Stage or VersionID, not both", s)
+	}
+	return nil
+}
+
+// ref identifies one fetch: a secret and the version to read. Sources that
+// share a ref share one API call.
+type ref struct {
+	id        string
+	stage     string // "" for AWSCURRENT
+	versionID string
+}
+
+func (s Source) ref(id string) ref {
+	r := ref{id: id, stage: s.stage, versionID: s.versionID}
+	if r.stage == StageCurrent {
+		r.stage = ""
+	}
+	return r
+}
+
+// pinned reports whether the ref needs GetSecretValue: BatchGetSecretValue
+// reads AWSCURRENT only.
+func (r ref) pinned() bool { return r.stage != "" || r.versionID != "" }
+
+// wantStage is the stage whose version the ref follows on refresh.
+func (r ref) wantStage() string {
+	if r.stage == "" {
+		return StageCurrent
+	}
+	return r.stage
+}
+
+// label names the ref in Versions and in messages: the id, with "@STAGE" or
+// "@version" when it is not AWSCURRENT.
+func (r ref) label() string {
+	switch {
+	case r.versionID != "":
+		return r.id + "@" + r.versionID
+	case r.stage != "":
+		return r.id + "@" + r.stage
+	}
+	return r.id
+}
+
+// underPrefix reports whether a secret name lies under prefix at a "/"
+// boundary, and returns the key path of the rest ("" for the prefix itself).
+func underPrefix(name, prefix string) (path string, ok bool) {
+	p := strings.TrimSuffix(prefix, "/")
+	if name == p {
+		return "", true
+	}
+	rest, ok := strings.CutPrefix(name, p+"/")
+	if !ok {
+		return "", false
+	}
+	rest = strings.Trim(rest, "/")
+	return strings.ReplaceAll(rest, "/", "."), true
+}

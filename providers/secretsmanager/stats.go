@@ -1,0 +1,70 @@
+package secretsmanager
+
+import "sync/atomic"
+
+// Operation names, as used by Calls.
+const (
+	OpBatchGetSecretValue = "BatchGetSecretValue"
+	OpGetSecretValue      = "GetSecretValue"
+	OpDescribeSecret      = "DescribeSecret"
+	OpListSecrets         = "ListSecrets"
+)
+
+type op uint8
+
+const (
+	opBatchGet op = iota
+	opGet
+	opDescribe
+	opList
+	numOps
+)
+
+func (o op) String() string {
+	switch o {
+	case opBatchGet:
+		return OpBatchGetSecretValue
+	case opGet:
+		return OpGetSecretValue
+	case opDescribe:
+		return OpDescribeSecret
+	case opList:
+		return OpListSecrets
+	}
+	return "unknown"
+}
+
+// action is the IAM action an operation needs.
+func (o op) action() string { return "secretsmanager:" + o.String() }
+
+// CallCount is the number of API calls of one operation by outcome. A call is
+// one request as the layer sees it; the SDK's own retries inside it are not
+// counted separately.
+type CallCount struct {
+	OK    uint64 // calls that returned a response
+	Error uint64 // calls that returned an error
+}
+
+// Total returns OK + Error.
+func (c CallCount) Total() uint64 { return c.OK + c.Error }
+
+// counters holds the call counts; it is safe for concurrent use.
+type counters struct {
+	n [numOps][2]atomic.Uint64
+}
+
+func (c *counters) add(o op, err error) {
+	i := 0
+	if err != nil {
+		i = 1
+	}
+	c.n[o][i].Add(1)
+}
+
+func (c *counters) snapshot() map[string]CallCount {
+	m := make(map[string]CallCount, numOps)
+	for o := range numOps {
+		m[o.String()] = CallCount{OK: c.n[o][0].Load(), Error: c.n[o][1].Load()}
+	}
+	return m
+}
