@@ -122,7 +122,7 @@ func (s *Store[T]) loop() {
 			s.run(call)
 		}
 		switch err := call.err; {
-		case err != nil && IsTransient(err):
+		case err != nil && transient(err):
 			failures++
 			wait = s.backoff(failures)
 		default:
@@ -147,6 +147,9 @@ func (s *Store[T]) backoff(n int) time.Duration {
 		d *= 2
 	}
 	d = min(d, limit)
+	if d <= 0 {
+		return time.Nanosecond
+	}
 	return rand.N(d) + 1
 }
 
@@ -163,16 +166,18 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.inflight == nil && s.clock.Now().Sub(s.status.LastAttempt) < s.opts.MinRefreshInterval {
-		err := s.status.LastError
-		s.mu.Unlock()
-		return err
+	// The interval check and the start are one step under s.mu, so a caller
+	// cannot start a second refresh just after another caller's has finished.
+	call := s.inflight
+	if call == nil {
+		if s.clock.Now().Sub(s.status.LastAttempt) < s.opts.MinRefreshInterval {
+			err := s.status.LastError
+			s.mu.Unlock()
+			return err
+		}
+		call = s.startLocked(false)
 	}
 	s.mu.Unlock()
-	call, _ := s.begin(false)
-	if call == nil {
-		return ErrClosed
-	}
 	select {
 	case <-call.done:
 		return call.err
@@ -199,6 +204,13 @@ func (s *Store[T]) begin(inline bool) (call *refreshCall, started bool) {
 		}
 		return c, false
 	}
+	return s.startLocked(inline), true
+}
+
+// startLocked records a new refresh attempt and makes it the one in flight.
+// Unless inline is set it runs the refresh on its own goroutine. s.mu must be
+// held, the store must be open and no refresh in flight.
+func (s *Store[T]) startLocked(inline bool) *refreshCall {
 	c := &refreshCall{done: make(chan struct{})}
 	s.inflight = c
 	s.status.LastAttempt = s.clock.Now()
@@ -210,7 +222,7 @@ func (s *Store[T]) begin(inline bool) (call *refreshCall, started bool) {
 			s.run(c)
 		}()
 	}
-	return c, true
+	return c
 }
 
 // revalidate is Get's lazy-mode check: when the last check is older than the
@@ -221,11 +233,10 @@ func (s *Store[T]) revalidate() {
 		return
 	}
 	s.mu.Lock()
-	busy := s.inflight != nil || s.closed || time.Duration(now-s.status.LastAttempt.UnixNano()) < s.opts.MinRefreshInterval
-	s.mu.Unlock()
-	if !busy {
-		s.begin(false)
+	if s.inflight == nil && !s.closed && time.Duration(now-s.status.LastAttempt.UnixNano()) >= s.opts.MinRefreshInterval {
+		s.startLocked(false)
 	}
+	s.mu.Unlock()
 }
 
 // run performs one refresh and completes call.
@@ -236,10 +247,10 @@ func (s *Store[T]) run(call *refreshCall) {
 	s.mu.Lock()
 	cache := slices.Clone(s.cache)
 	cacheWarn := slices.Clone(s.cacheWarn)
+	changed := s.pending // values handed over by a refresh that failed elsewhere
 	s.mu.Unlock()
 
 	var errs []error
-	changed := false
 	for i, l := range s.layers {
 		r, ok := l.(Refresher)
 		if !ok {
@@ -266,19 +277,26 @@ func (s *Store[T]) run(call *refreshCall) {
 	s.mu.Lock()
 	switch {
 	case len(errs) > 0:
+		if changed {
+			// A layer that changed has handed its new values over and will not
+			// report them again; keep them for the next refresh to publish.
+			s.cache, s.cacheWarn, s.pending = cache, cacheWarn, true
+		}
 		call.err = &AggregateError{Errs: errs}
 		s.status.Failures++
 		s.status.LastError = call.err
-		if !IsTransient(call.err) {
+		if !transient(call.err) {
 			s.status.Healthy = false
 		}
 		event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: call.err, At: now}
 	case !changed:
 		s.markSuccess(now)
 	default:
+		s.pending = false
 		snap, err := s.build(cache, slices.Concat(cacheWarn...))
 		if err != nil {
 			call.err = err
+			s.rejected = err
 			s.status.Rejected++
 			s.status.LastError = err
 			s.status.Healthy = false
@@ -287,6 +305,7 @@ func (s *Store[T]) run(call *refreshCall) {
 		}
 		keys := changedKeys(old.values, snap.values)
 		s.cache, s.cacheWarn = cache, cacheWarn
+		s.rejected = nil
 		s.markSuccess(now)
 		// Publish even when no value changed, so provenance shows the new versions.
 		s.snap.Store(snap)
@@ -310,11 +329,29 @@ func (s *Store[T]) run(call *refreshCall) {
 	}
 }
 
-// markSuccess records a completed check. s.mu must be held.
+// transient reports whether every failure of a refresh is transient, so that
+// a retry soon may succeed. One permanent failure (not found, access denied)
+// among transient ones makes the refresh permanent: the store reports unhealthy.
+func transient(err error) bool {
+	var agg *AggregateError
+	if !errors.As(err, &agg) {
+		return IsTransient(err)
+	}
+	for _, e := range agg.Errs {
+		if !IsTransient(e) && !errors.Is(e, context.DeadlineExceeded) {
+			return false
+		}
+	}
+	return len(agg.Errs) > 0
+}
+
+// markSuccess records a completed check. A rejected change stays reported
+// (unhealthy, LastError) until a rebuild succeeds, since the store still serves
+// an older configuration than its source holds. s.mu must be held.
 func (s *Store[T]) markSuccess(now time.Time) {
 	s.status.LastSuccess = now
-	s.status.LastError = nil
-	s.status.Healthy = true
+	s.status.LastError = s.rejected
+	s.status.Healthy = s.rejected == nil
 	s.lastCheck.Store(now.UnixNano())
 }
 

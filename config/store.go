@@ -92,6 +92,8 @@ type Store[T any] struct {
 	cache     []Values  // the values each layer gave for the published snapshot
 	cacheWarn [][]error // the warnings each layer gave with them
 	inflight  *refreshCall
+	pending   bool  // s.cache holds changes not yet published
+	rejected  error // why the last rebuild was rejected; nil once one succeeds
 	status    Status
 	subs      map[int]*subscriber[T]
 	nextSub   int
@@ -155,8 +157,10 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 		return nil, err
 	}
 	s.cacheWarn = cacheWarn
-	for _, w := range snap.warnings {
-		s.log.Warn("config: "+w.Error(), "problem", warningKind(w))
+	if len(snap.warnings) > 0 && s.log.Enabled(ctx, slog.LevelWarn) {
+		for _, w := range snap.warnings {
+			s.log.Warn("config: "+w.Error(), "problem", warningKind(w))
+		}
 	}
 	s.cache = cache
 	s.snap.Store(snap)
