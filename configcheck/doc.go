@@ -1,0 +1,60 @@
+// Package configcheck is the logic of the configcheck command: it checks the
+// configuration of a service built on the config package before a deploy, with
+// exit codes and output formats made for CI.
+//
+// A service embeds it for its own configuration type in a few lines, so that
+// `myservice configcheck validate` checks exactly the struct, prefix and secret
+// sources the service uses. Share the sources with the code that loads the
+// configuration, so the two cannot drift apart:
+//
+//	var secretSources = []secretsmanager.Source{
+//		secretsmanager.JSON("my-app/production/database", "database"),
+//		secretsmanager.String("my-app/production/api-key", "api.key"),
+//	}
+//
+//	func main() {
+//		if len(os.Args) > 1 && os.Args[1] == "configcheck" {
+//			os.Exit(configcheck.Main[AppConfig](context.Background(), os.Args[2:], configcheck.Options{
+//				Name:          "myservice configcheck",
+//				EnvPrefix:     "APP_",
+//				EnvFiles:      []string{".env"},
+//				SecretSources: secretSources,
+//			}))
+//		}
+//		// ... config.Load[AppConfig](ctx, opts, ..., secretsmanager.New(awsCfg, secretSources...))
+//	}
+//
+// # Subcommands
+//
+//   - validate (the default): load every layer as the service would and report
+//     every problem at once.
+//   - explain [key...]: each key with its value (secrets masked, with a
+//     fingerprint), and the layer and place that set it.
+//   - env: a Markdown reference of every setting, or a .env.example.
+//   - lint: unknown names, secrets in plain layers, a .env file readable by
+//     others or tracked by git, defaults that fail validation.
+//   - diff a.json b.json: two environments compared, from the JSON output of
+//     explain; secrets by fingerprint only.
+//   - cost: Secrets Manager API calls and dollars a month for a fleet.
+//   - iam: the least-privilege IAM policy for the configured secret sources.
+//
+// Every subcommand accepts --help.
+//
+// # Layers
+//
+// The layers are read in the order the service reads them: the defaults from
+// struct tags, the .env files (--env-file, repeatable; Options.EnvFiles when
+// none is given), the process environment as it is, then Secrets Manager
+// (--secret, repeatable; Options.SecretSources when none is given).
+//
+// # Exit codes
+//
+//	0  no problem found
+//	1  problems found (for diff: the environments differ)
+//	2  usage error, or a file or secret source could not be read
+//
+// # Secrets
+//
+// No output of any subcommand contains the value of a secret field. Where a
+// comparison is needed, a short fingerprint (config.Fingerprint) stands in.
+package configcheck

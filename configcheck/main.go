@@ -1,0 +1,343 @@
+package configcheck
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/go-playground/validator/v10"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager"
+)
+
+// Exit codes of Main.
+const (
+	// ExitOK means no problem was found.
+	ExitOK = 0
+	// ExitProblems means problems were found (for diff: the two environments
+	// differ).
+	ExitProblems = 1
+	// ExitUsage means a usage error, or a file or secret source that could not
+	// be read.
+	ExitUsage = 2
+)
+
+// Options configures Main for one service. The zero value is valid; each
+// field's comment gives its default.
+type Options struct {
+	// Name is the program name shown in usage and messages, such as
+	// "myservice configcheck". Default: "configcheck".
+	Name string
+	// EnvPrefix is the environment prefix the service passes to config.Load,
+	// such as "APP_". The --prefix flag overrides it. Default: none.
+	EnvPrefix string
+	// EnvFiles are the .env files the service reads, in order. They are used
+	// when no --env-file flag is given, and a missing one is skipped, as
+	// dotenv.Optional does. Files named with --env-file must exist.
+	// Default: none.
+	EnvFiles []string
+	// SecretSources are the Secrets Manager sources the service reads. They
+	// are used when no --secret flag is given. Default: none.
+	SecretSources []secretsmanager.Source
+	// Environment is the default of --environment. "production" makes
+	// secret-policy findings errors. Default: none.
+	Environment string
+	// RefreshInterval is the default of cost --ttl: the service's
+	// config.Options.RefreshInterval. Default: 5 minutes.
+	RefreshInterval time.Duration
+	// Validator checks the validate tags, for a service that registers custom
+	// rules. Default: the config package's validator.
+	Validator *validator.Validate
+
+	// Stdout and Stderr receive the output. Default: os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
+	// Stdin is read by diff for a file named "-". Default: os.Stdin.
+	Stdin io.Reader
+	// Environ returns the environment the env layer reads, as os.Environ
+	// does. Default: os.Environ.
+	Environ func() []string
+	// AWSConfig returns the AWS configuration Secrets Manager sources are read
+	// with, given --region (which may be empty). Default:
+	// awsconfig.LoadDefaultConfig with the region, so credentials come from
+	// the SDK's default chain and AWS_ENDPOINT_URL_SECRETS_MANAGER is
+	// honoured. --endpoint, when given, overrides the endpoint of the
+	// configuration it returns.
+	AWSConfig func(ctx context.Context, region string) (aws.Config, error)
+}
+
+func (o Options) normalize() Options {
+	if o.Name == "" {
+		o.Name = "configcheck"
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = 5 * time.Minute
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	if o.Environ == nil {
+		o.Environ = os.Environ
+	}
+	if o.AWSConfig == nil {
+		o.AWSConfig = defaultAWSConfig
+	}
+	return o
+}
+
+func defaultAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, opts...)
+}
+
+// Main runs the configcheck command line args (without the program name) for
+// the configuration type T and returns the exit code: ExitOK, ExitProblems or
+// ExitUsage. It never calls os.Exit.
+func Main[T any](ctx context.Context, args []string, opts Options) int {
+	opts = opts.normalize()
+	r := &runner{
+		opts:   opts,
+		stdout: opts.Stdout,
+		stderr: opts.Stderr,
+		schema: config.SchemaFor[T],
+		check: func(ctx context.Context, o *config.Options, layers []config.Layer) error {
+			s, err := config.Load[T](ctx, o, layers...)
+			if s != nil {
+				_ = s.Close()
+			}
+			return err
+		},
+	}
+	return r.run(ctx, args)
+}
+
+// runner holds what the subcommands share. It is built per call of Main.
+type runner struct {
+	opts           Options
+	stdout, stderr io.Writer
+	// schema returns the schema of the configuration type under a prefix.
+	schema func(prefix string) (*config.Schema, error)
+	// check loads the configuration type from layers, as config.Load does.
+	check func(ctx context.Context, o *config.Options, layers []config.Layer) error
+}
+
+// command is one subcommand. Its flags function defines the flags on a new
+// FlagSet and keeps the values where its run function reads them.
+type command struct {
+	name     string
+	args     string // the positional arguments, for usage
+	summary  string
+	details  string
+	run      func(r *runner, ctx context.Context, args []string) int
+	flags    func(r *runner, fs *flag.FlagSet) // defines the flags on fs
+	posLimit int                               // the most positional arguments; -1 for any
+}
+
+func commands() []*command {
+	return []*command{
+		validateCommand(),
+		explainCommand(),
+		envCommand(),
+		lintCommand(),
+		diffCommand(),
+		costCommand(),
+		iamCommand(),
+	}
+}
+
+func findCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (r *runner) run(ctx context.Context, args []string) int {
+	name := "validate"
+	switch {
+	case len(args) == 0:
+	case args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		if len(args) > 1 && args[0] == "help" {
+			c := findCommand(args[1])
+			if c == nil {
+				r.errorf("unknown command %q", args[1])
+				r.usage(r.stderr)
+				return ExitUsage
+			}
+			fs := r.flagSet(c)
+			fs.SetOutput(r.stdout)
+			fs.Usage()
+			return ExitOK
+		}
+		r.usage(r.stdout)
+		return ExitOK
+	case !strings.HasPrefix(args[0], "-"):
+		name, args = args[0], args[1:]
+	}
+	c := findCommand(name)
+	if c == nil {
+		r.errorf("unknown command %q", name)
+		r.usage(r.stderr)
+		return ExitUsage
+	}
+	fs := r.flagSet(c)
+	if helpRequested(args) {
+		fs.SetOutput(r.stdout)
+		fs.Usage()
+		return ExitOK
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		// The flag package has printed the error and the usage.
+		return ExitUsage
+	}
+	if c.posLimit >= 0 && len(pos) > c.posLimit {
+		r.errorf("%s: unexpected argument %q", c.name, pos[c.posLimit])
+		fmt.Fprintf(r.stderr, "Run '%s %s --help' for usage.\n", r.opts.Name, c.name)
+		return ExitUsage
+	}
+	return c.run(r, ctx, pos)
+}
+
+func (r *runner) flagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(r.stderr)
+	c.flags(r, fs)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: %s %s [flags]", r.opts.Name, c.name)
+		if c.args != "" {
+			fmt.Fprintf(w, " %s", c.args)
+		}
+		fmt.Fprintf(w, "\n\n%s\n", c.summary)
+		if c.details != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.details))
+		}
+		fmt.Fprintf(w, "\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(w, "\nExit codes: 0 no problem, 1 problems found, 2 usage error or unreadable source.\n")
+	}
+	return fs
+}
+
+// helpRequested reports whether args ask for help before any "--".
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// parseInterspersed parses flags that may come before, between or after the
+// positional arguments, and returns the positional arguments. "--" ends the
+// flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// fs.Parse stops at the first positional argument, or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func (r *runner) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s [command] [flags] [arguments]\n\n", r.opts.Name)
+	fmt.Fprintf(w, "Checks the configuration of the service before a deploy.\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nThe default command is validate. Run '%s COMMAND --help' for the flags of a command.\n", r.opts.Name)
+	fmt.Fprintf(w, "Exit codes: 0 no problem, 1 problems found, 2 usage error or unreadable source.\n")
+}
+
+// errorf prints a message prefixed with the program name to stderr.
+func (r *runner) errorf(format string, args ...any) {
+	fmt.Fprintf(r.stderr, "%s: %s\n", r.opts.Name, fmt.Sprintf(format, args...))
+}
+
+// formatFlag defines --format with the allowed values; the first is the
+// default.
+func formatFlag(fs *flag.FlagSet, allowed ...string) *choice {
+	c := &choice{allowed: allowed, value: allowed[0]}
+	fs.Var(c, "format", "the output `format`: "+strings.Join(allowed, ", "))
+	return c
+}
+
+// choice is a flag value restricted to a few words.
+type choice struct {
+	allowed []string
+	value   string
+}
+
+func (c *choice) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.value
+}
+
+func (c *choice) Set(s string) error {
+	for _, a := range c.allowed {
+		if s == a {
+			c.value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(c.allowed, ", "))
+}
+
+// listFlag is a repeatable string flag.
+type listFlag struct {
+	values []string
+	set    bool
+}
+
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.values, ",")
+}
+
+func (l *listFlag) Set(s string) error {
+	l.values = append(l.values, s)
+	l.set = true
+	return nil
+}

@@ -1,0 +1,53 @@
+// Package appconfig declares the configuration of the example service, and the
+// secrets it reads, in one place: the service (examples/service) and its
+// configcheck (cmd/configcheck) both import it, so the two cannot drift apart.
+package appconfig
+
+import (
+	"time"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager"
+)
+
+// EnvPrefix is put before every environment name: APP_DATABASE_HOST.
+const EnvPrefix = "APP_"
+
+// Config is the whole configuration of the example service.
+type Config struct {
+	Server struct {
+		Addr         string        `default:"127.0.0.1:8080" validate:"required,hostname_port" desc:"Address the HTTP server listens on, host:port."`
+		ReadTimeout  time.Duration `default:"5s" desc:"Longest time to read a request, headers and body."`
+		WriteTimeout time.Duration `default:"10s" desc:"Longest time to write a response; 0 means no limit."`
+	}
+	Database struct {
+		Host     string        `validate:"required,hostname" desc:"Host name of the PostgreSQL server."`
+		Port     int           `default:"5432" validate:"min=1,max=65535" desc:"TCP port of the PostgreSQL server."`
+		Name     string        `default:"orders" desc:"Database name."`
+		User     string        `validate:"required" desc:"Database user."`
+		Password config.Secret `validate:"required,min=12" desc:"Password of the database user."`
+	}
+	API struct {
+		Key config.Secret `validate:"required,min=16" desc:"Key that clients of the HTTP API present in X-API-Key."`
+	}
+	Log struct {
+		Level string `default:"info" validate:"oneof=debug info warn error" desc:"Lowest log level written: debug, info, warn or error."`
+	}
+}
+
+// SecretName returns the name of one of the service's secrets in an
+// environment, following the app/environment/service convention that lets an
+// IAM policy allow exactly arn:...:secret:strata-demo/ENVIRONMENT/*.
+func SecretName(environment, name string) string {
+	return "strata-demo/" + environment + "/" + name
+}
+
+// Secrets returns the Secrets Manager sources of the service in an environment:
+// a JSON secret with the database user and password, and the API key as a
+// plain string.
+func Secrets(environment string) []secretsmanager.Source {
+	return []secretsmanager.Source{
+		secretsmanager.JSON(SecretName(environment, "database"), "database"),
+		secretsmanager.String(SecretName(environment, "api-key"), "api.key"),
+	}
+}

@@ -1,0 +1,202 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/tests/internal/emu"
+)
+
+// ccCanary is the value of every secret in these tests; no output of
+// configcheck may contain it.
+const ccCanary = "CANARY-9f8e7d6c5b4a"
+
+// ccConfig has the shape of the example service's configuration.
+type ccConfig struct {
+	Server struct {
+		Addr        string        `default:"127.0.0.1:8080"`
+		ReadTimeout time.Duration `default:"5s"`
+	}
+	Database struct {
+		Host     string        `validate:"required,hostname"`
+		Port     int           `default:"5432" validate:"min=1,max=65535"`
+		User     string        `secret:"true"`
+		Password config.Secret `validate:"required,min=12"`
+	}
+	API struct {
+		Key config.Secret `validate:"required"`
+	}
+}
+
+// ccRun runs configcheck for ccConfig with the emulator's credentials; the
+// tests name the emulator with --endpoint. The environment holds only environ.
+func ccRun(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = configcheck.Main[ccConfig](context.Background(), args, configcheck.Options{
+		EnvPrefix: "APP_",
+		Stdout:    &out,
+		Stderr:    &errOut,
+		Environ:   func() []string { return environ },
+		AWSConfig: func(_ context.Context, region string) (aws.Config, error) {
+			// No endpoint here: the scripts give it with --endpoint.
+			cfg := emu.AWSConfig("")
+			cfg.BaseEndpoint = nil
+			if region != "" {
+				cfg.Region = region
+			}
+			return cfg, nil
+		},
+	})
+	for _, s := range []string{out.String(), errOut.String()} {
+		if strings.Contains(s, ccCanary) {
+			t.Errorf("configcheck %s printed a secret value:\n%s", strings.Join(args, " "), s)
+		}
+	}
+	return out.String(), errOut.String(), code
+}
+
+// ccSecrets creates a JSON secret for the database and a string secret for
+// the API key, and returns their names.
+func ccSecrets(t *testing.T, url string) (db, apiKey string) {
+	t.Helper()
+	client := emu.Client(url)
+	db = emu.UniqueName(t, "database")
+	apiKey = emu.UniqueName(t, "api-key")
+	emu.CreateString(t, client, db, `{"user":"`+ccCanary+`","password":"`+ccCanary+`","port":6432}`)
+	emu.CreateString(t, client, apiKey, ccCanary)
+	return db, apiKey
+}
+
+func TestConfigcheckValidateWithSecretsManager(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	db, apiKey := ccSecrets(t, url)
+	environ := []string{"APP_DATABASE_HOST=db.internal"}
+	layers := []string{"--endpoint", url, "--secret", "json:" + db + "=database", "--secret", "string:" + apiKey + "=api.key"}
+
+	out, stderr, code := ccRun(t, environ, append([]string{"validate", "--environment", "production", "--strict"}, layers...)...)
+	if code != configcheck.ExitOK || out != "ok: 7 settings checked\n" {
+		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// A secret also set by the environment breaks the policy even though
+	// Secrets Manager overrides it; in production that is an error.
+	withPlain := append(environ, "APP_API_KEY="+ccCanary)
+	out, _, code = ccRun(t, withPlain, append([]string{"validate", "--format", "github"}, layers...)...)
+	if code != configcheck.ExitOK || strings.Contains(out, "::error") {
+		t.Errorf("validate with a plain secret overridden by Secrets Manager: exit %d\n%s", code, out)
+	}
+	out, _, code = ccRun(t, withPlain, append([]string{"lint"}, layers...)...)
+	if code != configcheck.ExitProblems || !strings.Contains(out, "api.key is a secret but is set by env APP_API_KEY") {
+		t.Errorf("lint: exit %d\n%s", code, out)
+	}
+}
+
+func TestConfigcheckExplainShowsSecretsManagerProvenance(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	db, apiKey := ccSecrets(t, url)
+	environ := []string{"APP_DATABASE_HOST=db.internal"}
+	layers := []string{"--endpoint", url, "--secret", "json:" + db + "=database", "--secret", "string:" + apiKey + "=api.key"}
+
+	out, stderr, code := ccRun(t, environ, append([]string{"explain"}, layers...)...)
+	if code != configcheck.ExitOK {
+		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, re := range []string{
+		`database\.password +\[REDACTED\] fp:[0-9a-f]{8} +secretsmanager ` + regexp.QuoteMeta(db) + `#password \(version \S+, AWSCURRENT\)`,
+		`database\.port +6432 +secretsmanager ` + regexp.QuoteMeta(db) + `#port`,
+		`api\.key +\[REDACTED\] fp:[0-9a-f]{8} +secretsmanager ` + regexp.QuoteMeta(apiKey) + ` \(version`,
+		`database\.host +db\.internal +env APP_DATABASE_HOST`,
+		`server\.addr +127\.0\.0\.1:8080 +default`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("explain does not match %s:\n%s", re, out)
+		}
+	}
+
+	out, _, code = ccRun(t, environ, append([]string{"explain", "--format", "json", "database.password"}, layers...)...)
+	var doc struct {
+		Keys []struct {
+			Key, Value, Fingerprint, Layer, Location, Version, Stage string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != configcheck.ExitOK || len(doc.Keys) != 1 {
+		t.Fatalf("explain json: exit %d, %v\n%s", code, err, out)
+	}
+	k := doc.Keys[0]
+	if k.Value != config.Redacted || k.Fingerprint != config.Fingerprint(ccCanary) || k.Layer != "secretsmanager" ||
+		k.Location != db+"#password" || k.Version == "" || k.Stage != "AWSCURRENT" {
+		t.Errorf("explain json = %+v", k)
+	}
+}
+
+func TestConfigcheckUnreadableSecret(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	missing := emu.UniqueName(t, "missing")
+	out, stderr, code := ccRun(t, []string{"APP_DATABASE_HOST=db.internal"},
+		"validate", "--endpoint", url, "--secret", "json:"+missing+"=database", "--format", "json")
+	if code != configcheck.ExitUsage {
+		t.Fatalf("validate with a missing secret: exit %d, want %d\n%s%s", code, configcheck.ExitUsage, out, stderr)
+	}
+	if !strings.Contains(out, `"kind": "source"`) || !strings.Contains(out, "no secret "+strconvQuote(missing)) {
+		t.Errorf("validate does not name the missing secret:\n%s", out)
+	}
+	// The other problems are reported in the same run.
+	if !strings.Contains(out, "database.password is required") {
+		t.Errorf("validate stopped at the first problem:\n%s", out)
+	}
+}
+
+// strconvQuote quotes s as the layer's messages do, with JSON escaping on top.
+func strconvQuote(s string) string { return `\"` + s + `\"` }
+
+func TestConfigcheckPrefixSourceAndDiff(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	client := emu.Client(url)
+	dir := t.TempDir()
+	for i, env := range []string{"staging", "production"} {
+		prefix := emu.UniqueName(t, env)
+		emu.CreateString(t, client, prefix+"/database", `{"password":"`+ccCanary+`-`+env+`"}`)
+		emu.CreateString(t, client, prefix+"/api/key", ccCanary)
+		args := []string{"explain", "--format", "json", "--environment", env, "--endpoint", url, "--secret", "prefix:" + prefix + "/"}
+		environ := []string{"APP_DATABASE_HOST=" + []string{"db.staging", "db.production"}[i]}
+		out, stderr, code := ccRun(t, environ, args...)
+		if code != configcheck.ExitOK {
+			t.Fatalf("explain %s: exit %d\n%s%s", env, code, out, stderr)
+		}
+		if err := os.WriteFile(filepath.Join(dir, env+".json"), []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := ccRun(t, nil, "diff", filepath.Join(dir, "staging.json"), filepath.Join(dir, "production.json"))
+	if code != configcheck.ExitProblems {
+		t.Fatalf("diff: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, re := range []string{
+		`database\.host +db\.staging +db\.production`,
+		`database\.password +\[REDACTED\] fp:\w{8} +\[REDACTED\] fp:\w{8} +secrets differ`,
+		`2 differences between staging and production`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("diff does not match %s:\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "api.key") {
+		t.Errorf("diff lists api.key, which is the same in both:\n%s", out)
+	}
+}

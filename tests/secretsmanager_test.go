@@ -1,0 +1,648 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/secretsmanager"
+	"github.com/strata-go/strata/tests/internal/emu"
+	"github.com/strata-go/strata/tests/internal/faultproxy"
+)
+
+// smCanary is a secret value searched for in every error, log and printout.
+const smCanary = "CANARY-b41d7e-never-print-me"
+
+type smConfig struct {
+	Database struct {
+		Host     string
+		Port     int
+		User     string
+		Password config.Secret
+		Replica  struct {
+			Host string
+		}
+	}
+	DatabasePrevious struct {
+		Password config.Secret
+	}
+	Payments struct {
+		StripeKey config.Secret
+	}
+	TLS struct {
+		Key  []byte
+		Cert string
+	}
+}
+
+// smEnv is one emulator behind one fault proxy. direct talks to the emulator
+// without the proxy, for setting up secrets; cfg reaches it through the
+// proxy, whose counts are what the layer under test spent.
+type smEnv struct {
+	proxy  *faultproxy.Proxy
+	direct *sm.Client
+	cfg    aws.Config
+}
+
+func newSMEnv(tb testing.TB, batchShim bool) *smEnv {
+	tb.Helper()
+	url := emu.Start(tb)
+	p, err := faultproxy.New(url, faultproxy.Options{BatchShim: batchShim})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.Close() })
+	return &smEnv{proxy: p, direct: emu.Client(url), cfg: emu.AWSConfig(p.URL())}
+}
+
+func (e *smEnv) layer(opts secretsmanager.Options, sources ...secretsmanager.Source) *secretsmanager.Layer {
+	return secretsmanager.New(e.cfg, sources...).WithOptions(opts)
+}
+
+func smSchema(tb testing.TB) *config.Schema {
+	tb.Helper()
+	s, err := config.SchemaFor[smConfig]("APP_")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func smRaw(t *testing.T, vals config.Values, key string) any {
+	t.Helper()
+	v, ok := vals[key]
+	if !ok {
+		t.Fatalf("no value for %s", key)
+	}
+	return v.Raw
+}
+
+func noSMCanary(t *testing.T, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if strings.Contains(s, smCanary) {
+			t.Fatalf("secret value in output: %s", s)
+		}
+	}
+}
+
+func TestSecretsManagerSourceKinds(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, true)
+	dbName := emu.UniqueName(t, "database")
+	emu.CreateString(t, e.direct, dbName, `{"host":"db.internal","port":5432,"password":"`+smCanary+`","replica":{"host":"r.internal"}}`)
+	stripe := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, stripe, "sk_live_"+smCanary)
+	keyName := emu.UniqueName(t, "tls-key")
+	key := []byte{0x30, 0x82, 0x04, 0xa4, 0x00, 0xff}
+	emu.CreateBinary(t, e.direct, keyName, key)
+	certName := emu.UniqueName(t, "tls-json")
+	emu.CreateBinary(t, e.direct, certName, []byte(`{"cert":"-----BEGIN CERTIFICATE-----"}`))
+
+	l := e.layer(secretsmanager.Options{},
+		secretsmanager.JSON(dbName, "database"),
+		secretsmanager.String(stripe, "payments.stripe_key"),
+		secretsmanager.Binary(keyName, "tls.key"),
+		secretsmanager.Binary(certName, "tls"),
+	)
+	vals, err := l.Load(t.Context(), smSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smRaw(t, vals, "database.host") != "db.internal" || smRaw(t, vals, "database.port") != float64(5432) ||
+		smRaw(t, vals, "database.replica.host") != "r.internal" || smRaw(t, vals, "database.password") != smCanary {
+		t.Errorf("database values wrong")
+	}
+	if smRaw(t, vals, "payments.stripe_key") != "sk_live_"+smCanary {
+		t.Error("stripe key wrong")
+	}
+	if b, ok := smRaw(t, vals, "tls.key").([]byte); !ok || !bytes.Equal(b, key) {
+		t.Errorf("tls.key = %v", smRaw(t, vals, "tls.key"))
+	}
+	if smRaw(t, vals, "tls.cert") != "-----BEGIN CERTIFICATE-----" {
+		t.Errorf("tls.cert = %v", smRaw(t, vals, "tls.cert"))
+	}
+	src := vals["database.replica.host"].Source
+	if src.Layer != "secretsmanager" || src.Location != dbName+"#replica.host" || src.Version == "" || src.Stage != "AWSCURRENT" {
+		t.Errorf("source = %+v", src)
+	}
+	if src.Version != l.Versions()[dbName] {
+		t.Errorf("source version %s, Versions %v", src.Version, l.Versions())
+	}
+	// Four secrets: one BatchGetSecretValue, nothing else.
+	if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 1 || g != 0 {
+		t.Errorf("proxy saw %d batch and %d get calls, want 1 and 0", b, g)
+	}
+	if c := l.Calls()["BatchGetSecretValue"]; c.OK != 1 || c.Error != 0 {
+		t.Errorf("Calls = %+v", l.Calls())
+	}
+}
+
+func TestSecretsManagerPrefixDiscovery(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, true)
+	prefix := emu.UniqueName(t, "production")
+	emu.CreateString(t, e.direct, prefix+"/database", `{"host":"h","port":6432}`)
+	emu.CreateString(t, e.direct, prefix+"/database/password", smCanary)
+	emu.CreateString(t, e.direct, prefix+"/payments/stripe_key", "sk")
+	emu.CreateString(t, e.direct, prefix+"-other/database", `{"host":"wrong"}`)
+	l := e.layer(secretsmanager.Options{}, secretsmanager.Prefix(prefix+"/"))
+	schema := smSchema(t)
+	vals, err := l.Load(t.Context(), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smRaw(t, vals, "database.host") != "h" || smRaw(t, vals, "database.port") != float64(6432) ||
+		smRaw(t, vals, "database.password") != smCanary || smRaw(t, vals, "payments.stripe_key") != "sk" {
+		t.Errorf("values = %v", vals)
+	}
+	if loc := vals["database.password"].Source.Location; loc != prefix+"/database/password" {
+		t.Errorf("location = %q", loc)
+	}
+	if e.proxy.Calls("ListSecrets") < 1 || e.proxy.Calls("BatchGetSecretValue") != 1 || e.proxy.Calls("GetSecretValue") != 0 {
+		t.Errorf("calls: list %d, batch %d, get %d", e.proxy.Calls("ListSecrets"), e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"))
+	}
+
+	// The listing carries versions: a refresh with no change lists again and
+	// calls nothing else.
+	e.proxy.ResetCalls()
+	if _, changed, err := l.Refresh(t.Context(), schema); err != nil || changed {
+		t.Fatalf("Refresh = %v, %v", changed, err)
+	}
+	if e.proxy.Calls("ListSecrets") != e.proxy.Calls("") {
+		t.Errorf("no-change refresh made %d calls besides ListSecrets", e.proxy.Calls("")-e.proxy.Calls("ListSecrets"))
+	}
+	// A new secret under the prefix is a change, read with one call.
+	emu.CreateString(t, e.direct, prefix+"/database/user", "app")
+	e.proxy.ResetCalls()
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if err != nil || !changed || smRaw(t, vals, "database.user") != "app" || smRaw(t, vals, "database.host") != "h" {
+		t.Fatalf("Refresh = %v, %v", changed, err)
+	}
+	if e.proxy.Calls("GetSecretValue") != 1 {
+		t.Errorf("GetSecretValue calls = %d, want 1", e.proxy.Calls("GetSecretValue"))
+	}
+}
+
+func TestSecretsManagerARNs(t *testing.T) {
+	t.Parallel()
+	for _, shim := range []bool{true, false} {
+		t.Run(fmt.Sprintf("batch=%v", shim), func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, shim)
+			a := emu.UniqueName(t, "a")
+			arnA := emu.CreateString(t, e.direct, a, `{"host":"by-full-arn"}`)
+			b := emu.UniqueName(t, "b")
+			arnB := emu.CreateString(t, e.direct, b, `{"user":"by-partial-arn"}`)
+			partial := arnB[:len(arnB)-7]
+			if !strings.HasSuffix(partial, b) {
+				t.Fatalf("unexpected ARN shape %q", arnB)
+			}
+			l := e.layer(secretsmanager.Options{},
+				secretsmanager.JSON(arnA, "database"),
+				secretsmanager.JSON(partial, "database"),
+			)
+			vals, err := l.Load(t.Context(), smSchema(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if smRaw(t, vals, "database.host") != "by-full-arn" || smRaw(t, vals, "database.user") != "by-partial-arn" {
+				t.Errorf("values = %v", vals)
+			}
+			if loc := vals["database.user"].Source.Location; loc != partial+"#user" {
+				t.Errorf("location = %q", loc)
+			}
+			// Refresh by ARN uses DescribeSecret with the same ids.
+			if _, changed, err := l.Refresh(t.Context(), smSchema(t)); err != nil || changed {
+				t.Errorf("Refresh = %v, %v", changed, err)
+			}
+		})
+	}
+}
+
+func TestSecretsManagerVersionStages(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, true)
+	name := emu.UniqueName(t, "database")
+	emu.CreateString(t, e.direct, name, `{"password":"first-password-1"}`)
+	schema := smSchema(t)
+	first := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	if _, err := first.Load(t.Context(), schema); err != nil {
+		t.Fatal(err)
+	}
+	v1 := first.Versions()[name]
+	v2 := emu.Rotate(t, e.direct, name, `{"password":"second-password-2"}`)
+
+	e.proxy.ResetCalls()
+	l := e.layer(secretsmanager.Options{},
+		secretsmanager.JSON(name, "database"),
+		secretsmanager.JSON(name, "database_previous", secretsmanager.Stage(secretsmanager.StagePrevious)),
+	)
+	vals, err := l.Load(t.Context(), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, prev := vals["database.password"], vals["database_previous.password"]
+	if cur.Raw != "second-password-2" || cur.Source.Version != v2 || cur.Source.Stage != "AWSCURRENT" {
+		t.Errorf("current = %v from %s", cur.Raw, cur.Source)
+	}
+	if prev.Raw != "first-password-1" || prev.Source.Version != v1 || prev.Source.Stage != "AWSPREVIOUS" {
+		t.Errorf("previous = %v from %s", prev.Raw, prev.Source)
+	}
+	// The pinned stage is read with GetSecretValue; the lone AWSCURRENT ref
+	// too (one call either way).
+	if g := e.proxy.Calls("GetSecretValue"); g != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2", g)
+	}
+
+	pinned := e.layer(secretsmanager.Options{}, secretsmanager.JSON(name, "database", secretsmanager.VersionID(v1)))
+	vals, err = pinned.Load(t.Context(), schema)
+	if err != nil || vals["database.password"].Raw != "first-password-1" {
+		t.Fatalf("pinned: %v", err)
+	}
+	e.proxy.ResetCalls()
+	emu.Rotate(t, e.direct, name, `{"password":"third-password-3"}`)
+	if _, changed, err := pinned.Refresh(t.Context(), schema); err != nil || changed {
+		t.Errorf("pinned Refresh = %v, %v", changed, err)
+	}
+	if n := e.proxy.Calls(""); n != 0 {
+		t.Errorf("a pinned version cost %d calls on refresh, want 0", n)
+	}
+}
+
+func TestSecretsManagerErrorClasses(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		rule    *faultproxy.Rule
+		missing bool // the secret does not exist
+		deleted bool // the secret is scheduled for deletion
+		want    error
+		texts   []string
+	}{
+		{name: "not found", missing: true, want: config.ErrNotFound, texts: []string{"region us-east-1", "no secret"}},
+		{name: "deleted", deleted: true, want: config.ErrDeleted, texts: []string{"scheduled for deletion"}},
+		{name: "access denied", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.AccessDenied}, want: config.ErrAccessDenied, texts: []string{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:"}},
+		{name: "kms", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.DecryptionFailure}, want: config.ErrDecryption, texts: []string{"kms:Decrypt"}},
+		{name: "throttle", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Throttle}, want: config.ErrThrottled, texts: []string{"throttled"}},
+		{name: "internal error", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.InternalError}, want: config.ErrTransient, texts: []string{"internal error"}},
+		{name: "latency past deadline", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Latency, Delay: 3 * time.Second}, want: config.ErrTransient, texts: []string{"no answer within 300ms"}},
+		{name: "reset", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Reset}, want: config.ErrTransient, texts: []string{"after the SDK's retries"}},
+		{name: "hang", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Hang}, want: config.ErrTransient, texts: []string{"no answer within 300ms"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, false)
+			name := emu.UniqueName(t, "secret")
+			if !tc.missing {
+				emu.CreateString(t, e.direct, name, `{"password":"`+smCanary+`"}`)
+			}
+			if tc.deleted {
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				_, err := e.direct.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(name), RecoveryWindowInDays: aws.Int64(7)})
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.rule != nil {
+				e.proxy.Add(*tc.rule)
+			}
+			l := e.layer(secretsmanager.Options{Timeout: 300 * time.Millisecond}, secretsmanager.JSON(name, "database"))
+			start := time.Now()
+			_, err := l.Load(t.Context(), smSchema(t))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			var se *config.SourceError
+			if !errors.As(err, &se) || se.Layer != "secretsmanager" || se.Source != name {
+				t.Fatalf("SourceError = %+v", se)
+			}
+			for _, s := range tc.texts {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("message lacks %q: %v", s, err)
+				}
+			}
+			if config.IsTransient(err) != (tc.want == config.ErrTransient || tc.want == config.ErrThrottled) {
+				t.Errorf("IsTransient = %v for %v", config.IsTransient(err), tc.want)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Load took %v; the per-call deadline did not hold", d)
+			}
+			if c := l.Calls()["GetSecretValue"]; c.Error != 1 || c.OK != 0 {
+				t.Errorf("Calls = %+v", c)
+			}
+			noSMCanary(t, err.Error(), fmt.Sprintf("%+v", err))
+		})
+	}
+}
+
+func TestSecretsManagerTransientFaultRecovers(t *testing.T) {
+	t.Parallel()
+	for _, f := range []faultproxy.Fault{faultproxy.Throttle, faultproxy.InternalError, faultproxy.Reset} {
+		t.Run(f.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, false)
+			name := emu.UniqueName(t, "secret")
+			emu.CreateString(t, e.direct, name, "value")
+			e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: f, Times: 1})
+			l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+			if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+				t.Fatal(err)
+			}
+			// The SDK retried once on the wire; the layer made one call.
+			if got := e.proxy.Calls("GetSecretValue"); got != 2 {
+				t.Errorf("wire calls = %d, want 2", got)
+			}
+			if c := l.Calls()["GetSecretValue"]; c.OK != 1 || c.Error != 0 {
+				t.Errorf("Calls = %+v", c)
+			}
+		})
+	}
+}
+
+// smCreateN creates n JSON secrets and returns JSON sources for them.
+func smCreateN(tb testing.TB, c *sm.Client, n int) []secretsmanager.Source {
+	tb.Helper()
+	sources := make([]secretsmanager.Source, n)
+	for i := range n {
+		name := emu.UniqueName(tb, fmt.Sprintf("s%03d", i))
+		emu.CreateString(tb, c, name, fmt.Sprintf(`{"port":%d,"password":"%s"}`, i, smCanary))
+		sources[i] = secretsmanager.JSON(name, "database")
+	}
+	return sources
+}
+
+func TestSecretsManagerBatchPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ secrets, batches int }{{20, 1}, {100, 5}, {45, 3}} {
+		t.Run(fmt.Sprint(tc.secrets), func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, true)
+			sources := smCreateN(t, e.direct, tc.secrets)
+			l := e.layer(secretsmanager.Options{}, sources...)
+			vals, err := l.Load(t.Context(), smSchema(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.proxy.Calls("BatchGetSecretValue"); got != tc.batches {
+				t.Errorf("BatchGetSecretValue calls = %d, want %d", got, tc.batches)
+			}
+			if got := e.proxy.Calls(""); got != tc.batches {
+				t.Errorf("total calls = %d, want %d", got, tc.batches)
+			}
+			if smRaw(t, vals, "database.port") != float64(tc.secrets-1) || len(l.Versions()) != tc.secrets {
+				t.Errorf("port = %v, %d versions", smRaw(t, vals, "database.port"), len(l.Versions()))
+			}
+		})
+	}
+}
+
+func TestSecretsManagerBatchFallback(t *testing.T) {
+	t.Parallel()
+	t.Run("InvalidAction", func(t *testing.T) {
+		t.Parallel()
+		e := newSMEnv(t, false) // kumo answers InvalidAction
+		l := e.layer(secretsmanager.Options{}, smCreateN(t, e.direct, 20)...)
+		if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+			t.Fatal(err)
+		}
+		if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 1 || g != 20 {
+			t.Errorf("batch %d, get %d; want 1, 20", b, g)
+		}
+		// The refusal is remembered.
+		e.proxy.ResetCalls()
+		if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+			t.Fatal(err)
+		}
+		if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 0 || g != 20 {
+			t.Errorf("second load: batch %d, get %d; want 0, 20", b, g)
+		}
+	})
+	for _, f := range []faultproxy.Fault{faultproxy.AccessDenied, faultproxy.Throttle} {
+		t.Run(f.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, true)
+			e.proxy.Add(faultproxy.Rule{Op: "BatchGetSecretValue", Fault: f})
+			l := e.layer(secretsmanager.Options{}, smCreateN(t, e.direct, 5)...)
+			if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+				t.Fatal(err)
+			}
+			if g := e.proxy.Calls("GetSecretValue"); g != 5 {
+				t.Errorf("GetSecretValue calls = %d, want 5", g)
+			}
+		})
+	}
+}
+
+func TestSecretsManagerRefresh(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, true)
+	sources := smCreateN(t, e.direct, 3)
+	stripe := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, stripe, "sk-1")
+	l := e.layer(secretsmanager.Options{}, append(sources, secretsmanager.String(stripe, "payments.stripe_key"))...)
+	schema := smSchema(t)
+	if _, err := l.Load(t.Context(), schema); err != nil {
+		t.Fatal(err)
+	}
+
+	e.proxy.ResetCalls()
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if err != nil || changed || vals != nil {
+		t.Fatalf("Refresh = %v, %v, %v", vals, changed, err)
+	}
+	if d, all := e.proxy.Calls("DescribeSecret"), e.proxy.Calls(""); d != 4 || all != 4 {
+		t.Errorf("no-change refresh: %d DescribeSecret of %d calls, want 4 of 4", d, all)
+	}
+
+	v := emu.Rotate(t, e.direct, stripe, "sk-2")
+	e.proxy.ResetCalls()
+	vals, changed, err = l.Refresh(t.Context(), schema)
+	if err != nil || !changed {
+		t.Fatalf("Refresh = %v, %v", changed, err)
+	}
+	if d, g, all := e.proxy.Calls("DescribeSecret"), e.proxy.Calls("GetSecretValue"), e.proxy.Calls(""); d != 4 || g != 1 || all != 5 {
+		t.Errorf("changed refresh: describe %d, get %d, total %d; want 4, 1, 5", d, g, all)
+	}
+	if smRaw(t, vals, "payments.stripe_key") != "sk-2" || smRaw(t, vals, "database.port") != float64(2) {
+		t.Error("refresh did not return the full value set")
+	}
+	if l.Versions()[stripe] != v {
+		t.Errorf("Versions = %v, want %s for %s", l.Versions(), v, stripe)
+	}
+
+	// A transient failure keeps the versions, and the next refresh sees the
+	// change again.
+	emu.Rotate(t, e.direct, stripe, "sk-3")
+	e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.InternalError})
+	if _, _, err := l.Refresh(t.Context(), schema); !config.IsTransient(err) {
+		t.Fatalf("err = %v, want transient", err)
+	}
+	e.proxy.ClearRules()
+	if vals, changed, err := l.Refresh(t.Context(), schema); err != nil || !changed || smRaw(t, vals, "payments.stripe_key") != "sk-3" {
+		t.Fatalf("retry Refresh = %v, %v", changed, err)
+	}
+}
+
+type smAppConfig struct {
+	Server struct {
+		Addr        string        `default:":8080" validate:"required"`
+		ReadTimeout time.Duration `default:"5s"`
+	}
+	Database struct {
+		Host     string        `validate:"required"`
+		Port     int           `default:"5432"`
+		User     string        `validate:"required"`
+		Password config.Secret `validate:"required,min=12"`
+	}
+	Payments struct {
+		StripeKey config.Secret `validate:"required"`
+	}
+	LogLevel string `default:"info"`
+}
+
+func TestSecretsManagerConfigLoad(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, true)
+	db := emu.UniqueName(t, "database")
+	emu.CreateString(t, e.direct, db, `{"host":"db.prod.internal","password":"`+smCanary+`"}`)
+	stripe := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, stripe, "sk_live_"+smCanary)
+
+	sml := e.layer(secretsmanager.Options{},
+		secretsmanager.JSON(db, "database"),
+		secretsmanager.String(stripe, "payments.stripe_key"),
+	)
+	var logs smLogBuffer
+	ctx := t.Context()
+	store, err := config.Load[smAppConfig](ctx,
+		&config.Options{
+			EnvPrefix:          "APP_",
+			Logger:             slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			RefreshInterval:    time.Hour,
+			MinRefreshInterval: time.Nanosecond,
+		},
+		dotenv.File(filepath.Join("testdata", "secretsmanager_app.env")),
+		env.New(env.WithEnviron(func() []string { return []string{"APP_SERVER_ADDR=:9090", "APP_DATABASE_PORT=6432"} })),
+		sml,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg := store.Get()
+	if cfg.Server.Addr != ":9090" || cfg.Server.ReadTimeout != 5*time.Second || cfg.Database.Port != 6432 ||
+		cfg.Database.User != "app_dev" || cfg.LogLevel != "debug" {
+		t.Errorf("plain values = %+v", cfg)
+	}
+	// Secrets Manager comes last, so it wins over .env for database.host.
+	if cfg.Database.Host != "db.prod.internal" || cfg.Database.Password.Reveal() != smCanary || cfg.Payments.StripeKey.Reveal() != "sk_live_"+smCanary {
+		t.Error("secret values wrong")
+	}
+	ki, _ := store.Explain("database.password")
+	if ki.Source.Layer != "secretsmanager" || ki.Source.Location != db+"#password" || ki.Source.Version != sml.Versions()[db] {
+		t.Errorf("provenance = %s", ki.Source)
+	}
+	if ki, _ := store.Explain("database.user"); ki.Source.Layer != "dotenv" {
+		t.Errorf("database.user from %s", ki.Source)
+	}
+	st := store.Status()
+	var found bool
+	for _, ls := range st.Layers {
+		if ls.Name == "secretsmanager" {
+			found = ls.Versions[db] != "" && ls.Calls["BatchGetSecretValue ok"] == 1
+		}
+	}
+	if !found {
+		t.Errorf("Status().Layers = %+v", st.Layers)
+	}
+
+	// Rotation reaches the store through Refresh.
+	emu.Rotate(t, e.direct, db, `{"host":"db.prod.internal","password":"rotated-password-2"}`)
+	if err := store.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.Get().Database.Password.Reveal(); got != "rotated-password-2" {
+		t.Errorf("after refresh password has %d bytes, want the rotated one", len(got))
+	}
+	cfg = store.Get()
+	masked := store.Masked().String()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	noSMCanary(t, logs.String(), fmt.Sprintf("%+v", *cfg), fmt.Sprintf("%#v", *cfg), masked)
+}
+
+// smLogBuffer is a bytes.Buffer safe for the store's goroutines to log to.
+type smLogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *smLogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *smLogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSecretsManagerEndpointFromEnvironment checks that the standard
+// environment variable reaches the emulator with no code change.
+func TestSecretsManagerEndpointFromEnvironment(t *testing.T) {
+	e := newSMEnv(t, true)
+	name := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, name, "sk-env")
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": e.proxy.URL(),
+		"AWS_REGION":                       emu.Region,
+		"AWS_ACCESS_KEY_ID":                "test",
+		"AWS_SECRET_ACCESS_KEY":            "test",
+		"AWS_CONFIG_FILE":                  empty,
+		"AWS_SHARED_CREDENTIALS_FILE":      empty,
+	} {
+		t.Setenv(k, v)
+	}
+	for _, k := range []string{"AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "") // restored when the test ends
+		_ = os.Unsetenv(k)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := secretsmanager.New(awsCfg, secretsmanager.String(name, "payments.stripe_key"))
+	vals, err := l.Load(t.Context(), smSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smRaw(t, vals, "payments.stripe_key") != "sk-env" || e.proxy.Calls("GetSecretValue") != 1 {
+		t.Errorf("value or calls wrong: %d calls", e.proxy.Calls(""))
+	}
+}
