@@ -325,7 +325,7 @@ func (s *Store[T]) run(call *refreshCall) {
 	if call.err != nil {
 		s.log.Warn("config: refresh failed; serving the last good configuration", "error", call.err.Error())
 	} else if event != nil {
-		s.log.Info("config: configuration changed", "keys", event.Keys)
+		s.log.Debug("config: configuration changed", "keys", event.Keys)
 	}
 }
 

@@ -227,14 +227,15 @@ func roundTo(v float64, decimals int) float64 {
 
 func costCommand() *command {
 	var (
-		secrets  listFlag
-		ttl      time.Duration
-		replicas int
-		starts   float64
-		rotation float64
-		perPref  int
-		window   time.Duration
-		format   *choice
+		secrets     listFlag
+		environment string
+		ttl         time.Duration
+		replicas    int
+		starts      float64
+		rotation    float64
+		perPref     int
+		window      time.Duration
+		format      *choice
 	)
 	return &command{
 		name:    "cost",
@@ -248,6 +249,7 @@ compared with the account's quotas, and what polling with GetSecretValue every
 30s would cost instead.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
+			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
 			fs.DurationVar(&ttl, "ttl", r.opts.RefreshInterval, "the refresh interval of the service")
 			fs.IntVar(&replicas, "replicas", 1, "the number of replicas (processes) of the service")
 			fs.Float64Var(&starts, "starts-per-month", 30, "how often each replica starts in a month (deploys, restarts, scaling)")
@@ -257,7 +259,7 @@ compared with the account's quotas, and what polling with GetSecretValue every
 			format = formatFlag(fs, "text", "json")
 		},
 		run: func(r *runner, _ context.Context, _ []string) int {
-			sources, err := r.secretSources(&secrets)
+			sources, err := r.secretSources(&secrets, environment)
 			if err != nil {
 				return r.fail(usageError{err})
 			}

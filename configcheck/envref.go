@@ -13,10 +13,11 @@ import (
 
 func envCommand() *command {
 	var (
-		prefix  string
-		secrets listFlag
-		title   string
-		format  *choice
+		prefix      string
+		secrets     listFlag
+		environment string
+		title       string
+		format      *choice
 	)
 	return &command{
 		name:    "env",
@@ -30,11 +31,12 @@ commented out, the rest (secrets included) are left blank.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			fs.StringVar(&prefix, "prefix", r.opts.EnvPrefix, "the environment name `prefix`")
 			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
+			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
 			fs.StringVar(&title, "title", "Configuration reference", "the `heading` of the Markdown reference")
 			format = formatFlag(fs, "markdown", "dotenv")
 		},
 		run: func(r *runner, _ context.Context, _ []string) int {
-			sources, err := r.secretSources(&secrets)
+			sources, err := r.secretSources(&secrets, environment)
 			if err != nil {
 				return r.fail(usageError{err})
 			}

@@ -140,10 +140,11 @@ func buildPolicy(sources []secretSource, region, account string, kmsKeys []strin
 
 func iamCommand() *command {
 	var (
-		secrets listFlag
-		region  string
-		account string
-		kmsKeys listFlag
+		secrets     listFlag
+		environment string
+		region      string
+		account     string
+		kmsKeys     listFlag
 	)
 	return &command{
 		name:    "iam",
@@ -157,12 +158,13 @@ customer managed keys given with --kms-key-arn. Notes about the policy go to
 standard error, so the output can be redirected to a file as it is.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
+			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
 			fs.StringVar(&region, "region", "", "the AWS `region` of the secrets (default: AWS_REGION, else *)")
 			fs.StringVar(&account, "account", "*", "the AWS `account` id that owns the secrets")
 			fs.Var(&kmsKeys, "kms-key-arn", "the `ARN` of a customer managed KMS key that encrypts the secrets, repeatable")
 		},
 		run: func(r *runner, _ context.Context, _ []string) int {
-			sources, err := r.secretSources(&secrets)
+			sources, err := r.secretSources(&secrets, environment)
 			if err != nil {
 				return r.fail(usageError{err})
 			}

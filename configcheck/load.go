@@ -49,12 +49,24 @@ func (r *runner) defaultList(files []string) string {
 	return " (default: " + strings.Join(files, ", ") + ", each optional)"
 }
 
+// ownSources returns the service's own sources in an environment.
+func (r *runner) ownSources(environment string) []secretsmanager.Source {
+	if r.opts.SecretsFor != nil {
+		return r.opts.SecretsFor(environment)
+	}
+	return r.opts.SecretSources
+}
+
 func (r *runner) defaultSources() string {
-	if len(r.opts.SecretSources) == 0 {
+	own := r.ownSources(r.opts.Environment)
+	if len(own) == 0 {
 		return ""
 	}
-	specs := make([]string, 0, len(r.opts.SecretSources))
-	for _, s := range r.opts.SecretSources {
+	if r.opts.SecretsFor != nil {
+		return "\n(default: the service's sources for --environment)"
+	}
+	specs := make([]string, 0, len(own))
+	for _, s := range own {
 		specs = append(specs, describeSource(s).String())
 	}
 	return "\n(default: " + strings.Join(specs, " ") + ")"
@@ -65,11 +77,13 @@ func (lf *layerFlags) production() bool {
 	return strings.EqualFold(lf.environment, "production")
 }
 
-// secretSources returns the sources named by --secret, or the service's own.
-func (r *runner) secretSources(flags *listFlag) ([]secretSource, error) {
+// secretSources returns the sources named by --secret, or the service's own in
+// the environment.
+func (r *runner) secretSources(flags *listFlag, environment string) ([]secretSource, error) {
 	if !flags.set {
-		out := make([]secretSource, 0, len(r.opts.SecretSources))
-		for _, s := range r.opts.SecretSources {
+		own := r.ownSources(environment)
+		out := make([]secretSource, 0, len(own))
+		for _, s := range own {
 			out = append(out, describeSource(s))
 		}
 		return out, nil
@@ -89,9 +103,9 @@ func (r *runner) secretSources(flags *listFlag) ([]secretSource, error) {
 
 // providerSources returns the sources for the Secrets Manager layer: the
 // service's own, as it gave them, when --secret was not used.
-func (r *runner) providerSources(flags *listFlag, sources []secretSource) []secretsmanager.Source {
+func (r *runner) providerSources(flags *listFlag, sources []secretSource, environment string) []secretsmanager.Source {
 	if !flags.set {
-		return r.opts.SecretSources
+		return r.ownSources(environment)
 	}
 	out := make([]secretsmanager.Source, len(sources))
 	for i, s := range sources {
@@ -149,7 +163,7 @@ func (r *runner) schemaFor(prefix string) (*config.Schema, error) {
 // load reads every layer as the service would and checks the result with the
 // service's own load. A returned error is a usage error or a broken schema.
 func (r *runner) load(ctx context.Context, lf *layerFlags) (*loaded, error) {
-	sources, err := r.secretSources(&lf.secrets)
+	sources, err := r.secretSources(&lf.secrets, lf.environment)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -213,7 +227,7 @@ func (r *runner) layers(ctx context.Context, lf *layerFlags, sources []secretSou
 		if awsCfg.Region == "" {
 			return nil, usageError{errors.New("no AWS region for Secrets Manager: give --region or set AWS_REGION")}
 		}
-		ps := r.providerSources(&lf.secrets, sources)
+		ps := r.providerSources(&lf.secrets, sources, lf.environment)
 		// The endpoint is set on the client: set on the aws.Config, it would
 		// lose to AWS_ENDPOINT_URL_SECRETS_MANAGER.
 		client := sm.NewFromConfig(awsCfg, func(o *sm.Options) {

@@ -47,6 +47,10 @@ type Options struct {
 	// SecretSources are the Secrets Manager sources the service reads. They
 	// are used when no --secret flag is given. Default: none.
 	SecretSources []secretsmanager.Source
+	// SecretsFor, when set, gives the service's sources for the environment
+	// named by --environment (secret names that follow app/environment/name),
+	// in place of SecretSources. Default: none.
+	SecretsFor func(environment string) []secretsmanager.Source
 	// Environment is the default of --environment. "production" makes
 	// secret-policy findings errors. Default: none.
 	Environment string

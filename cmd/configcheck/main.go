@@ -15,7 +15,7 @@
 // read. See docs/configcheck.md.
 //
 // This binary is built for the configuration of the example service
-// (service_config.go). A service checks its own configuration type by
+// (package examples/service/appconfig). A service checks its own configuration type by
 // embedding the package github.com/strata-go/strata/configcheck.
 package main
 
@@ -26,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/examples/service/appconfig"
 )
 
 func main() {
@@ -35,13 +36,15 @@ func main() {
 	os.Exit(code)
 }
 
-// options describes the example service to configcheck: its prefix and the
-// .env file it reads when present. Its Secrets Manager sources depend on the
-// environment, so they are given with --secret.
+// options describes the example service to configcheck: its prefix, the .env
+// file it reads when present, and its Secrets Manager sources, which depend on
+// the environment (--environment, default demo).
 func options() configcheck.Options {
 	return configcheck.Options{
-		Name:      "configcheck",
-		EnvPrefix: serviceEnvPrefix,
-		EnvFiles:  []string{".env"},
+		Name:        "configcheck",
+		EnvPrefix:   appconfig.EnvPrefix,
+		EnvFiles:    []string{".env"},
+		Environment: "demo",
+		SecretsFor:  appconfig.Secrets,
 	}
 }

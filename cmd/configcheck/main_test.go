@@ -20,15 +20,21 @@ var referencePath = filepath.Join("..", "..", "docs", "reference", "configcheck-
 // referenceArgs generate the reference: the example service's secrets in
 // production, a JSON secret for the database and a string for the API key.
 var referenceArgs = []string{
-	"env", "--title", "Example service: configuration reference",
-	"--secret", "json:my-app/production/database=database",
-	"--secret", "string:my-app/production/api-key=api.key",
+	"env", "--title", "Example service: configuration reference", "--environment", "production",
 }
 
+// run runs configcheck offline: without the service's Secrets Manager sources,
+// which tests/configcheck_test.go covers on the emulator.
 func run(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
 	opts := options()
+	opts.SecretsFor = nil
+	return runWith(t, opts, environ, args...)
+}
+
+func runWith(t *testing.T, opts configcheck.Options, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
 	opts.Stdout, opts.Stderr = &out, &errOut
 	opts.Environ = func() []string { return environ }
 	code = configcheck.Main[ServiceConfig](context.Background(), args, opts)
@@ -38,7 +44,7 @@ func run(t *testing.T, environ []string, args ...string) (stdout, stderr string,
 // TestReferenceIsCurrent regenerates the reference and compares it with the
 // file in docs/reference; go test -update rewrites the file.
 func TestReferenceIsCurrent(t *testing.T) {
-	got, stderr, code := run(t, nil, referenceArgs...)
+	got, stderr, code := runWith(t, options(), nil, referenceArgs...)
 	if code != configcheck.ExitOK {
 		t.Fatalf("configcheck %s: exit %d: %s", strings.Join(referenceArgs, " "), code, stderr)
 	}
@@ -63,6 +69,7 @@ func TestServiceConfig(t *testing.T) {
 	const canary = "CANARY-9f8e7d6c5b4a"
 	environ := []string{
 		"APP_DATABASE_HOST=db.internal",
+		"APP_DATABASE_USER=app",
 		"APP_DATABASE_PASSWORD=" + canary,
 		"APP_API_KEY=" + canary,
 	}
