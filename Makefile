@@ -29,6 +29,7 @@ demo:
 	@mkdir -p $(BIN)
 	cd tests && $(GO) build -o $(BIN)/strata-emulator ./cmd/emulator
 	$(GO) build -o $(BIN)/service ./examples/service
+	$(GO) build -o $(BIN)/lambda ./examples/lambda
 	@BIN=$(BIN) sh scripts/demo.sh
 
 bench:

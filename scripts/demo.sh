@@ -31,10 +31,10 @@ echo "Secrets Manager emulator on $url (seeded with examples/service/testdata/de
 
 # The SDK's standard settings reach the emulator with no code change. The
 # emulator checks no signature; any static key works.
-AWS_ENDPOINT_URL_SECRETS_MANAGER=$url \
-AWS_REGION=us-east-1 \
-AWS_ACCESS_KEY_ID=demo \
-AWS_SECRET_ACCESS_KEY=demo \
-AWS_EC2_METADATA_DISABLED=true \
-APP_SERVER_WRITE_TIMEOUT=15s \
-	"$BIN/service" -demo -environment demo -env-file examples/service/.env
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="$url" AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true
+APP_SERVER_WRITE_TIMEOUT=15s "$BIN/service" -demo -environment demo -env-file examples/service/.env
+
+echo
+echo "== examples/lambda: lazy mode, no background goroutine (two simulated invocations)"
+APP_DATABASE_HOST=orders-db.internal "$BIN/lambda" -environment demo -invocations 2
