@@ -2,7 +2,6 @@ package configcheck
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/strata-go/strata/providers/secretsmanager"
@@ -181,68 +180,7 @@ func expectedSource(sources []secretSource, key string) string {
 	return "secretsmanager " + named
 }
 
-// describeSource reads a secretsmanager.Source back into a secretSource. A
-// Source keeps its fields to itself and describes itself only through String,
-// whose documented form is KIND("ID" -> "KEY", stage STAGE, version ID), so
-// that form is parsed here; a test round-trips every kind to keep the two in
-// step. A source that does not parse keeps its text as id, which still
-// names it in messages.
+// describeSource reads a secretsmanager.Source back into a secretSource.
 func describeSource(src secretsmanager.Source) secretSource {
-	text := src.String()
-	s, ok := parseSourceString(text)
-	if !ok {
-		return secretSource{kind: "unknown", id: text}
-	}
-	return s
-}
-
-func parseSourceString(text string) (secretSource, bool) {
-	kind, rest, ok := strings.Cut(text, "(")
-	if !ok || !strings.HasSuffix(rest, ")") {
-		return secretSource{}, false
-	}
-	rest = strings.TrimSuffix(rest, ")")
-	s := secretSource{kind: strings.ToLower(kind)}
-	switch s.kind {
-	case "json", "string", "binary", "prefix":
-	default:
-		return secretSource{}, false
-	}
-	q, err := strconv.QuotedPrefix(rest)
-	if err != nil {
-		return secretSource{}, false
-	}
-	s.id, _ = strconv.Unquote(q)
-	rest = rest[len(q):]
-	if after, found := strings.CutPrefix(rest, " -> "); found {
-		q, err := strconv.QuotedPrefix(after)
-		if err != nil {
-			return secretSource{}, false
-		}
-		s.key, _ = strconv.Unquote(q)
-		rest = after[len(q):]
-	}
-	for rest != "" {
-		item, found := strings.CutPrefix(rest, ", ")
-		if !found {
-			return secretSource{}, false
-		}
-		item, rest, _ = strings.Cut(item, ", ")
-		if rest != "" {
-			rest = ", " + rest
-		}
-		name, val, _ := strings.Cut(item, " ")
-		switch name {
-		case "stage":
-			s.stage = val
-		case "version":
-			s.versionID = val
-		default:
-			return secretSource{}, false
-		}
-	}
-	if s.stage == secretsmanager.StageCurrent {
-		s.stage = ""
-	}
-	return s, true
+	return secretSource{kind: src.Kind(), id: src.ID(), key: src.Key(), stage: src.Stage(), versionID: src.VersionID()}
 }

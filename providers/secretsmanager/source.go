@@ -144,6 +144,32 @@ func (s Source) String() string {
 	return b.String()
 }
 
+// Kind returns the kind of source: "json", "string", "binary" or "prefix".
+func (s Source) Kind() string {
+	if s.kind == 0 {
+		return ""
+	}
+	return strings.ToLower(s.kind.String())
+}
+
+// ID returns the secret's name or ARN, or the name prefix of a prefix source.
+func (s Source) ID() string { return s.id }
+
+// Key returns the configuration key the source's values are mounted under; ""
+// for the root and for prefix sources.
+func (s Source) Key() string { return s.key }
+
+// Stage returns the version stage the source reads; "" means AWSCURRENT.
+func (s Source) Stage() string {
+	if s.stage == StageCurrent {
+		return ""
+	}
+	return s.stage
+}
+
+// VersionID returns the pinned VersionId, or "".
+func (s Source) VersionID() string { return s.versionID }
+
 // check reports a source that cannot be read, before any API call.
 func (s Source) check() error {
 	switch {
