@@ -34,12 +34,17 @@ func (s *Store[T]) Explain(key string) (KeyInfo, bool) {
 	if f == nil {
 		return KeyInfo{}, false
 	}
-	return keyInfo(f, s.snap.Load().values), true
+	return keyInfo(f, s.snap.Load().values[f.pos]), true
 }
 
 // Keys describes every field of the current snapshot, in schema order.
 func (s *Store[T]) Keys() []KeyInfo {
-	return Explain(s.schema, s.snap.Load().values)
+	values := s.snap.Load().values
+	out := make([]KeyInfo, len(s.schema.fields))
+	for i, f := range s.schema.fields {
+		out[i] = keyInfo(f, values[i])
+	}
+	return out
 }
 
 // Explain describes every field of schema given merged values, in schema order.
@@ -47,15 +52,15 @@ func (s *Store[T]) Keys() []KeyInfo {
 func Explain(schema *Schema, values Values) []KeyInfo {
 	out := make([]KeyInfo, 0, len(schema.fields))
 	for _, f := range schema.fields {
-		out = append(out, keyInfo(f, values))
+		v, ok := values[f.Key]
+		out = append(out, keyInfo(f, slot{Value: v, set: ok}))
 	}
 	return out
 }
 
-func keyInfo(f *Field, values Values) KeyInfo {
+func keyInfo(f *Field, v slot) KeyInfo {
 	ki := KeyInfo{Key: f.Key, Env: f.Env, Type: f.TypeName(), Secret: f.Secret}
-	v, ok := values[f.Key]
-	if !ok {
+	if !v.set {
 		return ki
 	}
 	ki.Set, ki.Source = true, v.Source

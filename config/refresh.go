@@ -303,7 +303,7 @@ func (s *Store[T]) run(call *refreshCall) {
 			event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: err, At: now}
 			break
 		}
-		keys := changedKeys(old.values, snap.values)
+		keys := changedKeys(s.schema, old.values, snap.values)
 		s.cache, s.cacheWarn = cache, cacheWarn
 		s.rejected = nil
 		s.markSuccess(now)
@@ -355,20 +355,16 @@ func (s *Store[T]) markSuccess(now time.Time) {
 	s.lastCheck.Store(now.UnixNano())
 }
 
-// changedKeys lists the keys whose raw values differ between two merged sets.
-func changedKeys(old, cur Values) []string {
+// changedKeys lists the keys whose raw values differ between two merges, in
+// schema order.
+func changedKeys(schema *Schema, old, cur []slot) []string {
 	var keys []string
-	for k, v := range cur {
-		if o, ok := old[k]; !ok || !reflect.DeepEqual(o.Raw, v.Raw) {
-			keys = append(keys, k)
+	for i, f := range schema.fields {
+		o, c := old[i], cur[i]
+		if o.set != c.set || !reflect.DeepEqual(o.Raw, c.Raw) {
+			keys = append(keys, f.Key)
 		}
 	}
-	for k := range old {
-		if _, ok := cur[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
 	return keys
 }
 

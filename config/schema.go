@@ -36,6 +36,7 @@ type Schema struct {
 	byGoPath  map[string]*Field
 	parents   map[string]bool // key prefixes of nested structs: "database", "server"
 	defaults  Values          // the default tags, the first layer of every load
+	slots     []slot          // the defaults by field position: where every merge starts
 	validator *validator.Validate
 	schemaErr error
 }
@@ -64,6 +65,7 @@ type Field struct {
 	Validate string
 
 	index []int
+	pos   int // position in Schema.fields
 	dec   decodeFunc
 }
 
@@ -173,6 +175,13 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 	}
 	if len(errs) > 0 {
 		s.schemaErr = &AggregateError{Errs: errs}
+	}
+	s.slots = make([]slot, len(s.fields))
+	for i, f := range s.fields {
+		f.pos = i
+		if v, ok := s.defaults[f.Key]; ok {
+			s.slots[i] = slot{Value: v, set: true, exposed: f.Secret}
+		}
 	}
 	s.validator = newValidator()
 	return s

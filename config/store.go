@@ -107,7 +107,7 @@ type Store[T any] struct {
 // stored in Store.snap.
 type snapshot[T any] struct {
 	cfg      T // first, so Get returns its address without an offset
-	values   Values
+	values   []slot // the merged value of each field, by position in the schema
 	warnings []error
 	at       time.Time
 }
@@ -203,23 +203,9 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		problems = append(problems, err)
 	}
 
-	size := len(schema.defaults)
-	for _, vals := range layers {
-		size += len(vals)
-	}
-	merged := make(Values, min(size, len(schema.fields)))
-	for k, v := range schema.defaults {
-		merged[k] = v
-	}
-	var exposed map[string]bool // secret keys whose value came from a non-sensitive layer
-	for k := range schema.defaults {
-		if schema.byKey[k].Secret {
-			if exposed == nil {
-				exposed = map[string]bool{}
-			}
-			exposed[k] = true
-		}
-	}
+	// Merging is a copy of the defaults, then each layer's values written over
+	// them key by key, into one slot per field.
+	merged := slices.Clone(schema.slots)
 	for i, vals := range layers {
 		sensitive := s.layers[i].Sensitive()
 		for k, v := range vals {
@@ -228,20 +214,14 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 				problems = append(problems, fmt.Errorf("layer %s returned the key %q, which is no field", s.layers[i].Name(), k))
 				continue
 			}
-			merged[k] = v
-			if f.Secret {
-				if exposed == nil {
-					exposed = map[string]bool{}
-				}
-				exposed[k] = !sensitive
-			}
+			merged[f.pos] = slot{Value: v, set: true, exposed: f.Secret && !sensitive}
 		}
 	}
-	for _, f := range schema.fields {
-		if !exposed[f.Key] {
+	for i, f := range schema.fields {
+		if !merged[i].exposed {
 			continue
 		}
-		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[f.Key].Source,
+		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[i].Source,
 			Message: "is a secret but was set by a layer that is not sensitive; move it to a secret store", Err: ErrSecretPolicy}
 		if s.opts.Production {
 			problems = append(problems, e)
@@ -253,9 +233,9 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 	snap := &snapshot[T]{values: merged, at: s.clock.Now()}
 	root := reflect.ValueOf(&snap.cfg).Elem()
 	var failed map[string]bool // keys that did not decode; their rules are not checked
-	for _, f := range schema.fields {
-		v, ok := merged[f.Key]
-		if !ok {
+	for i, f := range schema.fields {
+		v := merged[i]
+		if !v.set {
 			continue
 		}
 		if err := f.dec(root.FieldByIndex(f.index), v.Raw); err != nil {
@@ -263,7 +243,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 				failed = map[string]bool{}
 			}
 			failed[f.Key] = true
-			problems = append(problems, decodeError(f, v, err))
+			problems = append(problems, decodeError(f, v.Value, err))
 		}
 	}
 	for _, err := range schema.validate(s.validator, &snap.cfg, merged) {
@@ -276,6 +256,14 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 	}
 	snap.warnings = warnings
 	return snap, nil
+}
+
+// slot is the merged value of one field. set is false when neither a default
+// nor a layer gave one; exposed marks a secret whose value came from a layer
+// that is not sensitive.
+type slot struct {
+	Value
+	set, exposed bool
 }
 
 // decodeError describes a value that did not decode. It shows the offending

@@ -32,7 +32,7 @@ func registerTypes(v *validator.Validate) {
 // validate runs the rules of the validate tags over cfg and returns one
 // FieldError per failure. It builds messages from the rule and its parameter,
 // never from the value, so a secret cannot leak through a validation message.
-func (s *Schema) validate(v *validator.Validate, cfg any, merged Values) (out []error) {
+func (s *Schema) validate(v *validator.Validate, cfg any, merged []slot) (out []error) {
 	defer func() {
 		// The validator panics on a rule it does not know; that is a mistake in
 		// the struct tags, reported as such rather than crashing the service.
@@ -62,8 +62,8 @@ func (s *Schema) validate(v *validator.Validate, cfg any, merged Values) (out []
 		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
 		if f := s.byGoPath[goPath]; f != nil {
 			e.Key, e.Env = f.Key+item, f.Env
-			if v, ok := merged[f.Key]; ok {
-				e.Source = v.Source
+			if merged[f.pos].set {
+				e.Source = merged[f.pos].Source
 			}
 		} else {
 			e.Key = goPath + item
