@@ -106,7 +106,7 @@ type Store[T any] struct {
 // snapshot is one published configuration. It is never modified after it is
 // stored in Store.snap.
 type snapshot[T any] struct {
-	cfg      T // first, so Get returns its address without an offset
+	cfg      T      // first, so Get returns its address without an offset
 	values   []slot // the merged value of each field, by position in the schema
 	warnings []error
 	at       time.Time
