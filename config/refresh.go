@@ -225,15 +225,17 @@ func (s *Store[T]) startLocked(inline bool) *refreshCall {
 	return c
 }
 
-// revalidate is Get's lazy-mode check: when the last check is older than the
-// TTL it starts one background refresh and returns at once.
+// revalidate is Get's lazy-mode check: once the next check is due it starts
+// one background refresh and returns at once. A compare-and-swap lets exactly
+// one Get through; the others return after one atomic load.
 func (s *Store[T]) revalidate() {
+	next := s.nextCheck.Load()
 	now := s.clock.Now().UnixNano()
-	if now-s.lastCheck.Load() < int64(s.opts.RefreshInterval) {
+	if now < next || !s.nextCheck.CompareAndSwap(next, now+int64(s.opts.MinRefreshInterval)) {
 		return
 	}
 	s.mu.Lock()
-	if s.inflight == nil && !s.closed && time.Duration(now-s.status.LastAttempt.UnixNano()) >= s.opts.MinRefreshInterval {
+	if s.inflight == nil && !s.closed {
 		s.startLocked(false)
 	}
 	s.mu.Unlock()
@@ -244,13 +246,15 @@ func (s *Store[T]) run(call *refreshCall) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.RefreshTimeout)
 	defer cancel()
 
+	// Runs are serialised through s.inflight, so the cache read here is not
+	// changed by anyone else before this run stores it back.
 	s.mu.Lock()
 	cache := slices.Clone(s.cache)
 	cacheWarn := slices.Clone(s.cacheWarn)
-	changed := s.pending // values handed over by a refresh that failed elsewhere
 	s.mu.Unlock()
 
 	var errs []error
+	changed := false
 	for i, l := range s.layers {
 		r, ok := l.(Refresher)
 		if !ok {
@@ -270,62 +274,74 @@ func (s *Store[T]) run(call *refreshCall) {
 			changed = true
 		}
 	}
+
+	// Decoding and validation run outside the lock: they may call user code
+	// (UnmarshalText, custom rules), which must block neither Get nor Status.
+	var snap *snapshot[T]
+	var rejected error
+	if changed {
+		snap, rejected = s.build(cache, slices.Concat(cacheWarn...))
+	}
+	var failure error
+	if len(errs) > 0 {
+		failure = &AggregateError{Errs: errs}
+	}
 	now := s.clock.Now()
 	old := s.snap.Load()
-	var event *Change[T]
+	var events []Change[T]
 
 	s.mu.Lock()
-	switch {
-	case len(errs) > 0:
-		if changed {
-			// A layer that changed has handed its new values over and will not
-			// report them again; keep them for the next refresh to publish.
-			s.cache, s.cacheWarn, s.pending = cache, cacheWarn, true
-		}
-		call.err = &AggregateError{Errs: errs}
-		s.status.Failures++
-		s.status.LastError = call.err
-		if !transient(call.err) {
-			s.status.Healthy = false
-		}
-		event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: call.err, At: now}
-	case !changed:
-		s.markSuccess(now)
-	default:
-		s.pending = false
-		snap, err := s.build(cache, slices.Concat(cacheWarn...))
-		if err != nil {
-			call.err = err
-			s.rejected = err
-			s.status.Rejected++
-			s.status.LastError = err
-			s.status.Healthy = false
-			event = &Change[T]{Old: &old.cfg, New: &old.cfg, Err: err, At: now}
-			break
-		}
-		keys := changedKeys(s.schema, old.values, snap.values)
+	if changed {
+		// A layer hands its new values over once. Keep them even when the
+		// result is rejected, so that every later rebuild includes them and the
+		// rejection stays reported until the source is fixed.
 		s.cache, s.cacheWarn = cache, cacheWarn
-		s.rejected = nil
-		s.markSuccess(now)
-		// Publish even when no value changed, so provenance shows the new versions.
-		s.snap.Store(snap)
-		if len(keys) > 0 {
-			s.status.Changes++
-			s.status.LastChange = now
-			event = &Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now}
+		if rejected != nil {
+			s.rejected = rejected
+			s.status.Rejected++
+			events = append(events, Change[T]{Old: &old.cfg, New: &old.cfg, Err: rejected, At: now})
+		} else {
+			s.rejected = nil
+			// Publish even when no value changed, so provenance shows the new versions.
+			s.snap.Store(snap)
+			if keys := changedKeys(s.schema, old.values, snap.values); len(keys) > 0 {
+				s.status.Changes++
+				s.status.LastChange = now
+				events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now})
+			}
 		}
 	}
+	next := s.opts.RefreshInterval
+	if failure != nil {
+		s.status.Failures++
+		s.status.LastError = failure
+		s.status.Healthy = s.rejected == nil && transient(failure)
+		if transient(failure) {
+			s.failures++
+			next = s.backoff(s.failures)
+		}
+		cur := &s.snap.Load().cfg
+		events = append(events, Change[T]{Old: cur, New: cur, Err: failure, At: now})
+	} else {
+		s.failures = 0
+		s.markSuccess(now)
+	}
+	s.nextCheck.Store(now.Add(next).UnixNano())
+	call.err = failure
+	if rejected != nil {
+		call.err = &AggregateError{Errs: append(flattenErrors(nil, rejected), errs...)}
+	}
 	s.inflight = nil
-	if event != nil {
-		s.notify(*event)
+	for _, ev := range events {
+		s.notify(ev)
 	}
 	s.mu.Unlock()
 	close(call.done)
 
 	if call.err != nil {
 		s.log.Warn("config: refresh failed; serving the last good configuration", "error", call.err.Error())
-	} else if event != nil {
-		s.log.Debug("config: configuration changed", "keys", event.Keys)
+	} else if len(events) > 0 {
+		s.log.Debug("config: configuration changed", "keys", events[0].Keys)
 	}
 }
 
@@ -352,7 +368,6 @@ func (s *Store[T]) markSuccess(now time.Time) {
 	s.status.LastSuccess = now
 	s.status.LastError = s.rejected
 	s.status.Healthy = s.rejected == nil
-	s.lastCheck.Store(now.UnixNano())
 }
 
 // changedKeys lists the keys whose raw values differ between two merges, in
@@ -416,10 +431,16 @@ func (s *Store[T]) Subscribe(fn func(Change[T])) (unsubscribe func()) {
 	}
 }
 
-// notify queues ev for every subscriber. s.mu must be held.
+// notify queues ev for every subscriber. A failure following a failure still
+// queued replaces it, so a stuck subscriber during an outage holds one event,
+// not one per retry. s.mu must be held.
 func (s *Store[T]) notify(ev Change[T]) {
 	for _, sub := range s.subs {
-		sub.queue = append(sub.queue, ev)
+		if n := len(sub.queue); n > 0 && ev.Err != nil && sub.queue[n-1].Err != nil && sub.queue[n-1].Keys == nil {
+			sub.queue[n-1] = ev
+		} else {
+			sub.queue = append(sub.queue, ev)
+		}
 		select {
 		case sub.wake <- struct{}{}:
 		default:

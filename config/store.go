@@ -87,13 +87,13 @@ type Store[T any] struct {
 	clock     Clock
 
 	// refresh state, see refresh.go
-	lastCheck atomic.Int64 // unix nanoseconds of the last successful check
+	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next refresh
 	mu        sync.Mutex
 	cache     []Values  // the values each layer gave for the published snapshot
 	cacheWarn [][]error // the warnings each layer gave with them
 	inflight  *refreshCall
-	pending   bool  // s.cache holds changes not yet published
 	rejected  error // why the last rebuild was rejected; nil once one succeeds
+	failures  int   // transient failures in a row, for the backoff
 	status    Status
 	subs      map[int]*subscriber[T]
 	nextSub   int
@@ -165,7 +165,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	s.cache = cache
 	s.snap.Store(snap)
 	now := s.clock.Now()
-	s.lastCheck.Store(now.UnixNano())
+	s.nextCheck.Store(now.Add(s.opts.RefreshInterval).UnixNano())
 	s.status = Status{Healthy: true, LastSuccess: now, LastAttempt: now, LastChange: now}
 	s.start()
 	return s, nil
@@ -299,6 +299,7 @@ func (o *Options) setDefaults() {
 	if o.MinRefreshInterval <= 0 {
 		o.MinRefreshInterval = 5 * time.Second
 	}
+	o.RefreshInterval = max(o.RefreshInterval, o.MinRefreshInterval)
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
 	}

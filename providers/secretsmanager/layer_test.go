@@ -699,25 +699,28 @@ func TestRefresh(t *testing.T) {
 			t.Errorf("Versions = %v", l.Versions())
 		}
 	})
-	t.Run("failure keeps versions", func(t *testing.T) {
+	t.Run("one failure holds back no other rotation", func(t *testing.T) {
 		f.putString("app/stripe", "sk3")
 		f.mu.Lock()
 		f.describeErr["app/db"] = apiErr("ThrottlingException")
 		f.mu.Unlock()
-		before := l.Versions()
-		_, changed, err := l.Refresh(t.Context(), schema)
-		if !errors.Is(err, config.ErrThrottled) || changed || !config.IsTransient(err) {
+		dbVersion := l.Versions()["app/db"]
+		vals, changed, err := l.Refresh(t.Context(), schema)
+		if !errors.Is(err, config.ErrThrottled) || !changed {
 			t.Fatalf("Refresh = %v, %v", changed, err)
 		}
-		if fmt.Sprint(before) != fmt.Sprint(l.Versions()) {
-			t.Error("versions changed by a failed refresh")
+		if rawOf(t, vals, "payments.stripe_key") != "sk3" || rawOf(t, vals, "database.host") != "h" {
+			t.Errorf("values = %v: want the rotated key and the last good database values", keysOf(vals))
+		}
+		if l.Versions()["app/db"] != dbVersion {
+			t.Error("the version of the secret that failed changed")
 		}
 		f.mu.Lock()
 		delete(f.describeErr, "app/db")
 		f.mu.Unlock()
 		_, changed, err = l.Refresh(t.Context(), schema)
-		if !onlyWarnings(err) || !changed {
-			t.Fatalf("retry = %v, %v", changed, err)
+		if !onlyWarnings(err) || changed {
+			t.Fatalf("retry = %v, %v; want no change and no error", changed, err)
 		}
 	})
 	t.Run("deleted", func(t *testing.T) {

@@ -21,11 +21,13 @@ import (
 // one in use, or that is new under a prefix. A secret gone from a prefix is a
 // change too. When nothing changed it returns (nil, false, nil).
 //
-// An error means the refresh failed and nothing was changed: the versions in
-// use stay the same, so the next Refresh sees the same changes again. The
-// one exception is a changed value set returned with changed == true: its
-// error then holds only *config.UnknownNameError warnings, as Load's would
-// (Options.StrictKeys makes them failures instead).
+// A secret that cannot be checked or fetched (deleted, access denied,
+// throttled) keeps its last good value and version and is reported in the
+// error; it does not hold back the rotation of the others. So a changed value
+// set may come with an error naming the secrets that failed, and their values
+// in the set are the previous ones. With changed == false an error means
+// nothing new could be read; the versions in use stay the same, so the next
+// Refresh sees the same changes again.
 func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Values, bool, error) {
 	l.run.Lock()
 	defer l.run.Unlock()
@@ -94,6 +96,7 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 					reported[r.id] = true
 					errs = append(errs, err)
 				}
+				next[r] = old // keep the last good version
 				continue
 			}
 			vs = described[r.id]
@@ -105,19 +108,22 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 				Layer: LayerName, Source: r.id, Code: config.ErrNotFound,
 				Message: fmt.Sprintf("no version of secret %q is labelled %s in %s", r.id, r.wantStage(), l.where),
 			})
+			next[r] = old
 		case slices.Contains(ids, old.versionID):
 			next[r] = old
 		default:
 			toFetch = append(toFetch, r)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, false, joinErrs(errs)
-	}
 	if len(toFetch) > 0 {
 		got, ferrs := l.fetch(ctx, toFetch)
-		if len(ferrs) > 0 {
-			return nil, false, joinErrs(ferrs)
+		errs = append(errs, ferrs...)
+		for _, r := range toFetch {
+			if _, ok := got[r]; !ok {
+				if old, cached := prev.secrets[r]; cached {
+					next[r] = old // the fetch failed: keep the last good version
+				}
+			}
 		}
 		for r, s := range got {
 			if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
@@ -133,7 +139,7 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 	}
 	if !changed {
 		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found no change", slog.Int("secrets", len(next)))
-		return nil, false, nil
+		return nil, false, joinErrs(errs)
 	}
 	for _, b := range bindings {
 		if s, ok := next[b.ref]; ok {
@@ -141,11 +147,11 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 		}
 	}
 	if len(m.errs) > 0 {
-		return nil, false, joinErrs(m.errs)
+		return nil, false, joinErrs(append(errs, m.errs...))
 	}
 	l.publish(&state{secrets: next, listed: listed})
 	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
-	return m.values, true, joinErrs(m.warns)
+	return m.values, true, joinErrs(append(errs, m.warns...))
 }
 
 // versionsWithStage returns the VersionIds that carry stage. It is normally
