@@ -121,7 +121,8 @@ func decoderFor(t reflect.Type) (decodeFunc, error) {
 				dst.SetInt(n)
 				return nil
 			case float64:
-				if v == math.Trunc(v) && v >= float64(lo) && v <= float64(hi) {
+				// float64(hi) rounds up to 2^(bits-1), which is out of range.
+				if v == math.Trunc(v) && v >= float64(lo) && v < -float64(lo) {
 					dst.SetInt(int64(v))
 					return nil
 				}
@@ -142,7 +143,8 @@ func decoderFor(t reflect.Type) (decodeFunc, error) {
 				dst.SetUint(n)
 				return nil
 			case float64:
-				if v == math.Trunc(v) && v >= 0 && v <= float64(hi) {
+				// 2^bits is the first integer out of range; float64(hi) may round up to it.
+				if v == math.Trunc(v) && v >= 0 && v < 2*(float64(hi/2)+1) {
 					dst.SetUint(uint64(v))
 					return nil
 				}
@@ -160,6 +162,9 @@ func decoderFor(t reflect.Type) (decodeFunc, error) {
 					return nil
 				}
 			case float64:
+				if bits == 32 && math.Abs(v) > math.MaxFloat32 {
+					break
+				}
 				dst.SetFloat(v)
 				return nil
 			}

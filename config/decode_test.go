@@ -156,3 +156,53 @@ func TestDecodeErrorOfSecretHidesValue(t *testing.T) {
 		t.Errorf("error does not explain: %v", err)
 	}
 }
+
+func TestDecodeJSONNumbersOutOfRange(t *testing.T) {
+	t.Parallel()
+	for key, raw := range map[string]float64{"i64": 9223372036854775808, "u64": 18446744073709551616, "f32": 1e300, "i8": 128, "u8": -1} {
+		if _, err := loadText[allTypes](t, map[string]any{key: raw}); !errors.Is(err, config.ErrInvalidValue) {
+			t.Errorf("%s = %g: err = %v, want ErrInvalidValue", key, raw, err)
+		}
+	}
+}
+
+type secretContainers struct {
+	P *config.Secret
+	L []config.Secret
+	M map[string]config.Secret
+}
+
+// Pointers, slices and maps of Secret are secret by type: masked, and held to
+// the secret policy.
+func TestSecretContainersAreSecret(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-container-31f"
+	_, err := config.Load[secretContainers](context.Background(), &config.Options{Production: true, Logger: discard()},
+		&fakeLayer{name: "env", vals: map[string]any{"p": canary, "l": canary + ",x", "m": "k=" + canary}})
+	if !errors.Is(err, config.ErrSecretPolicy) || strings.Count(err.Error(), "is a secret") != 3 {
+		t.Fatalf("err = %v, want three secret-policy errors", err)
+	}
+	st, err := config.Load[secretContainers](context.Background(), &config.Options{Logger: discard()},
+		&fakeLayer{name: "sm", sensitive: true, vals: map[string]any{"p": canary, "l": canary + ",x", "m": "k=" + canary}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := st.Masked().String(); strings.Contains(out, canary) {
+		t.Errorf("masked config shows a secret:\n%s", out)
+	}
+	if st.Get().P.Reveal() != canary || st.Get().M["k"].Reveal() != canary {
+		t.Error("values not decoded")
+	}
+}
+
+// A value from a sensitive layer is not quoted in a decode error, even for a
+// field that is not secret: a JSON secret with shifted keys must not leak.
+func TestDecodeErrorHidesValuesFromSensitiveLayers(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-shifted-9a0"
+	_, err := config.Load[allTypes](context.Background(), &config.Options{Logger: discard()},
+		&fakeLayer{name: "secretsmanager", sensitive: true, vals: map[string]any{"i": canary}})
+	if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), "i has an invalid value: expected an integer") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,7 +52,7 @@ var (
 // timeouts and connection errors. Permanent errors (not found, access denied,
 // decryption, bad values) are not.
 func IsTransient(err error) bool {
-	return errors.Is(err, ErrTransient) || errors.Is(err, ErrThrottled)
+	return errors.Is(err, ErrTransient) || errors.Is(err, ErrThrottled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // FieldError is a problem with the value of one field. Its message names the
@@ -134,19 +135,12 @@ func (e *SourceError) Error() string {
 		b.WriteByte(' ')
 		b.WriteString(e.Source)
 	}
-	b.WriteString(": ")
-	if e.Code != nil {
-		b.WriteString(e.Code.Error())
-	}
-	if e.Message != "" {
-		if e.Code != nil {
-			b.WriteString(": ")
+	sep := ": "
+	for _, part := range []string{errText(e.Code), e.Message, errText(e.Err)} {
+		if part != "" {
+			b.WriteString(sep)
+			b.WriteString(part)
 		}
-		b.WriteString(e.Message)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
 	}
 	return b.String()
 }
@@ -155,6 +149,13 @@ func (e *SourceError) Error() string {
 func (e *SourceError) Is(target error) bool { return e.Code != nil && target == e.Code }
 
 func (e *SourceError) Unwrap() error { return e.Err }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
 
 // AggregateError holds every problem found by one load or refresh. errors.Is
 // and errors.As look through all of them.

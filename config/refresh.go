@@ -354,7 +354,7 @@ func transient(err error) bool {
 		return IsTransient(err)
 	}
 	for _, e := range agg.Errs {
-		if !IsTransient(e) && !errors.Is(e, context.DeadlineExceeded) {
+		if !IsTransient(e) {
 			return false
 		}
 	}

@@ -222,7 +222,7 @@ func (s *Schema) walk(t reflect.Type, index []int, keyPrefix, goPrefix string, e
 			Key:      key,
 			GoPath:   goPath,
 			Type:     ft,
-			Secret:   ft == secretType || sf.Tag.Get("secret") == "true",
+			Secret:   containsSecret(ft) || sf.Tag.Get("secret") == "true",
 			Desc:     sf.Tag.Get("desc"),
 			Validate: sf.Tag.Get("validate"),
 			index:    idx,
@@ -236,6 +236,22 @@ func (s *Schema) walk(t reflect.Type, index []int, keyPrefix, goPrefix string, e
 			f.Env = s.prefix + EnvName(key)
 		}
 		s.fields = append(s.fields, f)
+	}
+}
+
+// containsSecret reports whether t is Secret or holds Secrets: *Secret,
+// []Secret, map[string]Secret. Such fields are secret by type.
+func containsSecret(t reflect.Type) bool {
+	for {
+		if t == secretType {
+			return true
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			t = t.Elem()
+		default:
+			return false
+		}
 	}
 }
 

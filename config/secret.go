@@ -78,8 +78,10 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 var fingerprintKey = []byte("strata-go/strata fingerprint v1")
 
 // Fingerprint returns the first 8 hex digits of HMAC-SHA256(value) under a fixed
-// key: enough to tell whether two environments hold the same secret, too short
-// to confirm a guess with any confidence across a large space.
+// key: enough to tell whether two environments hold the same secret. Like any
+// deterministic digest it can confirm a guess of a weak secret (a PIN, a
+// dictionary word), so it serves comparison, not the protection of weak
+// secrets.
 func Fingerprint(value string) string {
 	m := hmac.New(sha256.New, fingerprintKey)
 	m.Write([]byte(value))

@@ -195,6 +195,11 @@ func (s *Store[T]) Warnings() []error {
 func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], error) {
 	schema := s.schema
 	var problems, warnings []error
+	for i, l := range s.layers {
+		if l == nil {
+			problems = append(problems, fmt.Errorf("%w: layer %d is nil", ErrSchema, i+1))
+		}
+	}
 	for _, err := range layerErrs {
 		if errors.Is(err, ErrUnknownName) && !s.opts.Strict {
 			warnings = append(warnings, err)
@@ -214,7 +219,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 				problems = append(problems, fmt.Errorf("layer %s returned the key %q, which is no field", s.layers[i].Name(), k))
 				continue
 			}
-			merged[f.pos] = slot{Value: v, set: true, exposed: f.Secret && !sensitive}
+			merged[f.pos] = slot{Value: v, set: true, sensitive: sensitive, exposed: f.Secret && !sensitive}
 		}
 	}
 	for i, f := range schema.fields {
@@ -243,7 +248,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 				failed = map[string]bool{}
 			}
 			failed[f.Key] = true
-			problems = append(problems, decodeError(f, v.Value, err))
+			problems = append(problems, decodeError(f, v, err))
 		}
 	}
 	for _, err := range schema.validate(s.validator, &snap.cfg, merged) {
@@ -264,13 +269,16 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 type slot struct {
 	Value
 	set, exposed bool
+	sensitive    bool // set by a sensitive layer
 }
 
 // decodeError describes a value that did not decode. It shows the offending
-// value only for fields that are not secret, quoted and shortened.
-func decodeError(f *Field, v Value, cause error) *FieldError {
+// value, quoted and shortened, only for a field that is not secret and a value
+// that did not come from a sensitive layer (a JSON secret whose keys are
+// shifted would otherwise put secret text in the message).
+func decodeError(f *Field, v slot, cause error) *FieldError {
 	msg := "has an invalid value"
-	if !f.Secret {
+	if !f.Secret && !v.sensitive {
 		if s, ok := v.Raw.(string); ok {
 			if len(s) > 40 {
 				s = s[:37] + "..."

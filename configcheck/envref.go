@@ -102,11 +102,13 @@ func writeMarkdown(w io.Writer, name, title string, schema *config.Schema, sourc
 	var secretFields []*config.Field
 	for _, f := range schema.Fields() {
 		def := ""
-		if f.HasDefault {
+		switch {
+		case f.HasDefault && f.Secret:
+			def = mdCode(config.Redacted)
+		case f.HasDefault && f.Default == "":
+			def = `""`
+		case f.HasDefault:
 			def = mdCode(f.Default)
-			if f.Default == "" {
-				def = `""`
-			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			mdCode(f.Env), mdCode(f.Key), mdText(f.TypeName()), def, yesNo(f.Required), yesNo(f.Secret),

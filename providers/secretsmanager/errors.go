@@ -120,6 +120,12 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 		default:
 			se.Message = fmt.Sprintf("no secret %q in %s", id, l.where)
 		}
+	case (code == "AccessDeniedException" || code == "AccessDenied") && strings.Contains(err.Error(), "KMS"):
+		// A key policy that denies the caller comes back as AccessDenied
+		// ("Access to KMS is not allowed"): the fix is on the key, not in IAM
+		// for Secrets Manager.
+		se.Code = config.ErrDecryption
+		se.Message = fmt.Sprintf("access to the secret's KMS key was denied: allow kms:Decrypt on that key (KmsKeyId in DescribeSecret %s) in the key policy or IAM policy of the caller", id)
 	case code == "AccessDeniedException" || code == "AccessDenied":
 		se.Code = config.ErrAccessDenied
 		if o == opList {

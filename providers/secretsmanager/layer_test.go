@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -943,5 +944,21 @@ func TestUnderPrefixAndARNs(t *testing.T) {
 	}
 	if nameOfARN(arn) != "app/db" || nameOfARN("app/db") != "app/db" {
 		t.Error("nameOfARN")
+	}
+}
+
+// A KMS key policy that denies the caller comes back as AccessDenied that
+// mentions KMS; it is reported as a decryption problem naming kms:Decrypt.
+func TestKMSAccessDeniedIsDecryption(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("my-app/production/database", dbJSON)
+	f.mu.Lock()
+	f.getErr["my-app/production/database"] = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "Access to KMS is not allowed"}
+	f.mu.Unlock()
+	l := NewWithClient(f, JSON("my-app/production/database", "database"))
+	_, err := l.Load(t.Context(), testSchema(t))
+	if !errors.Is(err, config.ErrDecryption) || errors.Is(err, config.ErrAccessDenied) || !strings.Contains(err.Error(), "kms:Decrypt") {
+		t.Errorf("err = %v, want ErrDecryption naming kms:Decrypt", err)
 	}
 }
