@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
 )
@@ -30,31 +30,13 @@ import (
 // The benchmarks of this file measure Strata beside koanf, viper,
 // caarlos0/env and sethvargo/go-envconfig, in the same run and with the same
 // inputs: the 40-field, 4-section configuration of config.BenchmarkLoad40,
-// loaded from defaults, testdata/bench40.env and an environment of ten
-// settings among fifty unrelated variables. docs/performance.md explains the
+// loaded from defaults, benchconfig.Dotenv and benchconfig.Environ (ten
+// settings among fifty unrelated variables). docs/performance.md explains the
 // figures.
 //
 // Each library gets its own copy of the struct, tagged the way it needs. The
 // peers hold the password in a plain string, as their users would; Strata's
 // config.Secret redacts it.
-
-// peerDotenv is the .env file of the load benchmarks, a copy of
-// config/testdata/bench40.env.
-var peerDotenv = filepath.Join("testdata", "bench40.env")
-
-// peerEnviron is the environment of the load benchmarks, the same as
-// config's bench40Environ.
-func peerEnviron() []string {
-	environ := []string{
-		"APP_SERVER_ADDR=127.0.0.1:9090", "APP_SERVER_READ_TIMEOUT=3s", "APP_DATABASE_HOST=db.internal",
-		"APP_DATABASE_USER=svc", "APP_DATABASE_PASSWORD=correct-horse-battery", "APP_DATABASE_MAX_OPEN_CONNS=50",
-		"APP_CACHE_TTL=5m", "APP_CACHE_SHARDS=8", "APP_LOG_LEVEL=warn", "APP_LOG_TAGS=a,b,c",
-	}
-	for i := range 50 {
-		environ = append(environ, "UNRELATED_VARIABLE_"+string(rune('A'+i%26))+string(rune('A'+i/26))+"=some value")
-	}
-	return environ
-}
 
 // strata40 is config.Bench40: Strata derives keys and environment names from
 // the Go names.
@@ -327,10 +309,10 @@ func newPeerValidator() *validator.Validate {
 
 // loadStrata40 loads strata40 from the .env file (unless environOnly) and the
 // environment.
-func loadStrata40(ctx context.Context, environ []string, environOnly bool) (*config.Store[strata40], error) {
+func loadStrata40(ctx context.Context, dotenvPath string, environ []string, environOnly bool) (*config.Store[strata40], error) {
 	layers := []config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}
 	if !environOnly {
-		layers = append([]config.Layer{dotenv.File(peerDotenv)}, layers...)
+		layers = append([]config.Layer{dotenv.File(dotenvPath)}, layers...)
 	}
 	return config.Load[strata40](ctx, &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, layers...)
 }
@@ -377,12 +359,12 @@ var koanfDecoder = mapstructure.DecoderConfig{
 // loadKoanf40 loads map40 with koanf: defaults, the .env file through the
 // file provider and dotenv parser, the environment, then Unmarshal and the
 // validator.
-func loadKoanf40(environ []string, vd *validator.Validate) (*koanf.Koanf, *map40, error) {
+func loadKoanf40(dotenvPath string, environ []string, vd *validator.Validate) (*koanf.Koanf, *map40, error) {
 	k := koanf.New(".")
 	if err := k.Load(mapProvider(peerDefaults), nil); err != nil {
 		return nil, nil, err
 	}
-	if err := k.Load(file.Provider(peerDotenv), kdotenv.ParserEnv("APP_", ".", peerKey)); err != nil {
+	if err := k.Load(file.Provider(dotenvPath), kdotenv.ParserEnv("APP_", ".", peerKey)); err != nil {
 		return nil, nil, err
 	}
 	envp := kenv.Provider(".", kenv.Opt{
@@ -409,9 +391,9 @@ func loadKoanf40(environ []string, vd *validator.Validate) (*koanf.Koanf, *map40
 // prefix and a key replacer, then Unmarshal and the validator. The .env file
 // names its settings by their environment names, so its keys are moved under
 // their sections before they are merged.
-func loadViper40(vd *validator.Validate) (*viper.Viper, *map40, error) {
+func loadViper40(dotenvPath string, vd *validator.Validate) (*viper.Viper, *map40, error) {
 	fv := viper.New()
-	fv.SetConfigFile(peerDotenv)
+	fv.SetConfigFile(dotenvPath)
 	fv.SetConfigType("env")
 	if err := fv.ReadInConfig(); err != nil {
 		return nil, nil, err
@@ -480,8 +462,8 @@ func environMap(path string, environ []string) (map[string]string, error) {
 
 // loadCaarlos40 loads caarlos40 with caarlos0/env from the .env file and the
 // environment, passed in Options.Environment, then runs the validator.
-func loadCaarlos40(environ []string, vd *validator.Validate) (*caarlos40, error) {
-	m, err := environMap(peerDotenv, environ)
+func loadCaarlos40(dotenvPath string, environ []string, vd *validator.Validate) (*caarlos40, error) {
+	m, err := environMap(dotenvPath, environ)
 	if err != nil {
 		return nil, err
 	}
@@ -552,9 +534,9 @@ func checkSame(b *testing.B, want, got any) {
 
 // strataReference loads strata40 once and checks a value from each source:
 // the .env file, the environment and a default.
-func strataReference(b *testing.B, environ []string, environOnly bool) *strata40 {
+func strataReference(b *testing.B, dotenvPath string, environ []string, environOnly bool) *strata40 {
 	b.Helper()
-	st, err := loadStrata40(context.Background(), environ, environOnly)
+	st, err := loadStrata40(context.Background(), dotenvPath, environ, environOnly)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -575,7 +557,8 @@ func strataReference(b *testing.B, environ []string, environOnly bool) *strata40
 // defaults, the .env file and the environment, decoded and validated. Each
 // variant is first checked to produce the same 40 values as Strata.
 func BenchmarkPeersLoad40(b *testing.B) {
-	environ := peerEnviron()
+	dotenvPath := benchconfig.WriteDotenv(b)
+	environ := benchconfig.Environ()
 	ctx := context.Background()
 
 	// "env-only" reads no .env file, to set beside go-envconfig's env-only
@@ -586,10 +569,10 @@ func BenchmarkPeersLoad40(b *testing.B) {
 			name = "lib=strata/env-only"
 		}
 		b.Run(name, func(b *testing.B) {
-			strataReference(b, environ, environOnly)
+			strataReference(b, dotenvPath, environ, environOnly)
 			b.ReportAllocs()
 			for b.Loop() {
-				st, err := loadStrata40(ctx, environ, environOnly)
+				st, err := loadStrata40(ctx, dotenvPath, environ, environOnly)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -598,47 +581,47 @@ func BenchmarkPeersLoad40(b *testing.B) {
 		})
 	}
 	b.Run("lib=koanf", func(b *testing.B) {
-		want := strataReference(b, environ, false)
+		want := strataReference(b, dotenvPath, environ, false)
 		vd := newPeerValidator()
-		_, got, err := loadKoanf40(environ, vd)
+		_, got, err := loadKoanf40(dotenvPath, environ, vd)
 		if err != nil {
 			b.Fatal(err)
 		}
 		checkSame(b, want, got)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := loadKoanf40(environ, vd); err != nil {
+			if _, _, err := loadKoanf40(dotenvPath, environ, vd); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("lib=viper", func(b *testing.B) {
-		want := strataReference(b, environ, false)
+		want := strataReference(b, dotenvPath, environ, false)
 		setPeerEnv(b, environ)
 		vd := newPeerValidator()
-		_, got, err := loadViper40(vd)
+		_, got, err := loadViper40(dotenvPath, vd)
 		if err != nil {
 			b.Fatal(err)
 		}
 		checkSame(b, want, got)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := loadViper40(vd); err != nil {
+			if _, _, err := loadViper40(dotenvPath, vd); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("lib=caarlos0-env", func(b *testing.B) {
-		want := strataReference(b, environ, false)
+		want := strataReference(b, dotenvPath, environ, false)
 		vd := newPeerValidator()
-		got, err := loadCaarlos40(environ, vd)
+		got, err := loadCaarlos40(dotenvPath, environ, vd)
 		if err != nil {
 			b.Fatal(err)
 		}
 		checkSame(b, want, got)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := loadCaarlos40(environ, vd); err != nil {
+			if _, err := loadCaarlos40(dotenvPath, environ, vd); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -649,10 +632,10 @@ func BenchmarkPeersLoad40(b *testing.B) {
 	for _, withDotenv := range []bool{false, true} {
 		name, path := "lib=go-envconfig/env-only", ""
 		if withDotenv {
-			name, path = "lib=go-envconfig/with-dotenv", peerDotenv
+			name, path = "lib=go-envconfig/with-dotenv", dotenvPath
 		}
 		b.Run(name, func(b *testing.B) {
-			want := strataReference(b, environ, !withDotenv)
+			want := strataReference(b, dotenvPath, environ, !withDotenv)
 			vd := newPeerValidator()
 			got, err := loadEnvconfig40(ctx, path, environ, vd)
 			if err != nil {
@@ -678,19 +661,20 @@ var sinkLen int
 // until b ends.
 func peerStores(b *testing.B) (*config.Store[strata40], *koanf.Koanf, *viper.Viper) {
 	b.Helper()
-	environ := peerEnviron()
+	dotenvPath := benchconfig.WriteDotenv(b)
+	environ := benchconfig.Environ()
 	vd := newPeerValidator()
-	st, err := loadStrata40(context.Background(), environ, false)
+	st, err := loadStrata40(context.Background(), dotenvPath, environ, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	k, _, err := loadKoanf40(environ, vd)
+	k, _, err := loadKoanf40(dotenvPath, environ, vd)
 	if err != nil {
 		b.Fatal(err)
 	}
 	setPeerEnv(b, environ)
-	v, _, err := loadViper40(vd)
+	v, _, err := loadViper40(dotenvPath, vd)
 	if err != nil {
 		b.Fatal(err)
 	}
