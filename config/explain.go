@@ -100,7 +100,9 @@ func (s *Store[T]) Masked() MaskedConfig { return MaskedConfig(s.Keys()) }
 // MaskedConfig is a configuration with its secrets masked; see Store.Masked.
 type MaskedConfig []KeyInfo
 
-// String renders one "key = value" line a field, with the source.
+// String renders one "key = value" line a field, in schema order: the value,
+// "[REDACTED] fp:" and the fingerprint for a secret, or "(unset)" (see
+// KeyInfo.Display).
 func (m MaskedConfig) String() string {
 	var b strings.Builder
 	for _, k := range m {

@@ -52,8 +52,9 @@ type StatusReporter interface {
 	LayerStatus() LayerStatus
 }
 
-// Change is delivered to subscribers after each refresh that published a new
-// snapshot or was rejected.
+// Change is delivered to subscribers after each refresh that published a
+// snapshot in which a value changed, and after each refresh that was rejected
+// or failed.
 type Change[T any] struct {
 	// Old and New are the snapshots before and after. After a rejected or failed
 	// refresh both are the snapshot still in use.
@@ -400,8 +401,10 @@ func (s *Store[T]) Status() Status {
 	return st
 }
 
-// Subscribe calls fn after every refresh that publishes a new snapshot, and
-// after every refresh that fails or is rejected (Change.Err set). Each
+// Subscribe calls fn after every refresh that publishes a snapshot in which a
+// value changed, and after every refresh that fails or is rejected (Change.Err
+// set); a refresh that publishes only new versions of unchanged values calls
+// no one. Each
 // subscriber has its own goroutine and queue, so a slow one delays neither
 // readers nor the refresh loop nor other subscribers. The returned function
 // unsubscribes; Close unsubscribes everyone.

@@ -45,7 +45,10 @@
 // The layers are read in the order the service reads them: the defaults from
 // struct tags, the .env files (--env-file, repeatable; Options.EnvFiles when
 // none is given), the process environment as it is, then Secrets Manager
-// (--secret, repeatable; Options.SecretSources when none is given).
+// (--secret, repeatable; when none is given, the service's own sources:
+// Options.SecretsFor of --environment when it is set, otherwise
+// Options.SecretSources). --environment defaults to Options.Environment, and
+// "production" makes secret-policy findings errors.
 //
 // # Exit codes
 //

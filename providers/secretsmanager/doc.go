@@ -60,8 +60,9 @@
 //   - config.ErrAccessDenied: the message names the missing IAM action
 //     (secretsmanager:GetSecretValue, secretsmanager:DescribeSecret,
 //     secretsmanager:ListSecrets) and the secret's ARN or ARN pattern.
-//   - config.ErrDecryption: Secrets Manager could not decrypt the value: the
-//     caller needs kms:Decrypt on the secret's KMS key.
+//   - config.ErrDecryption: Secrets Manager could not decrypt the value, or
+//     the secret's KMS key denied the caller: the caller needs kms:Decrypt on
+//     that key.
 //   - config.ErrDeleted: the secret is scheduled for deletion.
 //   - config.ErrMalformed: the value is not valid JSON (the message gives the
 //     byte offset of the syntax error, never the content), is not a JSON object
@@ -83,7 +84,10 @@
 // when that version is not the one in use; secrets pinned to a VersionId are
 // never read again. Prefix sources are listed again, and a secret added or
 // removed under the prefix is a change. When nothing changed, Refresh returns
-// changed == false and the store skips its rebuild. Versions reports the
+// changed == false and the store skips its rebuild. A secret that cannot be
+// checked or fetched keeps its last good value and version and is reported in
+// the error, without holding back the rotation of the others: Refresh then
+// returns the changed values together with that error. Versions reports the
 // VersionId in use for each secret.
 //
 // # Cost

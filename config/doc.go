@@ -1,0 +1,104 @@
+// Package config loads a service's configuration into one typed struct from
+// ordered layers (defaults from struct tags, .env files, the environment, a
+// secret store such as AWS Secrets Manager), validates it, and keeps it up to
+// date while the service runs, without ever printing a secret value.
+//
+// A service declares its configuration once, as a struct with tags, and loads
+// it at start-up:
+//
+//	type Config struct {
+//		Server struct {
+//			Addr        string        `default:":8080" validate:"required"`
+//			ReadTimeout time.Duration `default:"5s"`
+//		}
+//		Database struct {
+//			Host     string        `validate:"required,hostname"`
+//			Password config.Secret `validate:"required,min=12"`
+//		}
+//	}
+//
+//	store, err := config.Load[Config](ctx, &config.Options{EnvPrefix: "APP_"},
+//		dotenv.File(".env", dotenv.Optional()),
+//		env.New(),
+//		secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/production/database", "database")),
+//	)
+//	if err != nil {
+//		return err // every problem at once, never a secret value
+//	}
+//	defer store.Close()
+//	cfg := store.Get() // one atomic load, never nil
+//
+// Get returns the current snapshot, which is never modified: call it each
+// time a value is needed rather than keeping the pointer, to see refreshes.
+//
+// # Layers
+//
+// A Layer supplies values keyed by field key, each with its Source. Load
+// starts from the default tags and applies the layers in the order given; a
+// later layer overrides an earlier one key by key. The merged values are then
+// decoded strictly into a new T and checked with the validate tags
+// (go-playground/validator; pass Options.Validator for custom rules). The
+// providers packages hold the .env, environment and Secrets Manager layers;
+// Static and StaticSecrets are layers of fixed values, and FromKoanf wraps any
+// koanf provider. Store.Explain, Store.Keys and Store.Masked tell which layer
+// set each value and where (".env:12", "env APP_DATABASE_HOST", a secret and
+// JSON key with its version).
+//
+// # Naming
+//
+// Every name comes from the struct. A field's key is its path of snake_case
+// segments, "server.read_timeout" (a config:"name" tag renames a segment,
+// config:"-" skips the field, embedded structs are flattened into their
+// parent). Its environment name is Options.EnvPrefix followed by the key in
+// upper case with "_" for ".", APP_SERVER_READ_TIMEOUT, or exactly the name in
+// an env:"NAME" tag. Two fields with one environment name are an ErrSchema
+// error. A name under the prefix that maps to no field (a typo such as
+// APP_DATABSE_HOST) is an *UnknownNameError naming the closest known name: a
+// warning, returned by Store.Warnings and logged, or an error with
+// Options.Strict. See SchemaFor, SnakeCase and EnvName.
+//
+// # Secrets
+//
+// A field is secret when its type is Secret (or holds Secrets: *Secret,
+// []Secret, map[string]Secret) or when it is tagged secret:"true". A Secret
+// prints [REDACTED] in every fmt verb, JSON, text and slog; Reveal returns the
+// value. No error, warning, log line, KeyInfo or MaskedConfig of this package
+// contains the value of a secret field, and a decode error never quotes a
+// value that came from a sensitive layer; Fingerprint gives a short keyed hash
+// to compare values instead (it can confirm a guess of a weak secret, so it is
+// for comparison only). Each layer says whether it is Sensitive: a secret field
+// set by a layer that is not (defaults, .env, the plain environment) is an
+// ErrSecretPolicy warning, or an error with Options.Production.
+//
+// # Errors
+//
+// Load reports every problem at once in an *AggregateError: values that do
+// not decode and rules that fail (*FieldError, naming the key, the environment
+// name and the source, such as
+// "database.port must be at most 65535 (APP_DATABASE_PORT from .env:4)"),
+// unknown names with Options.Strict, secret-policy findings with
+// Options.Production, and sources that could not be read (*SourceError). Each
+// wraps a sentinel for errors.Is: ErrInvalidValue, ErrValidation,
+// ErrUnknownName, ErrSecretPolicy, ErrSchema, and for sources ErrNotFound,
+// ErrAccessDenied, ErrDecryption, ErrDeleted, ErrMalformed, ErrThrottled and
+// ErrTransient. IsTransient tells the failures worth retrying soon.
+//
+// # Refresh
+//
+// When a layer is a Refresher (the Secrets Manager layer is), the store asks
+// it every Options.RefreshInterval (default 5 minutes, jittered by ±10 %)
+// whether anything changed. Only then does it rebuild from the cached values
+// of the other layers plus the new ones, decode and validate, and publish the
+// result with one atomic store, so a reader sees the old configuration or the
+// new one, never a mix. A result that does not decode or validate is rejected:
+// the store keeps serving the last good snapshot and reports it in
+// Store.Status until a rebuild succeeds. A change from one source is
+// published even when another source fails in the same refresh; the failing
+// source keeps its last good value. Transient failures are retried
+// after Options.RetryBackoff, doubling up to a quarter of the interval;
+// permanent ones at the next interval. Store.Refresh refreshes on demand
+// (at most once per Options.MinRefreshInterval), Store.Subscribe reports
+// changes and failures, and Options.Lazy refreshes from Get without a
+// background goroutine, for AWS Lambda. Close stops everything the store
+// started.
+package config
