@@ -99,7 +99,8 @@ func decode(path string, content []byte, schema *config.Schema) (config.Values, 
 	if bytes.Contains(content, []byte("\r\n")) {
 		content = bytes.ReplaceAll(content, []byte("\r\n"), []byte("\n"))
 	}
-	stmts, badLine, problem := scan(content)
+	text := string(content) // names and plain values are cut from it without copying
+	stmts, badLine, problem := scan(content, text)
 	if problem != problemNone {
 		return nil, malformed(path, badLine, problem)
 	}
@@ -138,8 +139,8 @@ func decode(path string, content []byte, schema *config.Schema) (config.Values, 
 		if parsed != nil {
 			raw = parsed[st.name]
 		} else {
-			v, _ := plainValue(content, st)
-			raw = string(v)
+			start, end, _ := plainSpan(content, st)
+			raw = text[start:end]
 		}
 		out[f.Key] = config.Value{Raw: raw, Source: source(path, st.line)}
 	}

@@ -111,7 +111,7 @@ func FuzzDotenv(f *testing.F) {
 
 		// scan finds the statements the parser finds.
 		normal := bytes.ReplaceAll(bytes.TrimPrefix(content, utf8BOM), []byte("\r\n"), []byte("\n"))
-		stmts, _, problem := scan(normal)
+		stmts, _, problem := scan(normal, string(normal))
 		parsed, perr := koanfdotenv.Parser().Unmarshal(normal)
 		if perr != nil && problem == problemNone {
 			t.Fatalf("the parser rejects content scan accepts: %v", perr)

@@ -30,7 +30,8 @@ const (
 // and its errors quote the text they reject. scan reports every statement, or
 // the line of the first statement the parser would reject (or that has an
 // empty name or a name with blank space in it, which the parser lets through).
-// src must already have "\r\n" replaced by "\n".
+// src must already have "\r\n" replaced by "\n". Names are cut from text, which
+// must hold the same bytes as src, so that they cost no allocation.
 //
 // The rules followed are the parser's:
 //   - blank space (any Unicode space, including line breaks) between
@@ -41,7 +42,7 @@ const (
 //   - a value starting with ' or " ends at the next quote of the same kind
 //     not preceded by a backslash, on this line or a later one; any other
 //     value ends at the end of the line ('\n' or '\r').
-func scan(src []byte) (stmts []statement, badLine int, problem scanProblem) {
+func scan(src []byte, text string) (stmts []statement, badLine int, problem scanProblem) {
 	lines := lineCounter{src: src, line: 1}
 	stmts = make([]statement, 0, bytes.Count(src, []byte{'='})+1)
 	i := 0
@@ -51,7 +52,8 @@ func scan(src []byte) (stmts []statement, badLine int, problem scanProblem) {
 			return stmts, 0, problemNone
 		}
 		line := lines.at(i)
-		name, valueStart, ok := scanName(src, i)
+		nameStart, nameEnd, valueStart, ok := scanName(src, i)
+		name := text[nameStart:nameEnd]
 		if !ok || !validName(name) {
 			return stmts, line, problemName
 		}
@@ -93,15 +95,16 @@ func nextStatement(src []byte, i int) int {
 	return len(src)
 }
 
-// scanName reads the name of the statement at i. It returns the name and the
-// offset of the value, or ok == false when the parser rejects the name.
-func scanName(src []byte, i int) (name string, valueStart int, ok bool) {
+// scanName reads the name of the statement at i. It returns the span of the
+// name and the offset of the value, or ok == false when the parser rejects
+// the name.
+func scanName(src []byte, i int) (nameStart, nameEnd, valueStart int, ok bool) {
 	s := src[i:]
 	if rest, found := bytes.CutPrefix(s, []byte("export")); found && bytes.IndexFunc(rest, inlineSpace) == 0 {
 		s = bytes.TrimLeftFunc(rest, inlineSpace)
 	}
 	if len(s) == 0 {
-		return "", 0, false
+		return 0, 0, 0, false
 	}
 	base := len(src) - len(s)
 	end, sep := -1, 0
@@ -116,7 +119,7 @@ loop:
 		case c >= utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsNumber(rune(c))):
 			// The parser looks at bytes, not runes, here.
 		default:
-			return "", 0, false
+			return 0, 0, 0, false
 		}
 	}
 	if end < 0 {
@@ -124,9 +127,9 @@ loop:
 		// parser then takes an empty name and the text as its value.
 		end, sep = 0, 0
 	}
-	name = string(bytes.TrimRightFunc(s[:end], unicode.IsSpace))
+	name := bytes.TrimRightFunc(s[:end], unicode.IsSpace)
 	rest := bytes.TrimLeftFunc(s[sep:], inlineSpace)
-	return name, base + len(s) - len(rest), true
+	return base, base + len(name), base + len(s) - len(rest), true
 }
 
 // scanValue reads the value starting at i. It returns its span and the offset
@@ -155,30 +158,41 @@ func scanValue(src []byte, i int) (st statement, next int, ok bool) {
 // value (the parser rewrites invalid UTF-8 there). Otherwise it returns
 // ok == false and the parser must compute the value.
 func plainValue(src []byte, st statement) (value []byte, ok bool) {
+	start, end, ok := plainSpan(src, st)
+	if !ok {
+		return nil, false
+	}
+	return src[start:end], true
+}
+
+// plainSpan is plainValue as offsets into src.
+func plainSpan(src []byte, st statement) (start, end int, ok bool) {
 	text := src[st.start:st.end]
 	switch st.quote {
 	case '\'':
 		if bytes.IndexByte(text, '\'') >= 0 {
-			return nil, false
+			return 0, 0, false
 		}
-		return text, true
+		return st.start, st.end, true
 	case '"':
 		if bytes.IndexAny(text, "\"\\$") >= 0 {
-			return nil, false
+			return 0, 0, false
 		}
-		return text, true
+		return st.start, st.end, true
 	}
 	cut := len(text)
 	for j, c := range text {
 		switch {
 		case c >= utf8.RuneSelf || c == '$':
-			return nil, false
+			return 0, 0, false
 		case c == '#' && j > 0 && inlineSpace(rune(text[j-1])):
 			// The parser ends the value at the last " #" of the line.
 			cut = j
 		}
 	}
-	return bytes.TrimFunc(text[:cut], inlineSpace), true
+	trimmed := bytes.TrimRightFunc(text[:cut], inlineSpace)
+	lead := len(trimmed) - len(bytes.TrimLeftFunc(trimmed, inlineSpace))
+	return st.start + lead, st.start + len(trimmed), true
 }
 
 // validName reports whether a name the parser accepted is one this package
