@@ -105,9 +105,19 @@ func classify(err error, p policy) finding {
 		if source.Layer == "dotenv" {
 			f.file = source.Source
 		}
-		// Content that does not parse is a problem of the configuration; a
-		// source that cannot be read at all is one of the environment.
-		f.unreadable = !errors.Is(err, config.ErrMalformed) || source.Err != nil
+		// Content that does not parse, and a secret that is missing, denied or
+		// cannot be decrypted, are problems of the environment being checked
+		// (exit 1). A file that cannot be read, or a call that failed on the way
+		// (timeouts, throttling, 5xx), is not an answer about the environment
+		// at all (exit 2).
+		switch {
+		case errors.Is(err, config.ErrMalformed):
+			f.unreadable = source.Err != nil
+		case source.Layer == "secretsmanager":
+			f.unreadable = config.IsTransient(err) || source.Code == nil
+		default:
+			f.unreadable = true
+		}
 	case errors.Is(err, config.ErrSchema):
 		f.Kind = kindSchema
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

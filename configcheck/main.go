@@ -25,8 +25,10 @@ const (
 	// ExitProblems means problems were found (for diff: the two environments
 	// differ).
 	ExitProblems = 1
-	// ExitUsage means a usage error, or a file or secret source that could not
-	// be read.
+	// ExitUsage means a usage error, a file that could not be read, or Secrets
+	// Manager not answering (timeouts, throttling, 5xx, unreachable). A secret
+	// that is missing, denied or cannot be decrypted is a problem found:
+	// ExitProblems.
 	ExitUsage = 2
 )
 

@@ -143,14 +143,17 @@ func TestConfigcheckExplainShowsSecretsManagerProvenance(t *testing.T) {
 	}
 }
 
-func TestConfigcheckUnreadableSecret(t *testing.T) {
+// A missing secret is a problem of the environment being checked (exit 1),
+// reported with every other problem; an endpoint that does not answer is not an
+// answer about the environment at all (exit 2).
+func TestConfigcheckMissingSecret(t *testing.T) {
 	t.Parallel()
 	url := emu.Start(t)
 	missing := emu.UniqueName(t, "missing")
 	out, stderr, code := ccRun(t, []string{"APP_DATABASE_HOST=db.internal"},
 		"validate", "--endpoint", url, "--secret", "json:"+missing+"=database", "--format", "json")
-	if code != configcheck.ExitUsage {
-		t.Fatalf("validate with a missing secret: exit %d, want %d\n%s%s", code, configcheck.ExitUsage, out, stderr)
+	if code != configcheck.ExitProblems {
+		t.Fatalf("validate with a missing secret: exit %d, want %d\n%s%s", code, configcheck.ExitProblems, out, stderr)
 	}
 	if !strings.Contains(out, `"kind": "source"`) || !strings.Contains(out, "no secret "+strconvQuote(missing)) {
 		t.Errorf("validate does not name the missing secret:\n%s", out)
@@ -158,6 +161,16 @@ func TestConfigcheckUnreadableSecret(t *testing.T) {
 	// The other problems are reported in the same run.
 	if !strings.Contains(out, "database.password is required") {
 		t.Errorf("validate stopped at the first problem:\n%s", out)
+	}
+}
+
+func TestConfigcheckUnreachableEndpoint(t *testing.T) {
+	t.Parallel()
+	dead := emu.UniqueName(t, "dead")
+	out, stderr, code := ccRun(t, []string{"APP_DATABASE_HOST=db.internal"},
+		"validate", "--endpoint", "http://127.0.0.1:1", "--secret", "json:"+dead+"=database")
+	if code != configcheck.ExitUsage {
+		t.Fatalf("validate against a closed port: exit %d, want %d\n%s%s", code, configcheck.ExitUsage, out, stderr)
 	}
 }
 
