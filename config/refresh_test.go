@@ -982,13 +982,17 @@ func TestNoTornReads(t *testing.T) {
 	)
 	var writerDone atomic.Bool
 	var torn, versions atomic.Int64
-	var wg sync.WaitGroup
+	var wg, started sync.WaitGroup
 	for range readers {
 		wg.Add(1)
+		started.Add(1)
 		go func() {
 			defer wg.Done()
 			last := ""
 			for i := 0; i < maxReads && (i < minReads || !writerDone.Load()); i++ {
+				if i == 1 {
+					started.Done()
+				}
 				c := s.Get()
 				user := strings.TrimPrefix(c.User, "user-")
 				if pass := strings.TrimPrefix(c.Password.Reveal(), "password-"); user != pass {
@@ -1002,6 +1006,7 @@ func TestNoTornReads(t *testing.T) {
 		}()
 	}
 	ctx := rfCtx(t)
+	started.Wait() // every reader is reading before the first swap
 	for range refreshes {
 		clock.Advance(time.Millisecond)
 		if err := s.Refresh(ctx); err != nil {

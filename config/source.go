@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Source tells where one value came from. It never holds the value itself, so it is
 // always safe to print.
@@ -12,6 +15,9 @@ type Source struct {
 	// ("APP_DATABASE_HOST"), a file and line (".env:12"), or a secret and JSON key
 	// ("my-app/production/database#password"). Empty for defaults.
 	Location string
+	// Line is the line in the file named by Location, for file layers such as
+	// .env; 0 otherwise.
+	Line int
 	// Version identifies the version of a versioned source, such as a Secrets
 	// Manager VersionId. Empty when the source is not versioned.
 	Version string
@@ -25,14 +31,18 @@ type Source struct {
 func (s Source) String() string {
 	var b strings.Builder
 	switch {
-	case s.Layer == "dotenv" && s.Location != "":
-		b.WriteString(s.Location)
 	case s.Location == "":
 		b.WriteString(s.Layer)
+	case s.Layer == "dotenv":
+		b.WriteString(s.Location)
 	default:
 		b.WriteString(s.Layer)
 		b.WriteByte(' ')
 		b.WriteString(s.Location)
+	}
+	if s.Location != "" && s.Line > 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(s.Line))
 	}
 	if s.Version != "" || s.Stage != "" {
 		b.WriteString(" (")

@@ -178,6 +178,7 @@ type explainEntry struct {
 	Layer       string `json:"layer,omitempty"`
 	Source      string `json:"source,omitempty"`
 	Location    string `json:"location,omitempty"`
+	Line        int    `json:"line,omitempty"`
 	Version     string `json:"version,omitempty"`
 	Stage       string `json:"stage,omitempty"`
 }
@@ -194,7 +195,8 @@ func toEntries(infos []config.KeyInfo) []explainEntry {
 		}
 		if ki.Set {
 			e.Layer, e.Source = ki.Source.Layer, ki.Source.String()
-			e.Location, e.Version, e.Stage = ki.Source.Location, ki.Source.Version, ki.Source.Stage
+			e.Location, e.Line = ki.Source.Location, ki.Source.Line
+			e.Version, e.Stage = ki.Source.Version, ki.Source.Stage
 		}
 		out = append(out, e)
 	}

@@ -132,15 +132,7 @@ func fileLine(s config.Source) (string, int) {
 	if s.Layer != "dotenv" {
 		return "", 0
 	}
-	i := strings.LastIndexByte(s.Location, ':')
-	if i < 0 {
-		return s.Location, 0
-	}
-	n, err := strconv.Atoi(s.Location[i+1:])
-	if err != nil {
-		return s.Location, 0
-	}
-	return s.Location[:i], n
+	return s.Location, s.Line
 }
 
 // report is the findings of one command.

@@ -184,7 +184,7 @@ func TestAnnotationEscapes(t *testing.T) {
 
 func TestFileLine(t *testing.T) {
 	t.Parallel()
-	file, line := fileLine(config.Source{Layer: "dotenv", Location: "C:/x/.env:12"})
+	file, line := fileLine(config.Source{Layer: "dotenv", Location: "C:/x/.env", Line: 12})
 	if file != "C:/x/.env" || line != 12 {
 		t.Errorf("fileLine = %q, %d", file, line)
 	}

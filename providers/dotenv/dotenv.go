@@ -149,7 +149,7 @@ func decode(path string, content []byte, schema *config.Schema) (config.Values, 
 }
 
 func source(path string, line int) config.Source {
-	return config.Source{Layer: layerName, Location: path + ":" + strconv.Itoa(line)}
+	return config.Source{Layer: layerName, Location: path, Line: line}
 }
 
 // reported reports whether errs already holds the unknown name.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,10 +66,10 @@ func load(t *testing.T, content string) (map[string]value, string, error) {
 		if v.Source.Layer != "dotenv" {
 			t.Errorf("%s: source layer %q, want dotenv", k, v.Source.Layer)
 		}
-		line, ok := strings.CutPrefix(v.Source.Location, path+":")
-		if !ok {
-			t.Errorf("%s: location %q does not start with %q", k, v.Source.Location, path+":")
+		if v.Source.Location != path || v.Source.Line < 1 {
+			t.Errorf("%s: source %+v, want location %q and a line", k, v.Source, path)
 		}
+		line := strconv.Itoa(v.Source.Line)
 		raw, ok := v.Raw.(string)
 		if !ok {
 			t.Errorf("%s: raw value is %T, want string", k, v.Raw)
@@ -287,8 +288,8 @@ func TestFileUnknownNames(t *testing.T) {
 		unknown = append(unknown, *u)
 	}
 	want := []config.UnknownNameError{
-		{Name: "APP_DATABSE_HOST", Source: config.Source{Layer: "dotenv", Location: path + ":1"}, Suggestion: "APP_DATABASE_HOST"},
-		{Name: "APP_NOTHING_LIKE_IT", Source: config.Source{Layer: "dotenv", Location: path + ":3"}},
+		{Name: "APP_DATABSE_HOST", Source: config.Source{Layer: "dotenv", Location: path, Line: 1}, Suggestion: "APP_DATABASE_HOST"},
+		{Name: "APP_NOTHING_LIKE_IT", Source: config.Source{Layer: "dotenv", Location: path, Line: 3}},
 	}
 	if diff := cmp.Diff(want, unknown); diff != "" {
 		t.Errorf("unknown names (-want +got):\n%s", diff)
