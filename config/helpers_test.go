@@ -22,7 +22,7 @@ type fakeLayer struct {
 }
 
 type refreshStep struct {
-	vals    map[string]any // nil: no change
+	vals    map[string]any // nil: no change; with err, a change together with a failure
 	err     error
 	blockOn chan struct{} // when set, Refresh waits for it
 }
@@ -63,13 +63,11 @@ func (l refreshingLayer) Refresh(ctx context.Context, s *config.Schema) (config.
 			return nil, false, ctx.Err()
 		}
 	}
-	if step.err != nil {
+	if step.vals == nil {
 		return nil, false, step.err
 	}
-	if step.vals == nil {
-		return nil, false, nil
-	}
-	return toValues(l.name, step.vals), true, nil
+	// New values and an error: the layer changed and something of it failed.
+	return toValues(l.name, step.vals), true, step.err
 }
 
 func (l refreshingLayer) Calls() int {

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -66,11 +67,14 @@ type Change[T any] struct {
 	Err error
 	// At is when the refresh finished.
 	At time.Time
+
+	collapsible bool // a plain failure, which a later failure may replace in a queue
 }
 
 type refreshCall struct {
 	done chan struct{}
 	err  error
+	next time.Duration // when to check again: the TTL, or a backoff after a transient failure
 }
 
 type subscriber[T any] struct {
@@ -108,7 +112,6 @@ func (s *Store[T]) refreshable() bool {
 func (s *Store[T]) loop() {
 	defer s.wg.Done()
 	wait := s.jittered()
-	failures := 0
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -122,14 +125,7 @@ func (s *Store[T]) loop() {
 		if mine {
 			s.run(call)
 		}
-		switch err := call.err; {
-		case err != nil && transient(err):
-			failures++
-			wait = s.backoff(failures)
-		default:
-			failures = 0
-			wait = s.jittered()
-		}
+		wait = call.next
 	}
 }
 
@@ -232,11 +228,14 @@ func (s *Store[T]) startLocked(inline bool) *refreshCall {
 func (s *Store[T]) revalidate() {
 	next := s.nextCheck.Load()
 	now := s.clock.Now().UnixNano()
-	if now < next || !s.nextCheck.CompareAndSwap(next, now+int64(s.opts.MinRefreshInterval)) {
+	mine := now + int64(s.opts.MinRefreshInterval)
+	if now < next || !s.nextCheck.CompareAndSwap(next, mine) {
 		return
 	}
 	s.mu.Lock()
-	if s.inflight == nil && !s.closed {
+	// A run that finished meanwhile has set the next check itself: then there
+	// is nothing to start.
+	if s.inflight == nil && !s.closed && s.nextCheck.Load() == mine {
 		s.startLocked(false)
 	}
 	s.mu.Unlock()
@@ -255,7 +254,7 @@ func (s *Store[T]) run(call *refreshCall) {
 	s.mu.Unlock()
 
 	var errs []error
-	changed := false
+	var changedLayers []int
 	for i, l := range s.layers {
 		r, ok := l.(Refresher)
 		if !ok {
@@ -264,7 +263,9 @@ func (s *Store[T]) run(call *refreshCall) {
 		vals, ch, err := r.Refresh(ctx, s.schema)
 		var warnings []error
 		for _, e := range flattenErrors(nil, err) {
-			if errors.Is(e, ErrUnknownName) && !s.opts.Strict {
+			// Unknown names of new values go with them to build, which makes
+			// them problems under Options.Strict, as Load does.
+			if errors.Is(e, ErrUnknownName) && (ch || !s.opts.Strict) {
 				warnings = append(warnings, e)
 			} else {
 				errs = append(errs, e)
@@ -272,15 +273,20 @@ func (s *Store[T]) run(call *refreshCall) {
 		}
 		if ch {
 			cache[i], cacheWarn[i] = vals, warnings
-			changed = true
+			changedLayers = append(changedLayers, i)
 		}
+	}
+	if s.ctx.Err() != nil {
+		// Closed while refreshing: nothing to record and nobody to tell.
+		s.finish(call, ErrClosed, 0, nil)
+		return
 	}
 
 	// Decoding and validation run outside the lock: they may call user code
 	// (UnmarshalText, custom rules), which must block neither Get nor Status.
 	var snap *snapshot[T]
 	var rejected error
-	if changed {
+	if len(changedLayers) > 0 {
 		snap, rejected = s.build(cache, slices.Concat(cacheWarn...))
 	}
 	var failure error
@@ -292,58 +298,105 @@ func (s *Store[T]) run(call *refreshCall) {
 	var events []Change[T]
 
 	s.mu.Lock()
-	if changed {
-		// A layer hands its new values over once. Keep them even when the
-		// result is rejected, so that every later rebuild includes them and the
-		// rejection stays reported until the source is fixed.
+	switch {
+	case rejected != nil:
+		// The layers that changed have handed their values over and will not
+		// report them again until their source changes. Their last good values
+		// stay in the cache, so a change elsewhere still gets published, and the
+		// rejection stays reported until each of them changes again.
+		for _, i := range changedLayers {
+			s.rejectedBy[i] = rejected
+		}
+		s.status.Rejected++
+	case len(changedLayers) > 0:
 		s.cache, s.cacheWarn = cache, cacheWarn
-		if rejected != nil {
-			s.rejected = rejected
-			s.status.Rejected++
-			events = append(events, Change[T]{Old: &old.cfg, New: &old.cfg, Err: rejected, At: now})
-		} else {
-			s.rejected = nil
-			// Publish even when no value changed, so provenance shows the new versions.
-			s.snap.Store(snap)
-			if keys := changedKeys(s.schema, old.values, snap.values); len(keys) > 0 {
-				s.status.Changes++
-				s.status.LastChange = now
-				events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now})
-			}
+		for _, i := range changedLayers {
+			delete(s.rejectedBy, i)
+		}
+		// Publish even when no value changed, so provenance shows the new versions.
+		s.snap.Store(snap)
+		if keys := changedKeys(s.schema, old.values, snap.values); len(keys) > 0 {
+			s.status.Changes++
+			s.status.LastChange = now
+			events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now})
 		}
 	}
-	next := s.opts.RefreshInterval
+	// The loop waits a jittered TTL, so a fleet started together spreads out;
+	// lazy mode checks once the snapshot is a TTL old, as documented.
+	next, lazyNext := s.jittered(), s.opts.RefreshInterval
+	problems := slices.Concat(flattenErrors(nil, rejected), errs)
 	if failure != nil {
 		s.status.Failures++
-		s.status.LastError = failure
-		s.status.Healthy = s.rejected == nil && transient(failure)
 		if transient(failure) {
 			s.failures++
 			next = s.backoff(s.failures)
+			lazyNext = next
 		}
-		cur := &s.snap.Load().cfg
-		events = append(events, Change[T]{Old: cur, New: cur, Err: failure, At: now})
+		s.status.LastError = s.reportedError(problems, rejected)
+		s.status.Healthy = len(s.rejectedBy) == 0 && transient(failure)
 	} else {
 		s.failures = 0
-		s.markSuccess(now)
+		s.status.LastSuccess = now
+		s.status.LastError = s.reportedError(problems, rejected)
+		s.status.Healthy = len(s.rejectedBy) == 0
 	}
-	s.nextCheck.Store(now.Add(next).UnixNano())
-	call.err = failure
-	if rejected != nil {
-		call.err = &AggregateError{Errs: append(flattenErrors(nil, rejected), errs...)}
+	// Refresh returns what Status reports: a rejection stays outstanding until
+	// its layer changes again, even through refreshes that find nothing new.
+	callErr := s.status.LastError
+	if len(problems) > 0 {
+		cur := &s.snap.Load().cfg
+		// One event for one refresh, naming every problem of it. Only a plain
+		// failure may later be replaced by the next one in a busy queue.
+		events = append(events, Change[T]{Old: cur, New: cur, Err: callErr, At: now, collapsible: rejected == nil})
 	}
+	s.nextCheck.Store(now.Add(lazyNext).UnixNano())
+	s.finishLocked(call, callErr, next, events)
+	s.mu.Unlock()
+	close(call.done)
+
+	if callErr != nil {
+		s.log.Warn("config: refresh failed; serving the last good configuration", "error", callErr.Error())
+	} else if len(events) > 0 {
+		s.log.Debug("config: configuration changed", "keys", events[0].Keys)
+	}
+}
+
+// reportedError is the error Status reports: the problems of the last attempt
+// (which include its rejection, if any) and every rejection still outstanding.
+// s.mu must be held.
+func (s *Store[T]) reportedError(problems []error, current error) error {
+	errs := slices.Clone(problems)
+	var seen []error // rejections are the *AggregateError of build, so == is safe
+	for _, i := range slices.Sorted(maps.Keys(s.rejectedBy)) {
+		r := s.rejectedBy[i]
+		if r == current || slices.Contains(seen, r) {
+			continue
+		}
+		seen = append(seen, r)
+		errs = append(errs, flattenErrors(nil, r)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &AggregateError{Errs: errs}
+}
+
+// finishLocked completes call and queues events. s.mu must be held; the
+// caller closes call.done after unlocking.
+func (s *Store[T]) finishLocked(call *refreshCall, err error, next time.Duration, events []Change[T]) {
+	call.err, call.next = err, next
 	s.inflight = nil
 	for _, ev := range events {
 		s.notify(ev)
 	}
+}
+
+// finish completes call without recording anything.
+func (s *Store[T]) finish(call *refreshCall, err error, next time.Duration, events []Change[T]) {
+	s.mu.Lock()
+	s.finishLocked(call, err, next, events)
 	s.mu.Unlock()
 	close(call.done)
-
-	if call.err != nil {
-		s.log.Warn("config: refresh failed; serving the last good configuration", "error", call.err.Error())
-	} else if len(events) > 0 {
-		s.log.Debug("config: configuration changed", "keys", events[0].Keys)
-	}
 }
 
 // transient reports whether every failure of a refresh is transient, so that
@@ -360,15 +413,6 @@ func transient(err error) bool {
 		}
 	}
 	return len(agg.Errs) > 0
-}
-
-// markSuccess records a completed check. A rejected change stays reported
-// (unhealthy, LastError) until a rebuild succeeds, since the store still serves
-// an older configuration than its source holds. s.mu must be held.
-func (s *Store[T]) markSuccess(now time.Time) {
-	s.status.LastSuccess = now
-	s.status.LastError = s.rejected
-	s.status.Healthy = s.rejected == nil
 }
 
 // changedKeys lists the keys whose raw values differ between two merges, in
@@ -439,7 +483,7 @@ func (s *Store[T]) Subscribe(fn func(Change[T])) (unsubscribe func()) {
 // not one per retry. s.mu must be held.
 func (s *Store[T]) notify(ev Change[T]) {
 	for _, sub := range s.subs {
-		if n := len(sub.queue); n > 0 && ev.Err != nil && sub.queue[n-1].Err != nil && sub.queue[n-1].Keys == nil {
+		if n := len(sub.queue); n > 0 && ev.collapsible && sub.queue[n-1].collapsible {
 			sub.queue[n-1] = ev
 		} else {
 			sub.queue = append(sub.queue, ev)
@@ -466,6 +510,7 @@ func (s *Store[T]) deliver(sub *subscriber[T]) {
 				break
 			}
 			ev := sub.queue[0]
+			sub.queue[0] = Change[T]{} // let the snapshots it holds go
 			sub.queue = sub.queue[1:]
 			s.mu.Unlock()
 			select {

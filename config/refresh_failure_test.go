@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,8 +100,8 @@ func TestRejectionStaysReportedUntilAValidChange(t *testing.T) {
 		t.Fatalf("first refresh: %v", err)
 	}
 	clock.Advance(time.Second)
-	if err := s.Refresh(rfCtx(t)); err != nil {
-		t.Fatalf("no-change refresh: %v", err)
+	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrInvalidValue) {
+		t.Fatalf("no-change refresh = %v, want the outstanding rejection", err)
 	}
 	if st := s.Status(); st.Healthy || !errors.Is(st.LastError, config.ErrInvalidValue) || s.Get().Host != "db1" {
 		t.Fatalf("after a no-change refresh: healthy=%v lastError=%v host=%s", st.Healthy, st.LastError, s.Get().Host)
@@ -111,5 +112,103 @@ func TestRejectionStaysReportedUntilAValidChange(t *testing.T) {
 	}
 	if st := s.Status(); !st.Healthy || st.LastError != nil || s.Get().Port != 5433 {
 		t.Fatalf("after a valid change: healthy=%v lastError=%v port=%d", st.Healthy, st.LastError, s.Get().Port)
+	}
+}
+
+// A refresh that is rejected and fails at once is one event naming both, and
+// Status and a repeated Refresh report both; the loop still backs off for the
+// transient part instead of waiting a whole TTL.
+func TestRejectionAndFailureTogether(t *testing.T) {
+	t.Parallel()
+	clock := configtest.NewClock(rfEpoch)
+	l := refreshingLayer{&fakeLayer{name: "secretsmanager", sensitive: true, vals: rfVals("db1", "5432", rfSecret1),
+		refreshes: []refreshStep{{vals: rfVals("db1", "5432", "short"), err: fmt.Errorf("other: %w", config.ErrTransient)}, {}}}}
+	s, err := config.Load[rfConfig](t.Context(), &config.Options{Clock: clock, Logger: discard(),
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Minute}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	changes, _ := rfSubscribe(t, s)
+
+	clock.Advance(2 * time.Minute)
+	err = s.Refresh(rfCtx(t))
+	if !errors.Is(err, config.ErrValidation) || !errors.Is(err, config.ErrTransient) {
+		t.Fatalf("Refresh = %v, want the rejection and the failure", err)
+	}
+	c := rfNext(t, changes)
+	if !errors.Is(c.Err, config.ErrValidation) || !errors.Is(c.Err, config.ErrTransient) {
+		t.Errorf("Change.Err = %v, want both problems in one event", c.Err)
+	}
+	st := s.Status()
+	if st.Healthy || !errors.Is(st.LastError, config.ErrValidation) || !strings.Contains(st.LastError.Error(), "password") {
+		t.Errorf("Status = healthy %v, LastError %v; want unhealthy naming the rejected field", st.Healthy, st.LastError)
+	}
+	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrValidation) {
+		t.Errorf("Refresh within the minimum interval = %v, want the outstanding rejection", err)
+	}
+}
+
+// With Options.Strict an unknown name that comes with new values on refresh
+// rejects them, as Load would; nothing is published.
+func TestStrictUnknownNameOnRefreshRejects(t *testing.T) {
+	t.Parallel()
+	clock := configtest.NewClock(rfEpoch)
+	unknown := &config.UnknownNameError{Name: "hots", Source: config.Source{Layer: "secretsmanager"}}
+	l := refreshingLayer{&fakeLayer{name: "secretsmanager", sensitive: true, vals: rfVals("db1", "5432", rfSecret1),
+		refreshes: []refreshStep{{vals: rfVals("db2", "5432", rfSecret1), err: unknown}, {}}}}
+	s, err := config.Load[rfConfig](t.Context(), &config.Options{Clock: clock, Logger: discard(), Strict: true,
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Millisecond}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	clock.Advance(time.Second)
+	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrUnknownName) {
+		t.Fatalf("Refresh = %v, want the unknown name", err)
+	}
+	if st := s.Status(); s.Get().Host != "db1" || st.Rejected != 1 || st.Healthy {
+		t.Errorf("host %s, Status %+v: want the change rejected", s.Get().Host, st)
+	}
+	clock.Advance(time.Second)
+	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrUnknownName) || s.Status().Healthy {
+		t.Errorf("after a no-change refresh: %v, healthy %v; want the rejection still reported", err, s.Status().Healthy)
+	}
+}
+
+// A rejected change in one layer does not hold back a valid change in
+// another; the rejection stays reported until its own layer changes again.
+func TestRejectionDoesNotHoldBackAnotherLayer(t *testing.T) {
+	t.Parallel()
+	clock := configtest.NewClock(rfEpoch)
+	a := refreshingLayer{&fakeLayer{name: "a", sensitive: true, vals: map[string]any{"password": rfSecret1},
+		refreshes: []refreshStep{{vals: map[string]any{"password": "short"}}, {}, {vals: map[string]any{"password": rfSecret2}}, {}}}}
+	b := refreshingLayer{&fakeLayer{name: "b", sensitive: true, vals: map[string]any{"host": "db1"},
+		refreshes: []refreshStep{{}, {vals: map[string]any{"host": "db2"}}, {}}}}
+	s, err := config.Load[rfConfig](t.Context(), &config.Options{Clock: clock, Logger: discard(),
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Millisecond}, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	step := func() error {
+		clock.Advance(time.Second)
+		return s.Refresh(rfCtx(t))
+	}
+	if err := step(); !errors.Is(err, config.ErrValidation) {
+		t.Fatalf("a's bad rotation: %v", err)
+	}
+	if err := step(); !errors.Is(err, config.ErrValidation) {
+		t.Fatalf("b's change = %v, want a's outstanding rejection", err)
+	}
+	if st := s.Status(); s.Get().Host != "db2" || s.Get().Password.Reveal() != rfSecret1 || st.Healthy || !errors.Is(st.LastError, config.ErrValidation) {
+		t.Fatalf("after b's change: host %s, healthy %v, LastError %v; want b published, a's rejection still reported",
+			s.Get().Host, st.Healthy, st.LastError)
+	}
+	if err := step(); err != nil {
+		t.Fatalf("a's good rotation: %v", err)
+	}
+	if st := s.Status(); s.Get().Password.Reveal() != rfSecret2 || !st.Healthy || st.LastError != nil {
+		t.Errorf("after a's good rotation: healthy %v, LastError %v", st.Healthy, st.LastError)
 	}
 }

@@ -92,15 +92,17 @@ type Store[T any] struct {
 	cache     []Values  // the values each layer gave for the published snapshot
 	cacheWarn [][]error // the warnings each layer gave with them
 	inflight  *refreshCall
-	rejected  error // why the last rebuild was rejected; nil once one succeeds
-	failures  int   // transient failures in a row, for the backoff
-	status    Status
-	subs      map[int]*subscriber[T]
-	nextSub   int
-	closed    bool
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	// rejectedBy holds, for each refreshable layer whose last change was
+	// rejected, why; the store is unhealthy while it is not empty.
+	rejectedBy map[int]error
+	failures   int // transient failures in a row, for the backoff
+	status     Status
+	subs       map[int]*subscriber[T]
+	nextSub    int
+	closed     bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // snapshot is one published configuration. It is never modified after it is
@@ -163,6 +165,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 		}
 	}
 	s.cache = cache
+	s.rejectedBy = map[int]error{}
 	s.snap.Store(snap)
 	now := s.clock.Now()
 	s.nextCheck.Store(now.Add(s.opts.RefreshInterval).UnixNano())

@@ -396,10 +396,10 @@ func TestRefreshRejectsInvalidRotation(t *testing.T) {
 			}
 
 			// Once more with no new rotation: nothing is rebuilt or published,
-			// and the problem stays reported.
+			// and the problem stays reported, by Refresh too.
 			err = rfRefresh(t, store, clock)
-			if tc.reject && err != nil {
-				t.Errorf("second Refresh = %v, want nil (the rejected values are not rebuilt)", err)
+			if tc.reject && !errors.Is(err, config.ErrValidation) {
+				t.Errorf("second Refresh = %v, want the outstanding rejection", err)
 			}
 			st2 := store.Status()
 			if st2.Healthy || st2.Rejected != st.Rejected || st2.LastError == nil || store.Get() != good {
@@ -473,8 +473,8 @@ func TestRefreshRecoversAfterValidRotation(t *testing.T) {
 	}
 	// The rejected version is not fetched again.
 	e.proxy.ResetCalls()
-	if err := rfRefresh(t, store, clock); err != nil {
-		t.Fatalf("Refresh = %v", err)
+	if err := rfRefresh(t, store, clock); !errors.Is(err, config.ErrValidation) {
+		t.Fatalf("Refresh = %v, want the outstanding rejection", err)
 	}
 	if g, d := e.proxy.Calls("GetSecretValue"), e.proxy.Calls("DescribeSecret"); g != 0 || d != 3 {
 		t.Errorf("refresh after a rejection: get %d, describe %d; want 0, 3", g, d)
