@@ -91,8 +91,9 @@
 // of the other layers plus the new ones, decode and validate, and publish the
 // result with one atomic store, so a reader sees the old configuration or the
 // new one, never a mix. A result that does not decode or validate is rejected:
-// the store keeps serving the last good snapshot and reports it in
-// Store.Status until a rebuild succeeds. A change from one source is
+// the store keeps serving the last good snapshot, keeps the layer that brought
+// it on its last good values, and reports the rejection in Store.Status (and
+// from Store.Refresh) until that layer changes again. A change from one source is
 // published even when another source fails in the same refresh; the failing
 // source keeps its last good value. Transient failures are retried
 // after Options.RetryBackoff, doubling up to a quarter of the interval;

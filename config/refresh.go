@@ -13,7 +13,8 @@ import (
 // Status describes the health of a store's refresh. Read it with Store.Status.
 type Status struct {
 	// Healthy is false after a permanent failure (not found, access denied,
-	// decryption) or a rejected refresh, and when the last success is older than
+	// decryption), while a rejected change is outstanding (until the layer that
+	// brought it changes again), and when the last success is older than
 	// Options.MaxStaleness. The store keeps serving its last good snapshot either way.
 	Healthy bool
 	// LastSuccess is when a refresh (or the first load) last completed, whether
@@ -23,8 +24,8 @@ type Status struct {
 	LastAttempt time.Time
 	// LastChange is when a new snapshot was last published.
 	LastChange time.Time
-	// LastError is the error of the last attempt, or nil if it succeeded. It never
-	// contains a secret value.
+	// LastError is the error of the last attempt together with any rejection
+	// still outstanding, or nil. It never contains a secret value.
 	LastError error
 	// Staleness is the time since LastSuccess.
 	Staleness time.Duration
