@@ -85,7 +85,8 @@
 // never read again. Prefix sources are listed again, and a secret added or
 // removed under the prefix is a change. When nothing changed, Refresh returns
 // changed == false and the store skips its rebuild. A secret that cannot be
-// checked or fetched keeps its last good value and version and is reported in
+// checked or fetched, or whose new version does not parse (invalid JSON, over
+// the size limit), keeps its last good value and version and is reported in
 // the error, without holding back the rotation of the others: Refresh then
 // returns the changed values together with that error. Versions reports the
 // VersionId in use for each secret.

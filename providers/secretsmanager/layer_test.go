@@ -962,3 +962,35 @@ func TestKMSAccessDeniedIsDecryption(t *testing.T) {
 		t.Errorf("err = %v, want ErrDecryption naming kms:Decrypt", err)
 	}
 }
+
+// A rotated secret whose new value does not parse is reported and its last
+// good value keeps serving, without holding back another secret's rotation.
+func TestRefreshMalformedRotationHoldsBackNothingElse(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("app/db", dbJSON)
+	f.putString("app/stripe", "sk1")
+	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"))
+	schema := testSchema(t)
+	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+		t.Fatal(err)
+	}
+	dbVersion := l.Versions()["app/db"]
+	f.putString("app/db", `{"host": "db2", "password": CANARY-not-json}`)
+	f.putString("app/stripe", "sk2")
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if !changed || !errors.Is(err, config.ErrMalformed) || strings.Contains(err.Error(), "CANARY") {
+		t.Fatalf("Refresh = %v, %v; want the stripe change and the malformed database secret, no value", changed, err)
+	}
+	if rawOf(t, vals, "payments.stripe_key") != "sk2" || rawOf(t, vals, "database.host") != "db.internal" {
+		t.Errorf("values = %v; want the new stripe key and the last good database values", keysOf(vals))
+	}
+	if l.Versions()["app/db"] != dbVersion {
+		t.Error("the malformed version was adopted")
+	}
+	f.putString("app/db", strings.Replace(dbJSON, "db.internal", "db3.internal", 1))
+	vals, changed, err = l.Refresh(t.Context(), schema)
+	if !changed || !onlyWarnings(err) || rawOf(t, vals, "database.host") != "db3.internal" {
+		t.Errorf("after the fix: changed %v, err %v, host %v", changed, err, rawOf(t, vals, "database.host"))
+	}
+}

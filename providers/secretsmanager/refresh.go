@@ -22,8 +22,9 @@ import (
 // change too. When nothing changed it returns (nil, false, nil).
 //
 // A secret that cannot be checked or fetched (deleted, access denied,
-// throttled) keeps its last good value and version and is reported in the
-// error; it does not hold back the rotation of the others. So a changed value
+// throttled), or whose new version does not parse, keeps its last good value
+// and version and is reported in the error; it does not hold back the rotation
+// of the others. So a changed value
 // set may come with an error naming the secrets that failed, and their values
 // in the set are the previous ones. With changed == false an error means
 // nothing new could be read; the versions in use stay the same, so the next
@@ -131,6 +132,29 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 			}
 		}
 		maps.Copy(next, got)
+	}
+	// A new version that does not parse (invalid JSON, over the size limit)
+	// is reported, and the last good version keeps serving in its place, so it
+	// does not hold back the other secrets. It is fetched again at the next
+	// refresh.
+	probe := newMapper(schema, l.opts.StrictKeys)
+	for _, b := range bindings {
+		s, ok := next[b.ref]
+		if !ok {
+			continue
+		}
+		before := len(probe.errs)
+		probe.bind(b, s)
+		if old, cached := prev.secrets[b.ref]; cached && old != s && len(probe.errs) > before {
+			errs = append(errs, probe.errs[before:]...)
+			next[b.ref] = old
+		}
+	}
+	changed = !sameListing(prev.listed, listed)
+	for r, s := range next {
+		if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
+			changed = true
+		}
 	}
 	for r := range prev.secrets {
 		if _, ok := next[r]; !ok {
