@@ -17,6 +17,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
 )
 
 type koanfTestConfig struct {
@@ -108,14 +109,7 @@ func TestFromKoanfUnknownKeys(t *testing.T) {
 	if !errors.Is(err, config.ErrUnknownName) {
 		t.Fatalf("error %v is not ErrUnknownName", err)
 	}
-	var got []config.UnknownNameError
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var u *config.UnknownNameError
-		if !errors.As(e, &u) {
-			t.Fatalf("error %v is not an *UnknownNameError", e)
-		}
-		got = append(got, *u)
-	}
+	got := configtest.UnknownNames(t, err)
 	src := func(key string) config.Source { return config.Source{Layer: "json", Location: key} }
 	want := []config.UnknownNameError{
 		{Name: "database.extra", Source: src("database.extra")},

@@ -38,58 +38,10 @@ import (
 // peers hold the password in a plain string, as their users would; Strata's
 // config.Secret redacts it.
 
-// strata40 is config.Bench40: Strata derives keys and environment names from
-// the Go names.
-type strata40 struct {
-	Server struct {
-		Addr            string        `default:"127.0.0.1:8080" validate:"required"`
-		ReadTimeout     time.Duration `default:"5s"`
-		WriteTimeout    time.Duration `default:"10s"`
-		IdleTimeout     time.Duration `default:"60s"`
-		MaxHeaderBytes  int           `default:"1048576" validate:"min=1"`
-		TLS             bool          `default:"false"`
-		CertFile        string
-		KeyFile         string
-		AllowedOrigins  []string      `default:"https://example.com"`
-		ShutdownTimeout time.Duration `default:"15s"`
-	}
-	Database struct {
-		Host            string        `validate:"required,hostname"`
-		Port            int           `default:"5432" validate:"min=1,max=65535"`
-		Name            string        `default:"app" validate:"required"`
-		User            string        `validate:"required"`
-		Password        config.Secret `validate:"required,min=12"`
-		SSLMode         string        `default:"require" validate:"oneof=disable require verify-full"`
-		MaxOpenConns    int           `default:"20" validate:"min=1"`
-		MaxIdleConns    int           `default:"5"`
-		ConnMaxLifetime time.Duration `default:"30m"`
-		Timeout         time.Duration `default:"3s"`
-	}
-	Cache struct {
-		URL        string        `default:"redis://127.0.0.1:6379/0" validate:"required"`
-		TTL        time.Duration `default:"10m"`
-		MaxEntries int           `default:"10000" validate:"min=1"`
-		Namespace  string        `default:"app"`
-		Enabled    bool          `default:"true"`
-		PoolSize   int           `default:"10"`
-		ReadOnly   bool
-		Compress   bool          `default:"true"`
-		Shards     int           `default:"4" validate:"min=1,max=64"`
-		Timeout    time.Duration `default:"200ms"`
-	}
-	Log struct {
-		Level      string  `default:"info" validate:"oneof=debug info warn error"`
-		Format     string  `default:"json" validate:"oneof=json text"`
-		Output     string  `default:"stdout"`
-		Sampling   float64 `default:"1.0" validate:"gte=0,lte=1"`
-		AddSource  bool
-		Service    string `default:"app"`
-		Version    string `default:"dev"`
-		Tags       []string
-		MaxSizeMB  int `default:"100"`
-		MaxBackups int `default:"3"`
-	}
-}
+// strata40 is the shared benchmark configuration: Strata derives keys and
+// environment names from the Go names, so it needs no tags beyond defaults and
+// rules.
+type strata40 = benchconfig.Config
 
 // map40 is the struct koanf and viper unmarshal into (both through
 // mapstructure). Their defaults are in peerDefaults.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/dotenv"
 )
 
@@ -279,14 +280,7 @@ func TestFileUnknownNames(t *testing.T) {
 	if !errors.Is(err, config.ErrUnknownName) {
 		t.Fatalf("error %v is not ErrUnknownName", err)
 	}
-	var unknown []config.UnknownNameError
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var u *config.UnknownNameError
-		if !errors.As(e, &u) {
-			t.Fatalf("error %v is not an *UnknownNameError", e)
-		}
-		unknown = append(unknown, *u)
-	}
+	unknown := configtest.UnknownNames(t, err)
 	want := []config.UnknownNameError{
 		{Name: "APP_DATABSE_HOST", Source: config.Source{Layer: "dotenv", Location: path, Line: 1}, Suggestion: "APP_DATABASE_HOST"},
 		{Name: "APP_NOTHING_LIKE_IT", Source: config.Source{Layer: "dotenv", Location: path, Line: 3}},

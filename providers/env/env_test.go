@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/env"
 )
 
@@ -150,14 +151,7 @@ func TestUnknownNames(t *testing.T) {
 	if !errors.Is(err, config.ErrUnknownName) {
 		t.Fatalf("error %v is not ErrUnknownName", err)
 	}
-	var unknown []config.UnknownNameError
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		var u *config.UnknownNameError
-		if !errors.As(e, &u) {
-			t.Fatalf("error %v is not an *UnknownNameError", e)
-		}
-		unknown = append(unknown, *u)
-	}
+	unknown := configtest.UnknownNames(t, err)
 	wantUnknown := []config.UnknownNameError{
 		{Name: "APP_DATABSE_HOST", Source: config.Source{Layer: "env", Location: "APP_DATABSE_HOST"}, Suggestion: "APP_DATABASE_HOST"},
 		{Name: "APP_ZZZZZZZZZZZZZZ", Source: config.Source{Layer: "env", Location: "APP_ZZZZZZZZZZZZZZ"}},
