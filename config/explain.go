@@ -34,7 +34,7 @@ func (s *Store[T]) Explain(key string) (KeyInfo, bool) {
 	if f == nil {
 		return KeyInfo{}, false
 	}
-	return keyInfo(f, s.snap.Load().values[f.pos]), true
+	return keyInfo(f, s.snap.Load().values[f.pos], s.opts.FingerprintKey), true
 }
 
 // Keys describes every field of the current snapshot, in schema order.
@@ -42,23 +42,25 @@ func (s *Store[T]) Keys() []KeyInfo {
 	values := s.snap.Load().values
 	out := make([]KeyInfo, len(s.schema.fields))
 	for i, f := range s.schema.fields {
-		out[i] = keyInfo(f, values[i])
+		out[i] = keyInfo(f, values[i], s.opts.FingerprintKey)
 	}
 	return out
 }
 
-// Explain describes every field of schema given merged values, in schema order.
-// Tools that read layers without a store (such as configcheck) use it.
-func Explain(schema *Schema, values Values) []KeyInfo {
+// Explain describes every field of schema given merged values, in schema order,
+// with fingerprints under fingerprintKey (nil for the default; see
+// Options.FingerprintKey). Tools that read layers without a store (such as
+// configcheck) use it.
+func Explain(schema *Schema, values Values, fingerprintKey []byte) []KeyInfo {
 	out := make([]KeyInfo, 0, len(schema.fields))
 	for _, f := range schema.fields {
 		v, ok := values[f.Key]
-		out = append(out, keyInfo(f, slot{Value: v, set: ok}))
+		out = append(out, keyInfo(f, slot{Value: v, set: ok}, fingerprintKey))
 	}
 	return out
 }
 
-func keyInfo(f *Field, v slot) KeyInfo {
+func keyInfo(f *Field, v slot, fingerprintKey []byte) KeyInfo {
 	ki := KeyInfo{Key: f.Key, Env: f.Env, Type: f.TypeName(), Secret: f.Secret}
 	if !v.set {
 		return ki
@@ -67,7 +69,7 @@ func keyInfo(f *Field, v slot) KeyInfo {
 	text := rawText(v.Raw)
 	if f.Secret {
 		ki.Value = Redacted
-		ki.Fingerprint = Fingerprint(text)
+		ki.Fingerprint = FingerprintWithKey(fingerprintKey, text)
 		return ki
 	}
 	ki.Value = text

@@ -72,10 +72,10 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// fingerprintKey keys the fingerprint HMAC. It is fixed so that fingerprints of
-// one value agree across processes and environments, which is what comparison
-// needs; it is not a secret.
-var fingerprintKey = []byte("strata-go/strata fingerprint v1")
+// defaultFingerprintKey keys the fingerprint HMAC when the deployment gives no
+// key. It is fixed so that fingerprints of one value agree across processes and
+// environments, which is what comparison needs; it is not a secret.
+var defaultFingerprintKey = []byte("strata-go/strata fingerprint v1")
 
 // Fingerprint returns the first 8 hex digits of HMAC-SHA256(value) under a fixed
 // key: enough to tell whether two environments hold the same secret. Like any
@@ -83,7 +83,18 @@ var fingerprintKey = []byte("strata-go/strata fingerprint v1")
 // dictionary word), so it serves comparison, not the protection of weak
 // secrets.
 func Fingerprint(value string) string {
-	m := hmac.New(sha256.New, fingerprintKey)
+	return FingerprintWithKey(nil, value)
+}
+
+// FingerprintWithKey is Fingerprint under key, a secret of the deployment
+// (Options.FingerprintKey): without the key a fingerprint cannot be checked
+// against guesses. Every environment compared must use the same key. A nil or
+// empty key is the fixed default key of Fingerprint.
+func FingerprintWithKey(key []byte, value string) string {
+	if len(key) == 0 {
+		key = defaultFingerprintKey
+	}
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(value))
 	return hex.EncodeToString(m.Sum(nil)[:4])
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -68,5 +69,26 @@ func TestFingerprint(t *testing.T) {
 	a, b := config.Fingerprint("one"), config.Fingerprint("two")
 	if a == b || len(a) != 8 || a != config.Fingerprint("one") || a != config.NewSecret("one").Fingerprint() {
 		t.Errorf("fingerprints %q %q", a, b)
+	}
+}
+
+func TestFingerprintKey(t *testing.T) {
+	t.Parallel()
+	if config.FingerprintWithKey(nil, "v") != config.Fingerprint("v") {
+		t.Error("a nil key is not the default key")
+	}
+	a, b := config.FingerprintWithKey([]byte("k1"), "v"), config.FingerprintWithKey([]byte("k2"), "v")
+	if a == b || a == config.Fingerprint("v") {
+		t.Errorf("keys do not change the fingerprint: %s %s", a, b)
+	}
+	st, err := config.Load[appCfg](context.Background(), &config.Options{Logger: discard(), FingerprintKey: []byte("k1")},
+		config.Static("env", map[string]string{"database.host": "db"}),
+		config.StaticSecrets("sm", map[string]string{"database.password": "correct-horse-battery"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if ki, _ := st.Explain("database.password"); ki.Fingerprint != config.FingerprintWithKey([]byte("k1"), "correct-horse-battery") {
+		t.Errorf("Explain fingerprint %s is not under Options.FingerprintKey", ki.Fingerprint)
 	}
 }

@@ -29,6 +29,12 @@ type Options struct {
 	// Logger receives warnings and refresh events. Values of secret fields are
 	// never logged. Default: slog.Default().
 	Logger *slog.Logger
+	// FingerprintKey keys the fingerprints of secrets shown by Explain, Keys
+	// and Masked (see FingerprintWithKey). Give every environment you compare
+	// the same key and keep it secret, so that a fingerprint in a log cannot be
+	// checked against guesses of a weak secret. Default: a fixed public key,
+	// with which fingerprints still compare across processes.
+	FingerprintKey []byte
 	// Validator checks the validate tags; pass one to use custom rules
 	// registered with RegisterValidation. Load registers Strata's value types on
 	// it. Default: a validator with the built-in rules.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
@@ -127,5 +128,29 @@ func TestServiceSecretSources(t *testing.T) {
 	}
 	if help := run("validate", "--help"); !strings.Contains(help, "(default: json:my-app/production/database=database prefix:my-app/shared/)") {
 		t.Errorf("help does not show the service's sources:\n%s", help)
+	}
+}
+
+// With STRATA_FINGERPRINT_KEY set, explain fingerprints secrets under that
+// key, as a store with the same Options.FingerprintKey does.
+func TestFingerprintKeyFromEnvironment(t *testing.T) {
+	t.Parallel()
+	explain := func(environ ...string) string {
+		var out bytes.Buffer
+		code := configcheck.Main[testConfig](context.Background(), []string{"explain", "--format", "json", "database.password"}, configcheck.Options{
+			EnvPrefix: "APP_", Stdout: &out, Stderr: &out,
+			Environ: func() []string { return append(environ, "APP_DATABASE_PASSWORD="+canary) },
+		})
+		if code != configcheck.ExitOK {
+			t.Fatalf("explain: exit %d\n%s", code, out.String())
+		}
+		return out.String()
+	}
+	plain, keyed := explain(), explain(configcheck.FingerprintKeyEnv+"=deployment-key")
+	if !strings.Contains(plain, `"fingerprint": "`+config.Fingerprint(canary)+`"`) {
+		t.Errorf("without a key, want the default fingerprint:\n%s", plain)
+	}
+	if !strings.Contains(keyed, `"fingerprint": "`+config.FingerprintWithKey([]byte("deployment-key"), canary)+`"`) {
+		t.Errorf("with %s, want the keyed fingerprint:\n%s", configcheck.FingerprintKeyEnv, keyed)
 	}
 }

@@ -40,7 +40,7 @@ The JSON output is what diff compares.`,
 			if err != nil {
 				return r.fail(err)
 			}
-			infos, err := selectKeys(l.schema, config.Explain(l.schema, l.merged), args)
+			infos, err := selectKeys(l.schema, config.Explain(l.schema, l.merged, r.fingerprintKey()), args)
 			if err != nil {
 				return r.fail(usageError{err})
 			}

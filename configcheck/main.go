@@ -32,6 +32,22 @@ const (
 	ExitUsage = 2
 )
 
+// FingerprintKeyEnv names the environment variable whose value keys the
+// fingerprints of secrets that configcheck prints, as
+// config.Options.FingerprintKey does for a store. Set it to the same secret
+// value for every environment you compare; unset, the default key is used.
+const FingerprintKeyEnv = "STRATA_FINGERPRINT_KEY"
+
+// fingerprintKey returns the value of FingerprintKeyEnv, or nil.
+func (r *runner) fingerprintKey() []byte {
+	for _, kv := range r.opts.Environ() {
+		if v, ok := strings.CutPrefix(kv, FingerprintKeyEnv+"="); ok && v != "" {
+			return []byte(v)
+		}
+	}
+	return nil
+}
+
 // Options configures Main for one service. The zero value is valid; each
 // field's comment gives its default.
 type Options struct {
