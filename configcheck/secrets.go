@@ -10,7 +10,8 @@ import (
 // secretSpecHelp describes the syntax of --secret.
 const secretSpecHelp = "a Secrets Manager `source`, repeatable: json:ID=KEY (a JSON object mounted\n" +
 	"under KEY; json:ID for the root), string:ID=KEY, binary:ID=KEY or prefix:NAME/;\n" +
-	"append ,stage=AWSPREVIOUS or ,version=VERSIONID to read another version.\n" +
+	"append ,stage=AWSPREVIOUS or ,version=VERSIONID to read another version,\n" +
+	"and ,optional for a source that may not exist yet.\n" +
 	"Replaces the service's built-in sources"
 
 // secretSource is a Secrets Manager source as configcheck reasons about it:
@@ -21,6 +22,7 @@ type secretSource struct {
 	key       string // configuration key; "" for a JSON root and for "prefix"
 	stage     string // "" for AWSCURRENT
 	versionID string
+	optional  bool
 }
 
 // parseSecretSpec parses the value of a --secret flag.
@@ -41,8 +43,10 @@ func parseSecretSpec(spec string) (secretSource, error) {
 			s.stage = val
 		case name == "version" && val != "":
 			s.versionID = val
+		case name == "optional" && val == "":
+			s.optional = true
 		default:
-			return secretSource{}, fmt.Errorf("%q: unknown option %q; expected stage=LABEL or version=ID", spec, opt)
+			return secretSource{}, fmt.Errorf("%q: unknown option %q; expected stage=LABEL, version=ID or optional", spec, opt)
 		}
 	}
 	target := parts[0]
@@ -95,6 +99,9 @@ func (s secretSource) String() string {
 	if s.versionID != "" {
 		b.WriteString(",version=" + s.versionID)
 	}
+	if s.optional {
+		b.WriteString(",optional")
+	}
 	return b.String()
 }
 
@@ -106,6 +113,9 @@ func (s secretSource) provider() secretsmanager.Source {
 	}
 	if s.versionID != "" {
 		opts = append(opts, secretsmanager.VersionID(s.versionID))
+	}
+	if s.optional {
+		opts = append(opts, secretsmanager.Optional())
 	}
 	switch s.kind {
 	case "json":
@@ -182,5 +192,5 @@ func expectedSource(sources []secretSource, key string) string {
 
 // describeSource reads a secretsmanager.Source back into a secretSource.
 func describeSource(src secretsmanager.Source) secretSource {
-	return secretSource{kind: src.Kind(), id: src.ID(), key: src.Key(), stage: src.Stage(), versionID: src.VersionID()}
+	return secretSource{kind: src.Kind(), id: src.ID(), key: src.Key(), stage: src.Stage(), versionID: src.VersionID(), optional: src.IsOptional()}
 }

@@ -46,7 +46,9 @@
 //
 // Each source reads AWSCURRENT unless given Stage (AWSPREVIOUS during a
 // rotation window, to read the old and new password side by side) or a
-// VersionID. Later sources override earlier ones key by key.
+// VersionID. Optional makes a source whose secret or version does not exist
+// (AWSPREVIOUS before the first rotation) set nothing instead of failing.
+// Later sources override earlier ones key by key.
 //
 // # Errors
 //

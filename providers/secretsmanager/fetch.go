@@ -2,6 +2,7 @@ package secretsmanager
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -174,11 +175,27 @@ func (l *Layer) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []error
 
 	var errs []error
 	for _, r := range refs {
-		if err, ok := res.errs[r]; ok {
+		if err, ok := res.errs[r]; ok && !(errors.Is(err, config.ErrNotFound) && l.optional(r)) {
 			errs = append(errs, err)
 		}
 	}
 	return res.got, errs
+}
+
+// optional reports whether every source that reads r is Optional, so that r
+// not existing is no problem.
+func (l *Layer) optional(r ref) bool {
+	found := false
+	for _, src := range l.sources {
+		if src.kind == kindPrefix || src.ref(src.id) != r {
+			continue
+		}
+		if !src.optional {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // getOne reads one ref with GetSecretValue.

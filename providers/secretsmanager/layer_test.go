@@ -994,3 +994,35 @@ func TestRefreshMalformedRotationHoldsBackNothingElse(t *testing.T) {
 		t.Errorf("after the fix: changed %v, err %v, host %v", changed, err, rawOf(t, vals, "database.host"))
 	}
 }
+
+// An optional AWSPREVIOUS source sets nothing until the first rotation, then
+// appears on refresh; a required one fails the load.
+func TestOptionalPreviousVersion(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("app/db", `{"password":"first-password-1"}`)
+	schema := testSchema(t)
+	required := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious)))
+	if _, err := required.Load(t.Context(), schema); !errors.Is(err, config.ErrNotFound) {
+		t.Fatalf("required previous version: err = %v, want not found", err)
+	}
+	l := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious), Optional()))
+	vals, err := l.Load(t.Context(), schema)
+	if !onlyWarnings(err) {
+		t.Fatalf("optional previous version: err = %v", err)
+	}
+	if _, ok := vals["database_previous.password"]; ok || rawOf(t, vals, "database.password") != "first-password-1" {
+		t.Fatalf("values = %v", keysOf(vals))
+	}
+	f.putString("app/db", `{"password":"second-password-2"}`)
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if !changed || !onlyWarnings(err) {
+		t.Fatalf("Refresh = %v, %v", changed, err)
+	}
+	if rawOf(t, vals, "database_previous.password") != "first-password-1" || rawOf(t, vals, "database.password") != "second-password-2" {
+		t.Errorf("after the rotation: values = %v", keysOf(vals))
+	}
+	if !strings.Contains(JSON("x", "y", Optional()).String(), "optional") {
+		t.Error("String does not show Optional")
+	}
+}

@@ -104,6 +104,8 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 		}
 		ids := versionsWithStage(vs, r.wantStage())
 		switch {
+		case len(ids) == 0 && l.optional(r):
+			// The version an optional source reads is gone: it sets nothing now.
 		case len(ids) == 0:
 			errs = append(errs, &config.SourceError{
 				Layer: LayerName, Source: r.id, Code: config.ErrNotFound,

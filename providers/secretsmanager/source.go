@@ -49,6 +49,7 @@ type Source struct {
 	key       string // configuration key the values are mounted under
 	stage     string
 	versionID string
+	optional  bool
 }
 
 // A SourceOption changes which version of a secret a Source reads.
@@ -60,6 +61,17 @@ type SourceOption func(*Source)
 // with GetSecretValue (BatchGetSecretValue reads AWSCURRENT only).
 func Stage(stage string) SourceOption {
 	return func(s *Source) { s.stage = stage }
+}
+
+// Optional makes a source that finds no secret, or no version with its stage
+// or VersionId, set nothing instead of failing the load. Use it for the
+// AWSPREVIOUS side of a rotation window, which does not exist until the first
+// rotation: secretsmanager.JSON(id, "database_previous",
+// secretsmanager.Stage(secretsmanager.StagePrevious), secretsmanager.Optional()).
+// Until the version exists, each refresh tries it again with one GetSecretValue.
+// Access, decryption and other failures are reported as for any source.
+func Optional() SourceOption {
+	return func(s *Source) { s.optional = true }
 }
 
 // VersionID pins a source to one version of its secret. A pinned version never
@@ -140,6 +152,9 @@ func (s Source) String() string {
 		b.WriteString(", version ")
 		b.WriteString(s.versionID)
 	}
+	if s.optional {
+		b.WriteString(", optional")
+	}
 	b.WriteByte(')')
 	return b.String()
 }
@@ -169,6 +184,9 @@ func (s Source) Stage() string {
 
 // VersionID returns the pinned VersionId, or "".
 func (s Source) VersionID() string { return s.versionID }
+
+// IsOptional reports whether the source was built with Optional.
+func (s Source) IsOptional() bool { return s.optional }
 
 // check reports a source that cannot be read, before any API call.
 func (s Source) check() error {
