@@ -154,3 +154,15 @@ func TestFingerprintKeyFromEnvironment(t *testing.T) {
 		t.Errorf("with %s, want the keyed fingerprint:\n%s", configcheck.FingerprintKeyEnv, keyed)
 	}
 }
+
+// An empty --endpoint (an unset shell variable) is a usage error, not a
+// silent fall-back to AWS.
+func TestEmptyEndpointIsUsageError(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	code := configcheck.Main[testConfig](context.Background(), []string{"validate", "--endpoint", "", "--secret", "json:a=database"},
+		configcheck.Options{EnvPrefix: "APP_", Stdout: &out, Stderr: &out, Environ: func() []string { return nil }})
+	if code != configcheck.ExitUsage || !strings.Contains(out.String(), "empty URL") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/strata-go/strata/config"
 )
@@ -226,7 +225,7 @@ func writeDiffText(w io.Writer, names [2]string, rows []diffRow, all bool) error
 				continue
 			}
 			if shownRows == 0 {
-				fmt.Fprintf(tw, "KEY\t%s\t%s\t\n", strings.ToUpper(names[0]), strings.ToUpper(names[1]))
+				fmt.Fprintf(tw, "KEY\t%s\t%s\t\n", names[0], names[1])
 			}
 			shownRows++
 			note := ""

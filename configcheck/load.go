@@ -36,7 +36,15 @@ func (r *runner) defineLayerFlags(fs *flag.FlagSet) *layerFlags {
 	fs.StringVar(&lf.prefix, "prefix", r.opts.EnvPrefix, "the environment name `prefix`")
 	fs.Var(&lf.secrets, "secret", secretSpecHelp+r.defaultSources())
 	fs.StringVar(&lf.region, "region", "", "the AWS `region` of Secrets Manager (default: from the AWS configuration)")
-	fs.StringVar(&lf.endpoint, "endpoint", "", "the Secrets Manager endpoint `URL`, such as a local emulator\n(default: AWS_ENDPOINT_URL_SECRETS_MANAGER, or the region's endpoint)")
+	fs.Func("endpoint", "the Secrets Manager endpoint `URL`, such as a local emulator\n(default: AWS_ENDPOINT_URL_SECRETS_MANAGER, or the region's endpoint)", func(v string) error {
+		// An empty value is a mistake (an unset shell variable), not a request
+		// for the default: it would silently send the calls to AWS.
+		if strings.TrimSpace(v) == "" {
+			return errors.New("empty URL")
+		}
+		lf.endpoint = v
+		return nil
+	})
 	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; production makes secret-policy findings errors")
 	fs.BoolVar(&lf.strict, "strict", false, "make warnings (unknown names, secret-policy findings) errors")
 	return lf

@@ -43,7 +43,7 @@ func options() configcheck.Options {
 	return configcheck.Options{
 		Name:        "configcheck",
 		EnvPrefix:   appconfig.EnvPrefix,
-		EnvFiles:    []string{".env"},
+		EnvFiles:    []string{appconfig.DefaultEnvFile()},
 		Environment: "demo",
 		SecretsFor:  appconfig.Secrets,
 	}

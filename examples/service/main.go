@@ -27,8 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -42,7 +40,7 @@ import (
 
 func main() {
 	environment := flag.String("environment", "demo", "environment whose secrets to read: strata-demo/ENVIRONMENT/...; production enforces the secret policy")
-	envFile := flag.String("env-file", defaultEnvFile(), "the .env file to read, if it exists")
+	envFile := flag.String("env-file", appconfig.DefaultEnvFile(), "the .env file to read, if it exists")
 	demo := flag.Bool("demo", false, "run the demonstration against a local emulator and exit")
 	flag.Parse()
 
@@ -203,21 +201,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// defaultEnvFile is the example's own .env, found from the repository root or
-// from the example's directory.
-func defaultEnvFile() string {
-	if _, err := os.Stat(".env"); err == nil {
-		return ".env"
-	}
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), ".env")
-	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, path); err == nil {
-			return rel
-		}
-	}
-	return path
-}
 
 // listen binds the loopback interface only.
 func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

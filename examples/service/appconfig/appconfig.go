@@ -4,6 +4,9 @@
 package appconfig
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/strata-go/strata/config"
@@ -50,4 +53,22 @@ func Secrets(environment string) []secretsmanager.Source {
 		secretsmanager.JSON(SecretName(environment, "database"), "database"),
 		secretsmanager.String(SecretName(environment, "api-key"), "api.key"),
 	}
+}
+
+// DefaultEnvFile is the .env file the service reads: ./.env when the working
+// directory has one, otherwise the example's own examples/service/.env, found
+// from the repository root or any directory below it. configcheck reads the
+// same file, so the two agree on every value.
+func DefaultEnvFile() string {
+	if _, err := os.Stat(".env"); err == nil {
+		return ".env"
+	}
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", ".env")
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, path); err == nil {
+			return rel
+		}
+	}
+	return path
 }
