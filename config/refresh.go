@@ -250,9 +250,9 @@ func (s *Store[T]) run(call *refreshCall) {
 	// Runs are serialised through s.inflight, so the cache read here is not
 	// changed by anyone else before this run stores it back.
 	s.mu.Lock()
-	cache := slices.Clone(s.cache)
-	cacheWarn := slices.Clone(s.cacheWarn)
+	good, goodWarn := slices.Clone(s.cache), slices.Clone(s.cacheWarn)
 	s.mu.Unlock()
+	cache, cacheWarn := slices.Clone(good), slices.Clone(goodWarn)
 
 	var errs []error
 	var changedLayers []int
@@ -286,9 +286,20 @@ func (s *Store[T]) run(call *refreshCall) {
 	// Decoding and validation run outside the lock: they may call user code
 	// (UnmarshalText, custom rules), which must block neither Get nor Status.
 	var snap *snapshot[T]
-	var rejected error
+	accepted := changedLayers
+	rejections := map[int]error{} // changed layers whose values were rejected
 	if len(changedLayers) > 0 {
-		snap, rejected = s.build(cache, slices.Concat(cacheWarn...))
+		var err error
+		snap, err = s.build(cache, slices.Concat(cacheWarn...))
+		if err != nil {
+			snap, accepted, cache, cacheWarn = s.buildEach(good, goodWarn, cache, cacheWarn, changedLayers, err, rejections)
+		}
+	}
+	var rejected []error // each distinct rejection once
+	for _, i := range changedLayers {
+		if r, ok := rejections[i]; ok && !slices.Contains(rejected, r) {
+			rejected = append(rejected, r)
+		}
 	}
 	var failure error
 	if len(errs) > 0 {
@@ -299,19 +310,19 @@ func (s *Store[T]) run(call *refreshCall) {
 	var events []Change[T]
 
 	s.mu.Lock()
-	switch {
-	case rejected != nil:
-		// The layers that changed have handed their values over and will not
-		// report them again until their source changes. Their last good values
-		// stay in the cache, so a change elsewhere still gets published, and the
-		// rejection stays reported until each of them changes again.
-		for _, i := range changedLayers {
-			s.rejectedBy[i] = rejected
-		}
+	// A layer whose values were rejected has handed them over and will not
+	// report them again until its source changes: it stays on its last good
+	// values, so a change elsewhere still gets published, and its rejection
+	// stays reported until it changes again.
+	for i, r := range rejections {
+		s.rejectedBy[i] = r
+	}
+	if len(rejections) > 0 {
 		s.status.Rejected++
-	case len(changedLayers) > 0:
+	}
+	if snap != nil {
 		s.cache, s.cacheWarn = cache, cacheWarn
-		for _, i := range changedLayers {
+		for _, i := range accepted {
 			delete(s.rejectedBy, i)
 		}
 		// Publish even when no value changed, so provenance shows the new versions.
@@ -325,7 +336,11 @@ func (s *Store[T]) run(call *refreshCall) {
 	// The loop waits a jittered TTL, so a fleet started together spreads out;
 	// lazy mode checks once the snapshot is a TTL old, as documented.
 	next, lazyNext := s.jittered(), s.opts.RefreshInterval
-	problems := slices.Concat(flattenErrors(nil, rejected), errs)
+	var problems []error
+	for _, r := range rejected {
+		problems = flattenErrors(problems, r)
+	}
+	problems = append(problems, errs...)
 	if failure != nil {
 		s.status.Failures++
 		if transient(failure) {
@@ -348,7 +363,7 @@ func (s *Store[T]) run(call *refreshCall) {
 		cur := &s.snap.Load().cfg
 		// One event for one refresh, naming every problem of it. Only a plain
 		// failure may later be replaced by the next one in a busy queue.
-		events = append(events, Change[T]{Old: cur, New: cur, Err: callErr, At: now, collapsible: rejected == nil})
+		events = append(events, Change[T]{Old: cur, New: cur, Err: callErr, At: now, collapsible: len(rejected) == 0})
 	}
 	s.nextCheck.Store(now.Add(lazyNext).UnixNano())
 	s.finishLocked(call, callErr, next, events)
@@ -362,15 +377,51 @@ func (s *Store[T]) run(call *refreshCall) {
 	}
 }
 
+// buildEach finds, after the changes of several layers failed to build
+// together, which of them build on the last good values: it adds them one at
+// a time, keeps each that builds, and records why each other was rejected. It
+// returns the snapshot of the accepted changes (nil if none) with the values it
+// was built from. One layer's invalid value thus never holds back another
+// layer's change. With a single changed layer there is nothing to separate.
+func (s *Store[T]) buildEach(good []Values, goodWarn [][]error, cache []Values, cacheWarn [][]error,
+	changed []int, err error, rejections map[int]error) (*snapshot[T], []int, []Values, [][]error) {
+	if len(changed) == 1 {
+		rejections[changed[0]] = err
+		return nil, nil, good, goodWarn
+	}
+	trial, trialWarn := slices.Clone(good), slices.Clone(goodWarn)
+	var accepted []int
+	for _, i := range changed {
+		trial[i], trialWarn[i] = cache[i], cacheWarn[i]
+		if _, err := s.build(trial, slices.Concat(trialWarn...)); err != nil {
+			rejections[i] = err
+			trial[i], trialWarn[i] = good[i], goodWarn[i]
+			continue
+		}
+		accepted = append(accepted, i)
+	}
+	if len(accepted) == 0 {
+		return nil, nil, good, goodWarn
+	}
+	snap, err := s.build(trial, slices.Concat(trialWarn...))
+	if err != nil { // each built alone but not together: reject them all
+		for _, i := range accepted {
+			rejections[i] = err
+		}
+		return nil, nil, good, goodWarn
+	}
+	return snap, accepted, trial, trialWarn
+}
+
 // reportedError is the error Status reports: the problems of the last attempt
 // (which include its rejection, if any) and every rejection still outstanding.
 // s.mu must be held.
-func (s *Store[T]) reportedError(problems []error, current error) error {
+func (s *Store[T]) reportedError(problems, current []error) error {
 	errs := slices.Clone(problems)
-	var seen []error // rejections are the *AggregateError of build, so == is safe
+	seen := slices.Clone(current) // rejections are the *AggregateError of build, so == is safe
 	for _, i := range slices.Sorted(maps.Keys(s.rejectedBy)) {
 		r := s.rejectedBy[i]
-		if r == current || slices.Contains(seen, r) {
+		if slices.Contains(seen, r) {
 			continue
 		}
 		seen = append(seen, r)

@@ -212,3 +212,35 @@ func TestRejectionDoesNotHoldBackAnotherLayer(t *testing.T) {
 		t.Errorf("after a's good rotation: healthy %v, LastError %v", st.Healthy, st.LastError)
 	}
 }
+
+// When two layers change in one refresh and one change is rejected, the other
+// is published at once; the rejection stays reported until its layer changes.
+func TestOneRejectedChangeDoesNotSinkAnotherInTheSameRefresh(t *testing.T) {
+	t.Parallel()
+	clock := configtest.NewClock(rfEpoch)
+	a := refreshingLayer{&fakeLayer{name: "a", sensitive: true, vals: map[string]any{"password": rfSecret1},
+		refreshes: []refreshStep{{vals: map[string]any{"password": "short"}}, {vals: map[string]any{"password": rfSecret2}}, {}}}}
+	b := refreshingLayer{&fakeLayer{name: "b", sensitive: true, vals: map[string]any{"host": "db1"},
+		refreshes: []refreshStep{{vals: map[string]any{"host": "db2"}}, {}}}}
+	s, err := config.Load[rfConfig](t.Context(), &config.Options{Clock: clock, Logger: discard(),
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Millisecond}, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	clock.Advance(time.Second)
+	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrValidation) {
+		t.Fatalf("Refresh = %v, want a's rejection", err)
+	}
+	if st := s.Status(); s.Get().Host != "db2" || s.Get().Password.Reveal() != rfSecret1 || st.Healthy || st.Changes != 1 {
+		t.Fatalf("host %s, healthy %v, changes %d: want b's change published beside a's last good password",
+			s.Get().Host, st.Healthy, st.Changes)
+	}
+	clock.Advance(time.Second)
+	if err := s.Refresh(rfCtx(t)); err != nil {
+		t.Fatalf("a's fix: %v", err)
+	}
+	if st := s.Status(); s.Get().Host != "db2" || s.Get().Password.Reveal() != rfSecret2 || !st.Healthy {
+		t.Errorf("after a's fix: host %s, healthy %v", s.Get().Host, st.Healthy)
+	}
+}

@@ -1026,3 +1026,52 @@ func TestOptionalPreviousVersion(t *testing.T) {
 		t.Error("String does not show Optional")
 	}
 }
+
+// A secret new under a prefix whose value does not parse is reported and sets
+// nothing; a rotation elsewhere in the same refresh still comes through.
+func TestRefreshNewMalformedSecretUnderPrefix(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("other/stripe", "sk1")
+	l := NewWithClient(f, Prefix("app/"), String("other/stripe", "payments.stripe_key"))
+	schema := testSchema(t)
+	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+		t.Fatal(err)
+	}
+	f.putString("app/database", `{"host": CANARY-broken`)
+	f.putString("other/stripe", "sk2")
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if !changed || !errors.Is(err, config.ErrMalformed) || strings.Contains(err.Error(), "CANARY") {
+		t.Fatalf("Refresh = %v, %v; want the stripe rotation and the malformed secret reported", changed, err)
+	}
+	if rawOf(t, vals, "payments.stripe_key") != "sk2" {
+		t.Errorf("values = %v", keysOf(vals))
+	}
+	if _, ok := vals["database.host"]; ok {
+		t.Error("a value of the malformed secret was set")
+	}
+}
+
+// An optional secret deleted after the load sets nothing from then on, as a
+// fresh load would, and is no error.
+func TestRefreshOptionalSecretDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("app/db", `{"password":"first-password-1"}`)
+	f.putString("app/extra", "sk1")
+	l := NewWithClient(f, JSON("app/db", "database"), String("app/extra", "payments.stripe_key", Optional()))
+	schema := testSchema(t)
+	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	delete(f.secrets, "app/extra")
+	f.mu.Unlock()
+	vals, changed, err := l.Refresh(t.Context(), schema)
+	if !changed || !onlyWarnings(err) {
+		t.Fatalf("Refresh = %v, %v; want a change (the optional value is gone) and no error", changed, err)
+	}
+	if _, ok := vals["payments.stripe_key"]; ok || rawOf(t, vals, "database.password") != "first-password-1" {
+		t.Errorf("values = %v", keysOf(vals))
+	}
+}

@@ -2,6 +2,7 @@ package secretsmanager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -50,7 +51,6 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 	if len(errs) > 0 {
 		return nil, false, joinErrs(errs)
 	}
-	changed := !sameListing(prev.listed, listed)
 	m := newMapper(schema, l.opts.StrictKeys)
 	bindings := l.bind(schema, listed, m)
 	refs := uniqueRefs(bindings)
@@ -93,6 +93,9 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 		vs, fromList := listedVersions[r.id]
 		if !fromList {
 			if err, bad := derrs[r.id]; bad {
+				if errors.Is(err, config.ErrNotFound) && l.optional(r) {
+					continue // an optional secret that is gone sets nothing now
+				}
 				if !reported[r.id] {
 					reported[r.id] = true
 					errs = append(errs, err)
@@ -128,31 +131,33 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 				}
 			}
 		}
-		for r, s := range got {
-			if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
-				changed = true
-			}
-		}
 		maps.Copy(next, got)
 	}
 	// A new version that does not parse (invalid JSON, over the size limit)
-	// is reported, and the last good version keeps serving in its place, so it
-	// does not hold back the other secrets. It is fetched again at the next
-	// refresh.
-	probe := newMapper(schema, l.opts.StrictKeys)
+	// is reported, and the last good version keeps serving in its place (or,
+	// for a secret new to this layer, nothing), so it does not hold back the
+	// other secrets. It is fetched again at the next refresh. Each binding is
+	// tried on its own mapper, which reports every problem, even one whose
+	// text another binding already produced.
 	for _, b := range bindings {
 		s, ok := next[b.ref]
-		if !ok {
+		old, cached := prev.secrets[b.ref]
+		if !ok || (cached && old == s) {
 			continue
 		}
-		before := len(probe.errs)
+		probe := newMapper(schema, l.opts.StrictKeys)
 		probe.bind(b, s)
-		if old, cached := prev.secrets[b.ref]; cached && old != s && len(probe.errs) > before {
-			errs = append(errs, probe.errs[before:]...)
+		if len(probe.errs) == 0 {
+			continue
+		}
+		errs = append(errs, probe.errs...)
+		if cached {
 			next[b.ref] = old
+		} else {
+			delete(next, b.ref)
 		}
 	}
-	changed = !sameListing(prev.listed, listed)
+	changed := !sameListing(prev.listed, listed)
 	for r, s := range next {
 		if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
 			changed = true
