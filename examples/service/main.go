@@ -201,6 +201,5 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-
 // listen binds the loopback interface only.
 func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
