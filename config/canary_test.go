@@ -1,13 +1,11 @@
 package config_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +28,7 @@ type canaryCfg struct {
 // with a unique secret value and searches everything for it.
 func TestCanaryNeverAppears(t *testing.T) {
 	const canary = "CANARY-7f3e9a1b2c4d"
-	out := &lockedBuffer{}
+	out := &configtest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	record := func(v ...any) { fmt.Fprintln(out, v...) }
 
@@ -78,22 +76,4 @@ func TestCanaryNeverAppears(t *testing.T) {
 	if !strings.Contains(out.String(), "database.password") {
 		t.Fatal("the output names no field; the test is not looking at real messages")
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the store's goroutines to log into.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

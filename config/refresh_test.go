@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,24 +42,6 @@ func rfVals(host, port, password string) map[string]any {
 	return map[string]any{"host": host, "port": port, "password": password}
 }
 
-// rfLogs is a concurrency-safe log sink.
-type rfLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *rfLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *rfLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // rfFixture is a store of rfConfig over one scripted refreshing layer, driven by
 // a fake clock.
 type rfFixture struct {
@@ -69,7 +50,7 @@ type rfFixture struct {
 	clock *configtest.Clock
 	layer refreshingLayer
 	store *config.Store[rfConfig]
-	logs  *rfLogs
+	logs  *configtest.LogBuffer
 }
 
 // newRFFixture loads a store whose layer first gives host db1, port 5432 and
@@ -77,7 +58,7 @@ type rfFixture struct {
 // TTL and a one millisecond minimum refresh interval.
 func newRFFixture(t *testing.T, opts config.Options, steps ...refreshStep) *rfFixture {
 	t.Helper()
-	f := &rfFixture{t: t, ctx: rfCtx(t), clock: configtest.NewClock(rfEpoch), logs: &rfLogs{}}
+	f := &rfFixture{t: t, ctx: rfCtx(t), clock: configtest.NewClock(rfEpoch), logs: &configtest.LogBuffer{}}
 	f.layer = refreshingLayer{&fakeLayer{name: "secretsmanager", sensitive: true,
 		vals: rfVals("db1", "5432", rfSecret1), refreshes: steps}}
 	if opts.RefreshInterval == 0 {

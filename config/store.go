@@ -117,7 +117,6 @@ type snapshot[T any] struct {
 	cfg      T      // first, so Get returns its address without an offset
 	values   []slot // the merged value of each field, by position in the schema
 	warnings []error
-	at       time.Time
 }
 
 // Load reads every layer in order after the defaults from struct tags, merges
@@ -244,7 +243,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		}
 	}
 
-	snap := &snapshot[T]{values: merged, at: s.clock.Now()}
+	snap := &snapshot[T]{values: merged}
 	root := reflect.ValueOf(&snap.cfg).Elem()
 	var failed map[string]bool // keys that did not decode; their rules are not checked
 	for i, f := range schema.fields {

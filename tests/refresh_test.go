@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,27 +198,9 @@ func rfRefresh(t *testing.T, store *config.Store[rfConfig], clock *configtest.Cl
 	return store.Refresh(ctx)
 }
 
-// rfLogBuffer is a bytes.Buffer that the store's goroutines may write to
-// concurrently.
-type rfLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *rfLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *rfLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *rfLogBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// debugLogger logs everything, debug lines included, to w.
+func debugLogger(w *configtest.LogBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // TestRefreshRotationWithinOneTTL drives the store's own loop with the fake
@@ -351,10 +332,10 @@ func TestRefreshRejectsInvalidRotation(t *testing.T) {
 			t.Parallel()
 			e := newRFEnv(t)
 			s := e.createSecrets(t, "good-password-0001")
-			var logs rfLogBuffer
-			layer := secretsmanager.New(e.cfg, s.sources()...).WithOptions(secretsmanager.Options{Logger: logs.logger()})
+			var logs configtest.LogBuffer
+			layer := secretsmanager.New(e.cfg, s.sources()...).WithOptions(secretsmanager.Options{Logger: debugLogger(&logs)})
 			clock := rfClock()
-			store := rfStore(t, layer, clock, config.Options{Logger: logs.logger()})
+			store := rfStore(t, layer, clock, config.Options{Logger: debugLogger(&logs)})
 			changes := rfSubscribe(t, store)
 			good := store.Get()
 			goodVersion := layer.Versions()[s.db]
