@@ -173,21 +173,15 @@ func TestBatching(t *testing.T) {
 	}
 	// Each batch call waits until three are in flight, so the test passes
 	// only if the batches run in parallel.
-	var inflight, peak atomic.Int32
+	var calls peakMeter
 	all := make(chan struct{})
 	var once sync.Once
 	f.hook = func(ctx context.Context, op string) error {
 		if op != OpBatchGetSecretValue {
 			return nil
 		}
-		n := inflight.Add(1)
-		defer inflight.Add(-1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
+		n, leave := calls.enter()
+		defer leave()
 		if n == 3 {
 			once.Do(func() { close(all) })
 		}
@@ -208,7 +202,7 @@ func TestBatching(t *testing.T) {
 	if f.count(OpGetSecretValue) != 0 {
 		t.Errorf("unexpected GetSecretValue calls: %d", f.count(OpGetSecretValue))
 	}
-	if p := peak.Load(); p != 3 {
+	if p := calls.peak.Load(); p != 3 {
 		t.Errorf("peak parallel batch calls = %d, want 3", p)
 	}
 	var sizes []int
@@ -796,19 +790,13 @@ func TestConcurrencyBound(t *testing.T) {
 		f.putString(name, "v")
 		sources = append(sources, String(name, "payments.stripe_key"))
 	}
-	var inflight, peak atomic.Int32
+	var calls peakMeter
 	f.hook = func(ctx context.Context, op string) error {
 		if op != OpGetSecretValue {
 			return nil
 		}
-		n := inflight.Add(1)
-		defer inflight.Add(-1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
+		_, leave := calls.enter()
+		defer leave()
 		time.Sleep(5 * time.Millisecond)
 		return nil
 	}
@@ -816,7 +804,7 @@ func TestConcurrencyBound(t *testing.T) {
 	if _, err := l.Load(t.Context(), testSchema(t)); err != nil {
 		t.Fatal(err)
 	}
-	if p := peak.Load(); p > 3 || p < 2 {
+	if p := calls.peak.Load(); p > 3 || p < 2 {
 		t.Errorf("peak GetSecretValue concurrency = %d, want at most 3", p)
 	}
 }
@@ -1074,4 +1062,16 @@ func TestRefreshOptionalSecretDeleted(t *testing.T) {
 	if _, ok := vals["payments.stripe_key"]; ok || rawOf(t, vals, "database.password") != "first-password-1" {
 		t.Errorf("values = %v", keysOf(vals))
 	}
+}
+
+// peakMeter records the most calls in flight at once.
+type peakMeter struct{ inflight, peak atomic.Int32 }
+
+// enter counts a call in; it returns how many are in flight and the function
+// that counts it out.
+func (m *peakMeter) enter() (int32, func()) {
+	n := m.inflight.Add(1)
+	for p := m.peak.Load(); n > p && !m.peak.CompareAndSwap(p, n); p = m.peak.Load() {
+	}
+	return n, func() { m.inflight.Add(-1) }
 }
