@@ -67,7 +67,7 @@ func keyInfo(f *Field, v slot, fingerprintKey []byte) KeyInfo {
 	}
 	ki.Set, ki.Source = true, v.Source
 	text := rawText(v.Raw)
-	if f.Secret {
+	if f.Secret || v.Secret {
 		ki.Value = Redacted
 		ki.Fingerprint = FingerprintWithKey(fingerprintKey, text)
 		return ki

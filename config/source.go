@@ -74,6 +74,11 @@ func shortVersion(v string) string {
 type Value struct {
 	Raw    any
 	Source Source
+	// Secret marks a value that holds secret text whatever its field, such as
+	// a .env value expanded from a secret field (APP_URL=${APP_PASSWORD}): the
+	// store treats it as the value of a secret field in every message, in
+	// Explain and in Masked. Layers that are sensitive need not set it.
+	Secret bool
 }
 
 // Values maps field keys ("database.host") to the values a layer read. A key of a

@@ -286,7 +286,7 @@ type slot struct {
 // shifted would otherwise put secret text in the message).
 func decodeError(f *Field, v slot, cause error) *FieldError {
 	msg := "has an invalid value"
-	if !f.Secret && !v.sensitive {
+	if !f.Secret && !v.sensitive && !v.Secret {
 		if s, ok := v.Raw.(string); ok {
 			if len(s) > 40 {
 				s = s[:37] + "..."
