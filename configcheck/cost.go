@@ -60,7 +60,19 @@ type peakLine struct {
 	When      string  `json:"when"`
 	PerSecond float64 `json:"requests_per_second"`
 	Quota     float64 `json:"quota_per_second"`
-	Over      bool    `json:"over_quota"`
+	// Near is true from nearQuota of the quota on, Over above the quota.
+	Near bool `json:"near_quota"`
+	Over bool `json:"over_quota"`
+}
+
+// nearQuota is the share of a quota from which cost warns: a fleet that
+// grows, or starts at a bad moment, would be throttled.
+const nearQuota = 0.8
+
+// atLeastShare reports whether rate is at least share of quota, without the
+// rounding of share*quota deciding a rate exactly on the line.
+func atLeastShare(rate, quota, share float64) bool {
+	return rate*100 >= quota*math.Round(share*100)
 }
 
 // costEstimate is the output of the cost model.
@@ -184,19 +196,25 @@ func estimate(f fleet) costEstimate {
 	spread := f.ttl.Seconds() * refreshJitterSpread
 	startWhen := "the whole fleet starts within " + f.startupWindow.String()
 	peak := func(op, when string, rate, quota float64) {
-		p := peakLine{Operation: op, When: when, PerSecond: roundTo(rate, 3), Quota: quota, Over: rate > quota}
+		p := peakLine{Operation: op, When: when, PerSecond: roundTo(rate, 3), Quota: quota,
+			Near: atLeastShare(rate, quota, nearQuota), Over: rate > quota}
 		e.Peaks = append(e.Peaks, p)
-		if p.Over {
+		switch {
+		case p.Over:
 			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, over its quota of %s a second",
-				op, count(rate), when, count(quota)))
+				op, rate2(rate), when, count(quota)))
+		case p.Near:
+			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, %s of its quota of %s a second",
+				op, rate2(rate), when, percent(rate/quota), count(quota)))
 		}
 	}
 	perReplicaBatch := float64(batchCalls)
-	peak(opBatchGetSecretVal, startWhen, replicas*perReplicaBatch/window, quotaBatchGet)
+	batchRate := replicas * perReplicaBatch / window
+	peak(opBatchGetSecretVal, startWhen, batchRate, quotaBatchGet)
 	peak(opGetSecretValue, startWhen, replicas*float64(pinned+loneGets)/window, quotaGet)
 	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(len(describeIDs))/spread, quotaDescribe)
 	peak(opListSecrets, startWhen, replicas*float64(listPages)/window, quotaList)
-	if perReplicaBatch > 0 && replicas*perReplicaBatch/window > quotaBatchGet {
+	if perReplicaBatch > 0 && atLeastShare(batchRate, quotaBatchGet, nearQuota) {
 		e.Warnings = append(e.Warnings, fmt.Sprintf(
 			"start at most %d replicas a second (a rolling deploy) to stay under the BatchGetSecretValue quota; beyond it the layer falls back to GetSecretValue after throttling",
 			max(1, int(quotaBatchGet/perReplicaBatch))))
@@ -246,7 +264,8 @@ for up to 20 secrets a call; at each refresh, one DescribeSecret per secret;
 GetSecretValue only when a secret changed. Prints calls and dollars a month by
 operation, the peak requests a second when the whole fleet starts at once,
 compared with the account's quotas, and what polling with GetSecretValue every
-30s would cost instead.`,
+30s would cost instead. A peak from 80 % of its quota on is a warning: the
+fleet has little room to grow before calls are throttled.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
 			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
@@ -323,8 +342,11 @@ func writeCostText(w io.Writer, e costEstimate) error {
 		fmt.Fprintf(tw, name+"\tPEAK/S\tQUOTA/S\t\n", "OPERATION")
 		for _, p := range e.Peaks {
 			over := ""
-			if p.Over {
+			switch {
+			case p.Over:
 				over = "OVER QUOTA: "
+			case p.Near:
+				over = "NEAR QUOTA: "
 			}
 			fmt.Fprintf(tw, name+"\t%s\t%s\t  %s%s\n", p.Operation, rate(p.PerSecond), count(p.Quota), over, p.When)
 		}
@@ -378,6 +400,15 @@ func count(v float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// rate2 renders a rate in a sentence: whole from 10 up, else with up to two
+// decimals.
+func rate2(v float64) string {
+	if v >= 10 {
+		return count(v)
+	}
+	return strconv.FormatFloat(roundTo(v, 2), 'f', -1, 64)
 }
 
 // rate renders requests a second: whole above 10, else with two decimals.
