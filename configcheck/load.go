@@ -249,7 +249,7 @@ func (r *runner) layers(ctx context.Context, lf *layerFlags, sources []secretSou
 		ps := r.providerSources(&lf.secrets, sources, lf.environment)
 		// The endpoint is set on the client: set on the aws.Config, it would
 		// lose to AWS_ENDPOINT_URL_SECRETS_MANAGER.
-		client := sm.NewFromConfig(awsCfg, func(o *sm.Options) {
+		client := sm.NewFromConfig(awsCfg, secretsmanager.WithCredentialsHint, func(o *sm.Options) {
 			if lf.endpoint != "" {
 				o.BaseEndpoint = aws.String(lf.endpoint)
 			}

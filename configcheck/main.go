@@ -134,7 +134,11 @@ func defaultAWSConfig(ctx context.Context, region string) (aws.Config, error) {
 	if region != "" {
 		opts = append(opts, awsconfig.WithRegion(region))
 	}
-	return awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("%w (it is read from AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws/config and ~/.aws/credentials)", err)
+	}
+	return cfg, nil
 }
 
 // Main runs the configcheck command line args (without the program name) for
