@@ -104,41 +104,9 @@ type costEstimate struct {
 // refresh costs one DescribeSecret per secret read by id (none for a pinned
 // VersionId); a rotation costs one GetSecretValue per replica.
 func estimate(f fleet) costEstimate {
-	type secretRef struct{ id, stage, version string }
-	refs := map[secretRef]bool{}
-	ids := map[string]bool{}         // secrets named by id, for billing
-	describeIDs := map[string]bool{} // secrets DescribeSecret is asked about
-	batched, pinned, followed := 0, 0, 0
-	listPages, prefixSecrets := 0, 0
-	for _, s := range f.sources {
-		if s.kind == "prefix" {
-			n := f.secretsPerPrefix
-			prefixSecrets += n
-			listPages += max(1, ceilDiv(n, listPageSize))
-			if s.stage != "" {
-				pinned += n
-			} else {
-				batched += n
-			}
-			followed += n
-			continue
-		}
-		r := secretRef{s.id, s.stage, s.versionID}
-		if refs[r] {
-			continue
-		}
-		refs[r] = true
-		ids[s.id] = true
-		if s.pinned() {
-			pinned++
-		} else {
-			batched++
-		}
-		if s.versionID == "" {
-			describeIDs[s.id] = true
-			followed++
-		}
-	}
+	n := countSources(f)
+	ids, describeIDs, batched, pinned, followed := n.ids, n.describeIDs, n.batched, n.pinned, n.followed
+	listPages, prefixSecrets := n.listPages, n.prefixSecrets
 
 	replicas := float64(f.replicas)
 	starts := replicas * f.startsPerMonth
@@ -192,6 +160,79 @@ func estimate(f fleet) costEstimate {
 	e.StorageDollars = roundTo(float64(e.Secrets)*pricePerSecretMonth, 2)
 	e.TotalDollars = roundTo(e.CallDollars+e.StorageDollars, 4)
 
+	e.addPeaks(f, callsPerReplica{batch: batchCalls, gets: pinned + loneGets, describes: len(describeIDs), listPages: listPages})
+
+	e.NaiveCalls = replicas * float64(followed+pinned) * float64(month) / float64(naivePollInterval)
+	e.NaiveDollars = roundTo(e.NaiveCalls*pricePerCall+e.StorageDollars, 4)
+	e.NaivePerSecond = roundTo(replicas*float64(followed+pinned)/naivePollInterval.Seconds(), 3)
+
+	if batchCalls > 0 {
+		e.Notes = append(e.Notes, "BatchGetSecretValue is costed as one call; whether AWS bills it as one call or one per secret is not confirmed (CloudTrail logs one GetSecretValue event per secret)")
+	}
+	if prefixSecrets > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("each prefix source is assumed to hold %d secrets (--secrets-per-prefix)", f.secretsPerPrefix))
+	}
+	e.Notes = append(e.Notes, "a month is 30 days; prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
+	return e
+}
+
+// sourceCounts is what the cost model needs to know of the sources.
+type sourceCounts struct {
+	ids, describeIDs map[string]bool // secrets named by id (for billing), and those DescribeSecret is asked about
+	batched          int             // secrets read by AWSCURRENT at start-up, in batches
+	pinned           int             // secrets pinned to a stage or version, read one by one
+	followed         int             // secrets whose changes are followed at each refresh
+	listPages        int             // ListSecrets pages of every prefix
+	prefixSecrets    int             // secrets assumed under the prefixes
+}
+
+// countSources counts the secrets of the sources, each once.
+func countSources(f fleet) sourceCounts {
+	type secretRef struct{ id, stage, version string }
+	refs := map[secretRef]bool{}
+	n := sourceCounts{ids: map[string]bool{}, describeIDs: map[string]bool{}}
+	for _, s := range f.sources {
+		if s.kind == "prefix" {
+			k := f.secretsPerPrefix
+			n.prefixSecrets += k
+			n.listPages += max(1, ceilDiv(k, listPageSize))
+			if s.stage != "" {
+				n.pinned += k
+			} else {
+				n.batched += k
+			}
+			n.followed += k
+			continue
+		}
+		r := secretRef{s.id, s.stage, s.versionID}
+		if refs[r] {
+			continue
+		}
+		refs[r] = true
+		n.ids[s.id] = true
+		if s.pinned() {
+			n.pinned++
+		} else {
+			n.batched++
+		}
+		if s.versionID == "" {
+			n.describeIDs[s.id] = true
+			n.followed++
+		}
+	}
+	return n
+}
+
+// callsPerReplica is what one replica calls at a start (batch, gets,
+// listPages) and at each refresh (describes, listPages).
+type callsPerReplica struct {
+	batch, gets, describes, listPages int
+}
+
+// addPeaks adds the peak request rate of each operation, compared with its
+// quota, and a warning for each from nearQuota of the quota on.
+func (e *costEstimate) addPeaks(f fleet, c callsPerReplica) {
+	replicas := float64(f.replicas)
 	window := f.startupWindow.Seconds()
 	spread := f.ttl.Seconds() * refreshJitterSpread
 	startWhen := "the whole fleet starts within " + f.startupWindow.String()
@@ -208,30 +249,18 @@ func estimate(f fleet) costEstimate {
 				op, rate2(rate), when, percent(rate/quota), count(quota)))
 		}
 	}
-	perReplicaBatch := float64(batchCalls)
+	perReplicaBatch := float64(c.batch)
 	batchRate := replicas * perReplicaBatch / window
 	peak(opBatchGetSecretVal, startWhen, batchRate, quotaBatchGet)
-	peak(opGetSecretValue, startWhen, replicas*float64(pinned+loneGets)/window, quotaGet)
-	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(len(describeIDs))/spread, quotaDescribe)
-	peak(opListSecrets, startWhen, replicas*float64(listPages)/window, quotaList)
+	peak(opGetSecretValue, startWhen, replicas*float64(c.gets)/window, quotaGet)
+	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(c.describes)/spread, quotaDescribe)
+	peak(opListSecrets, startWhen, replicas*float64(c.listPages)/window, quotaList)
 	if perReplicaBatch > 0 && atLeastShare(batchRate, quotaBatchGet, nearQuota) {
 		e.Warnings = append(e.Warnings, fmt.Sprintf(
 			"start at most %d replicas a second (a rolling deploy) to stay under the BatchGetSecretValue quota; beyond it the layer falls back to GetSecretValue after throttling",
 			max(1, int(quotaBatchGet/perReplicaBatch))))
 	}
 
-	e.NaiveCalls = replicas * float64(followed+pinned) * float64(month) / float64(naivePollInterval)
-	e.NaiveDollars = roundTo(e.NaiveCalls*pricePerCall+e.StorageDollars, 4)
-	e.NaivePerSecond = roundTo(replicas*float64(followed+pinned)/naivePollInterval.Seconds(), 3)
-
-	if batchCalls > 0 {
-		e.Notes = append(e.Notes, "BatchGetSecretValue is costed as one call; whether AWS bills it as one call or one per secret is not confirmed (CloudTrail logs one GetSecretValue event per secret)")
-	}
-	if prefixSecrets > 0 {
-		e.Notes = append(e.Notes, fmt.Sprintf("each prefix source is assumed to hold %d secrets (--secrets-per-prefix)", f.secretsPerPrefix))
-	}
-	e.Notes = append(e.Notes, "a month is 30 days; prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
-	return e
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
