@@ -183,6 +183,9 @@ func TestEmulatorCommandErrors(t *testing.T) {
 		{[]string{"put", "-endpoint", "http://127.0.0.1:1", "a", ""}, "empty value", exitUsage},
 		{[]string{"rotat"}, `unknown command "rotat"`, exitUsage},
 		{[]string{"serve", "-port", "70000"}, "expected 0 to 65535", exitUsage},
+		{[]string{"rotate", "-h"}, "-key field", exitOK},
+		{[]string{"put", "-h"}, "-endpoint URL", exitOK},
+		{[]string{"serve", "-h"}, "-seed file", exitOK},
 	} {
 		_, stderr, code := cli(t, "", c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

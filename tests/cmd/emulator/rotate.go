@@ -15,9 +15,9 @@ import (
 func rotateCommand(ctx context.Context, args []string, e *env) int {
 	cf := newClientFlags("rotate", e)
 	key := cf.fs.String("key", "password", "the `field` of a JSON secret that gets a new random value when no VALUE is given")
-	pos, ok := cf.parse(args, e, 1, 2)
+	pos, ok, code := cf.parse(args, e, 1, 2)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	value := ""
 	if len(pos) == 2 {

@@ -100,6 +100,7 @@ func seedSecrets(ctx context.Context, endpoint string, secrets []seedSecret) err
 type clientFlags struct {
 	fs       *flag.FlagSet
 	endpoint string
+	help     bool // -h was given
 }
 
 func newClientFlags(name string, e *env) *clientFlags {
@@ -114,9 +115,21 @@ func newClientFlags(name string, e *env) *clientFlags {
 }
 
 // parse parses args, of which min to max are positional, and checks that an
-// endpoint is known.
-func (cf *clientFlags) parse(args []string, e *env, min, max int) ([]string, bool) {
+// endpoint is known. On false, exit with code.
+func (cf *clientFlags) parse(args []string, e *env, min, max int) (pos []string, ok bool, code int) {
+	pos, ok = cf.check(args, e, min, max)
+	switch {
+	case ok:
+		return pos, true, exitOK
+	case cf.help:
+		return nil, false, exitOK
+	}
+	return nil, false, exitUsage
+}
+
+func (cf *clientFlags) check(args []string, e *env, min, max int) ([]string, bool) {
 	if err := cf.fs.Parse(args); err != nil {
+		cf.help = errors.Is(err, flag.ErrHelp)
 		return nil, false
 	}
 	pos := cf.fs.Args()
@@ -156,9 +169,9 @@ func readValue(arg string, e *env) (string, error) {
 
 func putCommand(ctx context.Context, args []string, e *env) int {
 	cf := newClientFlags("put", e)
-	pos, ok := cf.parse(args, e, 2, 2)
+	pos, ok, code := cf.parse(args, e, 2, 2)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	value, err := readValue(pos[1], e)
 	if err != nil {

@@ -26,6 +26,9 @@ func serveCommand(ctx context.Context, args []string, e *env) int {
 	batch := fs.Bool("batch", true, "answer BatchGetSecretValue through the test proxy's shim")
 	port := fs.Int("port", 0, "listen on 127.0.0.1:`PORT` (default: a free port)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
