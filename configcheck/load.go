@@ -46,7 +46,7 @@ func (r *runner) defineLayerFlags(fs *flag.FlagSet) *layerFlags {
 		lf.endpoint = v
 		return nil
 	})
-	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; a production one (prod, prd, production, prod-eu, eu-prod, ...)\nmakes secret-policy findings errors")
+	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; a production one (by default: prod, prd, production, prod-eu,\neu-prod, ...) makes secret-policy findings errors")
 	fs.Var(&lf.production, "production", "treat the environment as production whatever its name; --production=false treats it as not production")
 	fs.BoolVar(&lf.strict, "strict", false, "make warnings (unknown names, secret-policy findings) errors")
 	return lf
