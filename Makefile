@@ -30,6 +30,7 @@ demo:
 	cd tests && $(GO) build -o $(BIN)/strata-emulator ./cmd/emulator
 	$(GO) build -o $(BIN)/service ./examples/service
 	$(GO) build -o $(BIN)/lambda ./examples/lambda
+	$(GO) build -o $(BIN)/configcheck ./cmd/configcheck
 	@BIN=$(BIN) sh scripts/demo.sh
 
 bench:

@@ -166,3 +166,59 @@ func TestEmptyEndpointIsUsageError(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out.String())
 	}
 }
+
+func TestIsProduction(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{
+		"production", "Production", "PROD", "prod", "prd", "PRD",
+		"prod-eu", "prod-us-east-1", "eu-prod", "eu-west-1-production", "orders_production",
+		"us.prd", "app/prod", "production-blue",
+	} {
+		if !configcheck.IsProduction(name) {
+			t.Errorf("IsProduction(%q) = false, want true", name)
+		}
+	}
+	for _, name := range []string{
+		"", " ", "staging", "dev", "demo", "test", "product", "prodigy", "reproduction",
+		"pre-prod", "non-prod", "preprod", "nonprod", "PRE_PROD", "staging-eu", "prod1",
+	} {
+		if configcheck.IsProduction(name) {
+			t.Errorf("IsProduction(%q) = true, want false", name)
+		}
+	}
+}
+
+// TestOptionsProduction: a service's own rule for production decides, and
+// --production overrides it either way.
+func TestOptionsProduction(t *testing.T) {
+	t.Parallel()
+	environ := []string{"APP_DATABASE_HOST=db.internal", "APP_DATABASE_PASSWORD=" + canary, "APP_API_KEY=" + canary}
+	run := func(production func(string) bool, args ...string) int {
+		var out bytes.Buffer
+		return configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
+			EnvPrefix:  "APP_",
+			Production: production,
+			Stdout:     &out,
+			Stderr:     &out,
+			Environ:    func() []string { return environ },
+		})
+	}
+	live := func(env string) bool { return env == "live" }
+	cases := []struct {
+		name       string
+		production func(string) bool
+		args       []string
+		want       int
+	}{
+		{"own rule, production", live, []string{"validate", "--environment", "live"}, configcheck.ExitProblems},
+		{"own rule, not production", live, []string{"validate", "--environment", "prod"}, configcheck.ExitOK},
+		{"default rule", nil, []string{"validate", "--environment", "prod"}, configcheck.ExitProblems},
+		{"flag over the rule", live, []string{"validate", "--environment", "qa", "--production"}, configcheck.ExitProblems},
+		{"flag false over the rule", live, []string{"validate", "--environment", "live", "--production=false"}, configcheck.ExitOK},
+	}
+	for _, c := range cases {
+		if got := run(c.production, c.args...); got != c.want {
+			t.Errorf("%s: configcheck %s: exit %d, want %d", c.name, strings.Join(c.args, " "), got, c.want)
+		}
+	}
+}

@@ -60,7 +60,19 @@ type peakLine struct {
 	When      string  `json:"when"`
 	PerSecond float64 `json:"requests_per_second"`
 	Quota     float64 `json:"quota_per_second"`
-	Over      bool    `json:"over_quota"`
+	// Near is true from nearQuota of the quota on, Over above the quota.
+	Near bool `json:"near_quota"`
+	Over bool `json:"over_quota"`
+}
+
+// nearQuota is the share of a quota from which cost warns: a fleet that
+// grows, or starts at a bad moment, would be throttled.
+const nearQuota = 0.8
+
+// atLeastShare reports whether rate is at least share of quota, without the
+// rounding of share*quota deciding a rate exactly on the line.
+func atLeastShare(rate, quota, share float64) bool {
+	return rate*100 >= quota*math.Round(share*100)
 }
 
 // costEstimate is the output of the cost model.
@@ -92,41 +104,9 @@ type costEstimate struct {
 // refresh costs one DescribeSecret per secret read by id (none for a pinned
 // VersionId); a rotation costs one GetSecretValue per replica.
 func estimate(f fleet) costEstimate {
-	type secretRef struct{ id, stage, version string }
-	refs := map[secretRef]bool{}
-	ids := map[string]bool{}         // secrets named by id, for billing
-	describeIDs := map[string]bool{} // secrets DescribeSecret is asked about
-	batched, pinned, followed := 0, 0, 0
-	listPages, prefixSecrets := 0, 0
-	for _, s := range f.sources {
-		if s.kind == "prefix" {
-			n := f.secretsPerPrefix
-			prefixSecrets += n
-			listPages += max(1, ceilDiv(n, listPageSize))
-			if s.stage != "" {
-				pinned += n
-			} else {
-				batched += n
-			}
-			followed += n
-			continue
-		}
-		r := secretRef{s.id, s.stage, s.versionID}
-		if refs[r] {
-			continue
-		}
-		refs[r] = true
-		ids[s.id] = true
-		if s.pinned() {
-			pinned++
-		} else {
-			batched++
-		}
-		if s.versionID == "" {
-			describeIDs[s.id] = true
-			followed++
-		}
-	}
+	n := countSources(f)
+	ids, describeIDs, batched, pinned, followed := n.ids, n.describeIDs, n.batched, n.pinned, n.followed
+	listPages, prefixSecrets := n.listPages, n.prefixSecrets
 
 	replicas := float64(f.replicas)
 	starts := replicas * f.startsPerMonth
@@ -180,27 +160,7 @@ func estimate(f fleet) costEstimate {
 	e.StorageDollars = roundTo(float64(e.Secrets)*pricePerSecretMonth, 2)
 	e.TotalDollars = roundTo(e.CallDollars+e.StorageDollars, 4)
 
-	window := f.startupWindow.Seconds()
-	spread := f.ttl.Seconds() * refreshJitterSpread
-	startWhen := "the whole fleet starts within " + f.startupWindow.String()
-	peak := func(op, when string, rate, quota float64) {
-		p := peakLine{Operation: op, When: when, PerSecond: roundTo(rate, 3), Quota: quota, Over: rate > quota}
-		e.Peaks = append(e.Peaks, p)
-		if p.Over {
-			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, over its quota of %s a second",
-				op, count(rate), when, count(quota)))
-		}
-	}
-	perReplicaBatch := float64(batchCalls)
-	peak(opBatchGetSecretVal, startWhen, replicas*perReplicaBatch/window, quotaBatchGet)
-	peak(opGetSecretValue, startWhen, replicas*float64(pinned+loneGets)/window, quotaGet)
-	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(len(describeIDs))/spread, quotaDescribe)
-	peak(opListSecrets, startWhen, replicas*float64(listPages)/window, quotaList)
-	if perReplicaBatch > 0 && replicas*perReplicaBatch/window > quotaBatchGet {
-		e.Warnings = append(e.Warnings, fmt.Sprintf(
-			"start at most %d replicas a second (a rolling deploy) to stay under the BatchGetSecretValue quota; beyond it the layer falls back to GetSecretValue after throttling",
-			max(1, int(quotaBatchGet/perReplicaBatch))))
-	}
+	e.addPeaks(f, callsPerReplica{batch: batchCalls, gets: pinned + loneGets, describes: len(describeIDs), listPages: listPages})
 
 	e.NaiveCalls = replicas * float64(followed+pinned) * float64(month) / float64(naivePollInterval)
 	e.NaiveDollars = roundTo(e.NaiveCalls*pricePerCall+e.StorageDollars, 4)
@@ -214,6 +174,93 @@ func estimate(f fleet) costEstimate {
 	}
 	e.Notes = append(e.Notes, "a month is 30 days; prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
 	return e
+}
+
+// sourceCounts is what the cost model needs to know of the sources.
+type sourceCounts struct {
+	ids, describeIDs map[string]bool // secrets named by id (for billing), and those DescribeSecret is asked about
+	batched          int             // secrets read by AWSCURRENT at start-up, in batches
+	pinned           int             // secrets pinned to a stage or version, read one by one
+	followed         int             // secrets whose changes are followed at each refresh
+	listPages        int             // ListSecrets pages of every prefix
+	prefixSecrets    int             // secrets assumed under the prefixes
+}
+
+// countSources counts the secrets of the sources, each once.
+func countSources(f fleet) sourceCounts {
+	type secretRef struct{ id, stage, version string }
+	refs := map[secretRef]bool{}
+	n := sourceCounts{ids: map[string]bool{}, describeIDs: map[string]bool{}}
+	for _, s := range f.sources {
+		if s.kind == "prefix" {
+			k := f.secretsPerPrefix
+			n.prefixSecrets += k
+			n.listPages += max(1, ceilDiv(k, listPageSize))
+			if s.stage != "" {
+				n.pinned += k
+			} else {
+				n.batched += k
+			}
+			n.followed += k
+			continue
+		}
+		r := secretRef{s.id, s.stage, s.versionID}
+		if refs[r] {
+			continue
+		}
+		refs[r] = true
+		n.ids[s.id] = true
+		if s.pinned() {
+			n.pinned++
+		} else {
+			n.batched++
+		}
+		if s.versionID == "" {
+			n.describeIDs[s.id] = true
+			n.followed++
+		}
+	}
+	return n
+}
+
+// callsPerReplica is what one replica calls at a start (batch, gets,
+// listPages) and at each refresh (describes, listPages).
+type callsPerReplica struct {
+	batch, gets, describes, listPages int
+}
+
+// addPeaks adds the peak request rate of each operation, compared with its
+// quota, and a warning for each from nearQuota of the quota on.
+func (e *costEstimate) addPeaks(f fleet, c callsPerReplica) {
+	replicas := float64(f.replicas)
+	window := f.startupWindow.Seconds()
+	spread := f.ttl.Seconds() * refreshJitterSpread
+	startWhen := "the whole fleet starts within " + f.startupWindow.String()
+	peak := func(op, when string, rate, quota float64) {
+		p := peakLine{Operation: op, When: when, PerSecond: roundTo(rate, 3), Quota: quota,
+			Near: atLeastShare(rate, quota, nearQuota), Over: rate > quota}
+		e.Peaks = append(e.Peaks, p)
+		switch {
+		case p.Over:
+			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, over its quota of %s a second",
+				op, rate2(rate), when, count(quota)))
+		case p.Near:
+			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, %s of its quota of %s a second",
+				op, rate2(rate), when, percent(rate/quota), count(quota)))
+		}
+	}
+	perReplicaBatch := float64(c.batch)
+	batchRate := replicas * perReplicaBatch / window
+	peak(opBatchGetSecretVal, startWhen, batchRate, quotaBatchGet)
+	peak(opGetSecretValue, startWhen, replicas*float64(c.gets)/window, quotaGet)
+	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(c.describes)/spread, quotaDescribe)
+	peak(opListSecrets, startWhen, replicas*float64(c.listPages)/window, quotaList)
+	if perReplicaBatch > 0 && atLeastShare(batchRate, quotaBatchGet, nearQuota) {
+		e.Warnings = append(e.Warnings, fmt.Sprintf(
+			"start at most %d replicas a second (a rolling deploy) to stay under the BatchGetSecretValue quota; beyond it the layer falls back to GetSecretValue after throttling",
+			max(1, int(quotaBatchGet/perReplicaBatch))))
+	}
+
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -246,7 +293,8 @@ for up to 20 secrets a call; at each refresh, one DescribeSecret per secret;
 GetSecretValue only when a secret changed. Prints calls and dollars a month by
 operation, the peak requests a second when the whole fleet starts at once,
 compared with the account's quotas, and what polling with GetSecretValue every
-30s would cost instead.`,
+30s would cost instead. A peak from 80 % of its quota on is a warning: the
+fleet has little room to grow before calls are throttled.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
 			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
@@ -323,8 +371,11 @@ func writeCostText(w io.Writer, e costEstimate) error {
 		fmt.Fprintf(tw, name+"\tPEAK/S\tQUOTA/S\t\n", "OPERATION")
 		for _, p := range e.Peaks {
 			over := ""
-			if p.Over {
+			switch {
+			case p.Over:
 				over = "OVER QUOTA: "
+			case p.Near:
+				over = "NEAR QUOTA: "
 			}
 			fmt.Fprintf(tw, name+"\t%s\t%s\t  %s%s\n", p.Operation, rate(p.PerSecond), count(p.Quota), over, p.When)
 		}
@@ -378,6 +429,15 @@ func count(v float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// rate2 renders a rate in a sentence: whole from 10 up, else with up to two
+// decimals.
+func rate2(v float64) string {
+	if v >= 10 {
+		return count(v)
+	}
+	return strconv.FormatFloat(roundTo(v, 2), 'f', -1, 64)
 }
 
 // rate renders requests a second: whole above 10, else with two decimals.

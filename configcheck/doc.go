@@ -47,14 +47,25 @@
 // none is given), the process environment as it is, then Secrets Manager
 // (--secret, repeatable; when none is given, the service's own sources:
 // Options.SecretsFor of --environment when it is set, otherwise
-// Options.SecretSources). --environment defaults to Options.Environment, and
-// "production" makes secret-policy findings errors.
+// Options.SecretSources). --environment defaults to Options.Environment. In
+// a production environment secret-policy findings are errors: --production
+// says so for one run, otherwise Options.Production of the --environment name
+// decides (default IsProduction: prod, prd or production as the first or last
+// word of the name, such as prod-eu or eu-prod, whatever the case).
+//
+// A misspelt subcommand is answered with the closest one ("did you mean
+// validate?") and ExitUsage.
 //
 // # Exit codes
 //
 //	0  no problem found
 //	1  problems found (for diff: the environments differ)
 //	2  usage error, or a file or secret source could not be read
+//
+// explain prints its table in every case and exits with 1 or 2, as validate
+// does, when a source failed (its table is then not what the service would
+// run with); values that fail their rules are left to validate. cost warns
+// from 80 % of a request quota on.
 //
 // # Secrets
 //

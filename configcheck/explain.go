@@ -30,7 +30,16 @@ fingerprint, the same for the same value in any environment), and its source:
 default, .env:12, env APP_DATABASE_HOST, or
 secretsmanager my-app/production/database#password (version 3f2a9c1e, AWSCURRENT).
 Arguments narrow the list to keys, sections (database) or environment names.
-The JSON output is what diff compares.`,
+The JSON output is what diff compares.
+
+The table is printed in every case. When a source failed, the table is not
+what the service would run with: the source is named on stderr and explain
+exits as validate does, with 1 for a problem of the environment (a secret
+that is missing, denied or cannot be decrypted, a file that does not parse)
+and 2 for a source that could not be read at all (a file, Secrets Manager not
+answering). Other problems (values that fail their rules, unknown names,
+secret-policy findings) are counted on stderr and leave the exit code 0:
+validate is the command that judges them.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			lf = r.defineLayerFlags(fs)
 			format = formatFlag(fs, "text", "json")
@@ -54,15 +63,22 @@ The JSON output is what diff compares.`,
 			}
 			rep := &report{}
 			for _, e := range l.problems {
-				rep.add(classify(e, policy{strict: lf.strict, production: lf.production()}))
+				rep.add(classify(e, r.policy(lf)))
+			}
+			// A source that failed leaves keys unset or set by an earlier
+			// layer, so the table is not what the service would run with: say
+			// which, and exit as validate does for it.
+			failed := &report{}
+			for _, f := range rep.findings {
+				if f.Kind == kindSource {
+					r.errorf("%s: %s", f.Severity, f.Message)
+					failed.add(f)
+				}
 			}
 			if errs, warns := rep.count(); errs+warns > 0 {
 				r.errorf("%s, %s; run validate for details", plural(errs, "error"), plural(warns, "warning"))
 			}
-			if rep.exitCode() == ExitUsage {
-				return ExitUsage
-			}
-			return ExitOK
+			return failed.exitCode()
 		},
 	}
 }

@@ -206,3 +206,17 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+func TestClosestCommand(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"valdiate": "validate", "validat": "validate", "VALIDATE": "validate", "val": "validate",
+		"explian": "explain", "expalin": "explain", "ex": "explain", "evn": "env", "lnit": "lint",
+		"dif": "diff", "cots": "cost", "ima": "iam",
+		"frobnicate": "", "x": "", "e": "", "deploy": "", "": "",
+	} {
+		if got := closestCommand(in); got != want {
+			t.Errorf("closestCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

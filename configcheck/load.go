@@ -26,6 +26,7 @@ type layerFlags struct {
 	region      string
 	endpoint    string
 	environment string
+	production  boolFlag
 	strict      bool
 }
 
@@ -45,7 +46,8 @@ func (r *runner) defineLayerFlags(fs *flag.FlagSet) *layerFlags {
 		lf.endpoint = v
 		return nil
 	})
-	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; production makes secret-policy findings errors")
+	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; a production one (by default: prod, prd, production, prod-eu,\neu-prod, ...) makes secret-policy findings errors")
+	fs.Var(&lf.production, "production", "treat the environment as production whatever its name; --production=false treats it as not production")
 	fs.BoolVar(&lf.strict, "strict", false, "make warnings (unknown names, secret-policy findings) errors")
 	return lf
 }
@@ -80,9 +82,18 @@ func (r *runner) defaultSources() string {
 	return "\n(default: " + strings.Join(specs, " ") + ")"
 }
 
-// production reports whether the environment is marked as production.
-func (lf *layerFlags) production() bool {
-	return strings.EqualFold(lf.environment, "production")
+// production reports whether the environment checked is a production one:
+// --production when given, otherwise Options.Production of --environment.
+func (r *runner) production(lf *layerFlags) bool {
+	if lf.production.set {
+		return lf.production.value
+	}
+	return r.opts.Production(lf.environment)
+}
+
+// policy returns the severity rules of the environment checked.
+func (r *runner) policy(lf *layerFlags) policy {
+	return policy{strict: lf.strict, production: r.production(lf)}
 }
 
 // secretSources returns the sources named by --secret, or the service's own in
@@ -238,7 +249,7 @@ func (r *runner) layers(ctx context.Context, lf *layerFlags, sources []secretSou
 		ps := r.providerSources(&lf.secrets, sources, lf.environment)
 		// The endpoint is set on the client: set on the aws.Config, it would
 		// lose to AWS_ENDPOINT_URL_SECRETS_MANAGER.
-		client := sm.NewFromConfig(awsCfg, func(o *sm.Options) {
+		client := sm.NewFromConfig(awsCfg, secretsmanager.WithCredentialsHint, func(o *sm.Options) {
 			if lf.endpoint != "" {
 				o.BaseEndpoint = aws.String(lf.endpoint)
 			}

@@ -69,9 +69,15 @@ type Options struct {
 	// named by --environment (secret names that follow app/environment/name),
 	// in place of SecretSources. Default: none.
 	SecretsFor func(environment string) []secretsmanager.Source
-	// Environment is the default of --environment. "production" makes
-	// secret-policy findings errors. Default: none.
+	// Environment is the default of --environment: the name of the
+	// environment checked. Default: none.
 	Environment string
+	// Production reports whether an environment name (the value of
+	// --environment) is a production environment, where a secret set by a
+	// layer that is not sensitive is an error rather than a warning.
+	// --production or --production=false decides instead for one run.
+	// Default: IsProduction (prod, prd, production, prod-eu, eu-prod, ...).
+	Production func(environment string) bool
 	// RefreshInterval is the default of cost --ttl: the service's
 	// config.Options.RefreshInterval. Default: 5 minutes.
 	RefreshInterval time.Duration
@@ -117,6 +123,9 @@ func (o Options) normalize() Options {
 	if o.AWSConfig == nil {
 		o.AWSConfig = defaultAWSConfig
 	}
+	if o.Production == nil {
+		o.Production = IsProduction
+	}
 	return o
 }
 
@@ -125,7 +134,11 @@ func defaultAWSConfig(ctx context.Context, region string) (aws.Config, error) {
 	if region != "" {
 		opts = append(opts, awsconfig.WithRegion(region))
 	}
-	return awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("%w (it is read from AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws/config and ~/.aws/credentials)", err)
+	}
+	return cfg, nil
 }
 
 // Main runs the configcheck command line args (without the program name) for
@@ -200,9 +213,7 @@ func (r *runner) run(ctx context.Context, args []string) int {
 		if len(args) > 1 && args[0] == "help" {
 			c := findCommand(args[1])
 			if c == nil {
-				r.errorf("unknown command %q", args[1])
-				r.usage(r.stderr)
-				return ExitUsage
+				return r.unknownCommand(args[1])
 			}
 			fs := r.flagSet(c)
 			fs.SetOutput(r.stdout)
@@ -216,9 +227,7 @@ func (r *runner) run(ctx context.Context, args []string) int {
 	}
 	c := findCommand(name)
 	if c == nil {
-		r.errorf("unknown command %q", name)
-		r.usage(r.stderr)
-		return ExitUsage
+		return r.unknownCommand(name)
 	}
 	fs := r.flagSet(c)
 	if helpRequested(args) {
@@ -240,6 +249,75 @@ func (r *runner) run(ctx context.Context, args []string) int {
 		return ExitUsage
 	}
 	return c.run(r, ctx, pos)
+}
+
+// unknownCommand reports a command that does not exist, with the closest one
+// when there is one, and returns ExitUsage.
+func (r *runner) unknownCommand(name string) int {
+	if near := closestCommand(name); near != "" {
+		r.errorf("unknown command %q; did you mean %s?", name, near)
+		fmt.Fprintf(r.stderr, "Run '%s --help' for usage.\n", r.opts.Name)
+		return ExitUsage
+	}
+	r.errorf("unknown command %q", name)
+	r.usage(r.stderr)
+	return ExitUsage
+}
+
+// closestCommand returns the command name was probably meant to be: the only
+// command it begins (two letters at least), or the one within one edit (two
+// for names longer than four letters) of it, or "".
+func closestCommand(name string) string {
+	name = strings.ToLower(name)
+	var prefixed []string
+	best, bestDist := "", -1
+	for _, c := range commands() {
+		if len(name) >= 2 && strings.HasPrefix(c.name, name) {
+			prefixed = append(prefixed, c.name)
+		}
+		if d := editDistance(name, c.name); bestDist < 0 || d < bestDist {
+			best, bestDist = c.name, d
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	limit := 1
+	if len([]rune(name)) > 4 {
+		limit = 2
+	}
+	if bestDist > limit {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance of a and b: the
+// fewest insertions, deletions, substitutions and swaps of two neighbouring
+// letters that turn a into b.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }
 
 func (r *runner) flagSet(c *command) *flag.FlagSet {

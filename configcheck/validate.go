@@ -23,8 +23,10 @@ sources in the service's order, decodes and validates the result, and lists
 every problem at once: values that do not decode, rules that fail, unknown
 names under the prefix (with the closest known name), secrets set by plain
 layers, sources that cannot be read. Unknown names and secret-policy findings
-are warnings unless --strict (or, for secrets, --environment production) makes
-them errors. No secret value is printed in any format.`,
+are warnings unless --strict makes them errors; secret-policy findings are
+also errors in production (--production, or an --environment name such as
+prod, prd, production, prod-eu or eu-prod). No secret value is printed in any
+format.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			lf = r.defineLayerFlags(fs)
 			format = formatFlag(fs, "text", "json", "github")
@@ -35,7 +37,7 @@ them errors. No secret value is printed in any format.`,
 				return r.fail(err)
 			}
 			rep := &report{}
-			p := policy{strict: lf.strict, production: lf.production()}
+			p := r.policy(lf)
 			for _, e := range l.problems {
 				rep.add(classify(e, p))
 			}

@@ -36,5 +36,11 @@ export AWS_ENDPOINT_URL_SECRETS_MANAGER="$url" AWS_REGION=us-east-1 \
 APP_SERVER_WRITE_TIMEOUT=15s "$BIN/service" -demo -environment demo -env-file examples/service/.env
 
 echo
+echo "== Rotating strata-demo/demo/database from outside the service, with the emulator's rotate command"
+"$BIN/strata-emulator" rotate -endpoint "$url" strata-demo/demo/database
+echo "configcheck explain now reads the new AWSCURRENT version:"
+"$BIN/configcheck" explain --env-file examples/service/.env database.password
+
+echo
 echo "== examples/lambda: lazy mode, no background goroutine (two simulated invocations)"
 APP_DATABASE_HOST=orders-db.internal "$BIN/lambda" -environment demo -invocations 2

@@ -213,3 +213,33 @@ func TestConfigcheckPrefixSourceAndDiff(t *testing.T) {
 		t.Errorf("diff lists api.key, which is the same in both:\n%s", out)
 	}
 }
+
+// TestConfigcheckExplainFailsWhenASourceFails: explain prints what it could
+// read, but a secret that is missing is a problem found (exit 1) and an
+// endpoint that does not answer is no answer at all (exit 2), as for
+// validate; the source is named on stderr.
+func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	missing := emu.UniqueName(t, "missing")
+	environ := []string{"APP_DATABASE_HOST=db.internal"}
+	for _, c := range []struct {
+		name     string
+		endpoint string
+		want     int
+		stderr   string
+	}{
+		{"missing secret", url, configcheck.ExitProblems, "configcheck: error: secretsmanager " + missing + ": not found"},
+		{"closed port", "http://127.0.0.1:1", configcheck.ExitUsage, "configcheck: error: secretsmanager " + missing},
+	} {
+		for _, format := range []string{"text", "json"} {
+			out, stderr, code := ccRun(t, environ, "explain", "--format", format, "--endpoint", c.endpoint, "--secret", "json:"+missing+"=database")
+			if code != c.want || !strings.Contains(stderr, c.stderr) {
+				t.Errorf("%s, %s: exit %d, want %d with %q on stderr\n%s%s", c.name, format, code, c.want, c.stderr, out, stderr)
+			}
+			if !strings.Contains(out, "database.host") {
+				t.Errorf("%s, %s: explain printed no table:\n%s", c.name, format, out)
+			}
+		}
+	}
+}

@@ -45,6 +45,7 @@ func options() configcheck.Options {
 		EnvPrefix:   appconfig.EnvPrefix,
 		EnvFiles:    []string{appconfig.DefaultEnvFile()},
 		Environment: "demo",
+		Production:  appconfig.Production,
 		SecretsFor:  appconfig.Secrets,
 	}
 }

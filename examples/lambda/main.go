@@ -68,6 +68,7 @@ func newHandler(environment string, ttl time.Duration) (*Handler, error) {
 	}
 	store, err := config.Load[appconfig.Config](ctx, &config.Options{
 		EnvPrefix:       appconfig.EnvPrefix,
+		Production:      appconfig.Production(environment),
 		Lazy:            true, // no background goroutine: Lambda freezes it between invocations
 		RefreshInterval: ttl,
 		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),

@@ -44,7 +44,7 @@ func (a *app) demo(ctx context.Context, awsCfg aws.Config, environment string) e
 	base := "http://" + ln.Addr().String()
 
 	step("Serving on " + base)
-	if err := get(ctx, base+"/orders", cfg.API.Key); err != nil {
+	if err := get(ctx, base+"/orders", cfg.API.Key, http.StatusOK); err != nil {
 		return err
 	}
 
@@ -63,7 +63,7 @@ func (a *app) demo(ctx context.Context, awsCfg aws.Config, environment string) e
 	}
 	fmt.Println("the service still holds the old password; the next query fails to log in, refreshes and retries:")
 	time.Sleep(150 * time.Millisecond) // past the demo's minimum refresh interval
-	if err := get(ctx, base+"/orders", a.store.Get().API.Key); err != nil {
+	if err := get(ctx, base+"/orders", a.store.Get().API.Key, http.StatusOK); err != nil {
 		return err
 	}
 	ki, _ := a.store.Explain("database.password")
@@ -78,7 +78,7 @@ func (a *app) demo(ctx context.Context, awsCfg aws.Config, environment string) e
 	a.printCalls()
 
 	step("Health")
-	return get(ctx, base+"/healthz", config.Secret{})
+	return get(ctx, base+"/healthz", config.Secret{}, http.StatusOK)
 }
 
 func step(title string) { fmt.Printf("\n== %s\n", title) }
@@ -112,7 +112,10 @@ func (a *app) printCalls() {
 	fmt.Println("API calls so far:", strings.Join(parts, "; "))
 }
 
-func get(ctx context.Context, url string, key config.Secret) error {
+// get requests url with the API key, prints the answer, and fails unless the
+// status is want: a demonstration step that did not work must not pass for
+// one that did.
+func get(ctx context.Context, url string, key config.Secret, want int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -130,6 +133,9 @@ func get(ctx context.Context, url string, key config.Secret) error {
 		return err
 	}
 	fmt.Printf("GET %s -> %d %s", strings.TrimPrefix(url, "http://"), resp.StatusCode, body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("GET %s: status %d, want %d", strings.TrimPrefix(url, "http://"), resp.StatusCode, want)
+	}
 	return nil
 }
 

@@ -39,7 +39,7 @@ import (
 )
 
 func main() {
-	environment := flag.String("environment", "demo", "environment whose secrets to read: strata-demo/ENVIRONMENT/...; production enforces the secret policy")
+	environment := flag.String("environment", "demo", "environment whose secrets to read: strata-demo/ENVIRONMENT/...; a production one (prod, production, prod-eu, ...) enforces the secret policy")
 	envFile := flag.String("env-file", appconfig.DefaultEnvFile(), "the .env file to read, if it exists")
 	demo := flag.Bool("demo", false, "run the demonstration against a local emulator and exit")
 	flag.Parse()
@@ -69,7 +69,7 @@ func run(ctx context.Context, logger *slog.Logger, environment, envFile string, 
 	sm := secretsmanager.New(awsCfg, appconfig.Secrets(environment)...)
 	opts := &config.Options{
 		EnvPrefix:  appconfig.EnvPrefix,
-		Production: environment == "production",
+		Production: appconfig.Production(environment),
 		Logger:     logger,
 	}
 	if demo {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -110,6 +112,8 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 		invalid  *types.InvalidRequestException
 	)
 	switch {
+	case isCredentialsFailure(err):
+		se.Message = credentialsHint
 	case errors.As(err, &notFound) || code == "ResourceNotFoundException":
 		se.Code = config.ErrNotFound
 		switch {
@@ -183,4 +187,75 @@ func jsonError(err error) string {
 		return fmt.Sprintf("the value is not valid JSON: syntax error at byte offset %d (value not shown)", syn.Offset)
 	}
 	return "the value is not valid JSON (value not shown)"
+}
+
+// credentialsHint is the message of a call that failed because the client's
+// AWS credentials could not be retrieved, before any request was sent.
+const credentialsHint = "no AWS credentials to sign the call with: the SDK's default chain found none that work. " +
+	"It looks, in order, for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN for temporary keys) in the environment; " +
+	"the profile named by AWS_PROFILE, or the default one, in ~/.aws/config and ~/.aws/credentials (SSO included: run aws sso login when it has expired); " +
+	"a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, as on EKS); the ECS or EKS Pod Identity container endpoint; " +
+	"and the IAM role of the EC2 instance. On AWS compute, give the task, function, pod or instance an IAM role; " +
+	"against a local emulator, any dummy keys do (AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)"
+
+// CredentialsError is the cause, in a *config.SourceError's chain, of a call
+// that failed because the client's credentials provider returned Err: no
+// credentials were found, or they could not be refreshed. It is only there
+// when the client was built with WithCredentialsHint, as New builds it.
+type CredentialsError struct {
+	Err error
+}
+
+func (e *CredentialsError) Error() string { return e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// isCredentialsFailure reports whether err comes from the client's
+// credentials provider rather than from Secrets Manager.
+func isCredentialsFailure(err error) bool {
+	var ce *CredentialsError
+	return errors.As(err, &ce)
+}
+
+// WithCredentialsHint is an option of sm.NewFromConfig and sm.New: a call that
+// fails because the client's credentials cannot be retrieved is then reported
+// with a *CredentialsError in its chain, and the layer's message says how the
+// SDK's default chain looks for credentials. New applies it; apply it to a
+// client you pass to NewWithClient. A client without credentials (anonymous)
+// is left as it is.
+func WithCredentialsHint(o *sm.Options) {
+	if o.Credentials == nil || aws.IsCredentialsProvider(o.Credentials, (*aws.AnonymousCredentials)(nil)) {
+		return
+	}
+	if _, ok := o.Credentials.(hintingCredentials); ok {
+		return
+	}
+	o.Credentials = hintingCredentials{o.Credentials}
+}
+
+// hintingCredentials marks the errors of a credentials provider with
+// *CredentialsError. A retrieval given up because the caller canceled is not
+// marked: it says nothing about the credentials.
+type hintingCredentials struct {
+	aws.CredentialsProvider
+}
+
+func (p hintingCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return c, &CredentialsError{Err: err}
+	}
+	return c, err
+}
+
+// IsCredentialsProvider and ProviderSources let the SDK see through the
+// wrapper, as it does through aws.CredentialsCache.
+func (p hintingCredentials) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(p.CredentialsProvider, target)
+}
+
+func (p hintingCredentials) ProviderSources() []aws.CredentialSource {
+	if s, ok := p.CredentialsProvider.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return nil
 }

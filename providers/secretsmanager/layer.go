@@ -92,7 +92,7 @@ var (
 // awsconfig.LoadDefaultConfig returns it: credentials from the default chain,
 // and the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER when it is set.
 func New(cfg aws.Config, sources ...Source) *Layer {
-	return NewWithClient(sm.NewFromConfig(cfg), sources...)
+	return NewWithClient(sm.NewFromConfig(cfg, WithCredentialsHint), sources...)
 }
 
 // NewWithClient returns a layer that reads sources with client.

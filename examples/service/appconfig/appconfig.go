@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -44,6 +45,14 @@ type Config struct {
 func SecretName(environment, name string) string {
 	return "strata-demo/" + environment + "/" + name
 }
+
+// Production reports whether an environment is a production one, where a
+// secret set by .env or the environment stops the service
+// (config.Options.Production) and is an error in configcheck. The service,
+// its Lambda function and its configcheck all use it, so they agree on which
+// names count: configcheck.IsProduction's prod, prd, production, prod-eu,
+// eu-prod, whatever the case.
+func Production(environment string) bool { return configcheck.IsProduction(environment) }
 
 // Secrets returns the Secrets Manager sources of the service in an environment:
 // a JSON secret with the database user and password, and the API key as a

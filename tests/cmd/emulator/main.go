@@ -1,135 +1,119 @@
-// Command emulator runs the kumo AWS emulator (Secrets Manager included) on
-// 127.0.0.1 with a free port until it receives SIGINT or SIGTERM.
-//
-// It prints one line to standard output,
-//
-//	STRATA_EMULATOR_URL=http://127.0.0.1:PORT
-//
-// and, with -url-file PATH, also writes the URL to PATH (replacing the file
-// atomically, and removing it on exit) so that a script can wait for it.
-//
-// kumo does not implement BatchGetSecretValue, so by default the URL is that of
-// the test proxy (tests/internal/faultproxy) whose shim answers it by fanning
-// out to kumo's GetSecretValue; -batch=false serves kumo directly, and batch
-// calls then fail with InvalidAction. -seed FILE creates the secrets of a JSON
-// object {"name": "value", ...} before the URL is published.
+// Command emulator runs a local AWS Secrets Manager (the kumo emulator) on
+// 127.0.0.1, and changes its secrets while it runs, so that a service can be
+// tried, and a rotation rehearsed, with no AWS account and no code.
 //
 // Usage:
 //
-//	go run ./cmd/emulator [-url-file PATH] [-seed FILE] [-batch=false]
+//	strata-emulator [serve] [-port N] [-seed FILE] [-url-file PATH] [-batch=false]
+//	strata-emulator put    [-endpoint URL] NAME VALUE|-
+//	strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
+//
+// (go run ./cmd/emulator from the tests folder; make demo builds
+// bin/strata-emulator.)
+//
+// serve, the default, runs the emulator until SIGINT or SIGTERM. It listens
+// on 127.0.0.1 only, on a free port or on -port N, and prints one line to
+// standard output,
+//
+//	STRATA_EMULATOR_URL=http://127.0.0.1:PORT
+//
+// once it is ready; -url-file PATH also writes the URL to PATH (replaced
+// atomically, removed on exit) so that a script can wait for it. -seed FILE
+// creates the secrets of a JSON object before the URL is published; each
+// value is a string, stored as it is, or a JSON object, stored as its JSON
+// text (what a JSON source such as secretsmanager.JSON reads):
+//
+//	{
+//	  "my-app/dev/database": {"user": "app", "password": "local-password-123"},
+//	  "my-app/dev/api-key": "local-api-key-0123456789"
+//	}
+//
+// kumo does not implement BatchGetSecretValue, so by default the URL is that
+// of the test proxy (tests/internal/faultproxy) whose shim answers it by
+// fanning out to kumo's GetSecretValue; -batch=false serves kumo directly, and
+// batch calls then fail with InvalidAction.
+//
+// put and rotate change a secret of a running emulator through the AWS SDK,
+// as any other client would, with dummy credentials. -endpoint defaults to
+// $STRATA_EMULATOR_URL, then $AWS_ENDPOINT_URL_SECRETS_MANAGER. A VALUE of "-"
+// is read from standard input. Neither prints a secret value.
+//
+// put stores VALUE as the secret's new AWSCURRENT version (PutSecretValue;
+// the version it replaces becomes AWSPREVIOUS), or creates the secret.
+//
+// rotate does what the last step of a rotation function does: it stores a
+// new version and moves AWSCURRENT to it, the version it replaces becoming
+// AWSPREVIOUS. Without VALUE, the new version is the current one with a fresh
+// random password (GetRandomPassword) in the field -key (default password) of
+// its JSON object, or, for a secret that is not a JSON object, a fresh random
+// password as the whole value. It prints the versions before and after:
+//
+//	my-app/dev/database: AWSCURRENT moved from version 5f0e... to 9a1c...; 5f0e... is AWSPREVIOUS
+//
+// A service that reads the secret picks up the new version at its next
+// refresh, or at once with store.Refresh.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
-	"log"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/sivchari/kumo"
-	"github.com/strata-go/strata/tests/internal/faultproxy"
 )
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("emulator: ")
-	urlFile := flag.String("url-file", "", "also write the emulator URL to this `path`")
-	seed := flag.String("seed", "", "create the secrets of this JSON `file` ({\"name\": \"value\"}) at start")
-	batch := flag.Bool("batch", true, "answer BatchGetSecretValue through the test proxy's shim")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		log.Fatalf("unexpected arguments: %q", flag.Args())
-	}
-	if err := run(*urlFile, *seed, *batch); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func run(urlFile, seedFile string, batch bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	srv := kumo.NewServer() // httptest server on 127.0.0.1
-	defer srv.Close()
-	url := srv.URL
-	if batch {
-		p, err := faultproxy.New(srv.URL, faultproxy.Options{BatchShim: true})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		url = p.URL()
-	}
-	if seedFile != "" {
-		if err := seedSecrets(ctx, url, seedFile); err != nil {
-			return err
-		}
-	}
-
-	if urlFile != "" {
-		if err := writeFile(urlFile, url+"\n"); err != nil {
-			return err
-		}
-		defer os.Remove(urlFile)
-	}
-	if _, err := fmt.Printf("STRATA_EMULATOR_URL=%s\n", url); err != nil {
-		return err
-	}
-
-	<-ctx.Done()
-	return nil
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
 }
 
-// writeFile writes data to a temporary file next to path and renames it into
-// place, so a reader never sees a partial URL.
-func writeFile(path, data string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".emulator-url-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.WriteString(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// env is what a command reads and writes besides its arguments.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
 }
 
-// seedSecrets creates one string secret for each entry of the JSON object in
-// path.
-func seedSecrets(ctx context.Context, endpoint, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var secrets map[string]string
-	if err := json.Unmarshal(data, &secrets); err != nil {
-		return fmt.Errorf("%s: expected a JSON object of secret names and string values: %w", path, err)
-	}
-	client := secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("emulator", "emulator", ""),
-	})
-	for name, value := range secrets {
-		if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-			Name: aws.String(name), SecretString: aws.String(value),
-		}); err != nil {
-			return fmt.Errorf("seed %s: %w", name, err)
-		}
-	}
-	return nil
+// errorf prints a message prefixed with the program name.
+func (e *env) errorf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "emulator: %s\n", fmt.Sprintf(format, args...))
 }
+
+// Exit codes of run.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command failed
+	exitUsage = 2 // bad arguments
+)
+
+// run runs one command line and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, args, e)
+	case "put":
+		return putCommand(ctx, args, e)
+	case "rotate":
+		return rotateCommand(ctx, args, e)
+	case "help":
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	e.errorf("unknown command %q", cmd)
+	fmt.Fprint(e.stderr, usage)
+	return exitUsage
+}
+
+const usage = `Usage:
+  strata-emulator [serve] [-port N] [-seed FILE] [-url-file PATH] [-batch=false]
+  strata-emulator put    [-endpoint URL] NAME VALUE|-
+  strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
+Run 'strata-emulator COMMAND -h' for the flags of a command.
+`
