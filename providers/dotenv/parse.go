@@ -207,6 +207,7 @@ func (p *parser) quoted(name string, line int) (value string, secret, ok bool) {
 	}
 	raw := p.src[p.pos+1 : i]
 	p.advance(i + 1)
+	p.checkLines(name, line, raw)
 	p.skipInline()
 	if p.pos < len(p.src) && p.src[p.pos] != '\n' && p.src[p.pos] != '#' {
 		p.fail(p.line, "expected NAME=value, only a # comment may follow the closing quote")
@@ -217,7 +218,6 @@ func (p *parser) quoted(name string, line int) (value string, secret, ok bool) {
 		p.fail(line, "the value is not valid UTF-8; save the file as UTF-8")
 		return "", false, false
 	}
-	p.checkLines(name, line, raw)
 	if q == '\'' {
 		return unescapeSingle(raw), false, true
 	}
