@@ -15,7 +15,16 @@ type expander struct {
 	raw    string
 	dq     bool // double-quoted: backslash escapes apply
 	secret bool // a secret variable was read
+	depth  int  // of the ${...} being expanded
+	warned int  // warnings given for this statement
 }
+
+// maxDepth bounds the nesting of ${NAME:-${OTHER:-...}}, and maxWarnings the
+// warnings of one statement, so that no file costs more than linear time.
+const (
+	maxDepth    = 16
+	maxWarnings = 8
+)
 
 // expand computes the value of the statement name on line from raw, and
 // whether it holds secret text. It reports ok == false, having recorded the
@@ -116,9 +125,12 @@ func (e *expander) substitute(b *strings.Builder, name string, i, j int) {
 		b.WriteString(v)
 		return
 	}
+	b.WriteString(e.raw[i:j])
+	if e.warned++; e.warned > maxWarnings {
+		return
+	}
 	e.p.warns = append(e.p.warns, &Warning{Kind: UndefinedVariable, Source: source(e.p.path, e.lineOf(i)),
 		Name: e.name, Variable: e.shown(name)})
-	b.WriteString(e.raw[i:j])
 }
 
 // braced expands the ${...} at raw[i].
@@ -146,9 +158,11 @@ func (e *expander) braced(b *strings.Builder, i, end int) (int, bool) {
 	op := e.raw[k]
 	word := k + 1
 	closing := e.closing(word, end)
-	if closing < 0 {
+	if closing < 0 || e.depth >= maxDepth {
 		return 0, e.invalid(i)
 	}
+	e.depth++
+	defer func() { e.depth-- }()
 	v, set := e.lookup(name)
 	present := set && (!colon || v != "")
 	switch op {
@@ -209,13 +223,13 @@ func (e *expander) lookup(name string) (string, bool) {
 	if e.p.secretName(name) {
 		e.secret = true
 	}
-	for k := len(e.p.stmts) - 1; k >= 0; k-- {
-		if st := &e.p.stmts[k]; st.name == name {
-			e.secret = e.secret || st.secret
-			return st.value, true
-		}
+	k, ok := e.p.last(name)
+	if !ok {
+		return "", false
 	}
-	return "", false
+	st := &e.p.stmts[k]
+	e.secret = e.secret || st.secret
+	return st.value, true
 }
 
 func (e *expander) invalid(i int) bool {

@@ -31,8 +31,9 @@ type parser struct {
 	pos    int
 	line   int // the line of src[pos]
 	stmts  []statement
-	errs   []error // *config.SourceError, one per malformed statement
-	warns  []error // *Warning
+	index  map[string]int // the last statement of each name, once there are many
+	errs   []error        // *config.SourceError, one per malformed statement
+	warns  []error        // *Warning
 }
 
 // parse reads src, which normalize prepared. schema tells which names are
@@ -128,7 +129,30 @@ func (p *parser) statement() {
 	}
 	if ok {
 		p.stmts = append(p.stmts, st)
+		if p.index != nil {
+			p.index[name] = len(p.stmts) - 1
+		}
 	}
+}
+
+// last returns the index of the last statement that set name.
+func (p *parser) last(name string) (int, bool) {
+	if p.index == nil && len(p.stmts) > 32 {
+		p.index = make(map[string]int, len(p.stmts))
+		for k, st := range p.stmts {
+			p.index[st.name] = k
+		}
+	}
+	if p.index != nil {
+		k, ok := p.index[name]
+		return k, ok
+	}
+	for k := len(p.stmts) - 1; k >= 0; k-- {
+		if p.stmts[k].name == name {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 // name reads an optional "export " and the name of a statement up to and

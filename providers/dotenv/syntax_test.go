@@ -437,3 +437,31 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestFileBounds checks that nesting and warnings are bounded, so that a
+// crafted file costs linear time.
+func TestFileBounds(t *testing.T) {
+	t.Parallel()
+	deep := "APP_DATABASE_HOST=" + strings.Repeat("${A:-", 17) + "x" + strings.Repeat("}", 17) + "\n"
+	if _, _, err := load(t, deep); !errors.Is(err, config.ErrMalformed) {
+		t.Errorf("17 nested substitutions: error %v, want ErrMalformed", err)
+	}
+	ok := "APP_DATABASE_HOST=" + strings.Repeat("${A:-", 16) + "x" + strings.Repeat("}", 16) + "\n"
+	if got, _, err := load(t, ok); err != nil || got["database.host"].Raw != "x" {
+		t.Errorf("16 nested substitutions: %v, %v", got, err)
+	}
+	many := "APP_DATABASE_HOST=" + strings.Repeat("$U", 1000) + "\n"
+	if _, _, err := load(t, many); len(joined(err)) != 8 {
+		t.Errorf("1000 undefined references gave %d warnings, want 8", len(joined(err)))
+	}
+	var b strings.Builder
+	b.WriteString("V0=x\n")
+	for i := 1; i < 2000; i++ {
+		fmt.Fprintf(&b, "V%d=${V%d}x\n", i, i-1)
+	}
+	b.WriteString("APP_DATABASE_HOST=${V1999}\n")
+	got, _, err := load(t, b.String())
+	if err != nil || got["database.host"].Raw != strings.Repeat("x", 2000) {
+		t.Errorf("chain of 2000 variables: %v", err)
+	}
+}
