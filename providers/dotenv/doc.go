@@ -120,8 +120,9 @@
 //
 // No error or warning of this package, nor any error reachable from one
 // through Unwrap, holds text of a value: they name files, lines and names
-// only. A warning about a secret field's value does not name the variable
-// either, since the text after a '$' in a password is not one.
+// only. A warning or error about an unset variable names the variable only
+// in the value of a field that is not secret, since elsewhere the text after
+// a '$' may be part of a password.
 //
 // A value whose text was substituted from a secret (the value of a secret
 // field's name, or of a variable itself substituted from one), such as

@@ -240,11 +240,15 @@ func (e *expander) invalid(i int) bool {
 // lineOf returns the line of raw[i].
 func (e *expander) lineOf(i int) int { return e.line + strings.Count(e.raw[:i], "\n") }
 
-// shown returns name for a message, or "" when the statement is a secret
-// field's: text after a '$' in a password is no variable the user meant,
-// and naming it would show part of the password.
+// shown returns name for a message, or "" unless the statement sets a field
+// that is not secret: the text after a '$' in a password is no variable the
+// user meant, and naming it would show part of the password. Statements of
+// other names may be copied into a secret, so they do not name it either.
 func (e *expander) shown(name string) string {
-	if e.p.secretName(e.name) {
+	if e.p.schema == nil {
+		return ""
+	}
+	if f := e.p.schema.FieldByEnv(e.name); f == nil || f.Secret {
 		return ""
 	}
 	return name

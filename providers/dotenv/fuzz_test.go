@@ -99,8 +99,8 @@ func checkError(t *testing.T, e error, schema *config.Schema, lines int) {
 		if !errors.Is(e, config.ErrUnknownName) {
 			t.Errorf("warning %q is not ErrUnknownName", e)
 		}
-		if f := schema.FieldByEnv(w.Name); f != nil && f.Secret && w.Variable != "" {
-			t.Errorf("warning about the secret %s names the variable %q", w.Name, w.Variable)
+		if f := schema.FieldByEnv(w.Name); (f == nil || f.Secret) && w.Variable != "" {
+			t.Errorf("warning about %s, no plain field, names the variable %q", w.Name, w.Variable)
 		}
 		checkWarningText(t, w, lines)
 	case errors.Is(e, config.ErrMalformed):

@@ -465,3 +465,14 @@ func TestFileBounds(t *testing.T) {
 		t.Errorf("chain of 2000 variables: %v", err)
 	}
 }
+
+// TestFileUndefinedVariableNotNamed checks that a variable is named only in
+// the value of a field that is not secret.
+func TestFileUndefinedVariableNotNamed(t *testing.T) {
+	t.Parallel()
+	_, _, err := load(t, "PW=pa$w0rdC4n4ry\nAPP_DATABASE_PASSWORD=${PW}\nX=${Y?}C4n4ry\n")
+	checkNoText(t, err, "C4n4ry")
+	if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "line 3: the value requires a variable, which is not set") {
+		t.Errorf("error %v, want line 3 not to name the variable", err)
+	}
+}

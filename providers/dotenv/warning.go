@@ -32,9 +32,10 @@ type Warning struct {
 	Source config.Source
 	// Name is the name of the statement whose value has the problem.
 	Name string
-	// Variable is the name of the undefined variable. It is empty when Name
-	// is a secret field's: there the text after a '$' is more likely part
-	// of a password than a variable, so it is not shown.
+	// Variable is the name of the undefined variable, given only when Name
+	// is the name of a field that is not secret. In other values the text
+	// after a '$' may be part of a password rather than a variable (and a
+	// value of another name may be copied into a secret), so it is not shown.
 	Variable string
 	// Line is, for UnclosedQuote, the first line of the value that looks like
 	// a statement.
