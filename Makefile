@@ -23,6 +23,7 @@ unit:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDotenv$$' -fuzztime $(FUZZTIME) ./providers/dotenv
+	$(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime $(FUZZTIME) ./providers/dotenv
 	$(GO) test -run '^$$' -fuzz '^FuzzEnvName$$' -fuzztime $(FUZZTIME) ./providers/env
 
 demo:

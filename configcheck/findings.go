@@ -118,6 +118,13 @@ func classify(err error, p policy) finding {
 		default:
 			f.unreadable = true
 		}
+	case errors.Is(err, config.ErrUnknownName):
+		// A layer's own warning about names, such as a .env reference to a
+		// variable the file does not set: a warning, as the store treats it.
+		f.Kind = kindUnknownName
+		if !p.strict {
+			f.Severity = severityWarning
+		}
 	case errors.Is(err, config.ErrSchema):
 		f.Kind = kindSchema
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -21,36 +21,113 @@
 //
 // # Syntax
 //
-// Values are read as koanf's dotenv parser (joho/godotenv) reads them, and
-// the parser itself computes any value with escapes or variables. The common
-// .env conventions apply:
+// Files are read as docker compose reads its .env files, the dialect most
+// teams already write (see "Differences from docker compose" below):
 //
 //	# a comment line
 //	APP_SERVER_ADDR=:8080          # a comment after blank space
 //	export APP_DATABASE_HOST=db    # "export " is allowed and ignored
 //	APP_DATABASE_USER: app         # ':' works like '='
-//	APP_SERVER_BANNER='literal $text, \n not expanded'
-//	APP_DATABASE_PASSWORD="escapes \n and \" work, and ${DOMAIN} expands"
+//	APP_SERVER_BANNER='literal $text and \n, only \' is an escape'
+//	APP_DATABASE_URL="postgres://${DB_USER}@db:5432/app?sslmode=${SSL:-require}"
 //	APP_TLS_CERT="a quoted value
 //	may span lines"
 //
-// Unquoted values are trimmed and end at the end of the line, or at the last
-// '#' that follows blank space. Single-quoted values are taken as written. In
-// double-quoted values \n and \r are line breaks and a backslash escapes the
-// next character. In unquoted and double-quoted values $NAME or ${NAME} is
-// replaced by the value of a name set earlier in the same file (not by the
-// process environment; an unset name gives ""). A name set twice takes its
-// last value. Windows line endings and a leading byte order mark are accepted.
+// A name is made of letters, digits and _ . - [ ] and is followed, after
+// optional blank space, by '=' or ':'. Blank lines and lines whose first
+// non-blank character is '#' are skipped.
 //
-// # Sources and errors
+// Unquoted values end at the end of the line, or at the first '#' that
+// follows a space or a tab, and are trimmed of blank space. Backslashes are
+// not escapes in them.
+//
+// Single-quoted values are taken as written, up to the next single quote
+// that a backslash does not escape; \' stands for ' and every other
+// character, backslashes and '$' included, for itself (so '\\' is two
+// backslashes).
+//
+// In double-quoted values \" stands for ", \\ for \, \$ for $, \n for a
+// line break, \r for a carriage return, \t for a tab, and \a \b \f \v for
+// those control characters; any other backslash stands for itself. Quoted
+// values may span lines; only blank space and a # comment may follow the
+// closing quote on its line. Use Quote to write any value so that it reads
+// back exactly.
+//
+// In unquoted and double-quoted values, $NAME and ${NAME} are replaced by the
+// value NAME has on the lines above (a name set twice takes its last value
+// there), and $$ stands for $. The braced forms of docker compose work too:
+// ${NAME:-default} and ${NAME-default} give default when NAME is unset (with
+// ':', also when it is empty), ${NAME:+alt} and ${NAME+alt} give alt when NAME
+// is set (with ':', and not empty) and "" otherwise, and ${NAME:?message} and
+// ${NAME?message} make the file malformed when NAME is unset (with ':', or
+// empty); default and alt may themselves hold substitutions. A '$' before
+// anything but a name, '{' or '$' stands for itself; a "${" that starts none
+// of these forms makes the file malformed. Substituted text is not expanded
+// again.
+//
+// Line breaks may be "\n", "\r\n" or a lone "\r", and are counted alike;
+// inside a quoted value each is read as "\n". A leading byte order mark is
+// skipped. Values must be valid UTF-8.
+//
+// # Differences from docker compose
+//
+//   - Variables come only from the lines above in the same file. Compose also
+//     reads the process environment, which there even overrides the file; here
+//     the environment layer does that, for the names it maps.
+//   - A reference to a variable that no line above sets is kept as written
+//     ("$UNSET" stays "$UNSET", so a password with a '$' in it survives) and
+//     reported as a *Warning. Compose replaces it with "" and warns.
+//   - A line with a name and no '=' or ':' is malformed. Compose reads it as
+//     "take this variable from the environment", which the environment layer
+//     does here.
+//   - Text after a closing quote other than a comment makes the file
+//     malformed. Compose starts a new statement there.
+//   - A '#' after a tab starts a comment as after a space, and "NAME= # note"
+//     is empty. Compose needs a space and keeps "# note" in the latter.
+//   - Unquoted values are trimmed of any Unicode blank space on both sides;
+//     compose trims only a few kinds of it on the left.
+//   - A value that is not valid UTF-8 makes the file malformed. Compose keeps
+//     the bytes.
+//   - Octal escapes (\0123) are kept as written.
+//   - A lone "\r" ends a line, and a line break inside a quoted value is
+//     always "\n". Compose ends lines at "\n" only and keeps a carriage
+//     return inside quotes.
+//   - The message of ${NAME:?message} is not shown, since it is text of a
+//     value.
+//   - Every problem of the file is reported, not only the first.
+//
+// # Sources, errors and warnings
 //
 // Every value records the file, as the path was given to File, and the line
 // of its name: ".env:12". A missing file is a *config.SourceError with Code
-// config.ErrNotFound, unless the layer is Optional. A line that is not
-// NAME=value (no '=', an empty name, a name with a space or a character such as
-// '-', a quote that is never closed) makes the whole file fail with a
-// *config.SourceError whose Code is config.ErrMalformed and whose message gives
-// the line number, never the line's text, since that text may be a password.
+// config.ErrNotFound, unless the layer is Optional.
+//
+// Each malformed statement (a name with a character a name cannot hold, no
+// '=' or ':', a quote that is never closed, text after a closing quote,
+// invalid UTF-8, a "${" that starts no substitution, a required variable that
+// is unset) is a *config.SourceError whose Code is config.ErrMalformed and
+// whose message gives its line number, and parsing goes on with the next
+// line: the errors of every malformed statement are joined, and the file
+// gives no values.
+//
+// Two problems are warnings, of type *Warning: a reference to a variable that
+// no line above sets (Kind UndefinedVariable), and a quoted value that spans
+// lines one of which looks like an upper-case NAME=value statement
+// (UnclosedQuote), the sign of a closing quote left out; it names the line of
+// the opening quote. Warnings match config.ErrUnknownName, so the store logs
+// them and returns them from Store.Warnings, or fails the load under
+// Options.Strict.
+//
+// No error or warning of this package, nor any error reachable from one
+// through Unwrap, holds text of a value: they name files, lines and names
+// only. A warning or error about an unset variable names the variable only
+// in the value of a field that is not secret, since elsewhere the text after
+// a '$' may be part of a password.
+//
+// A value whose text was substituted from a secret (the value of a secret
+// field's name, or of a variable itself substituted from one), such as
+// APP_DATABASE_URL=postgres://app:${APP_DATABASE_PASSWORD}@db/app, is marked
+// config.Value.Secret, so the store masks it as it masks a secret field.
 //
 // A .env file is not a safe home for secrets, so the layer is not sensitive:
 // a secret field set from it breaks the store's secret policy.

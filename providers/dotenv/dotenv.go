@@ -1,16 +1,12 @@
 package dotenv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-
-	koanfdotenv "github.com/knadh/koanf/parsers/dotenv"
 
 	"github.com/strata-go/strata/config"
 )
@@ -83,48 +79,22 @@ func (l *layer) readError(err error) error {
 	return e
 }
 
-// utf8BOM is the byte order mark some editors put at the start of a file.
-var utf8BOM = []byte("\uFEFF")
-
-// decode parses content, read from path, and maps its names onto schema. The
-// lines come from scan, which follows the parser's statement rules. The values
-// come from the dotenv parser, except that a file whose values are all plain
-// text (see plainValue) is read straight from the spans scan found: the
-// parser's escape and variable handling costs more than the rest of a load,
-// and it would return the same strings. No value is ever put in an error.
+// decode parses content, read from path, and maps its names onto schema. No
+// error holds any text of a value: each malformed statement is a
+// *config.SourceError naming its line, and warnings are *Warning values.
 func decode(path string, content []byte, schema *config.Schema) (config.Values, error) {
-	content = bytes.TrimPrefix(content, utf8BOM)
-	// The parser reads "\r\n" as "\n"; doing it here too keeps the offsets
-	// of scan in step with it. The number of lines does not change.
-	if bytes.Contains(content, []byte("\r\n")) {
-		content = bytes.ReplaceAll(content, []byte("\r\n"), []byte("\n"))
-	}
-	text := string(content) // names and plain values are cut from it without copying
-	stmts, badLine, problem := scan(content, text)
-	if problem != problemNone {
-		return nil, malformed(path, badLine, problem)
-	}
-	var parsed map[string]any
-	for _, st := range stmts {
-		if _, ok := plainValue(content, st); !ok {
-			var err error
-			if parsed, err = koanfdotenv.Parser().Unmarshal(content); err != nil {
-				// scan rejects whatever the parser rejects, so this is not
-				// expected; the parser's message quotes the file, so it is not
-				// passed on.
-				return nil, malformed(path, 0, problemName)
-			}
-			break
-		}
+	p := parse(path, normalize(content), schema)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(append(p.errs, p.warns...)...)
 	}
 
-	// A name set twice takes its last value, as in the parser: walk the
-	// statements from the end and keep the first value seen for each field.
+	// A name set twice takes its last value: walk the statements from the end
+	// and keep the first value seen for each field.
 	prefix := schema.EnvPrefix()
-	out := make(config.Values, len(stmts))
+	out := make(config.Values, len(p.stmts))
 	var unknown []error
-	for i := len(stmts) - 1; i >= 0; i-- {
-		st := stmts[i]
+	for i := len(p.stmts) - 1; i >= 0; i-- {
+		st := &p.stmts[i]
 		f := schema.FieldByEnv(st.name)
 		if f == nil {
 			if prefix != "" && strings.HasPrefix(st.name, prefix) && !reported(unknown, st.name) {
@@ -135,17 +105,10 @@ func decode(path string, content []byte, schema *config.Schema) (config.Values, 
 		if _, done := out[f.Key]; done {
 			continue
 		}
-		var raw any
-		if parsed != nil {
-			raw = parsed[st.name]
-		} else {
-			start, end, _ := plainSpan(content, st)
-			raw = text[start:end]
-		}
-		out[f.Key] = config.Value{Raw: raw, Source: source(path, st.line)}
+		out[f.Key] = config.Value{Raw: st.value, Source: source(path, st.line), Secret: st.secret}
 	}
 	slices.Reverse(unknown)
-	return out, errors.Join(unknown...)
+	return out, errors.Join(append(unknown, p.warns...)...)
 }
 
 func source(path string, line int) config.Source {
@@ -160,20 +123,4 @@ func reported(errs []error, name string) bool {
 		}
 	}
 	return false
-}
-
-// malformed builds the error for a statement that is not NAME=value. It names
-// the file and the line, never the line's text, which may hold a secret.
-func malformed(path string, line int, problem scanProblem) error {
-	var msg strings.Builder
-	if line > 0 {
-		msg.WriteString("line ")
-		msg.WriteString(strconv.Itoa(line))
-		msg.WriteString(": ")
-	}
-	msg.WriteString("expected NAME=value")
-	if problem == problemUnclosed {
-		msg.WriteString(", the quoted value is not closed")
-	}
-	return &config.SourceError{Layer: layerName, Source: path, Code: config.ErrMalformed, Message: msg.String()}
 }

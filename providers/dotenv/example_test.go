@@ -63,3 +63,15 @@ func ExampleFile_malformed() {
 	// dotenv testdata/malformed.env: malformed source: line 3: expected NAME=value, the quoted value is not closed
 	// true
 }
+
+func ExampleQuote() {
+	for _, v := range []string{"db.internal", "pa$$word with spaces", `C:\temp`, "two\nlines", ""} {
+		fmt.Printf("APP_VALUE=%s\n", dotenv.Quote(v))
+	}
+	// Output:
+	// APP_VALUE=db.internal
+	// APP_VALUE="pa\$\$word with spaces"
+	// APP_VALUE="C:\\temp"
+	// APP_VALUE="two\nlines"
+	// APP_VALUE=""
+}

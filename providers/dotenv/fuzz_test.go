@@ -1,16 +1,13 @@
 package dotenv
 
 import (
-	"bytes"
 	"errors"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	koanfdotenv "github.com/knadh/koanf/parsers/dotenv"
+	"unicode/utf8"
 
 	"github.com/strata-go/strata/config"
 )
@@ -27,12 +24,25 @@ type fuzzConfig struct {
 	}
 }
 
-// malformedText is the only text a malformed-file error may have.
-var malformedText = regexp.MustCompile(`^dotenv fuzz\.env: malformed source: line ([1-9][0-9]*): expected NAME=value(, the quoted value is not closed)?$`)
+// The only texts errors may have: every part that is not fixed text is a
+// line number or a name, which the checks below compare with the error's
+// fields.
+var (
+	malformedText = regexp.MustCompile(`^dotenv fuzz\.env: malformed source: line ([1-9][0-9]*): (` + strings.Join([]string{
+		`expected NAME=value`,
+		`expected NAME=value, the quoted value is not closed`,
+		`expected NAME=value, only a # comment may follow the closing quote`,
+		`the value is not valid UTF-8; save the file as UTF-8`,
+		`a \$\{ starts no valid substitution such as \$\{NAME\} or \$\{NAME:-default\}; write \$\$ for a literal \$`,
+		`the value requires (\$\{[A-Za-z_][A-Za-z0-9_]*\}|a variable), which is not set( or is empty)?`,
+	}, "|") + `)$`)
+	undefinedText = regexp.MustCompile(`^fuzz\.env:([1-9][0-9]*): the value of (\S+) refers to (\$\{([A-Za-z_][A-Za-z0-9_]*)\}|a variable), which no earlier line of the file sets; it is kept as written \(write \$\$ for a literal \$\)$`)
+	quoteText     = regexp.MustCompile(`^fuzz\.env:([1-9][0-9]*): the quoted value of (\S+) opens here and runs over line ([1-9][0-9]*), which looks like NAME=value; is a closing quote missing\?$`)
+)
 
-// FuzzDotenv checks that decoding any content does not panic, that scan agrees
-// with the parser on the statements of the file and on plain values, that
-// every source has a line inside the file, and that no error shows a value.
+// FuzzDotenv checks that decoding any content does not panic, that every
+// source has a line inside the file, and that every error is one of the
+// known texts, which hold no value.
 func FuzzDotenv(f *testing.F) {
 	for _, seed := range []string{
 		"APP_DATABASE_HOST=db\n",
@@ -41,6 +51,9 @@ func FuzzDotenv(f *testing.F) {
 		"APP_DATABASE_PASSWORD='unterminated\n",
 		"not a statement\n",
 		"K=\"x\" L=y\n=v\n",
+		"D=x\rAPP_DATABASE_HOST=${D:-a}.${E-b}$D$$${F:+c}\r",
+		"APP_DATABASE_URL=\"u:${APP_DATABASE_PASSWORD}@h\"\nAPP_DATABASE_PASSWORD=pa$SECRET99\n",
+		"APP_DATABASE_HOST=\"x\nAPP_SERVER_ADDR=:1\n\"\nV=${W:?}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -50,9 +63,7 @@ func FuzzDotenv(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, content []byte) {
 		vals, err := decode("fuzz.env", content, schema)
-		lines := bytes.Count(content, []byte("\n")) + 1
-
-		// Sources point at a line of the file.
+		lines := strings.Count(normalize(content), "\n") + 1
 		for key, v := range vals {
 			if schema.Field(key) == nil {
 				t.Errorf("value for %q, which is no field", key)
@@ -62,88 +73,111 @@ func FuzzDotenv(f *testing.F) {
 			}
 			checkLocation(t, v.Source, lines)
 		}
-
-		// Errors are a malformed file with a line number, or unknown names.
-		var names []string
 		for _, e := range flatten(err) {
-			var u *config.UnknownNameError
-			switch {
-			case errors.As(e, &u):
-				if !strings.HasPrefix(u.Name, "APP_") || schema.FieldByEnv(u.Name) != nil {
-					t.Errorf("unknown name %q is not an unknown name under the prefix", u.Name)
-				}
-				checkLocation(t, u.Source, lines)
-				names = append(names, u.Name)
-			case errors.Is(e, config.ErrMalformed):
-				m := malformedText.FindStringSubmatch(e.Error())
-				if m == nil {
-					t.Fatalf("malformed error has unexpected text %q", e)
-				}
-				if n, _ := strconv.Atoi(m[1]); n > lines {
-					t.Errorf("malformed error names line %d of %d", n, lines)
-				}
-				if vals != nil {
-					t.Errorf("malformed file gave values %v", vals)
-				}
-			default:
-				t.Errorf("unexpected error %v", e)
+			checkError(t, e, schema, lines)
+			if errors.Is(e, config.ErrMalformed) && vals != nil {
+				t.Errorf("malformed file gave values %v", vals)
 			}
 		}
+	})
+}
 
-		// No error text holds a value, nor the text after the name on a line.
-		if err != nil {
-			text := err.Error()
-			allowed := strings.Join(names, "\n") + "\nexpected NAME=value, the quoted value is not closed fuzz.env: malformed source: did you mean APP_DATABASE_HOST?"
-			leaks := func(s string) bool {
-				return len(s) >= 3 && strings.Contains(text, s) && !strings.Contains(allowed, s)
-			}
-			for line := range strings.Lines(strings.ReplaceAll(string(content), "\r\n", "\n")) {
-				if _, after, ok := strings.Cut(line, "="); ok && leaks(strings.TrimSpace(after)) {
-					t.Errorf("error %q holds the text of a line: %q", text, line)
-				}
-			}
-			for _, v := range vals {
-				if leaks(v.Raw.(string)) {
-					t.Errorf("error %q holds a value", text)
-				}
-			}
+// checkError checks that e is a known problem whose text is made of fixed
+// text, line numbers and the names in its fields.
+func checkError(t *testing.T, e error, schema *config.Schema, lines int) {
+	t.Helper()
+	var u *config.UnknownNameError
+	var w *Warning
+	switch {
+	case errors.As(e, &u):
+		if !strings.HasPrefix(u.Name, "APP_") || schema.FieldByEnv(u.Name) != nil {
+			t.Errorf("unknown name %q is not an unknown name under the prefix", u.Name)
 		}
+		checkLocation(t, u.Source, lines)
+	case errors.As(e, &w):
+		checkLocation(t, w.Source, lines)
+		if !errors.Is(e, config.ErrUnknownName) {
+			t.Errorf("warning %q is not ErrUnknownName", e)
+		}
+		if f := schema.FieldByEnv(w.Name); (f == nil || f.Secret) && w.Variable != "" {
+			t.Errorf("warning about %s, no plain field, names the variable %q", w.Name, w.Variable)
+		}
+		checkWarningText(t, w, lines)
+	case errors.Is(e, config.ErrMalformed):
+		m := malformedText.FindStringSubmatch(e.Error())
+		if m == nil {
+			t.Fatalf("malformed error has unexpected text %q", e)
+		}
+		if n, _ := strconv.Atoi(m[1]); n > lines {
+			t.Errorf("malformed error names line %d of %d", n, lines)
+		}
+		var se *config.SourceError
+		if !errors.As(e, &se) || se.Err != nil {
+			t.Errorf("malformed error %#v wraps a cause", e)
+		}
+	default:
+		t.Errorf("unexpected error %v", e)
+	}
+}
 
-		// scan finds the statements the parser finds.
-		normal := bytes.ReplaceAll(bytes.TrimPrefix(content, utf8BOM), []byte("\r\n"), []byte("\n"))
-		stmts, _, problem := scan(normal, string(normal))
-		parsed, perr := koanfdotenv.Parser().Unmarshal(normal)
-		if perr != nil && problem == problemNone {
-			t.Fatalf("the parser rejects content scan accepts: %v", perr)
+func checkWarningText(t *testing.T, w *Warning, lines int) {
+	t.Helper()
+	text := w.Error()
+	switch w.Kind {
+	case UndefinedVariable:
+		m := undefinedText.FindStringSubmatch(text)
+		if m == nil || m[1] != strconv.Itoa(w.Source.Line) || m[2] != w.Name || m[4] != w.Variable {
+			t.Errorf("warning text %q does not match its fields %+v", text, w)
 		}
-		if perr == nil && problem == problemNone {
-			var scanned, keys []string
-			for _, st := range stmts {
-				scanned = append(scanned, st.name)
+	case UnclosedQuote:
+		m := quoteText.FindStringSubmatch(text)
+		if m == nil || m[1] != strconv.Itoa(w.Source.Line) || m[2] != w.Name || m[3] != strconv.Itoa(w.Line) {
+			t.Errorf("warning text %q does not match its fields %+v", text, w)
+		}
+		if w.Line <= w.Source.Line || w.Line > lines {
+			t.Errorf("warning %q names a line outside the value", text)
+		}
+	default:
+		t.Errorf("warning of unknown kind %q", text)
+	}
+}
+
+// FuzzQuote checks that any valid UTF-8 value written with Quote reads back
+// as exactly that value, on one line, and leaves the next line alone.
+func FuzzQuote(f *testing.F) {
+	for _, seed := range []string{
+		"", "plain", `say "hi"`, `C:\`, `\\`, "a\tb", "line one\nline two", "\r\n", "\r",
+		"$HOME", "${X:-y}", "$$", `\$`, "a #b", "a#b", "#", " lead", "trail ", "'", `'\''`,
+		"é ü", "\u00a0", "\u0085", "\x00", "=", "export", "A=B\nC=D", "`cmd`", "\\n",
+	} {
+		f.Add(seed)
+	}
+	schema, err := config.SchemaFor[fuzzConfig]("APP_")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if !utf8.ValidString(value) {
+			t.Skip()
+		}
+		q := Quote(value)
+		if strings.ContainsAny(q, "\n\r") {
+			t.Fatalf("Quote(%q) = %q spans lines", value, q)
+		}
+		for _, line := range []string{
+			"APP_DATABASE_HOST=" + q + "\n",
+			"export APP_DATABASE_HOST = " + q + " # a comment\r\n",
+		} {
+			content := "APP_SERVER_ADDR=before\n" + line + "DATABASE_URL=after"
+			vals, err := decode("fuzz.env", []byte(content), schema)
+			if err != nil {
+				t.Fatalf("Quote(%q) = %q: %v", value, q, err)
 			}
-			for k := range parsed {
-				keys = append(keys, k)
+			if got := vals["database.host"]; got.Raw != value || got.Source.Line != 2 {
+				t.Fatalf("Quote(%q) = %q reads back as %q from line %d", value, q, got.Raw, got.Source.Line)
 			}
-			slices.Sort(scanned)
-			scanned = slices.Compact(scanned)
-			slices.Sort(keys)
-			if !slices.Equal(scanned, keys) {
-				t.Fatalf("scan found names %q, the parser %q", scanned, keys)
-			}
-			for name, raw := range parsed {
-				if f := schema.FieldByEnv(name); f != nil && vals[f.Key].Raw != raw {
-					t.Errorf("%s: value differs from the parser's", name)
-				}
-			}
-			// A plain value read from its span is the parser's value.
-			last := map[string]statement{}
-			for _, st := range stmts {
-				last[st.name] = st
-			}
-			for name, st := range last {
-				if v, ok := plainValue(normal, st); ok && string(v) != parsed[name] {
-					t.Errorf("%s: plain value %q, the parser's %q", name, v, parsed[name])
-				}
+			if vals["server.addr"].Raw != "before" || vals["database.url"].Raw != "after" {
+				t.Fatalf("Quote(%q) = %q changes the lines around it: %v", value, q, vals)
 			}
 		}
 	})
