@@ -385,7 +385,7 @@ func (s *Store[T]) changeView(old, cur *snapshot[T]) *changeView {
 }
 
 // masked returns Old and New masked: from the merged values when the store
-// made the Change, from the decoded structs otherwise.
+// made the Change; for a Change made otherwise, by keys alone.
 func (c Change[T]) masked() (old, cur MaskedConfig) {
 	if v := c.view; v != nil {
 		return maskSlots(v.schema, v.old, v.fpKey), maskSlots(v.schema, v.new, v.fpKey)
@@ -401,26 +401,18 @@ func maskSlots(schema *Schema, values []slot, fpKey []byte) MaskedConfig {
 	return out
 }
 
-// maskStruct describes a decoded configuration field by field, secrets
-// [REDACTED]. It returns nil when cfg is nil or T is not a configuration
-// struct.
-func maskStruct[T any](cfg *T) (out MaskedConfig) {
+// maskStruct describes a decoded configuration by its keys alone, every
+// value [REDACTED]: without the merged values it came from, a plain field's
+// value cannot be told from one its layer marked secret (Value.Secret). It
+// returns nil when cfg is nil or T is not a configuration struct.
+func maskStruct[T any](cfg *T) MaskedConfig {
 	schema, err := schemaOf(reflect.TypeFor[T](), "")
 	if cfg == nil || err != nil {
 		return nil
 	}
-	defer func() {
-		if recover() != nil { // a String method of the user's type panicked
-			out = nil
-		}
-	}()
-	root := reflect.ValueOf(cfg).Elem()
-	for _, f := range schema.fields {
-		ki := KeyInfo{Key: f.Key, Env: f.Env, Type: f.TypeName(), Secret: f.Secret, Set: true, Value: Redacted}
-		if !f.Secret {
-			ki.Value = fmt.Sprint(root.FieldByIndex(f.index).Interface())
-		}
-		out = append(out, ki)
+	out := make(MaskedConfig, len(schema.fields))
+	for i, f := range schema.fields {
+		out[i] = KeyInfo{Key: f.Key, Env: f.Env, Type: f.TypeName(), Secret: f.Secret, Set: true, Value: Redacted}
 	}
 	return out
 }
