@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,6 +229,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		}
 		problems = append(problems, err)
 	}
+	problems = groupSourceErrors(problems)
 	merged, mergeProblems := s.merge(layers)
 	problems = append(problems, mergeProblems...)
 	for i, f := range schema.fields {
@@ -289,6 +291,65 @@ func (s *Store[T]) merge(layers []Values) ([]slot, []error) {
 		}
 	}
 	return merged, problems
+}
+
+// groupSourceErrors reports sources of one layer that failed the same way
+// (25 secrets that timed out, every secret of an expired token) as one
+// *SourceError naming them all, in the place of the first.
+func groupSourceErrors(problems []error) []error {
+	type sig struct{ layer, code, msg, cause string }
+	groups := map[sig][]*SourceError{}
+	var order []sig
+	for _, p := range problems {
+		if se, ok := p.(*SourceError); ok && se.Source != "" {
+			k := sig{se.Layer, errText(se.Code), se.Message, errText(se.Err)}
+			if groups[k] == nil {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], se)
+		}
+	}
+	if !slices.ContainsFunc(order, func(k sig) bool { return len(groups[k]) > 1 }) {
+		return problems
+	}
+	out := make([]error, 0, len(problems))
+	for _, p := range problems {
+		se, ok := p.(*SourceError)
+		if !ok || se.Source == "" {
+			out = append(out, p)
+			continue
+		}
+		k := sig{se.Layer, errText(se.Code), se.Message, errText(se.Err)}
+		g := groups[k]
+		switch {
+		case len(g) == 1:
+			out = append(out, se)
+		case g[0] == se:
+			out = append(out, mergeSourceErrors(g))
+		}
+	}
+	return out
+}
+
+// mergeSourceErrors is one *SourceError for sources that failed alike: it
+// names up to five of them and covers the keys of all.
+func mergeSourceErrors(g []*SourceError) *SourceError {
+	m := *g[0]
+	names := make([]string, 0, len(g))
+	for _, se := range g {
+		names = append(names, se.Source)
+		for _, k := range se.Keys {
+			if !slices.Contains(m.Keys, k) {
+				m.Keys = append(slices.Clip(m.Keys), k)
+			}
+		}
+	}
+	const shown = 5
+	m.Source = strings.Join(names[:min(len(names), shown)], ", ")
+	if len(names) > shown {
+		m.Source += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return &m
 }
 
 // sourceFailures are the sources that could not be read, with the keys they

@@ -165,3 +165,35 @@ func TestCanceledOnce(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestSlowSecretsOneProblem checks that secrets that all time out are one
+// problem naming them, not one per secret plus one per field left unset.
+func TestSlowSecretsOneProblem(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.hook = func(ctx context.Context, op string) error {
+		return &smithy.OperationError{ServiceID: "Secrets Manager", OperationName: op, Err: context.DeadlineExceeded}
+	}
+	type required struct {
+		A struct {
+			Key config.Secret `validate:"required"`
+		}
+		B struct {
+			Key config.Secret `validate:"required"`
+		}
+		C struct {
+			Key config.Secret `validate:"required"`
+		}
+	}
+	l := NewWithClient(f, String("app/a", "a.key"), String("app/b", "b.key"), String("app/c", "c.key"))
+	_, err := config.Load[required](t.Context(), &config.Options{Logger: discard()}, l)
+	var agg *config.AggregateError
+	if !errors.As(err, &agg) || len(agg.Errs) != 1 {
+		t.Fatalf("err = %v, want one problem", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "secretsmanager app/a, app/b, app/c: transient failure") ||
+		!strings.Contains(msg, "so a.key, b.key, c.key are unset") || !config.IsTransient(err) {
+		t.Errorf("err = %v, want the three secrets named in one transient problem", err)
+	}
+}
