@@ -342,7 +342,8 @@ func TestFailedLoadKeepsWarnings(t *testing.T) {
 	if !errors.As(err, &agg) || len(agg.Errs) != 1 || len(agg.Warnings) != 1 {
 		t.Fatalf("err = %#v, want one error and one warning", err)
 	}
-	want := "config: database.host is required (APP_DATABASE_HOST)\n  warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?"
+	want := "config: database.host is required; APP_DATABSE_HOST is set, which may be a misspelling of APP_DATABASE_HOST (APP_DATABASE_HOST)\n" +
+		"  warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?"
 	if err.Error() != want {
 		t.Errorf("err =\n%s\nwant\n%s", err, want)
 	}
@@ -400,4 +401,22 @@ func TestMessagesNameTheOrigin(t *testing.T) {
 		strings.Contains(msg, "APP_DATABASE_PASSWORD") {
 		t.Errorf("err = %v; an unset secret must not point at the environment", err)
 	}
+}
+
+// panicky panics when decoded, with the text in its message.
+type panicky struct{}
+
+func (*panicky) UnmarshalText(b []byte) error { panic("decoding " + string(b)) }
+
+func TestDecoderPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	type cfg struct {
+		Mode panicky
+	}
+	_, err := config.Load[cfg](t.Context(), &config.Options{Logger: discard()},
+		config.StaticSecrets("secrets", map[string]string{"mode": redactCanary}))
+	if err == nil || !strings.Contains(err.Error(), "mode has an invalid value: the decoder of config_test.panicky panicked (a panic of type string)") {
+		t.Errorf("err = %v", err)
+	}
+	assertRedacted(t, "decode error", err, redactCanary)
 }

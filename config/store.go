@@ -236,7 +236,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		if !merged[i].exposed {
 			continue
 		}
-		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[i].Source,
+		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[i].Source, secret: true,
 			Message: "is a secret but was set by a layer that is not sensitive; move it to a secret store", Err: ErrSecretPolicy}
 		if s.opts.Production {
 			problems = append(problems, e)
@@ -253,7 +253,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		if !v.set {
 			continue
 		}
-		if err := f.dec(root.FieldByIndex(f.index), v.Raw); err != nil {
+		if err := decodeField(f, root.FieldByIndex(f.index), v.Raw); err != nil {
 			failed[f.Key] = true
 			problems = append(problems, decodeError(f, v, err))
 		}
@@ -267,6 +267,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
+		linkTypos(problems, warnings)
 		return nil, &AggregateError{Errs: problems, Warnings: warnings}
 	}
 	snap.warnings = warnings
@@ -291,6 +292,23 @@ func (s *Store[T]) merge(layers []Values) ([]slot, []error) {
 		}
 	}
 	return merged, problems
+}
+
+// linkTypos adds to each unset required field the unknown name that is
+// probably its misspelling, such as APP_DATABSE_HOST for database.host.
+func linkTypos(problems, warnings []error) {
+	for _, p := range problems {
+		fe, ok := p.(*FieldError)
+		if !ok || !strings.HasPrefix(fe.Rule, "required") || fe.Source.Layer != "" {
+			continue
+		}
+		for _, w := range warnings {
+			var u *UnknownNameError
+			if errors.As(w, &u) && u.Suggestion != "" && (u.Suggestion == fe.Env || u.Suggestion == fe.Key) {
+				fe.Message += fmt.Sprintf("; %s is set, which may be a misspelling of %s", u.Name, u.Suggestion)
+			}
+		}
+	}
 }
 
 // groupSourceErrors reports sources of one layer that failed the same way
@@ -414,7 +432,18 @@ func decodeError(f *Field, v slot, cause error) *FieldError {
 		}
 	}
 	return &FieldError{Key: f.Key, Env: f.Env, Source: v.Source, Message: msg + ": " + cause.Error(),
-		Err: fmt.Errorf("%w: %w", ErrInvalidValue, cause)}
+		Err: fmt.Errorf("%w: %w", ErrInvalidValue, cause), secret: f.Secret}
+}
+
+// decodeField decodes raw into dst, turning a panic of a user type's decoder
+// (an UnmarshalText that panics) into an error that names its type only.
+func decodeField(f *Field, dst reflect.Value, raw any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the decoder of %s panicked (a panic of type %T)", f.Type, r)
+		}
+	}()
+	return f.dec(dst, raw)
 }
 
 func warningKind(err error) string {
