@@ -228,20 +228,20 @@ func cleanCause(o op, err error) error {
 	return e
 }
 
+// Error returns "GetSecretValue: ResourceNotFoundException (HTTP 404)". The
+// SDK's message is withheld: it may quote the request or the response.
 func (e *apiError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.op.String())
+	b.WriteString(": ")
 	if e.code != "" {
-		b.WriteString(" error code ")
 		b.WriteString(e.code)
 	} else {
-		b.WriteString(" error ")
 		b.WriteString(e.typ)
 	}
 	if e.status != 0 {
 		fmt.Fprintf(&b, " (HTTP %d)", e.status)
 	}
-	b.WriteString(" (SDK message withheld as it may quote the request or response)")
 	return b.String()
 }
 
