@@ -115,5 +115,8 @@ func interrupted(ctx context.Context, m layerMeta, err error) error {
 		name = m.label
 	}
 	one := &SourceError{Layer: name, Message: "interrupted", Err: cause, Keys: keys}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		one.Code = ErrTransient // a timeout may pass: the store retries soon
+	}
 	return errors.Join(append([]error{one}, kept...)...)
 }

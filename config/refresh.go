@@ -432,7 +432,19 @@ func (s *Store[T]) reportedError(problems, current []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &AggregateError{Errs: errs}
+	return &AggregateError{Errs: errs, Warnings: warningsOf(seen)}
+}
+
+// warningsOf collects the warnings of rejected builds, so a rejection keeps
+// its hints (such as the unknown name that left a required field unset).
+func warningsOf(rejections []error) []error {
+	var out []error
+	for _, r := range rejections {
+		if agg, ok := r.(*AggregateError); ok {
+			out = append(out, agg.Warnings...)
+		}
+	}
+	return out
 }
 
 // finishLocked completes call and queues events. s.mu must be held; the
