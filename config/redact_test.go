@@ -420,3 +420,31 @@ func TestDecoderPanicIsAnError(t *testing.T) {
 	}
 	assertRedacted(t, "decode error", err, redactCanary)
 }
+
+// TestRejectedRefreshKeepsWarnings checks that a rejected refresh reports the
+// warnings of the rejected values with its errors.
+func TestRejectedRefreshKeepsWarnings(t *testing.T) {
+	t.Parallel()
+	schema, err := config.SchemaFor[appCfg]("APP_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := configtest.NewClock(time.Unix(0, 0))
+	secrets := refreshingLayer{&fakeLayer{name: "secretsmanager", sensitive: true,
+		vals: map[string]any{"database.host": "db", "database.password": "0123456789abc"}}}
+	st, err := config.Load[appCfg](t.Context(), &config.Options{Logger: discard(), Clock: clock, MinRefreshInterval: time.Nanosecond}, secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	typo := schema.UnknownKey("database.hots", config.Source{Layer: "secretsmanager", Location: "app/db#hots"})
+	secrets.push(refreshStep{vals: map[string]any{"database.password": "0123456789abc"}, err: typo})
+	clock.Advance(time.Second)
+	err = st.Refresh(t.Context())
+	if msg := errText(err); !strings.Contains(msg, "database.host is required") || !strings.Contains(msg, "warning: database.hots: unknown, did you mean database.host?") {
+		t.Errorf("Refresh err = %v, want the rejection with its warning", err)
+	}
+	if st.Get().Database.Host != "db" {
+		t.Error("the rejected values were published")
+	}
+}
