@@ -62,9 +62,14 @@
 // A field is secret when its type is Secret (or holds Secrets: *Secret,
 // []Secret, map[string]Secret) or when it is tagged secret:"true". A Secret
 // prints [REDACTED] in every fmt verb, JSON, text and slog; Reveal returns the
-// value. No error, warning, log line, KeyInfo or MaskedConfig of this package
-// contains the value of a secret field, and a decode error never quotes a
-// value that came from a sensitive layer; Fingerprint gives a short keyed hash
+// value. No error (nor any error in its Unwrap chain), warning, log line,
+// KeyInfo or MaskedConfig of this package contains the value of a secret
+// field, and a decode error never quotes a value that came from a sensitive
+// layer or that its layer marked secret (Value.Secret). Every exported type
+// that holds values or reaches them (Store, Change, Status, KeyInfo,
+// MaskedConfig, Options, Value, Values, Schema, Field and the error types)
+// implements fmt.Formatter for every verb, slog.LogValuer and json.Marshaler
+// in a redacted form; Fingerprint gives a short keyed hash
 // to compare values instead (it can confirm a guess of a weak secret, so it is
 // for comparison only). Each layer says whether it is Sensitive: a secret field
 // set by a layer that is not (defaults, .env, the plain environment) is an
@@ -75,11 +80,14 @@
 // Load reports every problem at once in an *AggregateError: values that do
 // not decode and rules that fail (*FieldError, naming the key, the environment
 // name and the source, such as
-// "database.port must be at most 65535 (APP_DATABASE_PORT from .env:4)"),
-// unknown names with Options.Strict, secret-policy findings with
-// Options.Production, and sources that could not be read (*SourceError). Each
-// wraps a sentinel for errors.Is: ErrInvalidValue, ErrValidation,
-// ErrUnknownName, ErrSecretPolicy, ErrSchema, and for sources ErrNotFound,
+// "database.port must be at most 65535 (APP_DATABASE_PORT from .env:4)" or
+// "(env APP_DATABASE_PORT)"), unknown names with Options.Strict,
+// secret-policy findings with Options.Production, sources that could not be
+// read (*SourceError, once for the fields it left unset), and layers that are
+// nil or panicked (ErrLayer, by position and name, never the panic's text).
+// Warnings follow the errors in AggregateError.Warnings. Each wraps a
+// sentinel for errors.Is: ErrInvalidValue, ErrValidation, ErrUnknownName,
+// ErrSecretPolicy, ErrSchema, ErrLayer, and for sources ErrNotFound,
 // ErrAccessDenied, ErrDecryption, ErrDeleted, ErrMalformed, ErrThrottled and
 // ErrTransient. IsTransient tells the failures worth retrying soon.
 //

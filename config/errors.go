@@ -46,6 +46,10 @@ var (
 	// ErrTransient means a failure that may pass by itself: a 5xx, a timeout, a
 	// broken connection.
 	ErrTransient = errors.New("transient failure")
+	// ErrLayer means a layer given to Load cannot be used: it is nil (or a nil
+	// pointer), or one of its methods panicked. The message names the layer's
+	// position and name, and the panic's type only, never its text.
+	ErrLayer = errors.New("unusable layer")
 )
 
 // IsTransient reports whether err is worth retrying soon: throttling, 5xx,
@@ -58,6 +62,13 @@ func IsTransient(err error) bool {
 // FieldError is a problem with the value of one field. Its message names the
 // field key, the environment name and the source, and says what was expected.
 // It never holds the value of a secret field.
+//
+// The parenthesis at the end of the message says where the value came from:
+// "(env APP_X)", "(APP_X from .env:3)", "(APP_X from default)", or the source
+// alone for a layer that is not read by environment name ("(from
+// secretsmanager my-app/db#password (version 3f2a9c1e, AWSCURRENT))"). An
+// unset field gives its environment name, except a secret, which is expected
+// from a secret source rather than from the environment.
 type FieldError struct {
 	Key    string // field key, "database.port"
 	Env    string // environment name, "APP_DATABASE_PORT"
@@ -67,6 +78,8 @@ type FieldError struct {
 	// duration such as 5s or 1m30s".
 	Message string
 	Err     error // ErrValidation, ErrInvalidValue, ErrSecretPolicy or a wrapped cause
+
+	secret bool // the field is a secret
 }
 
 func (e *FieldError) Error() string {
@@ -74,15 +87,36 @@ func (e *FieldError) Error() string {
 	b.WriteString(e.Key)
 	b.WriteByte(' ')
 	b.WriteString(e.Message)
-	switch {
-	case e.Env != "" && e.Source.Layer != "":
-		fmt.Fprintf(&b, " (%s from %s)", e.Env, e.Source)
-	case e.Env != "":
-		fmt.Fprintf(&b, " (%s)", e.Env)
-	case e.Source.Layer != "":
-		fmt.Fprintf(&b, " (from %s)", e.Source)
+	if w := e.where(); w != "" {
+		b.WriteString(" (")
+		b.WriteString(w)
+		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// where renders the origin of the value for Error.
+func (e *FieldError) where() string {
+	src := e.Source
+	switch src.Layer {
+	case "":
+		if e.secret {
+			return "a secret: expected from a secret source, and none set it"
+		}
+		return e.Env
+	case "env":
+		if e.Env == "" || src.Location == e.Env {
+			return src.String()
+		}
+	case "dotenv", "default":
+	default:
+		// A layer that is not read by environment name: its source says it all.
+		return "from " + src.String()
+	}
+	if e.Env == "" {
+		return "from " + src.String()
+	}
+	return e.Env + " from " + src.String()
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
@@ -117,7 +151,8 @@ func (e *UnknownNameError) Unwrap() error { return ErrUnknownName }
 
 // SourceError is a failure to read a whole source: a missing file, a secret that
 // cannot be fetched. Code is one of the sentinels of this package and is matched
-// by errors.Is; Err keeps the provider's original error for errors.As.
+// by errors.Is; Err is a cause whose text is safe to print (providers do not
+// put third-party errors that may quote their input there).
 type SourceError struct {
 	Layer  string // "secretsmanager"
 	Source string // "my-app/production/database", ".env"
@@ -126,6 +161,14 @@ type SourceError struct {
 	Message string
 	Code    error
 	Err     error
+	// Keys are the keys the source would have set, when the layer knows them:
+	// field keys ("payments.stripe_key") or section keys that stand for every
+	// field under them ("database"; "" for the whole configuration). When Load
+	// fails, fields the failed source would have set are not reported again as
+	// required: the error says once that they are unset because of it.
+	Keys []string
+
+	unset []string // the fields left unset by this failure, filled in by Load
 }
 
 func (e *SourceError) Error() string {
@@ -142,7 +185,30 @@ func (e *SourceError) Error() string {
 			b.WriteString(part)
 		}
 	}
+	if n := len(e.unset); n > 0 {
+		b.WriteString("; so ")
+		const shown = 5
+		b.WriteString(strings.Join(e.unset[:min(n, shown)], ", "))
+		if n > shown {
+			fmt.Fprintf(&b, " and %d more", n-shown)
+		}
+		if n == 1 {
+			b.WriteString(" is unset")
+		} else {
+			b.WriteString(" are unset")
+		}
+	}
 	return b.String()
+}
+
+// covers reports whether the source would have set the field key.
+func (e *SourceError) covers(key string) bool {
+	for _, k := range e.Keys {
+		if k == "" || k == key || strings.HasPrefix(key, k+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // Is matches the error's Code, so errors.Is(err, config.ErrNotFound) works.
@@ -158,20 +224,30 @@ func errText(err error) string {
 }
 
 // AggregateError holds every problem found by one load or refresh. errors.Is
-// and errors.As look through all of them.
+// and errors.As look through all of Errs. Warnings are the findings that did
+// not fail on their own (such as an unknown name, which may be the typo that
+// left a required field unset); they are printed after the errors, each on a
+// "warning:" line, and errors.Is does not look through them.
 type AggregateError struct {
-	Errs []error
+	Errs     []error
+	Warnings []error
 }
 
 func (e *AggregateError) Error() string {
-	if len(e.Errs) == 1 {
-		return "config: " + e.Errs[0].Error()
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "config: %d problems:", len(e.Errs))
-	for _, err := range e.Errs {
-		b.WriteString("\n  - ")
-		b.WriteString(strings.ReplaceAll(err.Error(), "\n", "\n    "))
+	if len(e.Errs) == 1 {
+		b.WriteString("config: ")
+		b.WriteString(e.Errs[0].Error())
+	} else {
+		fmt.Fprintf(&b, "config: %d problems:", len(e.Errs))
+		for _, err := range e.Errs {
+			b.WriteString("\n  - ")
+			b.WriteString(strings.ReplaceAll(err.Error(), "\n", "\n    "))
+		}
+	}
+	for _, w := range e.Warnings {
+		b.WriteString("\n  warning: ")
+		b.WriteString(strings.ReplaceAll(w.Error(), "\n", "\n    "))
 	}
 	return b.String()
 }

@@ -63,7 +63,7 @@ func ExampleLoad_errors() {
 	//   - server.read_timeout has an invalid value "soon": expected a duration such as 5s, 250ms or 1m30s (APP_SERVER_READ_TIMEOUT from env server.read_timeout)
 	//   - database.host is required (APP_DATABASE_HOST)
 	//   - database.port must be at most 65535 (APP_DATABASE_PORT from env database.port)
-	//   - database.password is required (APP_DATABASE_PASSWORD)
+	//   - database.password is required (a secret: expected from a secret source, and none set it)
 	// first problem: server.read_timeout APP_SERVER_READ_TIMEOUT
 }
 

@@ -122,6 +122,8 @@ func (k KeyInfo) Display() string {
 	switch {
 	case !k.Set:
 		return "(unset)"
+	case k.Secret && k.Fingerprint == "":
+		return Redacted
 	case k.Secret:
 		return Redacted + " fp:" + k.Fingerprint
 	}

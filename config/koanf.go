@@ -2,7 +2,9 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 
@@ -36,10 +38,11 @@ func KoanfSensitive() KoanfOption {
 //
 // A failure to read is a *SourceError whose Code is ErrNotFound or
 // ErrAccessDenied when the provider's error says so, and ErrTransient
-// otherwise. A failure to parse is a *SourceError with Code ErrMalformed; the
-// parser's own message is left out of the text, because parsers quote the
-// input they reject and that input may hold a secret, but it stays in the
-// chain for errors.As and errors.Unwrap.
+// otherwise. A failure to parse is a *SourceError with Code ErrMalformed. The
+// parser's own error is not kept, neither in the text nor in the Unwrap chain,
+// because parsers quote the input they reject and that input may hold a
+// secret: the cause says only the parser error's type and, for a JSON syntax
+// error, the byte offset.
 func FromKoanf(name string, p koanf.Provider, pa koanf.Parser, opts ...KoanfOption) Layer {
 	l := &koanfLayer{name: name, provider: p, parser: pa}
 	for _, o := range opts {
@@ -121,15 +124,31 @@ type koanfParser struct{ koanf.Parser }
 func (p koanfParser) Unmarshal(b []byte) (map[string]any, error) {
 	m, err := p.Parser.Unmarshal(b)
 	if err != nil {
-		return nil, &koanfParseError{err: err}
+		return nil, newKoanfParseError(err)
 	}
 	return m, nil
 }
 
-// koanfParseError holds a parser's error without printing it.
-type koanfParseError struct{ err error }
+// koanfParseError stands for a parser's error without its message, which may
+// quote the input. It keeps the error's type and, when the error has one, the
+// byte offset.
+type koanfParseError struct {
+	typ    string
+	offset int64 // -1 when unknown
+}
+
+func newKoanfParseError(err error) *koanfParseError {
+	e := &koanfParseError{typ: fmt.Sprintf("%T", err), offset: -1}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		e.offset = syn.Offset
+	}
+	return e
+}
 
 func (e *koanfParseError) Error() string {
-	return "parser message withheld as it may quote a secret"
+	if e.offset >= 0 {
+		return fmt.Sprintf("parser error %s at byte offset %d (message withheld as it may quote a secret)", e.typ, e.offset)
+	}
+	return fmt.Sprintf("parser error %s (message withheld as it may quote a secret)", e.typ)
 }
-func (e *koanfParseError) Unwrap() error { return e.err }

@@ -186,25 +186,36 @@ func TestFromKoanfErrors(t *testing.T) {
 	}
 }
 
-func TestFromKoanfParseErrorKept(t *testing.T) {
+// quotingParser is a third-party parser whose errors quote the input they
+// reject, as many do.
+type quotingParser struct{}
+
+func (quotingParser) Unmarshal(b []byte) (map[string]any, error) {
+	return nil, fmt.Errorf("parse error near %q", b)
+}
+func (quotingParser) Marshal(map[string]any) ([]byte, error) { return nil, nil }
+
+func TestFromKoanfParseErrorChainClean(t *testing.T) {
 	t.Parallel()
-	_, err := config.FromKoanf("json", rawbytes.Provider([]byte(`{`)), json.Parser()).Load(context.Background(), koanfTestSchema(t))
-	// The parser's error is not printed but stays reachable.
-	var cause interface{ Unwrap() error }
-	if !errors.As(err, &cause) {
-		t.Fatalf("error %v wraps nothing", err)
-	}
-	found := false
-	for e := error(err); e != nil; e = errors.Unwrap(e) {
-		if strings.Contains(e.Error(), "unexpected end of JSON input") {
-			found = true
+	const canary = "CANARY-koanf-5e1d"
+	for _, pa := range []koanf.Parser{quotingParser{}, json.Parser()} {
+		_, err := config.FromKoanf("file", rawbytes.Provider([]byte(`{"database": {"password": `+canary)), pa).
+			Load(context.Background(), koanfTestSchema(t))
+		if !errors.Is(err, config.ErrMalformed) {
+			t.Fatalf("err = %v, want ErrMalformed", err)
 		}
-	}
-	if !found {
-		t.Errorf("the parser's error is not in the chain of %v", err)
-	}
-	if strings.Contains(err.Error(), "unexpected end") {
-		t.Errorf("the parser's message is printed: %q", err)
+		chain := errorChain(err)
+		if len(chain) < 2 {
+			t.Fatalf("chain of %v has no cause", err)
+		}
+		for _, e := range chain {
+			if strings.Contains(e.Error(), canary) || strings.Contains(e.Error(), "CANARY") {
+				t.Errorf("%T in the chain quotes the input: %q", e, e)
+			}
+		}
+		if !strings.Contains(err.Error(), "parser error") {
+			t.Errorf("err = %q does not say the parser failed", err)
+		}
 	}
 }
 

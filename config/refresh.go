@@ -69,7 +69,8 @@ type Change[T any] struct {
 	// At is when the refresh finished.
 	At time.Time
 
-	collapsible bool // a plain failure, which a later failure may replace in a queue
+	collapsible bool        // a plain failure, which a later failure may replace in a queue
+	view        *changeView // how to print Old and New masked; see Format
 }
 
 type refreshCall struct {
@@ -261,7 +262,7 @@ func (s *Store[T]) run(call *refreshCall) {
 		if !ok {
 			continue
 		}
-		vals, ch, err := r.Refresh(ctx, s.schema)
+		vals, ch, err := s.refreshLayer(ctx, i, r)
 		var warnings []error
 		for _, e := range flattenErrors(nil, err) {
 			// Unknown names of new values go with them to build, which makes
@@ -330,7 +331,7 @@ func (s *Store[T]) run(call *refreshCall) {
 		if keys := changedKeys(s.schema, old.values, snap.values); len(keys) > 0 {
 			s.status.Changes++
 			s.status.LastChange = now
-			events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now})
+			events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now, view: s.changeView(old, snap)})
 		}
 	}
 	// The loop waits a jittered TTL, so a fleet started together spreads out;
@@ -360,10 +361,11 @@ func (s *Store[T]) run(call *refreshCall) {
 	// its layer changes again, even through refreshes that find nothing new.
 	callErr := s.status.LastError
 	if len(problems) > 0 {
-		cur := &s.snap.Load().cfg
+		cur := s.snap.Load()
 		// One event for one refresh, naming every problem of it. Only a plain
 		// failure may later be replaced by the next one in a busy queue.
-		events = append(events, Change[T]{Old: cur, New: cur, Err: callErr, At: now, collapsible: len(rejected) == 0})
+		events = append(events, Change[T]{Old: &cur.cfg, New: &cur.cfg, Err: callErr, At: now,
+			collapsible: len(rejected) == 0, view: s.changeView(cur, cur)})
 	}
 	s.nextCheck.Store(now.Add(lazyNext).UnixNano())
 	s.finishLocked(call, callErr, next, events)
@@ -430,7 +432,19 @@ func (s *Store[T]) reportedError(problems, current []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &AggregateError{Errs: errs}
+	return &AggregateError{Errs: errs, Warnings: warningsOf(seen)}
+}
+
+// warningsOf collects the warnings of rejected builds, so a rejection keeps
+// its hints (such as the unknown name that left a required field unset).
+func warningsOf(rejections []error) []error {
+	var out []error
+	for _, r := range rejections {
+		if agg, ok := r.(*AggregateError); ok {
+			out = append(out, agg.Warnings...)
+		}
+	}
+	return out
 }
 
 // finishLocked completes call and queues events. s.mu must be held; the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,8 @@ type Store[T any] struct {
 	log       *slog.Logger
 	clock     Clock
 
+	meta []layerMeta // what each layer said of itself at Load
+
 	// refresh state, see refresh.go
 	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next refresh
 	mu        sync.Mutex
@@ -154,21 +157,28 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 
 	cache := make([]Values, len(layers))
 	cacheWarn := make([][]error, len(layers))
+	s.meta = make([]layerMeta, len(layers))
+	var unusable []error
 	for i, l := range layers {
-		vals, err := l.Load(ctx, schema)
+		m, err := inspectLayer(i, l)
+		s.meta[i] = m
+		if err != nil {
+			unusable = append(unusable, err)
+			continue
+		}
+		vals, err := loadLayer(ctx, m, l, schema)
 		cache[i] = vals
 		cacheWarn[i] = flattenErrors(nil, err)
 	}
-	snap, err := s.build(cache, slices.Concat(cacheWarn...))
+	snap, err := s.build(cache, slices.Concat(append([][]error{unusable}, cacheWarn...)...))
 	if err != nil {
+		if agg, ok := err.(*AggregateError); ok {
+			s.logWarnings(ctx, agg.Warnings)
+		}
 		return nil, err
 	}
 	s.cacheWarn = cacheWarn
-	if len(snap.warnings) > 0 && s.log.Enabled(ctx, slog.LevelWarn) {
-		for _, w := range snap.warnings {
-			s.log.Warn("config: "+w.Error(), "problem", warningKind(w))
-		}
-	}
+	s.logWarnings(ctx, snap.warnings)
 	s.cache = cache
 	s.rejectedBy = map[int]error{}
 	s.snap.Store(snap)
@@ -177,6 +187,15 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	s.status = Status{Healthy: true, LastSuccess: now, LastAttempt: now, LastChange: now}
 	s.start()
 	return s, nil
+}
+
+func (s *Store[T]) logWarnings(ctx context.Context, warnings []error) {
+	if len(warnings) == 0 || !s.log.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	for _, w := range warnings {
+		s.log.Warn("config: "+w.Error(), "problem", warningKind(w))
+	}
 }
 
 // Get returns the current configuration. It is one atomic load, never nil, and
@@ -203,11 +222,6 @@ func (s *Store[T]) Warnings() []error {
 func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], error) {
 	schema := s.schema
 	var problems, warnings []error
-	for i, l := range s.layers {
-		if l == nil {
-			problems = append(problems, fmt.Errorf("%w: layer %d is nil", ErrSchema, i+1))
-		}
-	}
 	for _, err := range layerErrs {
 		if errors.Is(err, ErrUnknownName) && !s.opts.Strict {
 			warnings = append(warnings, err)
@@ -215,26 +229,14 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		}
 		problems = append(problems, err)
 	}
-
-	// Merging is a copy of the defaults, then each layer's values written over
-	// them key by key, into one slot per field.
-	merged := slices.Clone(schema.slots)
-	for i, vals := range layers {
-		sensitive := s.layers[i].Sensitive()
-		for k, v := range vals {
-			f := schema.byKey[k]
-			if f == nil {
-				problems = append(problems, fmt.Errorf("layer %s returned the key %q, which is no field", s.layers[i].Name(), k))
-				continue
-			}
-			merged[f.pos] = slot{Value: v, set: true, sensitive: sensitive, exposed: f.Secret && !sensitive}
-		}
-	}
+	problems = groupSourceErrors(problems)
+	merged, mergeProblems := s.merge(layers)
+	problems = append(problems, mergeProblems...)
 	for i, f := range schema.fields {
 		if !merged[i].exposed {
 			continue
 		}
-		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[i].Source,
+		e := &FieldError{Key: f.Key, Env: f.Env, Source: merged[i].Source, secret: true,
 			Message: "is a secret but was set by a layer that is not sensitive; move it to a secret store", Err: ErrSecretPolicy}
 		if s.opts.Production {
 			problems = append(problems, e)
@@ -245,30 +247,165 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 
 	snap := &snapshot[T]{values: merged}
 	root := reflect.ValueOf(&snap.cfg).Elem()
-	var failed map[string]bool // keys that did not decode; their rules are not checked
+	failed := map[string]bool{} // keys that did not decode; their rules are not checked
 	for i, f := range schema.fields {
 		v := merged[i]
 		if !v.set {
 			continue
 		}
-		if err := f.dec(root.FieldByIndex(f.index), v.Raw); err != nil {
-			if failed == nil {
-				failed = map[string]bool{}
-			}
+		if err := decodeField(f, root.FieldByIndex(f.index), v.Raw); err != nil {
 			failed[f.Key] = true
 			problems = append(problems, decodeError(f, v, err))
 		}
 	}
+	sources := failedSources(problems)
 	for _, err := range schema.validate(s.validator, &snap.cfg, merged) {
-		if fe, ok := err.(*FieldError); !ok || !failed[fe.Key] {
-			problems = append(problems, err)
+		fe, ok := err.(*FieldError)
+		if ok && (failed[fe.Key] || sources.explain(schema, merged, fe)) {
+			continue
 		}
+		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
-		return nil, &AggregateError{Errs: problems}
+		linkTypos(problems, warnings)
+		return nil, &AggregateError{Errs: problems, Warnings: warnings}
 	}
 	snap.warnings = warnings
 	return snap, nil
+}
+
+// merge copies the defaults, then writes each layer's values over them key by
+// key, into one slot per field.
+func (s *Store[T]) merge(layers []Values) ([]slot, []error) {
+	schema := s.schema
+	var problems []error
+	merged := slices.Clone(schema.slots)
+	for i, vals := range layers {
+		sensitive := s.meta[i].sensitive
+		for k, v := range vals {
+			f := schema.byKey[k]
+			if f == nil {
+				problems = append(problems, fmt.Errorf("%s returned the key %q, which is no field", s.meta[i].label, k))
+				continue
+			}
+			merged[f.pos] = slot{Value: v, set: true, sensitive: sensitive, exposed: f.Secret && !sensitive}
+		}
+	}
+	return merged, problems
+}
+
+// linkTypos adds to each unset required field the unknown name that is
+// probably its misspelling, such as APP_DATABSE_HOST for database.host.
+func linkTypos(problems, warnings []error) {
+	for _, p := range problems {
+		fe, ok := p.(*FieldError)
+		if !ok || !strings.HasPrefix(fe.Rule, "required") || fe.Source.Layer != "" {
+			continue
+		}
+		for _, w := range warnings {
+			var u *UnknownNameError
+			if errors.As(w, &u) && u.Suggestion != "" && (u.Suggestion == fe.Env || u.Suggestion == fe.Key) {
+				fe.Message += fmt.Sprintf("; %s is set, which may be a misspelling of %s", u.Name, u.Suggestion)
+			}
+		}
+	}
+}
+
+// groupSourceErrors reports sources of one layer that failed the same way
+// (25 secrets that timed out, every secret of an expired token) as one
+// *SourceError naming them all, in the place of the first.
+func groupSourceErrors(problems []error) []error {
+	type sig struct{ layer, code, msg, cause string }
+	groups := map[sig][]*SourceError{}
+	var order []sig
+	for _, p := range problems {
+		if se, ok := p.(*SourceError); ok && se.Source != "" {
+			k := sig{se.Layer, errText(se.Code), se.Message, errText(se.Err)}
+			if groups[k] == nil {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], se)
+		}
+	}
+	if !slices.ContainsFunc(order, func(k sig) bool { return len(groups[k]) > 1 }) {
+		return problems
+	}
+	out := make([]error, 0, len(problems))
+	for _, p := range problems {
+		se, ok := p.(*SourceError)
+		if !ok || se.Source == "" {
+			out = append(out, p)
+			continue
+		}
+		k := sig{se.Layer, errText(se.Code), se.Message, errText(se.Err)}
+		g := groups[k]
+		switch {
+		case len(g) == 1:
+			out = append(out, se)
+		case g[0] == se:
+			out = append(out, mergeSourceErrors(g))
+		}
+	}
+	return out
+}
+
+// mergeSourceErrors is one *SourceError for sources that failed alike: it
+// names up to five of them and covers the keys of all.
+func mergeSourceErrors(g []*SourceError) *SourceError {
+	m := *g[0]
+	names := make([]string, 0, len(g))
+	for _, se := range g {
+		names = append(names, se.Source)
+		for _, k := range se.Keys {
+			if !slices.Contains(m.Keys, k) {
+				m.Keys = append(slices.Clip(m.Keys), k)
+			}
+		}
+	}
+	const shown = 5
+	m.Source = strings.Join(names[:min(len(names), shown)], ", ")
+	if len(names) > shown {
+		m.Source += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return &m
+}
+
+// sourceFailures are the sources that could not be read, with the keys they
+// would have set.
+type sourceFailures []*SourceError
+
+// failedSources replaces each *SourceError of problems that knows its keys by
+// a copy that can list the fields it left unset, and returns the copies.
+func failedSources(problems []error) sourceFailures {
+	var out sourceFailures
+	for i, p := range problems {
+		if se, ok := p.(*SourceError); ok && len(se.Keys) > 0 {
+			c := *se
+			c.unset = nil
+			problems[i] = &c
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
+// explain reports whether a failed rule of an unset field is explained by a
+// source that failed and would have set it; it then records the field on that
+// source's error, so the failure is said once.
+func (fs sourceFailures) explain(schema *Schema, merged []slot, fe *FieldError) bool {
+	f := schema.byKey[fe.Key]
+	if f == nil || merged[f.pos].set {
+		return false
+	}
+	for _, se := range fs {
+		if se.covers(f.Key) {
+			if !slices.Contains(se.unset, f.Key) {
+				se.unset = append(se.unset, f.Key)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // slot is the merged value of one field. set is false when neither a default
@@ -295,7 +432,18 @@ func decodeError(f *Field, v slot, cause error) *FieldError {
 		}
 	}
 	return &FieldError{Key: f.Key, Env: f.Env, Source: v.Source, Message: msg + ": " + cause.Error(),
-		Err: fmt.Errorf("%w: %w", ErrInvalidValue, cause)}
+		Err: fmt.Errorf("%w: %w", ErrInvalidValue, cause), secret: f.Secret}
+}
+
+// decodeField decodes raw into dst, turning a panic of a user type's decoder
+// (an UnmarshalText that panics) into an error that names its type only.
+func decodeField(f *Field, dst reflect.Value, raw any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the decoder of %s panicked (a panic of type %T)", f.Type, r)
+		}
+	}()
+	return f.dec(dst, raw)
 }
 
 func warningKind(err error) string {

@@ -87,9 +87,9 @@ func TestValidationAggregate(t *testing.T) {
 		t.Fatalf("err = %v, want *AggregateError", err)
 	}
 	want := map[string]string{
-		"database.port":     "database.port must be at most 65535 (APP_DATABASE_PORT from file database.port)",
-		"database.host":     "database.host must be a valid hostname (APP_DATABASE_HOST from file database.host)",
-		"database.password": "database.password must have at least 12 characters (APP_DATABASE_PASSWORD from secretsmanager database.password)",
+		"database.port":     "database.port must be at most 65535 (from file database.port)",
+		"database.host":     "database.host must be a valid hostname (from file database.host)",
+		"database.password": "database.password must have at least 12 characters (from secretsmanager database.password)",
 	}
 	for _, e := range agg.Errs {
 		var fe *config.FieldError
@@ -116,7 +116,7 @@ func TestValidationAggregate(t *testing.T) {
 func TestMissingRequired(t *testing.T) {
 	t.Parallel()
 	_, err := load(t, nil)
-	for _, want := range []string{"database.host is required (APP_DATABASE_HOST)", "database.password is required (APP_DATABASE_PASSWORD)"} {
+	for _, want := range []string{"database.host is required (APP_DATABASE_HOST)", "database.password is required (a secret: expected from a secret source, and none set it)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}

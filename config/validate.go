@@ -32,23 +32,76 @@ func registerTypes(v *validator.Validate) {
 // validate runs the rules of the validate tags over cfg and returns one
 // FieldError per failure. It builds messages from the rule and its parameter,
 // never from the value, so a secret cannot leak through a validation message.
-func (s *Schema) validate(v *validator.Validate, cfg any, merged []slot) (out []error) {
+//
+// The validator panics on a rule it cannot run (an unknown rule, a parameter
+// such as min=abc that does not parse, a custom rule that panics). Such a
+// failure is reported by field key and rule, never with the panic's text, and
+// the other fields are still checked.
+func (s *Schema) validate(v *validator.Validate, cfg any, merged []slot) []error {
+	err, panicked := runValidator(func() error { return v.Struct(cfg) })
+	if panicked {
+		return s.validatePanicked(v, cfg, merged)
+	}
+	return s.validationErrors(err, merged)
+}
+
+// runValidator calls fn and reports whether it panicked.
+func runValidator(fn func() error) (err error, panicked bool) {
 	defer func() {
-		// The validator panics on a rule it does not know; that is a mistake in
-		// the struct tags, reported as such rather than crashing the service.
-		if r := recover(); r != nil {
-			out = []error{fmt.Errorf("%w: validate tag: %v", ErrSchema, r)}
+		if recover() != nil {
+			err, panicked = nil, true
 		}
 	}()
-	err := v.Struct(cfg)
+	return fn(), false
+}
+
+// validatePanicked finds the fields whose rules make the validator panic,
+// reports each by key and rule, and checks the other fields.
+func (s *Schema) validatePanicked(v *validator.Validate, cfg any, merged []slot) []error {
+	root := reflect.ValueOf(cfg).Elem()
+	var out []error
+	var except []string
+	for _, f := range s.fields {
+		if f.Validate == "" {
+			continue
+		}
+		value := root.FieldByIndex(f.index).Interface()
+		if _, p := runValidator(func() error { return v.Var(value, f.Validate) }); !p {
+			continue
+		}
+		rule := f.Validate
+		for _, r := range strings.Split(f.Validate, ",") {
+			if _, p := runValidator(func() error { return v.Var(value, r) }); p {
+				rule = r
+				break
+			}
+		}
+		name, _, _ := strings.Cut(rule, "=")
+		out = append(out, &FieldError{Key: f.Key, Env: f.Env, Rule: name, secret: f.Secret,
+			Message: fmt.Sprintf("has a validate rule %q that cannot run (the validator panicked); fix the tag or the custom rule", rule),
+			Err:     ErrSchema})
+		except = append(except, f.GoPath)
+	}
+	if len(except) == 0 {
+		return []error{fmt.Errorf("%w: a validate rule panicked, and no field's own rules do; check the rules of nested structs and struct-level validations", ErrSchema)}
+	}
+	err, p := runValidator(func() error { return v.StructExcept(cfg, except...) })
+	if p {
+		return append(out, fmt.Errorf("%w: a validate rule panicked outside the fields named above; other rules were not checked", ErrSchema))
+	}
+	return append(out, s.validationErrors(err, merged)...)
+}
+
+// validationErrors converts the validator's errors into FieldErrors.
+func (s *Schema) validationErrors(err error, merged []slot) []error {
 	if err == nil {
 		return nil
 	}
 	var verrs validator.ValidationErrors
 	if !errors.As(err, &verrs) {
-		return []error{fmt.Errorf("%w: %v", ErrValidation, err)}
+		return []error{fmt.Errorf("%w: %T", ErrValidation, err)}
 	}
-	out = make([]error, 0, len(verrs))
+	out := make([]error, 0, len(verrs))
 	for _, fe := range verrs {
 		goPath := fe.StructNamespace()
 		if _, rest, ok := strings.Cut(goPath, "."); ok {
@@ -61,16 +114,46 @@ func (s *Schema) validate(v *validator.Validate, cfg any, merged []slot) (out []
 		}
 		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
 		if f := s.byGoPath[goPath]; f != nil {
-			e.Key, e.Env = f.Key+item, f.Env
+			e.Key, e.Env, e.secret = f.Key+item, f.Env, f.Secret
 			if merged[f.pos].set {
 				e.Source = merged[f.pos].Source
 			}
 		} else {
-			e.Key = goPath + item
+			e.Key = s.keyOfGoPath(goPath) + item
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// keyOfGoPath returns the key of a Go selector path that is no field, such as
+// a nested struct ("Database" is "database"), or goPath itself when it does
+// not resolve.
+func (s *Schema) keyOfGoPath(goPath string) string {
+	t := s.typ
+	var segs []string
+	for _, name := range strings.Split(goPath, ".") {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return goPath
+		}
+		sf, ok := t.FieldByName(name)
+		if !ok {
+			return goPath
+		}
+		tag := sf.Tag.Get("config")
+		flattened := sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct && !isLeaf(sf.Type)
+		if !flattened {
+			if tag == "" {
+				tag = SnakeCase(sf.Name)
+			}
+			segs = append(segs, tag)
+		}
+		t = sf.Type
+	}
+	return strings.Join(segs, ".")
 }
 
 // ruleMessage turns a failed rule into a readable predicate, such as "must be

@@ -42,9 +42,9 @@ func ExampleMain() {
 	fmt.Println("exit code:", code)
 	// Output:
 	// warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?
-	// warning: database.password is a secret but was set by a layer that is not sensitive; move it to a secret store (APP_DATABASE_PASSWORD from env APP_DATABASE_PASSWORD)
+	// warning: database.password is a secret but was set by a layer that is not sensitive; move it to a secret store (env APP_DATABASE_PASSWORD)
 	// error: database.host is required (APP_DATABASE_HOST)
-	// error: database.port must be at most 65535 (APP_DATABASE_PORT from env APP_DATABASE_PORT)
+	// error: database.port must be at most 65535 (env APP_DATABASE_PORT)
 	// 2 errors, 2 warnings
 	// exit code: 1
 }

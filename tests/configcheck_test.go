@@ -158,8 +158,12 @@ func TestConfigcheckMissingSecret(t *testing.T) {
 	if !strings.Contains(out, `"kind": "source"`) || !strings.Contains(out, "no secret "+strconvQuote(missing)) {
 		t.Errorf("validate does not name the missing secret:\n%s", out)
 	}
-	// The other problems are reported in the same run.
-	if !strings.Contains(out, "database.password is required") {
+	// The fields the secret would have set are named with it, once; the
+	// other problems are reported in the same run.
+	if !strings.Contains(out, "so database.password is unset") || strings.Contains(out, "database.password is required") {
+		t.Errorf("validate does not name the field the missing secret left unset, once:\n%s", out)
+	}
+	if !strings.Contains(out, "api.key is required") {
 		t.Errorf("validate stopped at the first problem:\n%s", out)
 	}
 }

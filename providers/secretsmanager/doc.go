@@ -74,8 +74,15 @@
 //     after the SDK's retries.
 //
 // config.IsTransient tells the last two from the permanent ones. The SDK's
-// error stays in the chain for errors.As (for example *types.ResourceNotFoundException
-// or smithy.APIError). A key of a JSON secret that maps to no field is a
+// error is not kept in the chain, since its message may quote the request or
+// a response body: SourceError.Err is a clean cause naming the operation, the
+// API error code (its ErrorCode method, as smithy.APIError has), the HTTP
+// status and the SDK error's Go type, and it unwraps to context.Canceled or
+// context.DeadlineExceeded when the call was cut short. A call cancelled by
+// the caller's context is "interrupted". SourceError.Keys names the key the
+// source mounts (a field, a section, or "" for a prefix whose listing
+// failed), so the store reports the fields a failed source left unset once,
+// with it. A key of a JSON secret that maps to no field is a
 // *config.UnknownNameError warning with the closest known key, or, with
 // Options.StrictKeys, an error matching config.ErrMalformed.
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -103,9 +104,21 @@ func transientReason(err error, timeoutText string) string {
 // sourceError maps an API error to a *config.SourceError whose Code is one
 // of the config sentinels and whose Message says what to do. id is the secret
 // (or prefix) concerned, r the version read (zero for ListSecrets).
+//
+// The SDK's error is not kept: its message may quote the request or the
+// response (a response body that failed to deserialize holds the secret), and
+// a reporter that walks the Unwrap chain would send it on. Err is a clean
+// cause instead: the operation, the error code and the HTTP status, and the
+// context's error when the call was cut short.
 func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceError {
-	se := &config.SourceError{Layer: LayerName, Source: id, Err: err}
+	se := &config.SourceError{Layer: LayerName, Source: id, Err: cleanCause(o, err)}
 	code := errorCode(err)
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up: nothing to fix here, and the store names the
+		// layer that was interrupted once for all its sources.
+		se.Message, se.Err = "interrupted", context.Canceled
+		return se
+	}
 	var (
 		notFound *types.ResourceNotFoundException
 		decrypt  *types.DecryptionFailure
@@ -150,6 +163,9 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 		if reason := transientReason(err, l.opts.Timeout.String()); reason != "" {
 			se.Code = config.ErrTransient
 			se.Message = fmt.Sprintf("%s failed after the SDK's retries: %s", o, reason)
+			if errors.Is(err, context.DeadlineExceeded) {
+				se.Err = context.DeadlineExceeded
+			}
 		} else {
 			se.Message = fmt.Sprintf("%s failed", o)
 			if code != "" {
@@ -258,4 +274,83 @@ func (p hintingCredentials) ProviderSources() []aws.CredentialSource {
 		return s.ProviderSources()
 	}
 	return nil
+}
+
+// apiError is what is safe to print of an AWS error: the operation, the
+// error code, the HTTP status and the error's Go type. It unwraps to the
+// context's error when the call was cut short, so errors.Is still tells
+// a timeout or a cancellation.
+type apiError struct {
+	op     op
+	code   string
+	status int
+	typ    string
+	ctxErr error
+}
+
+func cleanCause(o op, err error) error {
+	e := &apiError{op: o, code: errorCode(err), typ: fmt.Sprintf("%T", err)}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
+		e.status = respErr.HTTPStatusCode()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.ctxErr = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		e.ctxErr = context.DeadlineExceeded
+	}
+	return e
+}
+
+// Error returns "GetSecretValue: ResourceNotFoundException (HTTP 404)". The
+// SDK's message is withheld: it may quote the request or the response.
+func (e *apiError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.op.String())
+	b.WriteString(": ")
+	if e.code != "" {
+		b.WriteString(e.code)
+	} else {
+		b.WriteString(e.typ)
+	}
+	if e.status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.status)
+	}
+	return b.String()
+}
+
+// ErrorCode returns the API error code, such as "ResourceNotFoundException".
+func (e *apiError) ErrorCode() string { return e.code }
+
+func (e *apiError) Unwrap() error { return e.ctxErr }
+
+// withKeys records on each *config.SourceError of errs the keys its source
+// would have set, so that the store can say once that those fields are unset
+// because the source failed, rather than report each as required.
+func (l *Layer) withKeys(errs []error) []error {
+	for _, err := range errs {
+		se, ok := err.(*config.SourceError)
+		if !ok || len(se.Keys) > 0 {
+			continue
+		}
+		for _, src := range l.sources {
+			if key, ok := src.covers(se.Source); ok && !slices.Contains(se.Keys, key) {
+				se.Keys = append(se.Keys, key)
+			}
+		}
+	}
+	return errs
+}
+
+// covers reports whether an error about the secret (or prefix) id concerns
+// the source, and the key (field or section) the source mounts it under.
+func (s Source) covers(id string) (key string, ok bool) {
+	if s.kind != kindPrefix {
+		return s.key, id == s.id && id != ""
+	}
+	if id == s.id {
+		return "", true // the listing failed: the whole prefix is unset
+	}
+	return underPrefix(id, s.id)
 }

@@ -200,7 +200,7 @@ func (l *Layer) Load(ctx context.Context, schema *config.Schema) (config.Values,
 		return nil, err
 	}
 	l.publish(r.state)
-	return r.m.values, joinErrs(r.errs, r.m.errs, r.m.warns)
+	return r.m.values, joinErrs(l.withKeys(r.errs), l.withKeys(r.m.errs), r.m.warns)
 }
 
 // readResult is the outcome of reading every source.

@@ -1,0 +1,209 @@
+package leakcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+	"github.com/go-playground/validator/v10"
+	kjson "github.com/knadh/koanf/parsers/json"
+	"github.com/knadh/koanf/providers/rawbytes"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/secretsmanager"
+)
+
+// stubAPI answers the calls the layer makes from a map of secret texts. It
+// refuses BatchGetSecretValue, so the layer reads with GetSecretValue.
+type stubAPI struct {
+	mu       sync.Mutex
+	secrets  map[string]string
+	versions map[string]int
+	errs     map[string]error
+}
+
+func (s *stubAPI) put(name, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[name] = text
+	s.versions[name]++
+}
+
+func (s *stubAPI) lookup(id string) (text, version string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.errs[id]; err != nil {
+		return "", "", err
+	}
+	text, ok := s.secrets[id]
+	if !ok {
+		return "", "", &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "no such secret"}
+	}
+	return text, fmt.Sprintf("v%d-0000-0000", s.versions[id]), nil
+}
+
+func (s *stubAPI) BatchGetSecretValue(context.Context, *sm.BatchGetSecretValueInput, ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "UnknownOperationException", Message: "not here"}
+}
+
+func (s *stubAPI) GetSecretValue(_ context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
+	id := aws.ToString(in.SecretId)
+	text, v, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	return &sm.GetSecretValueOutput{Name: aws.String(id), ARN: aws.String("arn:aws:secretsmanager:eu-west-1:000000000000:secret:" + id + "-AbCdEf"),
+		SecretString: aws.String(text), VersionId: aws.String(v), VersionStages: []string{"AWSCURRENT"}}, nil
+}
+
+func (s *stubAPI) DescribeSecret(_ context.Context, in *sm.DescribeSecretInput, _ ...func(*sm.Options)) (*sm.DescribeSecretOutput, error) {
+	id := aws.ToString(in.SecretId)
+	_, v, err := s.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	return &sm.DescribeSecretOutput{Name: aws.String(id), ARN: aws.String("arn:aws:secretsmanager:eu-west-1:000000000000:secret:" + id + "-AbCdEf"),
+		VersionIdsToStages: map[string][]string{v: {"AWSCURRENT"}}}, nil
+}
+
+func (s *stubAPI) ListSecrets(context.Context, *sm.ListSecretsInput, ...func(*sm.Options)) (*sm.ListSecretsOutput, error) {
+	return &sm.ListSecretsOutput{}, nil
+}
+
+// panicLayer panics in Load with the canary in its message.
+type panicLayer struct{}
+
+func (panicLayer) Name() string    { return "boom" }
+func (panicLayer) Sensitive() bool { return true }
+func (panicLayer) Load(context.Context, *config.Schema) (config.Values, error) {
+	panic("boom: " + canary)
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{logs: &configtest.LogBuffer{}}
+	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	api := &stubAPI{secrets: map[string]string{}, versions: map[string]int{}, errs: map[string]error{
+		"app/quoting": &smithy.GenericAPIError{Code: "ValidationException", Message: "rejected " + canary},
+	}}
+	api.put("app/db", `{"host": "db", "password": "`+canary+`-ok", "user": "`+canary+`"}`)
+	api.put("app/stripe", canary)
+	api.put("app/bad", `{"password": `+canary)
+	f.sm = secretsmanager.NewWithClient(api, secretsmanager.JSON("app/db", "database"),
+		secretsmanager.String("app/stripe", "payments.stripe_key")).WithOptions(secretsmanager.Options{Logger: logger})
+
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, ".env")
+	if err := os.WriteFile(envFile, []byte("APP_DATABASE_PORT=5433\nAPP_DATABSE_NAME="+canary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	environ := env.WithEnviron(func() []string { return []string{"APP_DATABASE_HOST=db", "APP_PAYMENTS_STRIPE_KYE=" + canary} })
+	clock := configtest.NewClock(time.Unix(0, 0))
+	f.opts = &config.Options{EnvPrefix: "APP_", Logger: logger, FingerprintKey: []byte(canary), Clock: clock, MinRefreshInterval: time.Nanosecond}
+	dotenvLayer, envLayer := dotenv.File(envFile), env.New(environ)
+	st, err := config.Load[appCfg](ctx, f.opts, dotenvLayer, envLayer, f.sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f.store = st
+	if c := st.Get(); !strings.Contains(c.Database.Password.Reveal(), canary) || c.Database.User != canary ||
+		c.Payments.StripeKey.Reveal() != canary {
+		t.Fatal("the store does not hold the canary; the check would prove nothing")
+	}
+	f.extra = append(f.extra, dotenvLayer, envLayer, st.Get().Payments)
+	f.changes = changesOf(t, f, api, clock)
+	if f.defaults, err = config.SchemaFor[withDefault]("APP_"); err != nil {
+		t.Fatal(err)
+	}
+	f.errs = loadErrors(t, f, api)
+	return f
+}
+
+// changesOf makes the store publish a change of secrets and then reject one,
+// and returns both events and a Change built by hand.
+func changesOf(t *testing.T, f *fixture, api *stubAPI, clock *configtest.Clock) []any {
+	t.Helper()
+	events := make(chan config.Change[appCfg], 4)
+	unsubscribe := f.store.Subscribe(func(c config.Change[appCfg]) { events <- c })
+	defer unsubscribe()
+	api.put("app/stripe", canary+"-rotated")
+	clock.Advance(time.Second)
+	if err := f.store.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api.put("app/db", `{"host": "db", "password": "`+canary+`-too-long-for-the-max-rule", "user": "`+canary+`"}`)
+	clock.Advance(time.Second)
+	rejected := f.store.Refresh(context.Background())
+	if rejected == nil {
+		t.Fatal("the refresh was not rejected")
+	}
+	f.errs = append(f.errs, rejected)
+	var out []any
+	for range 2 {
+		select {
+		case c := <-events:
+			out = append(out, c, &c)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no change event")
+		}
+	}
+	cur := f.store.Get()
+	return append(out, config.Change[appCfg]{Old: cur, New: cur, Keys: []string{"payments.stripe_key"}})
+}
+
+// loadErrors returns errors of loads fed the canary in every way that must
+// not show it: secrets from plain layers, a malformed secret, an SDK error
+// quoting its input, a parser error, unknown names, a panicking validator
+// and a panicking layer.
+func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
+	t.Helper()
+	ctx := context.Background()
+	quiet := &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Production: true, Strict: true}
+	v := validator.New()
+	if err := v.RegisterValidation("leaky", func(fl validator.FieldLevel) bool { panic(fl.Field().String()) }); err != nil {
+		t.Fatal(err)
+	}
+	type leakyCfg struct {
+		Token string `secret:"true" validate:"leaky"`
+	}
+	var errs []error
+	add := func(err error) {
+		if err == nil {
+			t.Fatal("a load fed bad input succeeded")
+		}
+		errs = append(errs, err)
+	}
+	_, err := config.Load[appCfg](ctx, quiet, config.Static("env", map[string]string{"database.password": canary,
+		"database.user": canary, "payments.stripe_key": canary, "database.port": "x", "database.hots": canary}))
+	add(err)
+	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, secretsmanager.JSON("app/bad", "database"),
+		secretsmanager.JSON("app/quoting", "payments"), secretsmanager.String("app/db", "database.user")))
+	add(err)
+	_, err = config.Load[appCfg](ctx, quiet, config.FromKoanf("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser()))
+	add(err)
+	_, err = config.Load[leakyCfg](ctx, &config.Options{Logger: quiet.Logger, Validator: v},
+		config.StaticSecrets("secrets", map[string]string{"token": canary}))
+	add(err)
+	_, err = config.Load[appCfg](ctx, quiet, panicLayer{})
+	add(err)
+	var agg *config.AggregateError
+	if !errors.As(errs[0], &agg) || len(agg.Errs) < 4 {
+		t.Fatalf("the first load found %v; the check would prove little", errs[0])
+	}
+	return errs
+}

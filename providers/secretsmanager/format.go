@@ -1,0 +1,78 @@
+package secretsmanager
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// A Layer and a KoanfProvider print, log and marshal as their sources and
+// region only: never the client (which holds credentials), the secret values
+// read, or the logger.
+
+// Format prints the layer's sources and region for every verb.
+func (l *Layer) Format(f fmt.State, verb rune) { writeText(f, verb, l.String()) }
+
+// String returns "secretsmanager.Layer{sources: [...], the client's region}".
+func (l *Layer) String() string {
+	if l == nil {
+		return "secretsmanager.Layer(nil)"
+	}
+	parts := make([]string, len(l.sources))
+	for i, s := range l.sources {
+		parts[i] = s.String()
+	}
+	return "secretsmanager.Layer{sources: [" + strings.Join(parts, ", ") + "], " + l.where + "}"
+}
+
+// GoString returns String, for %#v.
+func (l *Layer) GoString() string { return "&" + l.String() }
+
+// LogValue logs String.
+func (l *Layer) LogValue() slog.Value { return slog.StringValue(l.String()) }
+
+// MarshalJSON renders {"sources": [...], "where": "..."}.
+func (l *Layer) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("null"), nil
+	}
+	srcs := make([]string, len(l.sources))
+	for i, s := range l.sources {
+		srcs[i] = s.String()
+	}
+	return json.Marshal(map[string]any{"sources": srcs, "where": l.where})
+}
+
+// Format prints the provider's layer for every verb.
+func (p *KoanfProvider) Format(f fmt.State, verb rune) { writeText(f, verb, p.String()) }
+
+// String returns "secretsmanager.KoanfProvider{...}" with the layer's String.
+func (p *KoanfProvider) String() string {
+	if p == nil {
+		return "secretsmanager.KoanfProvider(nil)"
+	}
+	return "secretsmanager.KoanfProvider{" + p.l.String() + "}"
+}
+
+// GoString returns String, for %#v.
+func (p *KoanfProvider) GoString() string { return "&" + p.String() }
+
+// LogValue logs String.
+func (p *KoanfProvider) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// MarshalJSON renders the provider's layer.
+func (p *KoanfProvider) MarshalJSON() ([]byte, error) {
+	if p == nil {
+		return []byte("null"), nil
+	}
+	return p.l.MarshalJSON()
+}
+
+func writeText(f fmt.State, verb rune, text string) {
+	if verb == 'q' {
+		text = strconv.Quote(text)
+	}
+	_, _ = f.Write([]byte(text))
+}
