@@ -20,6 +20,11 @@ var (
 	// ErrUnknownName means a layer saw a name under the prefix (or a key in a
 	// structured source) that maps to no field.
 	ErrUnknownName = errors.New("unknown name")
+	// ErrWarning marks any other problem a layer found that does not stop the
+	// load, such as a .env reference to a variable the file does not set. The
+	// store treats it as it treats unknown names: logged and returned by
+	// Store.Warnings, or an error under Options.Strict.
+	ErrWarning = errors.New("warning")
 	// ErrSecretPolicy means a secret field was set by a layer that is not
 	// sensitive (defaults, .env, plain environment).
 	ErrSecretPolicy = errors.New("secret set by a non-sensitive layer")
@@ -275,4 +280,10 @@ func flattenErrors(dst []error, err error) []error {
 		}
 	}
 	return append(dst, err)
+}
+
+// isLayerWarning reports whether a problem a layer reported is a warning
+// rather than an error: an unknown name or a problem marked ErrWarning.
+func isLayerWarning(err error) bool {
+	return errors.Is(err, ErrUnknownName) || errors.Is(err, ErrWarning)
 }

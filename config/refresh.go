@@ -267,7 +267,7 @@ func (s *Store[T]) run(call *refreshCall) {
 		for _, e := range flattenErrors(nil, err) {
 			// Unknown names of new values go with them to build, which makes
 			// them problems under Options.Strict, as Load does.
-			if errors.Is(e, ErrUnknownName) && (ch || !s.opts.Strict) {
+			if isLayerWarning(e) && (ch || !s.opts.Strict) {
 				warnings = append(warnings, e)
 			} else {
 				errs = append(errs, e)

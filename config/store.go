@@ -223,7 +223,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 	schema := s.schema
 	var problems, warnings []error
 	for _, err := range layerErrs {
-		if errors.Is(err, ErrUnknownName) && !s.opts.Strict {
+		if isLayerWarning(err) && !s.opts.Strict {
 			warnings = append(warnings, err)
 			continue
 		}
@@ -452,6 +452,8 @@ func warningKind(err error) string {
 		return "unknown_name"
 	case errors.Is(err, ErrSecretPolicy):
 		return "secret_policy"
+	case errors.Is(err, ErrWarning):
+		return "layer_warning"
 	}
 	return "other"
 }

@@ -118,9 +118,9 @@ func classify(err error, p policy) finding {
 		default:
 			f.unreadable = true
 		}
-	case errors.Is(err, config.ErrUnknownName):
-		// A layer's own warning about names, such as a .env reference to a
-		// variable the file does not set: a warning, as the store treats it.
+	case errors.Is(err, config.ErrUnknownName), errors.Is(err, config.ErrWarning):
+		// A layer's own warning, such as a .env reference to a variable the
+		// file does not set: a warning, as the store treats it.
 		f.Kind = kindUnknownName
 		if !p.strict {
 			f.Severity = severityWarning

@@ -201,6 +201,15 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	add(err)
 	_, err = config.Load[appCfg](ctx, quiet, panicLayer{})
 	add(err)
+	warned := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(warned, []byte("APP_DATABASE_PASSWORD="+canary+"$NOPE\nAPP_DATABASE_USER=\""+canary+"\nAPP_DATABASE_HOST="+canary+"\n\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Load[appCfg](ctx, quiet, dotenv.File(warned))
+	add(err)
+	if len(errorsOf[*dotenv.Warning](errs[len(errs)-1:])) < 2 {
+		t.Fatalf("the .env load found %v, not both warnings; the check would prove little", err)
+	}
 	var agg *config.AggregateError
 	if !errors.As(errs[0], &agg) || len(agg.Errs) < 4 {
 		t.Fatalf("the first load found %v; the check would prove little", errs[0])

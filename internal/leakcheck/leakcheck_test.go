@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -32,6 +33,7 @@ import (
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/examples/service/appconfig"
 	"github.com/strata-go/strata/internal/benchconfig"
+	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -100,6 +102,12 @@ var registry = map[string]entry{
 	"providers/secretsmanager.SourceOption": {exempt: noValue},
 	"providers/env.Option":                  {exempt: noValue},
 	"providers/dotenv.Option":               {exempt: noValue},
+	"providers/dotenv.Warning":              {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
+	"providers/dotenv.WarningKind":          {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
+	"providers/secretsmanager.CredentialsError": {values: func(*fixture) []any {
+		// It holds the credentials chain's error, never a value read from a source.
+		return both(secretsmanager.CredentialsError{Err: errors.New("no EC2 IMDS role found")})
+	}},
 
 	// Configuration types of the module's own programs: every secret field
 	// filled with the canary.

@@ -114,7 +114,7 @@
 // no line above sets (Kind UndefinedVariable), and a quoted value that spans
 // lines one of which looks like an upper-case NAME=value statement
 // (UnclosedQuote), the sign of a closing quote left out; it names the line of
-// the opening quote. Warnings match config.ErrUnknownName, so the store logs
+// the opening quote. Warnings match config.ErrWarning, so the store logs
 // them and returns them from Store.Warnings, or fails the load under
 // Options.Strict.
 //

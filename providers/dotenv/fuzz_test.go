@@ -96,8 +96,8 @@ func checkError(t *testing.T, e error, schema *config.Schema, lines int) {
 		checkLocation(t, u.Source, lines)
 	case errors.As(e, &w):
 		checkLocation(t, w.Source, lines)
-		if !errors.Is(e, config.ErrUnknownName) {
-			t.Errorf("warning %q is not ErrUnknownName", e)
+		if !errors.Is(e, config.ErrWarning) {
+			t.Errorf("warning %q is not ErrWarning", e)
 		}
 		if f := schema.FieldByEnv(w.Name); (f == nil || f.Secret) && w.Variable != "" {
 			t.Errorf("warning about %s, no plain field, names the variable %q", w.Name, w.Variable)

@@ -210,8 +210,8 @@ func TestFileUndefinedVariable(t *testing.T) {
 	var warnings []dotenv.Warning
 	for _, e := range joined(err) {
 		var w *dotenv.Warning
-		if !errors.As(e, &w) || !errors.Is(e, config.ErrUnknownName) {
-			t.Fatalf("error %v is not a *dotenv.Warning matching ErrUnknownName", e)
+		if !errors.As(e, &w) || !errors.Is(e, config.ErrWarning) {
+			t.Fatalf("error %v is not a *dotenv.Warning matching ErrWarning", e)
 		}
 		warnings = append(warnings, *w)
 	}
@@ -245,8 +245,8 @@ func TestFileUndefinedVariable(t *testing.T) {
 	if w := store.Warnings(); len(w) != 1 || store.Get().Database.Host != "db$UNSET" {
 		t.Errorf("warnings %v, host %q; want one warning and the text kept", w, store.Get().Database.Host)
 	}
-	if _, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Strict: true}, dotenv.File(file)); !errors.Is(err, config.ErrUnknownName) {
-		t.Errorf("strict load: error %v, want ErrUnknownName", err)
+	if _, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Strict: true}, dotenv.File(file)); !errors.Is(err, config.ErrWarning) {
+		t.Errorf("strict load: error %v, want ErrWarning", err)
 	}
 }
 
@@ -264,7 +264,7 @@ func TestFileUnclosedQuoteWarning(t *testing.T) {
 		t.Errorf("values %v", got)
 	}
 	var w *dotenv.Warning
-	if !errors.As(err, &w) || !errors.Is(err, config.ErrUnknownName) {
+	if !errors.As(err, &w) || !errors.Is(err, config.ErrWarning) {
 		t.Fatalf("error %v is no *dotenv.Warning", err)
 	}
 	want := dotenv.Warning{Kind: dotenv.UnclosedQuote, Source: config.Source{Layer: "dotenv", Location: path, Line: 2}, Name: "APP_DATABASE_PASSWORD", Line: 3}

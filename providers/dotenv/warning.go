@@ -21,10 +21,9 @@ const (
 )
 
 // A Warning is a problem of a .env file that does not stop it from loading.
-// It never holds any text of a value. It matches config.ErrUnknownName with
-// errors.Is, the class of problem the store reports as a warning (logged,
-// and returned by Store.Warnings) or, with Options.Strict, as an error:
-// either way the file uses a name that it does not set.
+// It never holds any text of a value. It matches config.ErrWarning with
+// errors.Is, which the store reports as a warning (logged, and returned by
+// Store.Warnings) or, with Options.Strict, as an error.
 type Warning struct {
 	Kind WarningKind
 	// Source is the file and the line of the reference (UndefinedVariable)
@@ -69,5 +68,5 @@ func (w *Warning) Error() string {
 	return b.String()
 }
 
-// Unwrap returns config.ErrUnknownName.
-func (w *Warning) Unwrap() error { return config.ErrUnknownName }
+// Unwrap returns config.ErrWarning.
+func (w *Warning) Unwrap() error { return config.ErrWarning }

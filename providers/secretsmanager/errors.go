@@ -126,7 +126,12 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 	)
 	switch {
 	case isCredentialsFailure(err):
-		se.Message = credentialsHint
+		// The credentials chain's own error is kept: it says which provider
+		// failed and why (an expired SSO token, no instance role), and it
+		// holds nothing read from a secret or a configuration source.
+		var ce *CredentialsError
+		errors.As(err, &ce)
+		se.Message, se.Err = credentialsHint, ce
 	case errors.As(err, &notFound) || code == "ResourceNotFoundException":
 		se.Code = config.ErrNotFound
 		switch {
