@@ -503,3 +503,50 @@ func (f Field) MarshalJSON() ([]byte, error) {
 		"Default": f.maskedDefault(), "HasDefault": f.HasDefault, "Secret": f.Secret, "Required": f.Required,
 		"Desc": f.Desc, "Validate": f.Validate})
 }
+
+// Format prints whether the update changed anything, its keys with their
+// sources (see Values) and its versions; never a value, nor the State.
+func (u Update) Format(f fmt.State, verb rune) { writeRedacted(f, verb, u.text(), u.GoString()) }
+
+func (u Update) text() string {
+	if !u.Changed {
+		return "{unchanged}"
+	}
+	return "{changed " + u.Values.text() + " versions " + fmt.Sprint(u.Versions) + "}"
+}
+
+// GoString returns the update's description in Go syntax, for %#v.
+func (u Update) GoString() string { return goString("config.Update", u.text()) }
+
+// LogValue logs the update's description.
+func (u Update) LogValue() slog.Value { return slog.StringValue(u.text()) }
+
+// MarshalJSON renders {"changed": ..., "values": ..., "versions": ...} with
+// the values redacted as Values renders them; the State is left out.
+func (u Update) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"changed": u.Changed, "values": u.Values, "versions": u.Versions})
+}
+
+// Format prints whether a previous State is given, never the State itself,
+// which a layer may fill with the values it read.
+func (r RefreshRequest) Format(f fmt.State, verb rune) {
+	writeRedacted(f, verb, r.text(), r.GoString())
+}
+
+func (r RefreshRequest) text() string {
+	if r.Prev == nil {
+		return "{first read}"
+	}
+	return "{prev " + Redacted + "}"
+}
+
+// GoString returns the request's description in Go syntax, for %#v.
+func (r RefreshRequest) GoString() string { return goString("config.RefreshRequest", r.text()) }
+
+// LogValue logs the request's description.
+func (r RefreshRequest) LogValue() slog.Value { return slog.StringValue(r.text()) }
+
+// MarshalJSON renders {"first_read": bool}.
+func (r RefreshRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"first_read": r.Prev == nil})
+}

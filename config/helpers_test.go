@@ -19,10 +19,12 @@ type fakeLayer struct {
 	mu        sync.Mutex
 	refreshes []refreshStep // consumed one per Refresh; the last one repeats
 	calls     int
+	version   int            // of the source: the number of steps with values consumed
+	current   map[string]any // the values of the last such step
 }
 
 type refreshStep struct {
-	vals    map[string]any // nil: no change; with err, a change together with a failure
+	vals    map[string]any // nil: the source is unchanged; with err, a change together with a failure
 	err     error
 	blockOn chan struct{} // when set, Refresh waits for it
 }
@@ -42,11 +44,20 @@ func toValues(name string, m map[string]any) config.Values {
 	return out
 }
 
-// refreshingLayer adds Refresh to fakeLayer.
+// refreshingLayer adds Refresh to fakeLayer. Its steps are what its source
+// holds over time: each Refresh consumes one, and a step with values is a new
+// version of the source. Like a real layer it keeps no state of its own
+// between calls: it compares the source's version with the request's Prev, so
+// a change the store rejected (and did not commit) is read again.
 type refreshingLayer struct{ *fakeLayer }
 
-func (l refreshingLayer) Refresh(ctx context.Context, s *config.Schema) (config.Values, bool, error) {
+func (l refreshingLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	l.mu.Lock()
+	if req.Prev == nil {
+		vals, v := l.source()
+		l.mu.Unlock()
+		return config.Update{Changed: true, Values: vals, State: v}, l.err
+	}
 	l.calls++
 	var step refreshStep
 	if len(l.refreshes) > 0 {
@@ -55,19 +66,32 @@ func (l refreshingLayer) Refresh(ctx context.Context, s *config.Schema) (config.
 			l.refreshes = l.refreshes[1:]
 		}
 	}
+	if step.vals != nil {
+		l.version++
+		l.current = step.vals
+	}
+	vals, v := l.source()
 	l.mu.Unlock()
 	if step.blockOn != nil {
 		select {
 		case <-step.blockOn:
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return config.Update{}, ctx.Err()
 		}
 	}
-	if step.vals == nil {
-		return nil, false, step.err
+	if req.Prev.(int) == v {
+		return config.Update{}, step.err
 	}
 	// New values and an error: the layer changed and something of it failed.
-	return toValues(l.name, step.vals), true, step.err
+	return config.Update{Changed: true, Values: vals, State: v}, step.err
+}
+
+// source returns what the source holds now and its version. l.mu must be held.
+func (l refreshingLayer) source() (config.Values, int) {
+	if l.version == 0 {
+		return toValues(l.name, l.vals), 0
+	}
+	return toValues(l.name, l.current), l.version
 }
 
 func (l refreshingLayer) Calls() int {

@@ -40,6 +40,14 @@ func inspectLayer(i int, l Layer) (m layerMeta, err error) {
 	m.name = l.Name()
 	m.label = fmt.Sprintf("layer %d (%s)", m.pos, m.name)
 	m.sensitive = l.Sensitive()
+	if _, ok := l.(Refresher); !ok {
+		if _, has := reflect.TypeOf(l).MethodByName("Refresh"); has {
+			// A layer written against another signature would silently never
+			// be refreshed.
+			return m, &layerError{fmt.Sprintf("%s has a Refresh method, but not config.Refresher's "+
+				"Refresh(context.Context, config.RefreshRequest) (config.Update, error), so it would never be refreshed", m.label)}
+		}
+	}
 	return m, nil
 }
 
@@ -57,28 +65,31 @@ func panicError(m layerMeta, method string, r any) error {
 	return &layerError{fmt.Sprintf("%s panicked in %s (a panic of type %T); its values are ignored", m.label, method, r)}
 }
 
-// loadLayer calls the layer's Load, turning a panic into an error and an
+// loadLayer reads a layer for the first time: Load, or for a Refresher a
+// Refresh with no previous State. It turns a panic into an error and an
 // interruption by ctx into one error naming the layer.
-func loadLayer(ctx context.Context, m layerMeta, l Layer, schema *Schema) (vals Values, err error) {
+func loadLayer(ctx context.Context, m layerMeta, l Layer, schema *Schema) (u Update, err error) {
+	if r, ok := l.(Refresher); ok {
+		return refreshLayer(ctx, m, r, RefreshRequest{Schema: schema})
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			vals, err = nil, panicError(m, "Load", r)
+			u, err = Update{}, panicError(m, "Load", r)
 		}
 	}()
-	vals, err = l.Load(ctx, schema)
-	return vals, interrupted(ctx, m, err)
+	vals, err := l.Load(ctx, schema)
+	return Update{Changed: true, Values: vals}, interrupted(ctx, m, err)
 }
 
 // refreshLayer calls the layer's Refresh like loadLayer calls Load.
-func (s *Store[T]) refreshLayer(ctx context.Context, i int, r Refresher) (vals Values, changed bool, err error) {
-	m := s.meta[i]
+func refreshLayer(ctx context.Context, m layerMeta, r Refresher, req RefreshRequest) (u Update, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			vals, changed, err = nil, false, panicError(m, "Refresh", p)
+			u, err = Update{}, panicError(m, "Refresh", p)
 		}
 	}()
-	vals, changed, err = r.Refresh(ctx, s.schema)
-	return vals, changed, interrupted(ctx, m, err)
+	u, err = r.Refresh(ctx, req)
+	return u, interrupted(ctx, m, err)
 }
 
 // interrupted replaces the errors a layer returned because ctx ended (each

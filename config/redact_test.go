@@ -239,12 +239,32 @@ func (l panicLayer) Load(context.Context, *config.Schema) (config.Values, error)
 	}
 	return config.Values{"server.addr": {Raw: ":1", Source: config.Source{Layer: "boom"}}}, nil
 }
-func (l panicLayer) Refresh(context.Context, *config.Schema) (config.Values, bool, error) {
+func (l panicLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	if req.Prev == nil {
+		vals, err := l.Load(ctx, req.Schema)
+		return config.Update{Changed: true, Values: vals, State: true}, err
+	}
 	if l.at == "Refresh" {
 		panic("Refresh saw " + redactCanary)
 	}
+	return config.Update{}, nil
+}
+
+// oldRefresher has a Refresh of another signature than config.Refresher's.
+type oldRefresher struct{}
+
+func (oldRefresher) Name() string    { return "old" }
+func (oldRefresher) Sensitive() bool { return false }
+func (oldRefresher) Load(context.Context, *config.Schema) (config.Values, error) {
+	return nil, nil
+}
+func (oldRefresher) Refresh(context.Context, *config.Schema) (config.Values, bool, error) {
 	return nil, false, nil
 }
+
+// onlyLayer hides every method of a layer but those of config.Layer, so a
+// Refresher is read with Load.
+type onlyLayer struct{ config.Layer }
 
 // TestUnusableLayersAreErrors checks that nil layers and layers that panic
 // make Load (and Refresh) return an error naming the layer's position, with
@@ -258,7 +278,9 @@ func TestUnusableLayersAreErrors(t *testing.T) {
 	}{
 		{"nil", []config.Layer{nil}, "layer 1 is nil"},
 		{"typed nil", []config.Layer{config.Static("env", nil), (*derefLayer)(nil)}, "layer 2 is a nil *config_test.derefLayer"},
-		{"panic in Load", []config.Layer{panicLayer{at: "Load"}}, "layer 1 (boom) panicked in Load (a panic of type *errors.errorString)"},
+		{"panic in Load", []config.Layer{onlyLayer{panicLayer{at: "Load"}}}, "layer 1 (boom) panicked in Load (a panic of type *errors.errorString)"},
+		{"panic in the first Refresh", []config.Layer{panicLayer{at: "Load"}}, "layer 1 (boom) panicked in Refresh (a panic of type *errors.errorString)"},
+		{"old Refresh", []config.Layer{oldRefresher{}}, "layer 1 (old) has a Refresh method, but not config.Refresher's"},
 		{"panic in Name", []config.Layer{config.Static("env", nil), panicLayer{at: "Name"}}, "layer 2 panicked in Name or Sensitive (a panic of type string)"},
 	}
 	for _, tt := range tests {

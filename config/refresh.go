@@ -33,8 +33,9 @@ type Status struct {
 	// changes, rebuilt configs that failed decoding or validation, and attempts
 	// that failed to read a layer.
 	Refreshes, Changes, Rejected, Failures int
-	// Layers holds what each layer that implements StatusReporter says of itself:
-	// versions in use and API calls.
+	// Layers describes each layer that is a Refresher or a StatusReporter, in
+	// the order given to Load: the versions this store serves from it and
+	// the API calls it made.
 	Layers []LayerStatus
 }
 
@@ -42,14 +43,16 @@ type Status struct {
 type LayerStatus struct {
 	// Name is the layer's Name.
 	Name string
-	// Versions maps each versioned source (a secret) to the version in use.
+	// Versions maps each versioned source (a secret) to the version this
+	// store serves: the Versions of the last Update it accepted.
 	Versions map[string]string
 	// Calls counts API calls by operation and outcome, as "GetSecretValue ok".
 	Calls map[string]int64
 }
 
-// A StatusReporter is a layer that can describe its state: versions in use and
-// API calls made. The Secrets Manager layer is one.
+// A StatusReporter is a layer that can describe itself: the API calls it made.
+// The Secrets Manager layer is one. The Versions it reports are replaced by
+// the versions each store serves, which only the store knows.
 type StatusReporter interface {
 	LayerStatus() LayerStatus
 }
@@ -252,17 +255,27 @@ func (s *Store[T]) run(call *refreshCall) {
 	// changed by anyone else before this run stores it back.
 	s.mu.Lock()
 	good, goodWarn := slices.Clone(s.cache), slices.Clone(s.cacheWarn)
+	prev, rejectedVals := slices.Clone(s.states), maps.Clone(s.rejectedVals)
 	s.mu.Unlock()
 	cache, cacheWarn := slices.Clone(good), slices.Clone(goodWarn)
 
 	var errs []error
 	var changedLayers []int
+	updates := map[int]Update{} // the changes read, by layer
+	var settled []int           // layers back at the values served after a rejected change
 	for i, l := range s.layers {
 		r, ok := l.(Refresher)
 		if !ok {
 			continue
 		}
-		vals, ch, err := s.refreshLayer(ctx, i, r)
+		u, err := refreshLayer(ctx, s.meta[i], r, RefreshRequest{Schema: s.schema, Prev: prev[i]})
+		ch := u.Changed
+		switch rv, was := rejectedVals[i]; {
+		case was && ch && reflect.DeepEqual(u.Values, rv):
+			ch = false // the change rejected before, read again: still outstanding
+		case was && !u.Changed && err == nil:
+			settled = append(settled, i)
+		}
 		var warnings []error
 		for _, e := range flattenErrors(nil, err) {
 			// Unknown names of new values go with them to build, which makes
@@ -274,7 +287,8 @@ func (s *Store[T]) run(call *refreshCall) {
 			}
 		}
 		if ch {
-			cache[i], cacheWarn[i] = vals, warnings
+			cache[i], cacheWarn[i] = u.Values, warnings
+			updates[i] = u
 			changedLayers = append(changedLayers, i)
 		}
 	}
@@ -316,7 +330,11 @@ func (s *Store[T]) run(call *refreshCall) {
 	// values, so a change elsewhere still gets published, and its rejection
 	// stays reported until it changes again.
 	for i, r := range rejections {
-		s.rejectedBy[i] = r
+		s.rejectedBy[i], s.rejectedVals[i] = r, updates[i].Values
+	}
+	for _, i := range settled {
+		delete(s.rejectedBy, i)
+		delete(s.rejectedVals, i)
 	}
 	if len(rejections) > 0 {
 		s.status.Rejected++
@@ -324,7 +342,11 @@ func (s *Store[T]) run(call *refreshCall) {
 	if snap != nil {
 		s.cache, s.cacheWarn = cache, cacheWarn
 		for _, i := range accepted {
+			// The store keeps each layer's State; it moves on only now that
+			// the values read with it are served.
+			s.states[i], s.versions[i] = updates[i].State, updates[i].Versions
 			delete(s.rejectedBy, i)
+			delete(s.rejectedVals, i)
 		}
 		// Publish even when no value changed, so provenance shows the new versions.
 		s.snap.Store(snap)
@@ -503,11 +525,7 @@ func (s *Store[T]) Status() Status {
 	if s.opts.MaxStaleness > 0 && st.Staleness > s.opts.MaxStaleness {
 		st.Healthy = false
 	}
-	for _, l := range s.layers {
-		if r, ok := l.(StatusReporter); ok {
-			st.Layers = append(st.Layers, r.LayerStatus())
-		}
-	}
+	st.Layers = s.layerStatus()
 	return st
 }
 
@@ -607,4 +625,26 @@ func (s *Store[T]) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	return nil
+}
+
+// layerStatus describes each layer that is a Refresher or a StatusReporter.
+func (s *Store[T]) layerStatus() []LayerStatus {
+	s.mu.Lock()
+	versions := slices.Clone(s.versions)
+	s.mu.Unlock()
+	var out []LayerStatus
+	for i, l := range s.layers {
+		_, refresher := l.(Refresher)
+		r, reporter := l.(StatusReporter)
+		if !refresher && !reporter {
+			continue
+		}
+		ls := LayerStatus{Name: s.meta[i].name}
+		if reporter {
+			ls = r.LayerStatus()
+		}
+		ls.Versions = maps.Clone(versions[i])
+		out = append(out, ls)
+	}
+	return out
 }

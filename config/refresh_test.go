@@ -205,12 +205,17 @@ func (l *seqLayer) Load(context.Context, *config.Schema) (config.Values, error) 
 	return toValues(l.name, l.initial), nil
 }
 
-func (l *seqLayer) Refresh(context.Context, *config.Schema) (config.Values, bool, error) {
-	vals, err := l.next(l.calls.Add(1))
-	if err != nil || vals == nil {
-		return nil, false, err
+func (l *seqLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	if req.Prev == nil {
+		vals, err := l.Load(ctx, req.Schema)
+		return config.Update{Changed: true, Values: vals, State: int64(0)}, err
 	}
-	return toValues(l.name, vals), true, nil
+	n := l.calls.Add(1)
+	vals, err := l.next(n)
+	if err != nil || vals == nil {
+		return config.Update{}, err
+	}
+	return config.Update{Changed: true, Values: toValues(l.name, vals), State: n}, nil
 }
 
 func TestLoopRefreshesAfterJitteredTTL(t *testing.T) {

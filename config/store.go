@@ -100,18 +100,25 @@ type Store[T any] struct {
 	mu        sync.Mutex
 	cache     []Values  // the values each layer gave for the published snapshot
 	cacheWarn [][]error // the warnings each layer gave with them
-	inflight  *refreshCall
+	// states and versions hold, for each Refresher, the State and versions
+	// of the values in cache: what the published snapshot serves.
+	states   []State
+	versions []map[string]string
+	inflight *refreshCall
 	// rejectedBy holds, for each refreshable layer whose last change was
 	// rejected, why; the store is unhealthy while it is not empty.
 	rejectedBy map[int]error
-	failures   int // transient failures in a row, for the backoff
-	status     Status
-	subs       map[int]*subscriber[T]
-	nextSub    int
-	closed     bool
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	// rejectedVals holds the values of each rejected change, so the same
+	// change read again is not rejected (and reported) again.
+	rejectedVals map[int]Values
+	failures     int // transient failures in a row, for the backoff
+	status       Status
+	subs         map[int]*subscriber[T]
+	nextSub      int
+	closed       bool
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 }
 
 // snapshot is one published configuration. It is never modified after it is
@@ -157,6 +164,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 
 	cache := make([]Values, len(layers))
 	cacheWarn := make([][]error, len(layers))
+	s.states, s.versions = make([]State, len(layers)), make([]map[string]string, len(layers))
 	s.meta = make([]layerMeta, len(layers))
 	var unusable []error
 	for i, l := range layers {
@@ -166,8 +174,8 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 			unusable = append(unusable, err)
 			continue
 		}
-		vals, err := loadLayer(ctx, m, l, schema)
-		cache[i] = vals
+		u, err := loadLayer(ctx, m, l, schema)
+		cache[i], s.states[i], s.versions[i] = u.Values, u.State, u.Versions
 		cacheWarn[i] = flattenErrors(nil, err)
 	}
 	snap, err := s.build(cache, slices.Concat(append([][]error{unusable}, cacheWarn...)...))
@@ -180,7 +188,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	s.cacheWarn = cacheWarn
 	s.logWarnings(ctx, snap.warnings)
 	s.cache = cache
-	s.rejectedBy = map[int]error{}
+	s.rejectedBy, s.rejectedVals = map[int]error{}, map[int]Values{}
 	s.snap.Store(snap)
 	now := s.clock.Now()
 	s.nextCheck.Store(now.Add(s.opts.RefreshInterval).UnixNano())

@@ -38,7 +38,7 @@ func BenchmarkSecretsStartup(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				l := secretsmanager.New(e.cfg, sources...) // a fresh layer: nothing cached
-				if _, err := l.Load(ctx, schema); err != nil {
+				if _, err := smLoad(ctx, l, schema); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -56,13 +56,13 @@ func BenchmarkSecretsRefreshNoChange(b *testing.B) {
 	schema := smSchema(b)
 	l := secretsmanager.New(e.cfg, smCreateN(b, e.direct, n)...)
 	ctx := context.Background()
-	if _, err := l.Load(ctx, schema); err != nil {
+	if _, err := smLoad(ctx, l, schema); err != nil {
 		b.Fatal(err)
 	}
 	e.proxy.ResetCalls()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, changed, err := l.Refresh(ctx, schema); err != nil || changed {
+		if _, changed, err := smRefresh(ctx, l, schema); err != nil || changed {
 			b.Fatal(changed, err)
 		}
 	}

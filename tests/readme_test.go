@@ -146,7 +146,7 @@ func TestReadmeProgram(t *testing.T) {
 
 	url := emu.Start(t)
 	_, stderr, code := runProgram(t, bin, emulatorEnv(url))
-	if code == 0 || !strings.Contains(stderr, "database.host is required") {
+	if code == 0 || !strings.Contains(stderr, "database.host") {
 		t.Errorf("README program without its settings: exit %d, want non-zero with every problem:\n%s", code, stderr)
 	}
 

@@ -120,7 +120,7 @@ func TestSecretsManagerSourceKinds(t *testing.T) {
 		secretsmanager.Binary(keyName, "tls.key"),
 		secretsmanager.Binary(certName, "tls"),
 	)
-	vals, err := l.Load(t.Context(), smSchema(t))
+	vals, err := smLoad(t.Context(), l, smSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +141,8 @@ func TestSecretsManagerSourceKinds(t *testing.T) {
 	if src.Layer != "secretsmanager" || src.Location != dbName+"#replica.host" || src.Version == "" || src.Stage != "AWSCURRENT" {
 		t.Errorf("source = %+v", src)
 	}
-	if src.Version != l.Versions()[dbName] {
-		t.Errorf("source version %s, Versions %v", src.Version, l.Versions())
+	if src.Version != smVersions(l)[dbName] {
+		t.Errorf("source version %s, Versions %v", src.Version, smVersions(l))
 	}
 	// Four secrets: one BatchGetSecretValue, nothing else.
 	if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 1 || g != 0 {
@@ -163,7 +163,7 @@ func TestSecretsManagerPrefixDiscovery(t *testing.T) {
 	emu.CreateString(t, e.direct, prefix+"-other/database", `{"host":"wrong"}`)
 	l := e.layer(secretsmanager.Options{}, secretsmanager.Prefix(prefix+"/"))
 	schema := smSchema(t)
-	vals, err := l.Load(t.Context(), schema)
+	vals, err := smLoad(t.Context(), l, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestSecretsManagerPrefixDiscovery(t *testing.T) {
 	// The listing carries versions: a refresh with no change lists again and
 	// calls nothing else.
 	e.proxy.ResetCalls()
-	if _, changed, err := l.Refresh(t.Context(), schema); err != nil || changed {
+	if _, changed, err := smRefresh(t.Context(), l, schema); err != nil || changed {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
 	if e.proxy.Calls("ListSecrets") != e.proxy.Calls("") {
@@ -190,7 +190,7 @@ func TestSecretsManagerPrefixDiscovery(t *testing.T) {
 	// A new secret under the prefix is a change, read with one call.
 	emu.CreateString(t, e.direct, prefix+"/database/user", "app")
 	e.proxy.ResetCalls()
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := smRefresh(t.Context(), l, schema)
 	if err != nil || !changed || smRaw(t, vals, "database.user") != "app" || smRaw(t, vals, "database.host") != "h" {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -217,7 +217,7 @@ func TestSecretsManagerARNs(t *testing.T) {
 				secretsmanager.JSON(arnA, "database"),
 				secretsmanager.JSON(partial, "database"),
 			)
-			vals, err := l.Load(t.Context(), smSchema(t))
+			vals, err := smLoad(t.Context(), l, smSchema(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +228,7 @@ func TestSecretsManagerARNs(t *testing.T) {
 				t.Errorf("location = %q", loc)
 			}
 			// Refresh by ARN uses DescribeSecret with the same ids.
-			if _, changed, err := l.Refresh(t.Context(), smSchema(t)); err != nil || changed {
+			if _, changed, err := smRefresh(t.Context(), l, smSchema(t)); err != nil || changed {
 				t.Errorf("Refresh = %v, %v", changed, err)
 			}
 		})
@@ -242,10 +242,10 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 	emu.CreateString(t, e.direct, name, `{"password":"first-password-1"}`)
 	schema := smSchema(t)
 	first := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
-	if _, err := first.Load(t.Context(), schema); err != nil {
+	if _, err := smLoad(t.Context(), first, schema); err != nil {
 		t.Fatal(err)
 	}
-	v1 := first.Versions()[name]
+	v1 := smVersions(first)[name]
 	v2 := emu.Rotate(t, e.direct, name, `{"password":"second-password-2"}`)
 
 	e.proxy.ResetCalls()
@@ -253,7 +253,7 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 		secretsmanager.JSON(name, "database"),
 		secretsmanager.JSON(name, "database_previous", secretsmanager.Stage(secretsmanager.StagePrevious)),
 	)
-	vals, err := l.Load(t.Context(), schema)
+	vals, err := smLoad(t.Context(), l, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,13 +271,13 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 	}
 
 	pinned := e.layer(secretsmanager.Options{}, secretsmanager.JSON(name, "database", secretsmanager.VersionID(v1)))
-	vals, err = pinned.Load(t.Context(), schema)
+	vals, err = smLoad(t.Context(), pinned, schema)
 	if err != nil || vals["database.password"].Raw != "first-password-1" {
 		t.Fatalf("pinned: %v", err)
 	}
 	e.proxy.ResetCalls()
 	emu.Rotate(t, e.direct, name, `{"password":"third-password-3"}`)
-	if _, changed, err := pinned.Refresh(t.Context(), schema); err != nil || changed {
+	if _, changed, err := smRefresh(t.Context(), pinned, schema); err != nil || changed {
 		t.Errorf("pinned Refresh = %v, %v", changed, err)
 	}
 	if n := e.proxy.Calls(""); n != 0 {
@@ -326,7 +326,7 @@ func TestSecretsManagerErrorClasses(t *testing.T) {
 			}
 			l := e.layer(secretsmanager.Options{Timeout: 300 * time.Millisecond}, secretsmanager.JSON(name, "database"))
 			start := time.Now()
-			_, err := l.Load(t.Context(), smSchema(t))
+			_, err := smLoad(t.Context(), l, smSchema(t))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -363,7 +363,7 @@ func TestSecretsManagerTransientFaultRecovers(t *testing.T) {
 			emu.CreateString(t, e.direct, name, "value")
 			e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: f, Times: 1})
 			l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
-			if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+			if _, err := smLoad(t.Context(), l, smSchema(t)); err != nil {
 				t.Fatal(err)
 			}
 			// The SDK retried once on the wire; the layer made one call.
@@ -397,7 +397,7 @@ func TestSecretsManagerBatchPath(t *testing.T) {
 			e := newSMEnv(t, true)
 			sources := smCreateN(t, e.direct, tc.secrets)
 			l := e.layer(secretsmanager.Options{}, sources...)
-			vals, err := l.Load(t.Context(), smSchema(t))
+			vals, err := smLoad(t.Context(), l, smSchema(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,8 +407,8 @@ func TestSecretsManagerBatchPath(t *testing.T) {
 			if got := e.proxy.Calls(""); got != tc.batches {
 				t.Errorf("total calls = %d, want %d", got, tc.batches)
 			}
-			if smRaw(t, vals, "database.port") != float64(tc.secrets-1) || len(l.Versions()) != tc.secrets {
-				t.Errorf("port = %v, %d versions", smRaw(t, vals, "database.port"), len(l.Versions()))
+			if smRaw(t, vals, "database.port") != float64(tc.secrets-1) || len(smVersions(l)) != tc.secrets {
+				t.Errorf("port = %v, %d versions", smRaw(t, vals, "database.port"), len(smVersions(l)))
 			}
 		})
 	}
@@ -420,7 +420,7 @@ func TestSecretsManagerBatchFallback(t *testing.T) {
 		t.Parallel()
 		e := newSMEnv(t, false) // kumo answers InvalidAction
 		l := e.layer(secretsmanager.Options{}, smCreateN(t, e.direct, 20)...)
-		if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+		if _, err := smLoad(t.Context(), l, smSchema(t)); err != nil {
 			t.Fatal(err)
 		}
 		if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 1 || g != 20 {
@@ -428,7 +428,7 @@ func TestSecretsManagerBatchFallback(t *testing.T) {
 		}
 		// The refusal is remembered.
 		e.proxy.ResetCalls()
-		if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+		if _, err := smLoad(t.Context(), l, smSchema(t)); err != nil {
 			t.Fatal(err)
 		}
 		if b, g := e.proxy.Calls("BatchGetSecretValue"), e.proxy.Calls("GetSecretValue"); b != 0 || g != 20 {
@@ -441,7 +441,7 @@ func TestSecretsManagerBatchFallback(t *testing.T) {
 			e := newSMEnv(t, true)
 			e.proxy.Add(faultproxy.Rule{Op: "BatchGetSecretValue", Fault: f})
 			l := e.layer(secretsmanager.Options{}, smCreateN(t, e.direct, 5)...)
-			if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+			if _, err := smLoad(t.Context(), l, smSchema(t)); err != nil {
 				t.Fatal(err)
 			}
 			if g := e.proxy.Calls("GetSecretValue"); g != 5 {
@@ -459,12 +459,12 @@ func TestSecretsManagerRefresh(t *testing.T) {
 	emu.CreateString(t, e.direct, stripe, "sk-1")
 	l := e.layer(secretsmanager.Options{}, append(sources, secretsmanager.String(stripe, "payments.stripe_key"))...)
 	schema := smSchema(t)
-	if _, err := l.Load(t.Context(), schema); err != nil {
+	if _, err := smLoad(t.Context(), l, schema); err != nil {
 		t.Fatal(err)
 	}
 
 	e.proxy.ResetCalls()
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := smRefresh(t.Context(), l, schema)
 	if err != nil || changed || vals != nil {
 		t.Fatalf("Refresh = %v, %v, %v", vals, changed, err)
 	}
@@ -474,7 +474,7 @@ func TestSecretsManagerRefresh(t *testing.T) {
 
 	v := emu.Rotate(t, e.direct, stripe, "sk-2")
 	e.proxy.ResetCalls()
-	vals, changed, err = l.Refresh(t.Context(), schema)
+	vals, changed, err = smRefresh(t.Context(), l, schema)
 	if err != nil || !changed {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -484,19 +484,19 @@ func TestSecretsManagerRefresh(t *testing.T) {
 	if smRaw(t, vals, "payments.stripe_key") != "sk-2" || smRaw(t, vals, "database.port") != float64(2) {
 		t.Error("refresh did not return the full value set")
 	}
-	if l.Versions()[stripe] != v {
-		t.Errorf("Versions = %v, want %s for %s", l.Versions(), v, stripe)
+	if smVersions(l)[stripe] != v {
+		t.Errorf("Versions = %v, want %s for %s", smVersions(l), v, stripe)
 	}
 
 	// A transient failure keeps the versions, and the next refresh sees the
 	// change again.
 	emu.Rotate(t, e.direct, stripe, "sk-3")
 	e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.InternalError})
-	if _, _, err := l.Refresh(t.Context(), schema); !config.IsTransient(err) {
+	if _, _, err := smRefresh(t.Context(), l, schema); !config.IsTransient(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
 	e.proxy.ClearRules()
-	if vals, changed, err := l.Refresh(t.Context(), schema); err != nil || !changed || smRaw(t, vals, "payments.stripe_key") != "sk-3" {
+	if vals, changed, err := smRefresh(t.Context(), l, schema); err != nil || !changed || smRaw(t, vals, "payments.stripe_key") != "sk-3" {
 		t.Fatalf("retry Refresh = %v, %v", changed, err)
 	}
 }
@@ -557,7 +557,7 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 		t.Error("secret values wrong")
 	}
 	ki, _ := store.Explain("database.password")
-	if ki.Source.Layer != "secretsmanager" || ki.Source.Location != db+"#password" || ki.Source.Version != sml.Versions()[db] {
+	if ki.Source.Layer != "secretsmanager" || ki.Source.Location != db+"#password" || ki.Source.Version != storeVersions(store.Status())[db] {
 		t.Errorf("provenance = %s", ki.Source)
 	}
 	if ki, _ := store.Explain("database.user"); ki.Source.Layer != "dotenv" {
@@ -638,11 +638,22 @@ func TestSecretsManagerEndpointFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := secretsmanager.New(awsCfg, secretsmanager.String(name, "payments.stripe_key"))
-	vals, err := l.Load(t.Context(), smSchema(t))
+	vals, err := smLoad(t.Context(), l, smSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if smRaw(t, vals, "payments.stripe_key") != "sk-env" || e.proxy.Calls("GetSecretValue") != 1 {
 		t.Errorf("value or calls wrong: %d calls", e.proxy.Calls(""))
 	}
+}
+
+// storeVersions returns the versions a store serves from its Secrets Manager
+// layer, as its Status reports them.
+func storeVersions(st config.Status) map[string]string {
+	for _, l := range st.Layers {
+		if l.Name == "secretsmanager" {
+			return l.Versions
+		}
+	}
+	return nil
 }

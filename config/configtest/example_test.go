@@ -22,13 +22,20 @@ func (l *versionLayer) Load(context.Context, *config.Schema) (config.Values, err
 	return l.values(), nil
 }
 
-func (l *versionLayer) Refresh(context.Context, *config.Schema) (config.Values, bool, error) {
-	l.n.Add(1)
-	return l.values(), true, nil
+// Refresh reads a new release each time; the first read (no previous
+// State) gives v0.
+func (l *versionLayer) Refresh(_ context.Context, req config.RefreshRequest) (config.Update, error) {
+	n := int64(0)
+	if req.Prev != nil {
+		n = l.n.Add(1)
+	}
+	return config.Update{Changed: true, Values: values(n), State: n}, nil
 }
 
-func (l *versionLayer) values() config.Values {
-	v := "v" + strconv.FormatInt(l.n.Load(), 10)
+func (l *versionLayer) values() config.Values { return values(l.n.Load()) }
+
+func values(n int64) config.Values {
+	v := "v" + strconv.FormatInt(n, 10)
 	return config.Values{"release": {Raw: v, Source: config.Source{Layer: "release"}}}
 }
 

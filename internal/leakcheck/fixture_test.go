@@ -126,6 +126,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal("the store does not hold the canary; the check would prove nothing")
 	}
 	f.extra = append(f.extra, dotenvLayer, envLayer, st.Get().Payments)
+	if f.update, err = f.sm.Refresh(ctx, config.RefreshRequest{Schema: st.Schema()}); err != nil || f.update.State == nil {
+		t.Fatalf("a Secrets Manager read gave no State: %v", err)
+	}
+	f.extra = append(f.extra, f.update.State)
 	f.changes = changesOf(t, f, api, clock)
 	if f.defaults, err = config.SchemaFor[withDefault]("APP_"); err != nil {
 		t.Fatal(err)

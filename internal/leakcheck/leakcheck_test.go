@@ -79,7 +79,12 @@ var registry = map[string]entry{
 	"config.Store":            {values: func(f *fixture) []any { return []any{f.store} }},
 	"config.UnknownNameError": {values: func(f *fixture) []any { return errorsOf[*config.UnknownNameError](f.errs) }},
 	"config.Value":            {values: func(*fixture) []any { return both(canaryValue()) }},
-	"config.Values":           {values: func(*fixture) []any { return both(config.Values{"database.user": canaryValue()}) }},
+	"config.Update":           {values: func(f *fixture) []any { return both(f.update) }},
+	"config.RefreshRequest": {values: func(f *fixture) []any {
+		return both(config.RefreshRequest{Schema: f.store.Schema(), Prev: f.update.State})
+	}},
+	"config.State":  {exempt: noValue},
+	"config.Values": {values: func(*fixture) []any { return both(config.Values{"database.user": canaryValue()}) }},
 
 	"config/configtest.Clock":     {values: func(*fixture) []any { return []any{configtest.NewClock(time.Unix(0, 0))} }},
 	"config/configtest.LogBuffer": {values: func(f *fixture) []any { return []any{f.logs} }},
@@ -384,7 +389,8 @@ type fixture struct {
 	changes  []any
 	errs     []error
 	logs     *configtest.LogBuffer
-	extra    []any // values of unexported types reachable from exported API
+	extra    []any         // values of unexported types reachable from exported API
+	update   config.Update // a Secrets Manager read, its State holding the canary
 }
 
 // appCfg has a secret of each kind.

@@ -57,11 +57,14 @@ func Example() {
 
 	schema, _ := config.SchemaFor[AppConfig]("APP_")
 	ctx := context.Background()
-	values, err := layer.Load(ctx, schema)
+	// A store's first read: Refresh with no previous State. The layer keeps
+	// no state of its own; the store keeps first.State and passes it back.
+	first, err := layer.Refresh(ctx, config.RefreshRequest{Schema: schema})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	values := first.Values
 	for _, key := range []string{"database.host", "database.password", "payments.stripe_key"} {
 		fmt.Printf("%s from %s\n", key, values[key].Source)
 	}
@@ -69,8 +72,8 @@ func Example() {
 	// The batch call was refused, so each secret was read with
 	// GetSecretValue. Nothing changed since: the refresh costs one
 	// DescribeSecret per secret.
-	_, changed, _ := layer.Refresh(ctx, schema)
-	fmt.Println("changed:", changed)
+	next, _ := layer.Refresh(ctx, config.RefreshRequest{Schema: schema, Prev: first.State})
+	fmt.Println("changed:", next.Changed)
 	calls := layer.Calls()
 	for _, op := range []string{secretsmanager.OpBatchGetSecretValue, secretsmanager.OpGetSecretValue, secretsmanager.OpDescribeSecret} {
 		fmt.Printf("%s: %d ok, %d failed\n", op, calls[op].OK, calls[op].Error)

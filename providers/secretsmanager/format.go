@@ -76,3 +76,31 @@ func writeText(f fmt.State, verb rune, text string) {
 	}
 	_, _ = f.Write([]byte(text))
 }
+
+// A state (the config.State a store keeps for the layer) holds the values
+// read: it prints, logs and marshals as the versions it names only.
+
+// Format prints the versions of the state for every verb.
+func (st *state) Format(f fmt.State, verb rune) { writeText(f, verb, st.String()) }
+
+// String returns "secretsmanager.state{versions: map[...]}".
+func (st *state) String() string {
+	if st == nil {
+		return "secretsmanager.state(nil)"
+	}
+	return "secretsmanager.state{versions: " + fmt.Sprint(st.versions()) + "}"
+}
+
+// GoString returns String, for %#v.
+func (st *state) GoString() string { return st.String() }
+
+// LogValue logs String.
+func (st *state) LogValue() slog.Value { return slog.StringValue(st.String()) }
+
+// MarshalJSON renders {"versions": {...}}.
+func (st *state) MarshalJSON() ([]byte, error) {
+	if st == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(map[string]any{"versions": st.versions()})
+}

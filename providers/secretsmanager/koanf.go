@@ -41,8 +41,6 @@ func (p *KoanfProvider) ReadBytes() ([]byte, error) {
 // Read fetches every source and returns the values as a nested map. Any
 // error (a secret that cannot be read or parsed) fails the whole read.
 func (p *KoanfProvider) Read() (map[string]any, error) {
-	p.l.run.Lock()
-	defer p.l.run.Unlock()
 	r, err := p.l.read(p.ctx, nil)
 	if err != nil {
 		return nil, err

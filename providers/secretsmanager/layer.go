@@ -3,7 +3,6 @@ package secretsmanager
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +58,8 @@ func (o Options) normalize() Options {
 
 // Layer is a config.Layer (and config.Refresher) that reads values from AWS
 // Secrets Manager. Create it with New or NewWithClient. A Layer is safe for
-// concurrent use; Load, Refresh and koanf reads run one at a time.
+// concurrent use, by any number of stores: it keeps no state of its own
+// between calls beyond its API call counts.
 type Layer struct {
 	client  API
 	sources []Source
@@ -70,13 +70,10 @@ type Layer struct {
 
 	calls   counters
 	noBatch atomic.Bool // BatchGetSecretValue was refused for good
-
-	run sync.Mutex   // serializes Load, Refresh and KoanfProvider.Read
-	mu  sync.RWMutex // guards cur
-	cur *state       // nil before the first Load
 }
 
-// state is what the last successful read used.
+// state is what one read found: the config.State a store keeps for the
+// layer. It is never modified once returned.
 type state struct {
 	secrets map[ref]*secret
 	listed  map[string][]listEntry // by prefix
@@ -143,24 +140,20 @@ func (l *Layer) Sources() []Source { return append([]Source(nil), l.sources...) 
 // and outcome. Every operation is present, with zero counts if unused.
 func (l *Layer) Calls() map[string]CallCount { return l.calls.snapshot() }
 
-// Versions returns the VersionId in use for each secret read, keyed by the
-// secret's id as the source gave it (or its name, for a secret found under a
-// prefix), with "@STAGE" or "@VERSIONID" appended for a source that reads
-// another version than AWSCURRENT. It is empty before the first Load.
-func (l *Layer) Versions() map[string]string {
-	st := l.current()
-	m := map[string]string{}
-	if st == nil {
-		return m
-	}
+// versions returns the VersionId read for each secret, keyed by the secret's
+// id as the source gave it (or its name, for a secret found under a prefix),
+// with "@STAGE" or "@VERSIONID" appended for a source that reads another
+// version than AWSCURRENT. A store reports them in Status().Layers.
+func (st *state) versions() map[string]string {
+	m := make(map[string]string, len(st.secrets))
 	for r, s := range st.secrets {
 		m[r.label()] = s.versionID
 	}
 	return m
 }
 
-// LayerStatus reports the versions in use and the API calls made, for the
-// store's Status. Calls are keyed "GetSecretValue ok", "GetSecretValue
+// LayerStatus reports the API calls made, for the store's Status, which adds
+// the versions it serves. Calls are keyed "GetSecretValue ok", "GetSecretValue
 // error" and so on; operations not called are left out.
 func (l *Layer) LayerStatus() config.LayerStatus {
 	calls := map[string]int64{}
@@ -172,19 +165,7 @@ func (l *Layer) LayerStatus() config.LayerStatus {
 			calls[op+" error"] = int64(c.Error)
 		}
 	}
-	return config.LayerStatus{Name: LayerName, Versions: l.Versions(), Calls: calls}
-}
-
-func (l *Layer) current() *state {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.cur
-}
-
-func (l *Layer) publish(st *state) {
-	l.mu.Lock()
-	l.cur = st
-	l.mu.Unlock()
+	return config.LayerStatus{Name: LayerName, Calls: calls}
 }
 
 // Load reads every source and returns the values for schema. The error joins
@@ -193,13 +174,10 @@ func (l *Layer) publish(st *state) {
 // maps to no field (an error instead with Options.StrictKeys). Values that
 // could be read are returned even when there are errors.
 func (l *Layer) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
-	l.run.Lock()
-	defer l.run.Unlock()
 	r, err := l.read(ctx, schema)
 	if err != nil {
 		return nil, err
 	}
-	l.publish(r.state)
 	return r.m.values, joinErrs(l.withKeys(r.errs), l.withKeys(r.m.errs), r.m.warns)
 }
 

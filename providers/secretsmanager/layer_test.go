@@ -94,7 +94,7 @@ func TestLoadJSONNestedAndProvenance(t *testing.T) {
 	f := newFake()
 	vid := f.putString("my-app/production/database", dbJSON)
 	l := NewWithClient(f, JSON("my-app/production/database", "database"))
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestLoadJSONNestedAndProvenance(t *testing.T) {
 	if src != want {
 		t.Errorf("source = %+v, want %+v", src, want)
 	}
-	if got := l.Versions(); got["my-app/production/database"] != vid {
+	if got := l.testVersions(); got["my-app/production/database"] != vid {
 		t.Errorf("Versions = %v", got)
 	}
 	if n := f.count(OpGetSecretValue); n != 1 {
@@ -136,7 +136,7 @@ func TestLoadStringBinaryAndMapField(t *testing.T) {
 		Binary("app/tls-json", "tls"),
 		JSON("app/labels", "database.labels"),
 	)
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestBatching(t *testing.T) {
 		return nil
 	}
 	l := NewWithClient(f, sources...)
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +219,8 @@ func TestBatching(t *testing.T) {
 	if c := l.Calls()[OpBatchGetSecretValue]; c.OK != 3 || c.Error != 0 {
 		t.Errorf("Calls = %+v", c)
 	}
-	if len(l.Versions()) != 45 {
-		t.Errorf("Versions has %d entries", len(l.Versions()))
+	if len(l.testVersions()) != 45 {
+		t.Errorf("Versions has %d entries", len(l.testVersions()))
 	}
 }
 
@@ -258,7 +258,7 @@ func TestBatchFallback(t *testing.T) {
 				sources = append(sources, JSON(name, "database"))
 			}
 			l := NewWithClient(f, sources...)
-			if _, err := l.Load(t.Context(), testSchema(t)); err != nil {
+			if _, err := l.testLoad(t.Context(), testSchema(t)); err != nil {
 				t.Fatal(err)
 			}
 			// 20 + 5: one refused batch, then 20 GetSecretValue; the
@@ -267,11 +267,11 @@ func TestBatchFallback(t *testing.T) {
 			if got := f.count(OpGetSecretValue); got != 25 {
 				t.Errorf("GetSecretValue calls = %d, want 25", got)
 			}
-			if len(l.Versions()) != 25 {
-				t.Errorf("Versions has %d entries", len(l.Versions()))
+			if len(l.testVersions()) != 25 {
+				t.Errorf("Versions has %d entries", len(l.testVersions()))
 			}
 			before := f.count(OpBatchGetSecretValue)
-			if _, err := l.Load(t.Context(), testSchema(t)); err != nil {
+			if _, err := l.testLoad(t.Context(), testSchema(t)); err != nil {
 				t.Fatal(err)
 			}
 			again := f.count(OpBatchGetSecretValue) - before
@@ -299,7 +299,7 @@ func TestPinnedAndDedup(t *testing.T) {
 		JSON("app/other", "database"),
 		JSON(fakeARN("app/other"), "database"), // same secret by ARN: its own ref
 	)
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestPinnedAndDedup(t *testing.T) {
 	if cur := vals["database.password"]; cur.Raw != "new-password-2" || cur.Source.Version != v2 || cur.Source.Stage != StageCurrent {
 		t.Errorf("current = %+v", cur)
 	}
-	vs := l.Versions()
+	vs := l.testVersions()
 	if vs["app/db"] != v2 || vs["app/db@AWSPREVIOUS"] != v1 || vs["app/db@"+v1] != v1 {
 		t.Errorf("Versions = %v", vs)
 	}
@@ -335,7 +335,7 @@ func TestPartialARNInBatch(t *testing.T) {
 	full := fakeARN("app/a")
 	partial := strings.TrimSuffix(fakeARN("app/b"), "-AbCdEf")
 	l := NewWithClient(f, JSON(full, "database"), JSON(partial, "database"))
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestErrorMapping(t *testing.T) {
 				}
 				l := NewWithClient(f, sources...)
 				l.region, l.where = "us-east-1", "region us-east-1"
-				vals, err := l.Load(t.Context(), testSchema(t))
+				vals, err := l.testLoad(t.Context(), testSchema(t))
 				if err == nil {
 					t.Fatal("no error")
 				}
@@ -441,7 +441,7 @@ func TestErrorsAllAtOnce(t *testing.T) {
 		JSON("app/bad-json", "database"),
 		String("app/denied", "payments.stripe_key"),
 	)
-	_, err := l.Load(t.Context(), testSchema(t))
+	_, err := l.testLoad(t.Context(), testSchema(t))
 	for _, code := range []error{config.ErrNotFound, config.ErrMalformed, config.ErrAccessDenied} {
 		if !errors.Is(err, code) {
 			t.Errorf("missing %v in %v", code, err)
@@ -486,7 +486,7 @@ func TestMalformedValues(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			l := NewWithClient(f, tc.source("app/x")).WithOptions(Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-			_, err := l.Load(t.Context(), testSchema(t))
+			_, err := l.testLoad(t.Context(), testSchema(t))
 			if !errors.Is(err, config.ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
@@ -513,7 +513,7 @@ func TestUnknownKeys(t *testing.T) {
 	f.putString("app/db", `{"host":"h","pasword":"`+canary+`"}`)
 	t.Run("warning", func(t *testing.T) {
 		l := NewWithClient(f, JSON("app/db", "database"))
-		vals, err := l.Load(t.Context(), testSchema(t))
+		vals, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.As(err, &u) {
 			t.Fatalf("err = %v, want an UnknownNameError", err)
@@ -528,7 +528,7 @@ func TestUnknownKeys(t *testing.T) {
 	})
 	t.Run("strict", func(t *testing.T) {
 		l := NewWithClient(f, JSON("app/db", "database")).WithOptions(Options{StrictKeys: true})
-		_, err := l.Load(t.Context(), testSchema(t))
+		_, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrUnknownName) || errors.As(err, &u) {
 			t.Fatalf("err = %v, want a SourceError matching ErrMalformed only", err)
@@ -539,7 +539,7 @@ func TestUnknownKeys(t *testing.T) {
 	})
 	t.Run("string to no field", func(t *testing.T) {
 		l := NewWithClient(f, String("app/db", "payments.stripe_ky"))
-		_, err := l.Load(t.Context(), testSchema(t))
+		_, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.As(err, &u) || u.Suggestion != "payments.stripe_key" {
 			t.Fatalf("err = %v", err)
@@ -559,7 +559,7 @@ func TestPrefix(t *testing.T) {
 	f.putString("my-app/production-old/database", `{"host":"old"}`)
 	f.putString("other/database", `{"host":"other"}`)
 	l := NewWithClient(f, Prefix("my-app/production/"), JSON("my-app/production/database", "database"))
-	vals, err := l.Load(t.Context(), testSchema(t))
+	vals, err := l.testLoad(t.Context(), testSchema(t))
 	var u *config.UnknownNameError
 	if !errors.As(err, &u) || u.Name != "nothing.here" {
 		t.Fatalf("err = %v, want unknown nothing.here", err)
@@ -587,7 +587,7 @@ func TestPrefix(t *testing.T) {
 	for k, v := range f.calls {
 		before[k] = v
 	}
-	_, changed, err := l.Refresh(t.Context(), testSchema(t))
+	_, changed, err := l.testRefresh(t.Context(), testSchema(t))
 	if err != nil || changed {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -597,7 +597,7 @@ func TestPrefix(t *testing.T) {
 
 	// A new secret under the prefix is a change.
 	f.putString("my-app/production/database/user", "app")
-	vals, changed, err = l.Refresh(t.Context(), testSchema(t))
+	vals, changed, err = l.testRefresh(t.Context(), testSchema(t))
 	if !onlyWarnings(err) || !changed {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -609,7 +609,7 @@ func TestPrefix(t *testing.T) {
 	}
 	// A removed one is a change too.
 	f.remove("my-app/production/database/user")
-	vals, changed, err = l.Refresh(t.Context(), testSchema(t))
+	vals, changed, err = l.testRefresh(t.Context(), testSchema(t))
 	if !onlyWarnings(err) || !changed {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -651,20 +651,20 @@ func TestRefresh(t *testing.T) {
 	)
 	schema := testSchema(t)
 	// app/db has one version, so AWSPREVIOUS does not exist yet.
-	if _, err := l.Load(t.Context(), schema); !errors.Is(err, config.ErrNotFound) || !strings.Contains(err.Error(), "labelled AWSPREVIOUS") {
+	if _, err := l.testLoad(t.Context(), schema); !errors.Is(err, config.ErrNotFound) || !strings.Contains(err.Error(), "labelled AWSPREVIOUS") {
 		t.Fatalf("Load: %v", err)
 	}
 	f.putString("app/db", `{"host":"h","password":"two-two-two-2"}`)
 
 	base := l.Calls()
-	_, changed, err := l.Refresh(t.Context(), schema)
+	_, changed, err := l.testRefresh(t.Context(), schema)
 	if !onlyWarnings(err) || !changed {
 		t.Fatalf("first refresh after a missing version: %v %v", changed, err)
 	}
 
 	t.Run("no change", func(t *testing.T) {
 		start := l.Calls()
-		vals, changed, err := l.Refresh(t.Context(), schema)
+		vals, changed, err := l.testRefresh(t.Context(), schema)
 		if err != nil || changed || vals != nil {
 			t.Fatalf("Refresh = %v, %v, %v", vals, changed, err)
 		}
@@ -677,7 +677,7 @@ func TestRefresh(t *testing.T) {
 	t.Run("changed", func(t *testing.T) {
 		v3 := f.putString("app/stripe", "sk2")
 		start := l.Calls()
-		vals, changed, err := l.Refresh(t.Context(), schema)
+		vals, changed, err := l.testRefresh(t.Context(), schema)
 		if !onlyWarnings(err) || !changed {
 			t.Fatalf("Refresh = %v, %v", changed, err)
 		}
@@ -690,8 +690,8 @@ func TestRefresh(t *testing.T) {
 			rawOf(t, vals, "database_previous.password") != "one-one-one-1" || rawOf(t, vals, "database.user") != "u" {
 			t.Errorf("values = %v", keysOf(vals))
 		}
-		if l.Versions()["app/stripe"] != v3 || l.Versions()["app/pinned@"+pinned] != pinned {
-			t.Errorf("Versions = %v", l.Versions())
+		if l.testVersions()["app/stripe"] != v3 || l.testVersions()["app/pinned@"+pinned] != pinned {
+			t.Errorf("Versions = %v", l.testVersions())
 		}
 	})
 	t.Run("one failure holds back no other rotation", func(t *testing.T) {
@@ -699,21 +699,21 @@ func TestRefresh(t *testing.T) {
 		f.mu.Lock()
 		f.describeErr["app/db"] = apiErr("ThrottlingException")
 		f.mu.Unlock()
-		dbVersion := l.Versions()["app/db"]
-		vals, changed, err := l.Refresh(t.Context(), schema)
+		dbVersion := l.testVersions()["app/db"]
+		vals, changed, err := l.testRefresh(t.Context(), schema)
 		if !errors.Is(err, config.ErrThrottled) || !changed {
 			t.Fatalf("Refresh = %v, %v", changed, err)
 		}
 		if rawOf(t, vals, "payments.stripe_key") != "sk3" || rawOf(t, vals, "database.host") != "h" {
 			t.Errorf("values = %v: want the rotated key and the last good database values", keysOf(vals))
 		}
-		if l.Versions()["app/db"] != dbVersion {
+		if l.testVersions()["app/db"] != dbVersion {
 			t.Error("the version of the secret that failed changed")
 		}
 		f.mu.Lock()
 		delete(f.describeErr, "app/db")
 		f.mu.Unlock()
-		_, changed, err = l.Refresh(t.Context(), schema)
+		_, changed, err = l.testRefresh(t.Context(), schema)
 		if !onlyWarnings(err) || changed {
 			t.Fatalf("retry = %v, %v; want no change and no error", changed, err)
 		}
@@ -722,7 +722,7 @@ func TestRefresh(t *testing.T) {
 		f.mu.Lock()
 		f.secrets["app/stripe"].deleted = true
 		f.mu.Unlock()
-		_, _, err := l.Refresh(t.Context(), schema)
+		_, _, err := l.testRefresh(t.Context(), schema)
 		if !errors.Is(err, config.ErrDeleted) {
 			t.Fatalf("err = %v", err)
 		}
@@ -745,7 +745,7 @@ func TestRefreshBeforeLoad(t *testing.T) {
 	f := newFake()
 	f.putString("app/stripe", "sk")
 	l := NewWithClient(f, String("app/stripe", "payments.stripe_key"))
-	vals, changed, err := l.Refresh(t.Context(), testSchema(t))
+	vals, changed, err := l.testRefresh(t.Context(), testSchema(t))
 	if err != nil || !changed || rawOf(t, vals, "payments.stripe_key") != "sk" {
 		t.Fatalf("Refresh = %v, %v, %v", vals, changed, err)
 	}
@@ -765,7 +765,7 @@ func TestTimeoutAndCalls(t *testing.T) {
 	}
 	l := NewWithClient(f, String("app/slow", "payments.stripe_key")).WithOptions(Options{Timeout: 20 * time.Millisecond})
 	start := time.Now()
-	_, err := l.Load(t.Context(), testSchema(t))
+	_, err := l.testLoad(t.Context(), testSchema(t))
 	if !errors.Is(err, config.ErrTransient) || !strings.Contains(err.Error(), "no answer within 20ms") {
 		t.Fatalf("err = %v", err)
 	}
@@ -801,7 +801,7 @@ func TestConcurrencyBound(t *testing.T) {
 		return nil
 	}
 	l := NewWithClient(f, sources...).WithOptions(Options{Concurrency: 3})
-	if _, err := l.Load(t.Context(), testSchema(t)); err != nil {
+	if _, err := l.testLoad(t.Context(), testSchema(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p := calls.peak.Load(); p > 3 || p < 2 {
@@ -817,9 +817,9 @@ func TestLogsNeverHoldValues(t *testing.T) {
 	var logs bytes.Buffer
 	lg := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key")).WithOptions(Options{Logger: lg})
-	_, err := l.Load(t.Context(), testSchema(t))
+	_, err := l.testLoad(t.Context(), testSchema(t))
 	f.putString("app/stripe", canary+"2")
-	_, changed, rerr := l.Refresh(t.Context(), testSchema(t))
+	_, changed, rerr := l.testRefresh(t.Context(), testSchema(t))
 	var u *config.UnknownNameError
 	if !changed || !errors.As(rerr, &u) || errors.Is(rerr, config.ErrMalformed) {
 		t.Fatalf("Refresh = %v, %v; want changed with an unknown-key warning", changed, rerr)
@@ -830,8 +830,8 @@ func TestLogsNeverHoldValues(t *testing.T) {
 	noCanary(t, logs.String(), fmt.Sprint(err), fmt.Sprint(rerr))
 	st := l.LayerStatus()
 	if st.Name != "secretsmanager" || st.Calls["BatchGetSecretValue ok"] != 1 || st.Calls["DescribeSecret ok"] != 2 ||
-		st.Calls["GetSecretValue ok"] != 1 || len(st.Versions) != 2 {
-		t.Errorf("LayerStatus = %+v", st)
+		st.Calls["GetSecretValue ok"] != 1 || len(st.Versions) != 0 || len(l.testVersions()) != 2 {
+		t.Errorf("LayerStatus = %+v (the store adds the versions it serves), versions read %v", st, l.testVersions())
 	}
 }
 
@@ -865,7 +865,7 @@ func TestKoanfProvider(t *testing.T) {
 	if m["cache"].(map[string]any)["ttl"] != "5s" {
 		t.Errorf("cache = %v", m["cache"])
 	}
-	if len(l.Versions()) != 0 {
+	if len(l.testVersions()) != 0 {
 		t.Error("Read changed the versions in use")
 	}
 	k := koanf.New(".")
@@ -887,7 +887,7 @@ func TestBadSources(t *testing.T) {
 	f := newFake()
 	for _, s := range []Source{{}, JSON("", "x"), String("a", ""), Prefix("p/", VersionID("v")), JSON("a", "b", Stage("S"), VersionID("v"))} {
 		l := NewWithClient(f, s)
-		if _, err := l.Load(t.Context(), testSchema(t)); err == nil {
+		if _, err := l.testLoad(t.Context(), testSchema(t)); err == nil {
 			t.Errorf("%v: no error", s)
 		}
 	}
@@ -945,7 +945,7 @@ func TestKMSAccessDeniedIsDecryption(t *testing.T) {
 	f.getErr["my-app/production/database"] = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "Access to KMS is not allowed"}
 	f.mu.Unlock()
 	l := NewWithClient(f, JSON("my-app/production/database", "database"))
-	_, err := l.Load(t.Context(), testSchema(t))
+	_, err := l.testLoad(t.Context(), testSchema(t))
 	if !errors.Is(err, config.ErrDecryption) || errors.Is(err, config.ErrAccessDenied) || !strings.Contains(err.Error(), "kms:Decrypt") {
 		t.Errorf("err = %v, want ErrDecryption naming kms:Decrypt", err)
 	}
@@ -960,24 +960,24 @@ func TestRefreshMalformedRotationHoldsBackNothingElse(t *testing.T) {
 	f.putString("app/stripe", "sk1")
 	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"))
 	schema := testSchema(t)
-	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
 	}
-	dbVersion := l.Versions()["app/db"]
+	dbVersion := l.testVersions()["app/db"]
 	f.putString("app/db", `{"host": "db2", "password": CANARY-not-json}`)
 	f.putString("app/stripe", "sk2")
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := l.testRefresh(t.Context(), schema)
 	if !changed || !errors.Is(err, config.ErrMalformed) || strings.Contains(err.Error(), "CANARY") {
 		t.Fatalf("Refresh = %v, %v; want the stripe change and the malformed database secret, no value", changed, err)
 	}
 	if rawOf(t, vals, "payments.stripe_key") != "sk2" || rawOf(t, vals, "database.host") != "db.internal" {
 		t.Errorf("values = %v; want the new stripe key and the last good database values", keysOf(vals))
 	}
-	if l.Versions()["app/db"] != dbVersion {
+	if l.testVersions()["app/db"] != dbVersion {
 		t.Error("the malformed version was adopted")
 	}
 	f.putString("app/db", strings.Replace(dbJSON, "db.internal", "db3.internal", 1))
-	vals, changed, err = l.Refresh(t.Context(), schema)
+	vals, changed, err = l.testRefresh(t.Context(), schema)
 	if !changed || !onlyWarnings(err) || rawOf(t, vals, "database.host") != "db3.internal" {
 		t.Errorf("after the fix: changed %v, err %v, host %v", changed, err, rawOf(t, vals, "database.host"))
 	}
@@ -991,11 +991,11 @@ func TestOptionalPreviousVersion(t *testing.T) {
 	f.putString("app/db", `{"password":"first-password-1"}`)
 	schema := testSchema(t)
 	required := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious)))
-	if _, err := required.Load(t.Context(), schema); !errors.Is(err, config.ErrNotFound) {
+	if _, err := required.testLoad(t.Context(), schema); !errors.Is(err, config.ErrNotFound) {
 		t.Fatalf("required previous version: err = %v, want not found", err)
 	}
 	l := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious), Optional()))
-	vals, err := l.Load(t.Context(), schema)
+	vals, err := l.testLoad(t.Context(), schema)
 	if !onlyWarnings(err) {
 		t.Fatalf("optional previous version: err = %v", err)
 	}
@@ -1003,7 +1003,7 @@ func TestOptionalPreviousVersion(t *testing.T) {
 		t.Fatalf("values = %v", keysOf(vals))
 	}
 	f.putString("app/db", `{"password":"second-password-2"}`)
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := l.testRefresh(t.Context(), schema)
 	if !changed || !onlyWarnings(err) {
 		t.Fatalf("Refresh = %v, %v", changed, err)
 	}
@@ -1023,12 +1023,12 @@ func TestRefreshNewMalformedSecretUnderPrefix(t *testing.T) {
 	f.putString("other/stripe", "sk1")
 	l := NewWithClient(f, Prefix("app/"), String("other/stripe", "payments.stripe_key"))
 	schema := testSchema(t)
-	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
 	}
 	f.putString("app/database", `{"host": CANARY-broken`)
 	f.putString("other/stripe", "sk2")
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := l.testRefresh(t.Context(), schema)
 	if !changed || !errors.Is(err, config.ErrMalformed) || strings.Contains(err.Error(), "CANARY") {
 		t.Fatalf("Refresh = %v, %v; want the stripe rotation and the malformed secret reported", changed, err)
 	}
@@ -1049,13 +1049,13 @@ func TestRefreshOptionalSecretDeleted(t *testing.T) {
 	f.putString("app/extra", "sk1")
 	l := NewWithClient(f, JSON("app/db", "database"), String("app/extra", "payments.stripe_key", Optional()))
 	schema := testSchema(t)
-	if _, err := l.Load(t.Context(), schema); !onlyWarnings(err) {
+	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
 	delete(f.secrets, "app/extra")
 	f.mu.Unlock()
-	vals, changed, err := l.Refresh(t.Context(), schema)
+	vals, changed, err := l.testRefresh(t.Context(), schema)
 	if !changed || !onlyWarnings(err) {
 		t.Fatalf("Refresh = %v, %v; want a change (the optional value is gone) and no error", changed, err)
 	}

@@ -30,26 +30,23 @@ import (
 // in the set are the previous ones. With changed == false an error means
 // nothing new could be read; the versions in use stay the same, so the next
 // Refresh sees the same changes again.
-func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Values, bool, error) {
-	l.run.Lock()
-	defer l.run.Unlock()
-
-	prev := l.current()
-	if prev == nil {
+func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	schema := req.Schema
+	if req.Prev == nil {
 		r, err := l.read(ctx, schema)
 		if err != nil {
-			return nil, false, err
+			return config.Update{}, err
 		}
-		if err := joinErrs(r.errs, r.m.errs); err != nil {
-			return nil, false, err
-		}
-		l.publish(r.state)
-		return r.m.values, true, joinErrs(r.m.warns)
+		return r.state.update(r.m.values), joinErrs(l.withKeys(r.errs), l.withKeys(r.m.errs), r.m.warns)
+	}
+	prev, ok := req.Prev.(*state)
+	if !ok {
+		return config.Update{}, fmt.Errorf("%w: secretsmanager: Refresh was given the State of another layer (%T)", config.ErrLayer, req.Prev)
 	}
 
 	listed, errs := l.listAll(ctx)
 	if len(errs) > 0 {
-		return nil, false, joinErrs(errs)
+		return config.Update{}, joinErrs(errs)
 	}
 	m := newMapper(schema, l.opts.StrictKeys)
 	bindings := l.bind(schema, listed, m)
@@ -170,7 +167,7 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 	}
 	if !changed {
 		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found no change", slog.Int("secrets", len(next)))
-		return nil, false, joinErrs(errs)
+		return config.Update{}, joinErrs(errs)
 	}
 	for _, b := range bindings {
 		if s, ok := next[b.ref]; ok {
@@ -178,11 +175,16 @@ func (l *Layer) Refresh(ctx context.Context, schema *config.Schema) (config.Valu
 		}
 	}
 	if len(m.errs) > 0 {
-		return nil, false, joinErrs(append(errs, m.errs...))
+		return config.Update{}, joinErrs(append(errs, m.errs...))
 	}
-	l.publish(&state{secrets: next, listed: listed})
 	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
-	return m.values, true, joinErrs(append(errs, m.warns...))
+	st := &state{secrets: next, listed: listed}
+	return st.update(m.values), joinErrs(append(errs, m.warns...))
+}
+
+// update is the config.Update of values read with st.
+func (st *state) update(values config.Values) config.Update {
+	return config.Update{Changed: true, Values: values, State: st, Versions: st.versions()}
 }
 
 // versionsWithStage returns the VersionIds that carry stage. It is normally
