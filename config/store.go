@@ -202,7 +202,8 @@ func (s *Store[T]) Warnings() []error {
 // snapshot. layerErrs are the problems the layers reported while reading.
 func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], error) {
 	schema := s.schema
-	var problems, warnings []error
+	var problems []error
+	warnings := schema.Warnings() // struct tags of other libraries
 	for i, l := range s.layers {
 		if l == nil {
 			problems = append(problems, fmt.Errorf("%w: layer %d is nil", ErrSchema, i+1))
@@ -304,6 +305,8 @@ func warningKind(err error) string {
 		return "unknown_name"
 	case errors.Is(err, ErrSecretPolicy):
 		return "secret_policy"
+	case errors.Is(err, ErrForeignTag):
+		return "foreign_tag"
 	}
 	return "other"
 }
