@@ -22,12 +22,24 @@ import (
 //
 // Struct tags:
 //
-//	config:"name"     rename the key segment (config:"-" skips the field)
-//	env:"NAME"        use this exact environment name (no prefix is added)
+//	config:"name"     rename the key segment (config:"-" skips the field);
+//	                  config:"name,nonfinite" (or ",nonfinite") lets a float
+//	                  field accept NaN and infinities
+//	env:"NAME"        use this exact environment name (no prefix is added);
+//	                  [A-Za-z_][A-Za-z0-9_]*, no options
 //	default:"value"   the value when no layer sets one
-//	secret:"true"     treat the field as a secret (config.Secret is secret by type)
+//	secret:"true"     treat the field, or every field of a nested struct, as
+//	                  a secret (a type holding a config.Secret is secret by type)
 //	desc:"text"       a description, for generated documentation
 //	validate:"rules"  go-playground/validator rules, checked after decoding
+//
+// The type is an ErrSchema error, naming the field, when a field cannot be
+// set from configuration (a chan, func, interface, recursive type, struct
+// inside a pointer, list or map, type defined from Secret, map with keys that
+// are not strings), when an env tag has options or is not a valid name, when
+// a skipped field has validate rules, and when a nested struct has no
+// exported field. Tags of other configuration libraries are not errors but
+// warnings; see Warnings. docs/naming.md lists every supported type.
 type Schema struct {
 	typ       reflect.Type
 	prefix    string
@@ -57,7 +69,10 @@ type Field struct {
 	// Default is the default tag; HasDefault tells an empty default from none.
 	Default    string
 	HasDefault bool
-	// Secret is true for config.Secret fields and fields tagged secret:"true".
+	// Secret is true for fields whose type can hold a config.Secret anywhere
+	// (Secret, *Secret, []Secret, a struct embedding Secret, a type with
+	// UnmarshalText holding one in any field), for fields tagged
+	// secret:"true" and for every field of a struct tagged secret:"true".
 	Secret bool
 	// Required is true when the validate rules include "required".
 	Required bool
@@ -201,7 +216,31 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 		}
 	}
 	s.validator = newValidator()
+	s.registerWrappers(s.validator)
 	return s
+}
+
+// registerWrappers lets v validate a type that embeds Secret (type W
+// struct{ config.Secret }) as the secret's string, as it does Secret, so
+// min=12 counts characters.
+func (s *Schema) registerWrappers(v *validator.Validate) {
+	seen := map[reflect.Type]bool{}
+	for _, f := range s.fields {
+		t := f.Type
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t == secretType || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if sf, ok := t.FieldByName("Secret"); ok && sf.Anonymous && sf.Type == secretType {
+			index := sf.Index
+			v.RegisterCustomTypeFunc(func(f reflect.Value) any {
+				return f.FieldByIndex(index).Interface().(Secret).value
+			}, reflect.Zero(t).Interface())
+		}
+	}
 }
 
 // builder walks a configuration type once, collecting its fields, the

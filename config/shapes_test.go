@@ -296,3 +296,18 @@ func TestSecretTagMustBeTrueOrFalse(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A type that embeds Secret is validated as the secret's text, like Secret.
+func TestWrappedSecretIsValidatedAsText(t *testing.T) {
+	t.Parallel()
+	type C struct {
+		W wrapped `validate:"required,min=12"`
+	}
+	_, err := loadText[C](t, map[string]any{"w": "short"})
+	if !errors.Is(err, config.ErrValidation) || !strings.Contains(err.Error(), "w must have at least 12 characters") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := loadText[C](t, map[string]any{"w": "long enough secret"}); err != nil {
+		t.Fatal(err)
+	}
+}

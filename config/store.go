@@ -142,6 +142,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	s := &Store[T]{schema: schema, layers: layers, opts: o, validator: schema.validator, log: o.Logger, clock: o.Clock}
 	if o.Validator != nil {
 		registerTypes(o.Validator)
+		schema.registerWrappers(o.Validator)
 		s.validator = o.Validator
 	}
 	if s.log == nil {
