@@ -17,6 +17,7 @@ type (
 	fuzzDerived   Secret
 	fuzzTree      map[string]fuzzTree
 	fuzzValueText struct{ s string }
+	fuzzTextList  []fuzzTextList // recursive, but decoded from text
 	fuzzNode      struct {
 		Name string
 		Next *fuzzNode
@@ -24,6 +25,11 @@ type (
 )
 
 func (fuzzValueText) UnmarshalText([]byte) error { return nil }
+
+func (l *fuzzTextList) UnmarshalText(b []byte) error {
+	*l = make(fuzzTextList, len(b)%4)
+	return nil
+}
 
 // fuzzBases are the leaf types a fuzzed struct is built from: supported,
 // unsupported and recursive ones.
@@ -34,6 +40,7 @@ var fuzzBases = []reflect.Type{
 	reflect.TypeFor[[]byte](), reflect.TypeFor[any](), reflect.TypeFor[func()](), reflect.TypeFor[unsafe.Pointer](),
 	reflect.TypeFor[uintptr](), reflect.TypeFor[fuzzWrapped](), reflect.TypeFor[fuzzDerived](), reflect.TypeFor[fuzzTree](),
 	reflect.TypeFor[fuzzValueText](), reflect.TypeFor[fuzzNode](), reflect.TypeFor[*url.URL](), reflect.TypeFor[struct{}](),
+	reflect.TypeFor[fuzzTextList](),
 }
 
 var fuzzTags = []string{
@@ -103,7 +110,7 @@ var fuzzSamples = []any{
 // valid environment names, marks every field holding a Secret secret, and
 // decodes any input without a panic or an error that quotes it.
 func FuzzSchema(f *testing.F) {
-	for _, seed := range [][]byte{{}, {1, 2, 3}, {5, 0, 9, 5, 1, 7}, {3, 21, 0, 0, 8}, {0, 19, 1, 10}, {9, 9, 9, 9, 9, 9, 9}} {
+	for _, seed := range [][]byte{{}, {1, 2, 3}, {5, 0, 9, 5, 1, 7}, {3, 21, 0, 0, 8}, {0, 19, 1, 10}, {9, 9, 9, 9, 9, 9, 9}, {9, 26}, {1, 9, 26}} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -227,7 +227,10 @@ func (s *Schema) registerWrappers(v *validator.Validate) {
 	seen := map[reflect.Type]bool{}
 	for _, f := range s.fields {
 		t := f.Type
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		for range 32 { // a recursive leaf type (type L []L with UnmarshalText) ends the loop
+			if k := t.Kind(); k != reflect.Pointer && k != reflect.Slice && k != reflect.Array && k != reflect.Map {
+				break
+			}
 			t = t.Elem()
 		}
 		if t.Kind() != reflect.Struct || t == secretType || seen[t] {
