@@ -417,3 +417,31 @@ func TestDecodeMessages(t *testing.T) {
 func slogText(w *configtest.LogBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
+
+// The default of a secret field written in another library's syntax is not
+// repeated in the error or warning about it.
+func TestForeignDefaultsOfSecretsAreNotShown(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARYdefault42"
+	s, err := config.SchemaFor[struct {
+		Password config.Secret `envDefault:"CANARYdefault42"`
+		Token    string        `secret:"true" env-default:"CANARYdefault42"`
+	}]("APP_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := fmt.Sprint(s.Warnings()); strings.Contains(w, canary) || !strings.Contains(w, `write default:"..."`) {
+		t.Errorf("warnings = %s", w)
+	}
+	err = schemaErr[struct {
+		Password config.Secret `env:"DB_PASSWORD,default=CANARYdefault42"`
+	}]()
+	if !errors.Is(err, config.ErrSchema) || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), `write env:"DB_PASSWORD" default:"..."`) {
+		t.Errorf("err = %v", err)
+	}
+	if err := schemaErr[struct {
+		V string `env:"-"`
+	}](); !errors.Is(err, config.ErrSchema) || !strings.Contains(err.Error(), `write config:"-"`) {
+		t.Errorf(`env:"-": err = %v`, err)
+	}
+}

@@ -308,7 +308,7 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 		seg = SnakeCase(sf.Name)
 	}
 	key := keyPrefix + seg
-	b.foreignTags(sf, goPath, key, seg, tag != "")
+	b.foreignTags(sf, goPath, key, seg, tag != "", secret || containsSecret(ft))
 	if isSection(ft) {
 		if sf.Anonymous && name == "" {
 			// Embedded structs are flattened into their parent, as in
@@ -359,7 +359,7 @@ func (b *builder) leaf(sf reflect.StructField, idx []int, goPath, key string, op
 	}
 	f.Default, f.HasDefault = sf.Tag.Lookup("default")
 	f.Required = slices.Contains(strings.Split(f.Validate, ","), "required")
-	env, ok := b.envName(sf, goPath, key)
+	env, ok := b.envName(sf, goPath, key, f.Secret)
 	if !ok {
 		return 1
 	}

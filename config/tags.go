@@ -67,10 +67,18 @@ func envSuggestion(name string) string {
 // envName returns the field's environment name: the env tag as written, or
 // the prefix and the key. A tag with options (another library's syntax) or a
 // name the environment cannot hold is reported with what to write instead.
-func (b *builder) envName(sf reflect.StructField, goPath, key string) (string, bool) {
+func (b *builder) envName(sf reflect.StructField, goPath, key string, secret bool) (string, bool) {
 	tag := sf.Tag.Get("env")
 	if strings.Contains(tag, ",") {
-		b.fail("field %s: the env tag %q has options, which Strata does not read; write %s", goPath, tag, envAdvice(sf, tag))
+		shown, advice := tag, envAdvice(sf, tag, secret)
+		if secret && strings.Contains(strings.ToLower(tag), "default=") {
+			shown = "…" // a default of a secret field is secret text
+		}
+		b.fail("field %s: the env tag %q has options, which Strata does not read; write %s", goPath, shown, advice)
+		return "", false
+	}
+	if tag == "-" {
+		b.fail(`field %s: env:"-" is not how Strata skips a field; write config:"-"`, goPath)
 		return "", false
 	}
 	if tag != "" {
@@ -91,7 +99,8 @@ func (b *builder) envName(sf reflect.StructField, goPath, key string) (string, b
 
 // envAdvice rewrites an env tag with options into Strata's tags:
 // env:"NAME,required" is env:"NAME" validate:"required".
-func envAdvice(sf reflect.StructField, tag string) string {
+// The default of a secret field is not repeated.
+func envAdvice(sf reflect.StructField, tag string, secret bool) string {
 	parts := strings.Split(tag, ",")
 	name := strings.TrimSpace(parts[0])
 	var out, unknown []string
@@ -107,6 +116,8 @@ func envAdvice(sf reflect.StructField, tag string) string {
 			if !strings.Contains(","+validate+",", ",required,") {
 				validate = strings.TrimSuffix("required,"+validate, ",")
 			}
+		case strings.HasPrefix(low, "default=") && secret:
+			out = append(out, `default:"..."`)
 		case strings.HasPrefix(low, "default="):
 			out = append(out, fmt.Sprintf("default:%q", o[len("default="):]))
 		default:
@@ -153,7 +164,8 @@ var foreignAdvice = map[string]func(value, env string) string{
 // foreignTags warns about tags of other configuration libraries on a field.
 // mapstructure and koanf tags (shared with viper or koanf) are reported only
 // when they name another key than Strata's, and no config tag is present.
-func (b *builder) foreignTags(sf reflect.StructField, goPath, key, seg string, hasConfigTag bool) {
+// The value of a default tag of a secret field is not shown.
+func (b *builder) foreignTags(sf reflect.StructField, goPath, key, seg string, hasConfigTag, secret bool) {
 	env := sf.Tag.Get("env")
 	if env == "" || strings.Contains(env, ",") {
 		env = b.s.prefix + EnvName(key)
@@ -163,6 +175,9 @@ func (b *builder) foreignTags(sf reflect.StructField, goPath, key, seg string, h
 	}
 	for _, name := range foreignTagNames {
 		if v, ok := sf.Tag.Lookup(name); ok {
+			if secret && strings.Contains(name, "efault") {
+				v = "..."
+			}
 			warn(name, v, foreignAdvice[name](v, env))
 		}
 	}
