@@ -34,12 +34,6 @@ type decoders struct {
 	stack []reflect.Type
 }
 
-// decoderFor returns the decoder of t with default options.
-func decoderFor(t reflect.Type) (decodeFunc, error) {
-	var d decoders
-	return d.build(t)
-}
-
 func (d *decoders) build(t reflect.Type) (decodeFunc, error) {
 	if slices.Contains(d.stack, t) {
 		return nil, fmt.Errorf("recursive type %s: a value of it can contain itself, which configuration cannot describe", t)
