@@ -59,17 +59,21 @@
 //
 // # Secrets
 //
-// A field is secret when its type is Secret (or holds Secrets: *Secret,
-// []Secret, map[string]Secret) or when it is tagged secret:"true". A Secret
+// A field is secret when its type can hold a Secret anywhere (*Secret,
+// []Secret, map[string]Secret, a struct embedding Secret, a type with
+// UnmarshalText holding one) or when it, or a struct holding it, is tagged
+// secret:"true". A type defined from Secret (type P config.Secret) has none of
+// its methods and is an ErrSchema error; embed Secret instead. A Secret
 // prints [REDACTED] in every fmt verb, JSON, text and slog; Reveal returns the
 // value. No error (nor any error in its Unwrap chain), warning, log line,
 // KeyInfo or MaskedConfig of this package contains the value of a secret
-// field, and a decode error never quotes a value that came from a sensitive
-// layer or that its layer marked secret (Value.Secret). Every exported type
-// that holds values or reaches them (Store, Change, Status, KeyInfo,
-// MaskedConfig, Options, Value, Values, Schema, Field and the error types)
-// implements fmt.Formatter for every verb, slog.LogValuer and json.Marshaler
-// in a redacted form; Fingerprint gives a short keyed hash
+// field or any part of it (a map key, an item), and a decode error never
+// quotes a value that came from a sensitive layer or that its layer marked
+// secret (Value.Secret). Every exported type that holds values or reaches
+// them (Store, Change, Status, KeyInfo, MaskedConfig, Options, Value, Values,
+// Update, RefreshRequest, Schema, Field and the error types) implements
+// fmt.Formatter for every verb, slog.LogValuer and json.Marshaler in a
+// redacted form; Fingerprint gives a short keyed hash
 // to compare values instead (it can confirm a guess of a weak secret, so it is
 // for comparison only). Each layer says whether it is Sensitive: a secret field
 // set by a layer that is not (defaults, .env, the plain environment) is an

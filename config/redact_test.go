@@ -437,7 +437,7 @@ func TestDecoderPanicIsAnError(t *testing.T) {
 	}
 	_, err := config.Load[cfg](t.Context(), &config.Options{Logger: discard()},
 		config.StaticSecrets("secrets", map[string]string{"mode": redactCanary}))
-	if err == nil || !strings.Contains(err.Error(), "mode has an invalid value: the decoder of config_test.panicky panicked (a panic of type string)") {
+	if err == nil || !strings.Contains(err.Error(), "mode has an invalid value: expected a valid config_test.panicky (its UnmarshalText panicked)") {
 		t.Errorf("err = %v", err)
 	}
 	assertRedacted(t, "decode error", err, redactCanary)

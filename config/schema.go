@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -21,12 +22,24 @@ import (
 //
 // Struct tags:
 //
-//	config:"name"     rename the key segment (config:"-" skips the field)
-//	env:"NAME"        use this exact environment name (no prefix is added)
+//	config:"name"     rename the key segment (config:"-" skips the field);
+//	                  config:"name,nonfinite" (or ",nonfinite") lets a float
+//	                  field accept NaN and infinities
+//	env:"NAME"        use this exact environment name (no prefix is added);
+//	                  [A-Za-z_][A-Za-z0-9_]*, no options
 //	default:"value"   the value when no layer sets one
-//	secret:"true"     treat the field as a secret (config.Secret is secret by type)
+//	secret:"true"     treat the field, or every field of a nested struct, as
+//	                  a secret (a type holding a config.Secret is secret by type)
 //	desc:"text"       a description, for generated documentation
 //	validate:"rules"  go-playground/validator rules, checked after decoding
+//
+// The type is an ErrSchema error, naming the field, when a field cannot be
+// set from configuration (a chan, func, interface, recursive type, struct
+// inside a pointer, list or map, type defined from Secret, map with keys that
+// are not strings), when an env tag has options or is not a valid name, when
+// a skipped field has validate rules, and when a nested struct has no
+// exported field. Tags of other configuration libraries are not errors but
+// warnings; see Warnings. docs/naming.md lists every supported type.
 type Schema struct {
 	typ       reflect.Type
 	prefix    string
@@ -39,6 +52,7 @@ type Schema struct {
 	slots     []slot          // the defaults by field position: where every merge starts
 	validator *validator.Validate
 	schemaErr error
+	warnings  []error // struct tags of other libraries, see Warnings
 }
 
 // Field is one leaf setting of a schema.
@@ -55,7 +69,10 @@ type Field struct {
 	// Default is the default tag; HasDefault tells an empty default from none.
 	Default    string
 	HasDefault bool
-	// Secret is true for config.Secret fields and fields tagged secret:"true".
+	// Secret is true for fields whose type can hold a config.Secret anywhere
+	// (Secret, *Secret, []Secret, a struct embedding Secret, a type with
+	// UnmarshalText holding one in any field), for fields tagged
+	// secret:"true" and for every field of a struct tagged secret:"true".
 	Secret bool
 	// Required is true when the validate rules include "required".
 	Required bool
@@ -73,7 +90,9 @@ type Field struct {
 // "string", "int", "duration", "[]string", "secret".
 func (f *Field) TypeName() string { return typeName(f.Type) }
 
-func typeName(t reflect.Type) string {
+func typeName(t reflect.Type) string { return typeNameDepth(t, 0) }
+
+func typeNameDepth(t reflect.Type, depth int) string {
 	switch t {
 	case durationType:
 		return "duration"
@@ -84,29 +103,36 @@ func typeName(t reflect.Type) string {
 	case urlType:
 		return "url"
 	}
+	named := t.PkgPath() != "" && t.Name() != ""
+	if named && (reflect.PointerTo(t).Implements(textType) || depth > 8) {
+		return t.String()
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return typeName(t.Elem())
+		return typeNameDepth(t.Elem(), depth+1)
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return "bytes"
 		}
-		return "[]" + typeName(t.Elem())
+		return "[]" + typeNameDepth(t.Elem(), depth+1)
+	case reflect.Array:
+		return fmt.Sprintf("[%d]%s", t.Len(), typeNameDepth(t.Elem(), depth+1))
 	case reflect.Map:
-		return "map[" + typeName(t.Key()) + "]" + typeName(t.Elem())
+		return "map[" + typeNameDepth(t.Key(), depth+1) + "]" + typeNameDepth(t.Elem(), depth+1)
 	}
-	if t.PkgPath() != "" && t.Name() != "" {
+	if named {
 		return t.String()
 	}
 	return t.Kind().String()
 }
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	timeType     = reflect.TypeFor[time.Time]()
-	secretType   = reflect.TypeFor[Secret]()
-	urlType      = reflect.TypeFor[url.URL]()
-	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+	durationType   = reflect.TypeFor[time.Duration]()
+	timeType       = reflect.TypeFor[time.Time]()
+	secretType     = reflect.TypeFor[Secret]()
+	urlType        = reflect.TypeFor[url.URL]()
+	textType       = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonNumberType = reflect.TypeFor[json.Number]()
 )
 
 // schemaCache holds one immutable *Schema per (type, prefix), like the field
@@ -147,12 +173,17 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 		parents:  map[string]bool{},
 		defaults: Values{},
 	}
-	var errs []error
 	if t.Kind() != reflect.Struct {
 		s.schemaErr = fmt.Errorf("%w: %s is not a struct", ErrSchema, t)
 		return s
 	}
-	s.walk(t, nil, "", "", &errs)
+	b := &builder{s: s}
+	if prefix != "" && !validEnvName(prefix) {
+		b.prefixBad = true
+		b.errs = append(b.errs, fmt.Errorf("%w: the environment prefix %q is not valid: use letters, digits and _, not starting with a digit (such as APP_)", ErrSchema, prefix))
+	}
+	b.walk(t, nil, "", "", false)
+	errs := b.errs
 	for _, f := range s.fields {
 		if other, dup := s.byEnv[f.Env]; dup {
 			errs = append(errs, fmt.Errorf("%w: fields %s and %s both map to the environment name %s; rename one with a config or env tag",
@@ -176,6 +207,7 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 	if len(errs) > 0 {
 		s.schemaErr = &AggregateError{Errs: errs}
 	}
+	s.warnings = b.warns
 	s.slots = make([]slot, len(s.fields))
 	for i, f := range s.fields {
 		f.pos = i
@@ -184,75 +216,281 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 		}
 	}
 	s.validator = newValidator()
+	s.registerWrappers(s.validator)
 	return s
 }
 
-func (s *Schema) walk(t reflect.Type, index []int, keyPrefix, goPrefix string, errs *[]error) {
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		tag := sf.Tag.Get("config")
-		if tag == "-" || !sf.IsExported() {
+// registerWrappers lets v validate a type that embeds Secret (type W
+// struct{ config.Secret }) as the secret's string, as it does Secret, so
+// min=12 counts characters.
+func (s *Schema) registerWrappers(v *validator.Validate) {
+	seen := map[reflect.Type]bool{}
+	for _, f := range s.fields {
+		t := f.Type
+		for range 32 { // a recursive leaf type (type L []L with UnmarshalText) ends the loop
+			if k := t.Kind(); k != reflect.Pointer && k != reflect.Slice && k != reflect.Array && k != reflect.Map {
+				break
+			}
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t == secretType || seen[t] {
 			continue
 		}
-		idx := append(slices.Clip(index), i)
-		goPath := goPrefix + sf.Name
-		ft := sf.Type
-		if sf.Anonymous && tag == "" && ft.Kind() == reflect.Struct && !isLeaf(ft) {
-			// Embedded structs are flattened into their parent, as in encoding/json;
-			// the validator still names them, so they stay in the Go path.
-			s.walk(ft, idx, keyPrefix, goPath+".", errs)
-			continue
+		seen[t] = true
+		if sf, ok := t.FieldByName("Secret"); ok && sf.Anonymous && sf.Type == secretType {
+			index := sf.Index
+			v.RegisterCustomTypeFunc(func(f reflect.Value) any {
+				return f.FieldByIndex(index).Interface().(Secret).value
+			}, reflect.Zero(t).Interface())
 		}
-		seg := tag
-		if seg == "" {
-			seg = SnakeCase(sf.Name)
-		}
-		key := keyPrefix + seg
-		if ft.Kind() == reflect.Struct && !isLeaf(ft) {
-			s.parents[key] = true
-			s.walk(ft, idx, key+".", goPath+".", errs)
-			continue
-		}
-		dec, err := decoderFor(ft)
-		if err != nil {
-			*errs = append(*errs, fmt.Errorf("%w: field %s: %v", ErrSchema, goPath, err))
-			continue
-		}
-		f := &Field{
-			Key:      key,
-			GoPath:   goPath,
-			Type:     ft,
-			Secret:   containsSecret(ft) || sf.Tag.Get("secret") == "true",
-			Desc:     sf.Tag.Get("desc"),
-			Validate: sf.Tag.Get("validate"),
-			index:    idx,
-			dec:      dec,
-		}
-		f.Default, f.HasDefault = sf.Tag.Lookup("default")
-		f.Required = slices.Contains(strings.Split(f.Validate, ","), "required")
-		if env, ok := sf.Tag.Lookup("env"); ok && env != "" {
-			f.Env = env
-		} else {
-			f.Env = s.prefix + EnvName(key)
-		}
-		s.fields = append(s.fields, f)
 	}
 }
 
-// containsSecret reports whether t is Secret or holds Secrets: *Secret,
-// []Secret, map[string]Secret. Such fields are secret by type.
-func containsSecret(t reflect.Type) bool {
-	for {
-		if t == secretType {
-			return true
+// builder walks a configuration type once, collecting its fields, the
+// problems that make it unusable and the warnings that do not.
+type builder struct {
+	s         *Schema
+	errs      []error
+	warns     []error
+	stack     []reflect.Type // the struct types being walked, outermost first
+	prefixBad bool           // the prefix is reported once, not for every field
+}
+
+func (b *builder) fail(format string, args ...any) {
+	b.errs = append(b.errs, fmt.Errorf("%w: "+format, append([]any{ErrSchema}, args...)...))
+}
+
+// walk adds the fields of struct t and returns how many it added or skipped
+// on purpose, so that a section no value can reach is reported.
+func (b *builder) walk(t reflect.Type, index []int, keyPrefix, goPrefix string, secret bool) int {
+	b.stack = append(b.stack, t)
+	defer func() { b.stack = b.stack[:len(b.stack)-1] }()
+	n := 0
+	for i := range t.NumField() {
+		n += b.field(t.Field(i), append(slices.Clip(index), i), keyPrefix, goPrefix, secret)
+	}
+	return n
+}
+
+// field adds one struct field: a leaf, a nested section, or the promoted
+// fields of an embedded struct. It returns the number of fields it added, or
+// 1 for a field skipped with config:"-".
+func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix string, inSecret bool) int {
+	goPath := goPrefix + sf.Name
+	ft := sf.Type
+	tag := sf.Tag.Get("config")
+	if tag == "-" {
+		b.checkSkipped(sf, goPath, `skipped with config:"-"`)
+		return 1
+	}
+	name, opts, ok := b.configTag(tag, goPath)
+	secret, ok2 := b.secretTag(sf, goPath)
+	if !ok || !ok2 {
+		return 1
+	}
+	secret = secret || inSecret
+	if sf.Anonymous && name == "" && ft.Kind() == reflect.Pointer && isSection(ft.Elem()) {
+		// encoding/json would allocate it, or (unexported) drop it silently.
+		b.fail("field %s: an embedded pointer to a struct is not supported; embed the struct itself (%s, not *%s)", goPath, ft.Elem().Name(), ft.Elem().Name())
+		return 1
+	}
+	if !sf.IsExported() {
+		if sf.Anonymous && name == "" && isSection(ft) {
+			// As in encoding/json, the exported fields of an embedded
+			// unexported struct are promoted; the validator checks them too.
+			return b.walk(ft, idx, keyPrefix, goPath+".", secret)
 		}
+		b.checkSkipped(sf, goPath, "not exported")
+		return 0
+	}
+	seg := name
+	if seg == "" {
+		seg = SnakeCase(sf.Name)
+	}
+	key := keyPrefix + seg
+	b.foreignTags(sf, goPath, key, seg, tag != "", secret || containsSecret(ft))
+	if isSection(ft) {
+		if sf.Anonymous && name == "" {
+			// Embedded structs are flattened into their parent, as in
+			// encoding/json; the validator still names them, so they stay in
+			// the Go path.
+			key, seg = strings.TrimSuffix(keyPrefix, "."), ""
+		} else {
+			b.s.parents[key] = true
+		}
+		if n := b.walk(ft, idx, key+dotIf(key), goPath+".", secret); n > 0 {
+			return n
+		}
+		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, declare UnmarshalText on *%s, or skip it with config:\"-\"", goPath, ft, ft.Name())
+		return 1
+	}
+	return b.leaf(sf, idx, goPath, key, opts, secret)
+}
+
+func dotIf(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "."
+}
+
+// leaf adds a field decoded as one value.
+func (b *builder) leaf(sf reflect.StructField, idx []int, goPath, key string, opts decodeOpts, secret bool) int {
+	ft := sf.Type
+	d := decoders{opts: opts, stack: slices.Clone(b.stack)}
+	dec, err := d.build(ft)
+	if err != nil {
+		b.fail("field %s: %v", goPath, err)
+		return 1
+	}
+	if opts.nonFinite && !holdsFloat(ft) {
+		b.fail("field %s: the config tag option nonfinite applies to float and complex fields only, not %s", goPath, ft)
+		return 1
+	}
+	f := &Field{
+		Key:      key,
+		GoPath:   goPath,
+		Type:     ft,
+		Secret:   secret || containsSecret(ft),
+		Desc:     sf.Tag.Get("desc"),
+		Validate: sf.Tag.Get("validate"),
+		index:    idx,
+		dec:      dec,
+	}
+	f.Default, f.HasDefault = sf.Tag.Lookup("default")
+	f.Required = slices.Contains(strings.Split(f.Validate, ","), "required")
+	env, ok := b.envName(sf, goPath, key, f.Secret)
+	if !ok {
+		return 1
+	}
+	f.Env = env
+	b.s.fields = append(b.s.fields, f)
+	return 1
+}
+
+// configTag parses config:"name,option": the name (empty for the derived
+// one) and the options. It reports problems and returns false.
+func (b *builder) configTag(tag, goPath string) (string, decodeOpts, bool) {
+	name, rest, _ := strings.Cut(tag, ",")
+	var opts decodeOpts
+	ok := true
+	if strings.Contains(name, ".") {
+		b.fail("field %s: the config tag name %q contains a dot; a key segment is one name, and nesting comes from nested structs", goPath, name)
+		ok = false
+	}
+	for o := range strings.SplitSeq(rest, ",") {
+		switch strings.TrimSpace(o) {
+		case "":
+		case "nonfinite":
+			opts.nonFinite = true
+		default:
+			b.fail("field %s: unknown option %q in the config tag (the only option is nonfinite)", goPath, o)
+			ok = false
+		}
+	}
+	return name, opts, ok
+}
+
+func (b *builder) secretTag(sf reflect.StructField, goPath string) (bool, bool) {
+	switch v := sf.Tag.Get("secret"); v {
+	case "", "false":
+		return false, true
+	case "true":
+		return true, true
+	default:
+		b.fail("field %s: secret tag %q: write secret:\"true\" or leave the tag out", goPath, v)
+		return false, false
+	}
+}
+
+// checkSkipped reports validate rules on a field that no value can reach: the
+// validator would check them against the zero value, so a load could fail
+// with an error nothing can fix.
+func (b *builder) checkSkipped(sf reflect.StructField, goPath, why string) {
+	if v := sf.Tag.Get("validate"); v != "" && v != "-" {
+		b.fail("field %s is %s, so no layer can set it, yet it has the validate rules %q; remove the rules or stop skipping the field", goPath, why, v)
+		return
+	}
+	if !sf.IsExported() && !sf.Anonymous {
+		return // the validator does not look inside it
+	}
+	if inner := validatedInside(sf.Type, 0); inner != "" {
+		b.fail("field %s is %s, so no layer can set it, yet its field %s has validate rules; remove the rules or stop skipping the field", goPath, why, goPath+"."+inner)
+	}
+}
+
+// validatedInside returns the Go path of a field inside struct t that has
+// validate rules the validator would check, or "".
+func validatedInside(t reflect.Type, depth int) string {
+	if t.Kind() != reflect.Struct || isLeaf(t) || depth > 32 {
+		return ""
+	}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() && !sf.Anonymous {
+			continue
+		}
+		if v := sf.Tag.Get("validate"); v != "" && v != "-" {
+			return sf.Name
+		}
+		if inner := validatedInside(sf.Type, depth+1); inner != "" {
+			return sf.Name + "." + inner
+		}
+	}
+	return ""
+}
+
+// isSection reports whether a field of type t is walked as a nested struct of
+// keys rather than decoded as one value.
+func isSection(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && !isLeaf(t) && !isDerivedSecret(t)
+}
+
+// containsSecret reports whether a value of type t can hold a Secret anywhere:
+// Secret itself, or a pointer, slice, array, map or struct (by any field,
+// exported or not, embedded or not) that holds one. Such fields are secret by
+// type.
+func containsSecret(t reflect.Type) bool {
+	return holdsSecret(t, map[reflect.Type]bool{})
+}
+
+func holdsSecret(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == secretType || isDerivedSecret(t) {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Chan:
+		return holdsSecret(t.Elem(), seen)
+	case reflect.Map:
+		return holdsSecret(t.Key(), seen) || holdsSecret(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsSecret(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsFloat reports whether t is, or is a container of, floats or complex
+// numbers.
+func holdsFloat(t reflect.Type) bool {
+	for range 16 {
 		switch t.Kind() {
+		case reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+			return true
 		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
 			t = t.Elem()
 		default:
 			return false
 		}
 	}
+	return false
 }
 
 // isLeaf reports whether a struct type is decoded as one value rather than
@@ -260,6 +498,12 @@ func containsSecret(t reflect.Type) bool {
 func isLeaf(t reflect.Type) bool {
 	return t == secretType || t == urlType || t == timeType || reflect.PointerTo(t).Implements(textType)
 }
+
+// Warnings returns the problems of the type that do not stop a load: struct
+// tags of other configuration libraries that Strata does not read (envDefault,
+// required, envconfig, ...), each a *TagWarning matched by ErrForeignTag. Load
+// adds them to every snapshot's warnings and logs them.
+func (s *Schema) Warnings() []error { return slices.Clone(s.warnings) }
 
 // Fields returns the schema's fields in declaration order. The slice and the
 // fields must not be modified.

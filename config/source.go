@@ -68,9 +68,12 @@ func shortVersion(v string) string {
 }
 
 // Value is one raw value read by a layer, with its source. Raw is a string for
-// text layers (environment, .env files, defaults) and a JSON value (string,
-// float64, bool, []any or map[string]any) for structured layers such as a JSON
-// secret. The store decodes Raw into the field's Go type.
+// text layers (environment, .env files, defaults), bytes for binary sources,
+// and a JSON value for structured layers: string, json.Number (Secrets
+// Manager decodes numbers exactly, so an integer above 2^53 keeps every
+// digit), float64 (encoding/json without UseNumber), a Go integer (a YAML or
+// TOML parser), bool, nil (JSON null: no value), []any or map[string]any.
+// The store decodes Raw into the field's Go type.
 type Value struct {
 	Raw    any
 	Source Source

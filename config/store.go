@@ -152,6 +152,7 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	s := &Store[T]{schema: schema, layers: layers, opts: o, validator: schema.validator, log: o.Logger, clock: o.Clock}
 	if o.Validator != nil {
 		registerTypes(o.Validator)
+		schema.registerWrappers(o.Validator)
 		s.validator = o.Validator
 	}
 	if s.log == nil {
@@ -229,7 +230,8 @@ func (s *Store[T]) Warnings() []error {
 // snapshot. layerErrs are the problems the layers reported while reading.
 func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], error) {
 	schema := s.schema
-	var problems, warnings []error
+	var problems []error
+	warnings := schema.Warnings() // struct tags of other libraries
 	for _, err := range layerErrs {
 		if isLayerWarning(err) && !s.opts.Strict {
 			warnings = append(warnings, err)
@@ -462,6 +464,8 @@ func warningKind(err error) string {
 		return "secret_policy"
 	case errors.Is(err, ErrWarning):
 		return "layer_warning"
+	case errors.Is(err, ErrForeignTag):
+		return "foreign_tag"
 	}
 	return "other"
 }

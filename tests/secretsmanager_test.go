@@ -3,11 +3,13 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -124,7 +126,7 @@ func TestSecretsManagerSourceKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if smRaw(t, vals, "database.host") != "db.internal" || smRaw(t, vals, "database.port") != float64(5432) ||
+	if smRaw(t, vals, "database.host") != "db.internal" || smRaw(t, vals, "database.port") != json.Number("5432") ||
 		smRaw(t, vals, "database.replica.host") != "r.internal" || smRaw(t, vals, "database.password") != smCanary {
 		t.Errorf("database values wrong")
 	}
@@ -167,7 +169,7 @@ func TestSecretsManagerPrefixDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if smRaw(t, vals, "database.host") != "h" || smRaw(t, vals, "database.port") != float64(6432) ||
+	if smRaw(t, vals, "database.host") != "h" || smRaw(t, vals, "database.port") != json.Number("6432") ||
 		smRaw(t, vals, "database.password") != smCanary || smRaw(t, vals, "payments.stripe_key") != "sk" {
 		t.Errorf("values = %v", vals)
 	}
@@ -407,7 +409,7 @@ func TestSecretsManagerBatchPath(t *testing.T) {
 			if got := e.proxy.Calls(""); got != tc.batches {
 				t.Errorf("total calls = %d, want %d", got, tc.batches)
 			}
-			if smRaw(t, vals, "database.port") != float64(tc.secrets-1) || len(smVersions(l)) != tc.secrets {
+			if smRaw(t, vals, "database.port") != json.Number(strconv.Itoa(tc.secrets-1)) || len(smVersions(l)) != tc.secrets {
 				t.Errorf("port = %v, %d versions", smRaw(t, vals, "database.port"), len(smVersions(l)))
 			}
 		})
@@ -481,7 +483,7 @@ func TestSecretsManagerRefresh(t *testing.T) {
 	if d, g, all := e.proxy.Calls("DescribeSecret"), e.proxy.Calls("GetSecretValue"), e.proxy.Calls(""); d != 4 || g != 1 || all != 5 {
 		t.Errorf("changed refresh: describe %d, get %d, total %d; want 4, 1, 5", d, g, all)
 	}
-	if smRaw(t, vals, "payments.stripe_key") != "sk-2" || smRaw(t, vals, "database.port") != float64(2) {
+	if smRaw(t, vals, "payments.stripe_key") != "sk-2" || smRaw(t, vals, "database.port") != json.Number("2") {
 		t.Error("refresh did not return the full value set")
 	}
 	if smVersions(l)[stripe] != v {

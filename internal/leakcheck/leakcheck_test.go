@@ -83,7 +83,18 @@ var registry = map[string]entry{
 	"config.RefreshRequest": {values: func(f *fixture) []any {
 		return both(config.RefreshRequest{Schema: f.store.Schema(), Prev: f.update.State})
 	}},
-	"config.State":  {exempt: noValue},
+	"config.State": {exempt: noValue},
+	"config.TagWarning": {values: func(*fixture) []any {
+		type foreign struct {
+			Token config.Secret `envDefault:"CANARY-leakcheck-8d2f6a" env-default:"CANARY-leakcheck-8d2f6a"`
+			Key   string        `secret:"true" envDefault:"CANARY-leakcheck-8d2f6a"`
+		}
+		s, err := config.SchemaFor[foreign]("APP_")
+		if err != nil || len(s.Warnings()) < 3 {
+			panic(fmt.Sprintf("the schema gave %v, %v: the check would prove little", s.Warnings(), err))
+		}
+		return errorsOf[*config.TagWarning](s.Warnings())
+	}},
 	"config.Values": {values: func(*fixture) []any { return both(config.Values{"database.user": canaryValue()}) }},
 
 	"config/configtest.Clock":     {values: func(*fixture) []any { return []any{configtest.NewClock(time.Unix(0, 0))} }},

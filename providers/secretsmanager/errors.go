@@ -207,6 +207,10 @@ func jsonError(err error) string {
 	if errors.As(err, &syn) {
 		return fmt.Sprintf("the value is not valid JSON: syntax error at byte offset %d (value not shown)", syn.Offset)
 	}
+	var shape *jsonShapeError
+	if errors.As(err, &shape) {
+		return "the value is not usable JSON: " + shape.Error() + " (value not shown)"
+	}
 	return "the value is not valid JSON (value not shown)"
 }
 

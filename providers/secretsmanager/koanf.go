@@ -17,7 +17,9 @@ import (
 // (or a binary secret holding JSON) is mounted as a nested map under its key,
 // a string secret is a string, other binary secrets are []byte, and a secret
 // found under a prefix is mounted under its path (as a map when it holds a
-// JSON object, as text otherwise).
+// JSON object, as text otherwise). JSON numbers are json.Number, exactly as
+// written (koanf's Int64 and Float64 parse them), and an object that repeats
+// a key is an error.
 type KoanfProvider struct {
 	l   *Layer
 	ctx context.Context

@@ -3,6 +3,7 @@ package secretsmanager
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/aws/smithy-go"
@@ -101,7 +102,7 @@ func TestLoadJSONNestedAndProvenance(t *testing.T) {
 	if got := rawOf(t, vals, "database.host"); got != "db.internal" {
 		t.Errorf("host = %v", got)
 	}
-	if got := rawOf(t, vals, "database.port"); got != float64(5432) {
+	if got := rawOf(t, vals, "database.port"); got != json.Number("5432") {
 		t.Errorf("port = %v", got)
 	}
 	if got := rawOf(t, vals, "database.replica.host"); got != "replica.internal" {
@@ -213,7 +214,7 @@ func TestBatching(t *testing.T) {
 		t.Errorf("batch sizes = %v", sizes)
 	}
 	// The last source wins.
-	if got := rawOf(t, vals, "database.port"); got != float64(44) {
+	if got := rawOf(t, vals, "database.port"); got != json.Number("44") {
 		t.Errorf("port = %v, want 44", got)
 	}
 	if c := l.Calls()[OpBatchGetSecretValue]; c.OK != 3 || c.Error != 0 {

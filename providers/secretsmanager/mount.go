@@ -1,9 +1,11 @@
 package secretsmanager
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -214,8 +216,7 @@ func leafValue(f *config.Field, s *secret) any {
 	}
 	structured := t.Kind() == reflect.Map || (t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8)
 	if structured {
-		var v any
-		if json.Unmarshal(s.textBytes(), &v) == nil {
+		if v, err := parseJSON(s.textBytes()); err == nil {
 			switch v.(type) {
 			case map[string]any, []any:
 				return v
@@ -269,8 +270,8 @@ func (e objectError) Error() string { return string(e) }
 // parseObject decodes a JSON object. Its errors give a byte offset or a type,
 // never content.
 func parseObject(data []byte) (map[string]any, error) {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := parseJSON(data)
+	if err != nil {
 		return nil, objectError(jsonError(err))
 	}
 	doc, ok := v.(map[string]any)
@@ -286,7 +287,7 @@ func jsonKind(v any) string {
 		return "null"
 	case bool:
 		return "boolean"
-	case float64:
+	case json.Number, float64:
 		return "number"
 	case string:
 		return "string"
@@ -295,6 +296,81 @@ func jsonKind(v any) string {
 	}
 	return "value"
 }
+
+// maxJSONDepth bounds the nesting of a JSON secret, as encoding/json does.
+const maxJSONDepth = 1000
+
+// parseJSON decodes one JSON value the way config.Value documents it:
+// objects as map[string]any, arrays as []any, numbers as json.Number exactly
+// as written (an integer above 2^53 keeps every digit). An object with a
+// repeated key is an error: which of its values is meant is not clear.
+func parseJSON(data []byte) (any, error) {
+	if !json.Valid(data) {
+		// encoding/json's syntax errors give the offset users expect.
+		return nil, json.Unmarshal(data, new(any))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := parseJSONValue(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &jsonShapeError{msg: "data after the JSON value", offset: dec.InputOffset()}
+	}
+	return v, nil
+}
+
+func parseJSONValue(dec *json.Decoder, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, &jsonShapeError{msg: "JSON nested too deeply", offset: dec.InputOffset()}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := map[string]any{}
+		for dec.More() {
+			at := dec.InputOffset()
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			k, _ := kt.(string)
+			if _, dup := obj[k]; dup {
+				return nil, &jsonShapeError{msg: "a JSON object repeats a key", offset: at}
+			}
+			if obj[k], err = parseJSONValue(dec, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		_, err = dec.Token() // }
+		return obj, err
+	case json.Delim('['):
+		arr := []any{}
+		for dec.More() {
+			v, err := parseJSONValue(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err = dec.Token() // ]
+		return arr, err
+	}
+	return tok, nil
+}
+
+// jsonShapeError is a JSON document that parses but cannot be used. It names
+// a byte offset, never content.
+type jsonShapeError struct {
+	msg    string
+	offset int64
+}
+
+func (e *jsonShapeError) Error() string { return fmt.Sprintf("%s at byte offset %d", e.msg, e.offset) }
 
 // setPath stores v at the dotted key in a nested map, merging objects.
 func setPath(tree map[string]any, key string, v any) {
