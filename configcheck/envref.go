@@ -157,8 +157,8 @@ func writeMarkdown(w io.Writer, name, title string, schema *config.Schema, loc l
 		return
 	}
 	fmt.Fprintf(w, "\n## Secrets\n\n")
-	fmt.Fprintf(w, "Where each secret is expected to come from in a deployed environment. The\n")
-	fmt.Fprintf(w, "environment variable is for local development only.\n\n")
+	fmt.Fprintf(w, "Where each secret is expected to come from in a deployed environment, and\n")
+	fmt.Fprintf(w, "where it can be set for local development only.\n\n")
 	fmt.Fprintf(w, "| Key | Expected source | Local development |\n")
 	fmt.Fprintf(w, "|---|---|---|\n")
 	for _, f := range secretFields {
