@@ -9,6 +9,8 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -142,6 +144,40 @@ func TestClosestCommand(t *testing.T) {
 	} {
 		if got := closestCommand(in); got != want {
 			t.Errorf("closestCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The providers implement the interfaces configcheck asks them through, with
+// exactly these signatures; a provider whose method drifts fails here.
+var (
+	_ Permissioner = (*secretsmanager.Layer)(nil)
+	_ CostModeler  = (*secretsmanager.Layer)(nil)
+	_ Locator      = (*secretsmanager.Layer)(nil)
+)
+
+func TestProvidersImplementTheInterfaces(t *testing.T) {
+	t.Parallel()
+	if fl, ok := dotenv.File("dir/.env").(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
+		t.Errorf("dotenv.File is no FileLister of its file (%v)", ok)
+	}
+	schema, err := config.SchemaFor[struct{ Database struct{ Host string } }]("APP_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, ok := env.New().(Locator)
+	if !ok {
+		t.Fatal("env.New is no Locator")
+	}
+	if src, ok := loc.Locate(schema, "database.host"); !ok || src.String() != "env APP_DATABASE_HOST" {
+		t.Errorf("env Locate = %q, %v", src, ok)
+	}
+	if _, ok := loc.Locate(schema, "database.port"); ok {
+		t.Error("env locates a key that is no field")
+	}
+	for _, l := range []config.Layer{config.Static("s", nil), config.FromKoanf("k", nil, nil), env.New(), dotenv.File("x")} {
+		if _, ok := l.(Permissioner); ok {
+			t.Errorf("%s needs no permissions", l.Name())
 		}
 	}
 }
