@@ -299,34 +299,21 @@ throttled. No layer is read.`,
 			format = formatFlag(fs, "text", "json")
 		},
 		run: func(r *runner, ctx context.Context, _ []string) int {
-			var problems []error
-			if ttl < 0 {
-				problems = append(problems, errors.New("--ttl must be positive"))
-			}
-			if replicas < 1 {
-				problems = append(problems, errors.New("--replicas must be at least 1"))
-			}
-			if starts < 0 || rotation < 0 || perListing < 0 {
-				problems = append(problems, errors.New("--starts-per-month, --rotations-per-month and --items-per-listing must not be negative"))
-			}
-			if window <= 0 {
-				problems = append(problems, errors.New("--startup-window must be positive"))
-			}
-			if err := errors.Join(problems...); err != nil {
+			f := fleet{replicas: replicas, ttl: ttl, startsPerMonth: starts,
+				rotationsPerMon: rotation, perListing: perListing, startupWindow: window}
+			if err := f.check(); err != nil {
 				return r.fail(usageError{err})
 			}
 			opts, layers, err := r.setup(ctx, environment)
 			if err != nil {
 				return r.fail(err)
 			}
-			if ttl == 0 {
-				ttl = opts.RefreshInterval
+			if f.ttl == 0 {
+				f.ttl = opts.RefreshInterval
 			}
-			if ttl <= 0 {
-				ttl = 5 * time.Minute
+			if f.ttl <= 0 {
+				f.ttl = 5 * time.Minute
 			}
-			f := fleet{replicas: replicas, ttl: ttl, startsPerMonth: starts,
-				rotationsPerMon: rotation, perListing: perListing, startupWindow: window}
 			for _, l := range layers {
 				if cm, ok := l.(CostModeler); ok {
 					f.models = append(f.models, cm.CostModel(config.CostScope{ItemsPerListing: perListing}))
@@ -349,6 +336,25 @@ throttled. No layer is read.`,
 			return ExitOK
 		},
 	}
+}
+
+// check reports every flag of cost out of range; a zero TTL stands for the
+// service's.
+func (f fleet) check() error {
+	var problems []error
+	if f.ttl < 0 {
+		problems = append(problems, errors.New("--ttl must not be negative (unset or 0: the service's refresh interval)"))
+	}
+	if f.replicas < 1 {
+		problems = append(problems, errors.New("--replicas must be at least 1"))
+	}
+	if f.startsPerMonth < 0 || f.rotationsPerMon < 0 || f.perListing < 0 {
+		problems = append(problems, errors.New("--starts-per-month, --rotations-per-month and --items-per-listing must not be negative"))
+	}
+	if f.startupWindow <= 0 {
+		problems = append(problems, errors.New("--startup-window must be positive"))
+	}
+	return errors.Join(problems...)
 }
 
 func writeCostText(w io.Writer, e costEstimate) error {
