@@ -163,11 +163,11 @@ func TestServiceLayers(t *testing.T) {
 	}
 }
 
-// TestCustomLayersAppear checks that layers configcheck knows nothing of (a
+// TestExplainsFromKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
 // koanf provider wrapped by config.FromKoanf, config.Static) are read, merged,
 // explained, validated, linted and diffed like the providers' own, and that
 // iam and cost say clearly that no layer describes itself.
-func TestCustomLayersAppear(t *testing.T) {
+func TestExplainsFromKoanfAndStaticLayers(t *testing.T) {
 	t.Parallel()
 	doc := []byte(`{"database": {"host": "db.from-koanf", "port": 6432, "pasword": "x"}, "log": {"level": "debug"}}`)
 	secrets := map[string]string{"database.password": canary, "api.key": canary}

@@ -181,3 +181,35 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateSumsLayers: two layers calling one API share its quota, so
+// their operations are summed into one line each, and their stored items and
+// notes are counted once per layer and once per text.
+func TestEstimateSumsLayers(t *testing.T) {
+	t.Parallel()
+	var a, b []secretsmanager.Source
+	for i := range 20 {
+		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k"))
+		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k"))
+	}
+	models := []config.CostModel{smLayer(a...).CostModel(config.CostScope{}), smLayer(b...).CostModel(config.CostScope{})}
+	e := estimate(fleet{models: models, replicas: 60, ttl: time.Hour, startsPerMonth: 1, startupWindow: time.Second})
+	if len(e.Calls) != 4 || e.Stored != 40 || e.StorageDollars != 16 {
+		t.Fatalf("estimate = %+v", e)
+	}
+	// Each layer makes one batch call a start: 60 replicas make 120 a
+	// second, over the quota of 100 that neither layer alone would reach.
+	if p := e.Peaks[0]; p.Operation != "BatchGetSecretValue" || p.PerSecond != 120 || !p.Over {
+		t.Errorf("batch peak = %+v", p)
+	}
+	if !strings.Contains(e.Calls[0].When, "2 per replica start") {
+		t.Errorf("batch line = %+v", e.Calls[0])
+	}
+	seen := map[string]bool{}
+	for _, n := range e.Notes {
+		if seen[n] {
+			t.Errorf("note %q twice", n)
+		}
+		seen[n] = true
+	}
+}
