@@ -3,17 +3,35 @@ package configcheck_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	kjson "github.com/knadh/koanf/parsers/json"
+	"github.com/knadh/koanf/providers/rawbytes"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
+
+// setupOf returns a Setup that gives opts and layers in every environment.
+func setupOf(opts *config.Options, layers ...config.Layer) configcheck.Setup {
+	return func(context.Context, string) (*config.Options, []config.Layer, error) {
+		return opts, layers, nil
+	}
+}
+
+// environOf returns an env layer that reads environ.
+func environOf(environ []string) config.Layer {
+	return env.New(env.WithEnviron(func() []string { return environ }))
+}
 
 // TestCanaryNeverPrinted runs every command in every format with the canary
 // set as secrets through the environment and a .env file, and searches all
@@ -32,19 +50,19 @@ func TestCanaryNeverPrinted(t *testing.T) {
 		"APP_DATABASE_HOST=db.internal",
 		"APP_DATABSE_PASSWORD=" + canary, // an unknown name holding a secret
 	}
-	run := func(args ...string) (string, int) {
+	opts := &config.Options{EnvPrefix: "APP_"}
+	plain := setupOf(opts, dotenv.File(envFile), environOf(environ),
+		config.Static("static", map[string]string{"database.user": canary}))
+	withSecrets := setupOf(opts, dotenv.File(envFile), environOf(environ),
+		secretsmanager.NewWithClient(offlineClient("eu-west-1"), secretsmanager.JSON("a", "database")))
+	run := func(setup configcheck.Setup, args ...string) (string, int) {
 		var out bytes.Buffer
 		code := configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
-			EnvPrefix: "APP_",
-			Stdout:    &out,
-			Stderr:    &out,
-			Environ:   func() []string { return environ },
-			AWSConfig: func(context.Context, string) (aws.Config, error) { return aws.Config{}, nil },
+			Setup: setup, Stdout: &out, Stderr: &out, Environ: func() []string { return nil },
 		})
 		return out.String(), code
 	}
-	layers := []string{"--env-file", envFile}
-	out, _ := run(append([]string{"explain", "--format", "json"}, layers...)...)
+	out, _ := run(plain, "explain", "--format", "json")
 	if err := os.WriteFile(explainJSON, []byte(out), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +70,6 @@ func TestCanaryNeverPrinted(t *testing.T) {
 		{"diff", explainJSON, explainJSON},
 		{"diff", "--all", "--format", "json", explainJSON, explainJSON},
 		{"env"}, {"env", "--format", "dotenv"},
-		{"cost", "--secret", "json:a=database"},
-		{"iam", "--secret", "json:a=database"},
 	}
 	for _, cmd := range []string{"validate", "explain", "lint"} {
 		for _, format := range []string{"text", "json", "github"} {
@@ -61,18 +77,22 @@ func TestCanaryNeverPrinted(t *testing.T) {
 				continue
 			}
 			for _, extra := range [][]string{nil, {"--strict"}, {"--environment", "production"}} {
-				args := append([]string{cmd, "--format", format}, layers...)
-				cases = append(cases, append(args, extra...))
+				cases = append(cases, append([]string{cmd, "--format", format}, extra...))
 			}
 		}
 	}
 	for _, args := range cases {
-		out, code := run(args...)
+		out, code := run(plain, args...)
 		if strings.Contains(out, canary) {
 			t.Errorf("%s (exit %d) printed the canary:\n%s", strings.Join(args, " "), code, out)
 		}
 		if code == configcheck.ExitUsage {
 			t.Errorf("%s: exit %d:\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	for _, args := range [][]string{{"cost"}, {"iam"}, {"env"}, {"validate"}, {"explain", "--format", "json"}} {
+		if out, code := run(withSecrets, args...); strings.Contains(out, canary) {
+			t.Errorf("%s (exit %d) printed the canary:\n%s", strings.Join(args, " "), code, out)
 		}
 	}
 }
@@ -89,28 +109,33 @@ func TestHelpForEveryCommand(t *testing.T) {
 	}
 }
 
-// TestServiceSecretSources checks that the sources a service gives in Options
-// are used when no --secret flag is given, and replaced by --secret.
-func TestServiceSecretSources(t *testing.T) {
+// TestServiceLayers checks that iam, cost and env ask the service's own
+// layers, for the environment checked, and nothing else.
+func TestServiceLayers(t *testing.T) {
 	t.Parallel()
+	var asked []string
+	setup := func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
+		asked = append(asked, environment)
+		sources := []secretsmanager.Source{
+			secretsmanager.JSON("my-app/"+environment+"/database", "database"),
+			secretsmanager.Prefix("my-app/shared/"),
+		}
+		return &config.Options{EnvPrefix: "APP_", RefreshInterval: time.Hour}, []config.Layer{
+			environOf(nil),
+			secretsmanager.NewWithClient(offlineClient("eu-west-1"), sources...),
+		}, nil
+	}
 	run := func(args ...string) string {
 		var out, errOut bytes.Buffer
 		code := configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
-			EnvPrefix: "APP_",
-			SecretSources: []secretsmanager.Source{
-				secretsmanager.JSON("my-app/production/database", "database"),
-				secretsmanager.Prefix("my-app/shared/"),
-			},
-			Stdout:  &out,
-			Stderr:  &errOut,
-			Environ: func() []string { return nil },
+			Setup: setup, Environment: "production", Stdout: &out, Stderr: &errOut, Environ: func() []string { return nil },
 		})
 		if code != configcheck.ExitOK {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
 		}
 		return out.String()
 	}
-	iam := run("iam", "--region", "eu-west-1")
+	iam := run("iam")
 	for _, want := range []string{
 		"arn:aws:secretsmanager:eu-west-1:*:secret:my-app/production/database-??????",
 		"arn:aws:secretsmanager:eu-west-1:*:secret:my-app/shared/*",
@@ -120,50 +145,137 @@ func TestServiceSecretSources(t *testing.T) {
 			t.Errorf("iam lacks %q:\n%s", want, iam)
 		}
 	}
-	if ref := run("env"); !strings.Contains(ref, "`secretsmanager my-app/production/database#password`") {
-		t.Errorf("env does not name the service's source:\n%s", ref)
+	if iam := run("iam", "--environment", "staging"); !strings.Contains(iam, "my-app/staging/database") {
+		t.Errorf("iam --environment staging does not ask the setup for staging:\n%s", iam)
 	}
-	if iam := run("iam", "--secret", "string:other=api.key"); strings.Contains(iam, "my-app") || strings.Contains(iam, "ListSecrets") {
-		t.Errorf("--secret did not replace the service's sources:\n%s", iam)
+	ref := run("env")
+	for _, want := range []string{"`secretsmanager my-app/production/database#password`", "`env APP_DATABASE_PASSWORD`"} {
+		if !strings.Contains(ref, want) {
+			t.Errorf("env does not name %s:\n%s", want, ref)
+		}
 	}
-	if help := run("validate", "--help"); !strings.Contains(help, "(default: json:my-app/production/database=database prefix:my-app/shared/)") {
-		t.Errorf("help does not show the service's sources:\n%s", help)
+	// The service's refresh interval is the default TTL.
+	if cost := run("cost"); !strings.Contains(cost, "TTL 1h0m0s") {
+		t.Errorf("cost does not use the service's refresh interval:\n%s", cost)
+	}
+	if strings.Join(asked, " ") != "production staging production production" {
+		t.Errorf("setup asked for %q", asked)
 	}
 }
 
-// With STRATA_FINGERPRINT_KEY set, explain fingerprints secrets under that
-// key, as a store with the same Options.FingerprintKey does.
-func TestFingerprintKeyFromEnvironment(t *testing.T) {
+// TestExplainsFromKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
+// koanf provider wrapped by config.FromKoanf, config.Static) are read, merged,
+// explained, validated, linted and diffed like the providers' own, and that
+// iam and cost say clearly that no layer describes itself.
+func TestExplainsFromKoanfAndStaticLayers(t *testing.T) {
 	t.Parallel()
-	explain := func(environ ...string) string {
+	doc := []byte(`{"database": {"host": "db.from-koanf", "port": 6432, "pasword": "x"}, "log": {"level": "debug"}}`)
+	secrets := map[string]string{"database.password": canary, "api.key": canary}
+	setup := setupOf(&config.Options{EnvPrefix: "APP_"},
+		config.FromKoanf("settings", rawbytes.Provider(doc), kjson.Parser()),
+		config.StaticSecrets("vault", secrets),
+		config.Static("overrides", map[string]string{"server.addr": "0.0.0.0:9000"}),
+	)
+	run := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
+			Setup: setup, Stdout: &out, Stderr: &errOut, Environ: func() []string { return nil },
+		})
+		if strings.Contains(out.String()+errOut.String(), canary) {
+			t.Errorf("%s printed the canary", strings.Join(args, " "))
+		}
+		return out.String(), errOut.String(), code
+	}
+	out, stderr, code := run("explain")
+	for _, want := range []string{
+		`database.host +db.from-koanf +settings database.host`,
+		`database.port +6432 +settings database.port`,
+		`database.password +\[REDACTED\] fp:\w{8} +vault database.password`,
+		`server.addr +0.0.0.0:9000 +overrides server.addr`,
+		`log.level +debug +settings log.level`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + want + `$`).MatchString(out) {
+			t.Errorf("explain lacks %q:\n%s", want, out)
+		}
+	}
+	if code != configcheck.ExitOK {
+		t.Errorf("explain: exit %d\n%s", code, stderr)
+	}
+	out, _, code = run("validate")
+	if code != configcheck.ExitOK || !strings.Contains(out, "warning: database.pasword: unknown, did you mean database.password?") {
+		t.Errorf("validate: exit %d\n%s", code, out)
+	}
+	out, _, code = run("lint", "--format", "json")
+	if code != configcheck.ExitProblems || !strings.Contains(out, `"key": "database.pasword"`) || !strings.Contains(out, `"kind": "unknown_name"`) {
+		t.Errorf("lint: exit %d\n%s", code, out)
+	}
+	out, _, _ = run("explain", "--format", "json")
+	if !strings.Contains(out, `"layer": "settings"`) || !strings.Contains(out, `"layer": "vault"`) {
+		t.Errorf("explain --format json lacks the custom layers:\n%s", out)
+	}
+	for _, cmd := range []string{"iam", "cost"} {
+		if _, stderr, code := run(cmd); code != configcheck.ExitUsage || !strings.Contains(stderr, "no layer of the service") {
+			t.Errorf("%s: exit %d\n%s", cmd, code, stderr)
+		}
+	}
+}
+
+// TestSetupFailures: a setup that fails, or gives a nil layer, ends every
+// command that needs it with ExitUsage and says so.
+func TestSetupFailures(t *testing.T) {
+	t.Parallel()
+	failing := func(context.Context, string) (*config.Options, []config.Layer, error) {
+		return nil, nil, errors.New("no AWS region")
+	}
+	for _, c := range []struct {
+		setup configcheck.Setup
+		want  string
+	}{
+		{failing, `the service's setup for environment "qa" failed: no AWS region`},
+		{setupOf(nil, environOf(nil), nil), "the service's setup returned a nil layer at position 2"},
+	} {
+		for _, cmd := range []string{"validate", "explain", "lint", "env", "cost", "iam"} {
+			var out bytes.Buffer
+			code := configcheck.Main[testConfig](context.Background(), []string{cmd, "--environment", "qa"}, configcheck.Options{
+				Setup: c.setup, Stdout: &out, Stderr: &out, Environ: func() []string { return nil },
+			})
+			if code != configcheck.ExitUsage || !strings.Contains(out.String(), c.want) {
+				t.Errorf("%s: exit %d, want %d and %q:\n%s", cmd, code, configcheck.ExitUsage, c.want, out.String())
+			}
+		}
+	}
+}
+
+// explain fingerprints secrets under the service's FingerprintKey, and under
+// STRATA_FINGERPRINT_KEY when it is set, as a store with that key does.
+func TestFingerprintKey(t *testing.T) {
+	t.Parallel()
+	explain := func(serviceKey []byte, environ ...string) string {
 		var out bytes.Buffer
 		code := configcheck.Main[testConfig](context.Background(), []string{"explain", "--format", "json", "database.password"}, configcheck.Options{
-			EnvPrefix: "APP_", Stdout: &out, Stderr: &out,
-			Environ: func() []string { return append(environ, "APP_DATABASE_PASSWORD="+canary) },
+			Setup:  setupOf(&config.Options{EnvPrefix: "APP_", FingerprintKey: serviceKey}, environOf([]string{"APP_DATABASE_PASSWORD=" + canary})),
+			Stdout: &out, Stderr: &out,
+			Environ: func() []string { return environ },
 		})
 		if code != configcheck.ExitOK {
 			t.Fatalf("explain: exit %d\n%s", code, out.String())
 		}
 		return out.String()
 	}
-	plain, keyed := explain(), explain(configcheck.FingerprintKeyEnv+"=deployment-key")
-	if !strings.Contains(plain, `"fingerprint": "`+config.Fingerprint(canary)+`"`) {
-		t.Errorf("without a key, want the default fingerprint:\n%s", plain)
+	fp := func(key string) string {
+		if key == "" {
+			return `"fingerprint": "` + config.Fingerprint(canary) + `"`
+		}
+		return `"fingerprint": "` + config.FingerprintWithKey([]byte(key), canary) + `"`
 	}
-	if !strings.Contains(keyed, `"fingerprint": "`+config.FingerprintWithKey([]byte("deployment-key"), canary)+`"`) {
-		t.Errorf("with %s, want the keyed fingerprint:\n%s", configcheck.FingerprintKeyEnv, keyed)
+	if got := explain(nil); !strings.Contains(got, fp("")) {
+		t.Errorf("without a key, want the default fingerprint:\n%s", got)
 	}
-}
-
-// An empty --endpoint (an unset shell variable) is a usage error, not a
-// silent fall-back to AWS.
-func TestEmptyEndpointIsUsageError(t *testing.T) {
-	t.Parallel()
-	var out bytes.Buffer
-	code := configcheck.Main[testConfig](context.Background(), []string{"validate", "--endpoint", "", "--secret", "json:a=database"},
-		configcheck.Options{EnvPrefix: "APP_", Stdout: &out, Stderr: &out, Environ: func() []string { return nil }})
-	if code != configcheck.ExitUsage || !strings.Contains(out.String(), "empty URL") {
-		t.Errorf("exit %d:\n%s", code, out.String())
+	if got := explain([]byte("service-key")); !strings.Contains(got, fp("service-key")) {
+		t.Errorf("with the service's key, want its fingerprint:\n%s", got)
+	}
+	if got := explain([]byte("service-key"), configcheck.FingerprintKeyEnv+"=deployment-key"); !strings.Contains(got, fp("deployment-key")) {
+		t.Errorf("with %s, want the keyed fingerprint:\n%s", configcheck.FingerprintKeyEnv, got)
 	}
 }
 
@@ -188,36 +300,41 @@ func TestIsProduction(t *testing.T) {
 	}
 }
 
-// TestOptionsProduction: a service's own rule for production decides, and
-// --production overrides it either way.
-func TestOptionsProduction(t *testing.T) {
+// TestServiceProduction: the service's own Production for the environment
+// decides, --production overrides it either way, and the service's Strict
+// makes warnings errors.
+func TestServiceProduction(t *testing.T) {
 	t.Parallel()
 	environ := []string{"APP_DATABASE_HOST=db.internal", "APP_DATABASE_PASSWORD=" + canary, "APP_API_KEY=" + canary}
-	run := func(production func(string) bool, args ...string) int {
+	run := func(production func(string) bool, strict bool, args ...string) int {
 		var out bytes.Buffer
 		return configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
-			EnvPrefix:  "APP_",
-			Production: production,
-			Stdout:     &out,
-			Stderr:     &out,
-			Environ:    func() []string { return environ },
+			Setup: func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
+				return &config.Options{EnvPrefix: "APP_", Production: production(environment), Strict: strict},
+					[]config.Layer{environOf(environ)}, nil
+			},
+			Stdout:  &out,
+			Stderr:  &out,
+			Environ: func() []string { return nil },
 		})
 	}
 	live := func(env string) bool { return env == "live" }
 	cases := []struct {
 		name       string
 		production func(string) bool
+		strict     bool
 		args       []string
 		want       int
 	}{
-		{"own rule, production", live, []string{"validate", "--environment", "live"}, configcheck.ExitProblems},
-		{"own rule, not production", live, []string{"validate", "--environment", "prod"}, configcheck.ExitOK},
-		{"default rule", nil, []string{"validate", "--environment", "prod"}, configcheck.ExitProblems},
-		{"flag over the rule", live, []string{"validate", "--environment", "qa", "--production"}, configcheck.ExitProblems},
-		{"flag false over the rule", live, []string{"validate", "--environment", "live", "--production=false"}, configcheck.ExitOK},
+		{"own rule, production", live, false, []string{"validate", "--environment", "live"}, configcheck.ExitProblems},
+		{"own rule, not production", live, false, []string{"validate", "--environment", "prod"}, configcheck.ExitOK},
+		{"IsProduction", configcheck.IsProduction, false, []string{"validate", "--environment", "prod"}, configcheck.ExitProblems},
+		{"flag over the rule", live, false, []string{"validate", "--environment", "qa", "--production"}, configcheck.ExitProblems},
+		{"flag false over the rule", live, false, []string{"validate", "--environment", "live", "--production=false"}, configcheck.ExitOK},
+		{"service strict", live, true, []string{"validate", "--environment", "qa"}, configcheck.ExitProblems},
 	}
 	for _, c := range cases {
-		if got := run(c.production, c.args...); got != c.want {
+		if got := run(c.production, c.strict, c.args...); got != c.want {
 			t.Errorf("%s: configcheck %s: exit %d, want %d", c.name, strings.Join(c.args, " "), got, c.want)
 		}
 	}

@@ -8,46 +8,36 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/strata-go/strata/config"
 )
 
-// Secrets Manager prices and request quotas (per account and Region), as
-// published by AWS; see docs/configcheck.md.
 const (
-	pricePerCall         = 0.05 / 10000 // dollars per API call
-	pricePerSecretMonth  = 0.40         // dollars per secret per month
-	quotaBatchGet        = 100          // BatchGetSecretValue requests per second
-	quotaGet             = 10000        // GetSecretValue requests per second
-	quotaDescribe        = 40000        // DescribeSecret requests per second
-	quotaList            = 100          // ListSecrets requests per second
-	batchSize            = 20           // secrets per BatchGetSecretValue call
-	listPageSize         = 100          // secrets per ListSecrets page
-	month                = 30 * 24 * time.Hour
-	naivePollInterval    = 30 * time.Second
-	refreshJitterSpread  = 0.2 // a TTL jittered by ±10 % spreads refreshes over a fifth of it
-	opBatchGetSecretVal  = "BatchGetSecretValue"
-	opGetSecretValue     = "GetSecretValue"
-	opDescribeSecret     = "DescribeSecret"
-	opListSecrets        = "ListSecrets"
-	defaultSecretsPrefix = 5
+	month               = 30 * 24 * time.Hour
+	naivePollInterval   = 30 * time.Second
+	refreshJitterSpread = 0.2 // a TTL jittered by ±10 % spreads refreshes over a fifth of it
+	defaultPerListing   = 5
 )
 
 // fleet is the input of the cost model.
 type fleet struct {
-	sources          []secretSource
-	replicas         int
-	ttl              time.Duration
-	startsPerMonth   float64 // times each replica starts in a month
-	rotationsPerMon  float64 // rotations of each secret in a month
-	secretsPerPrefix int
-	startupWindow    time.Duration
+	models          []config.CostModel
+	replicas        int
+	ttl             time.Duration
+	startsPerMonth  float64 // times each replica starts in a month
+	rotationsPerMon float64 // changes of each followed item in a month
+	perListing      int
+	startupWindow   time.Duration
 }
 
 // costLine is the monthly use of one operation.
 type costLine struct {
+	Service      string  `json:"service"`
 	Operation    string  `json:"operation"`
 	When         string  `json:"when"`
 	CallsMonth   float64 `json:"calls_per_month"`
@@ -77,190 +67,192 @@ func atLeastShare(rate, quota, share float64) bool {
 
 // costEstimate is the output of the cost model.
 type costEstimate struct {
-	Replicas         int        `json:"replicas"`
-	Secrets          int        `json:"secrets"`
-	Sources          int        `json:"sources"`
-	TTL              string     `json:"ttl"`
-	StartsPerMonth   float64    `json:"starts_per_replica_per_month"`
-	RotationsPerMon  float64    `json:"rotations_per_secret_per_month"`
-	SecretsPerPrefix int        `json:"secrets_per_prefix,omitempty"`
-	Calls            []costLine `json:"calls"`
-	TotalCalls       float64    `json:"total_calls_per_month"`
-	CallDollars      float64    `json:"calls_usd_per_month"`
-	StorageDollars   float64    `json:"secrets_usd_per_month"`
-	TotalDollars     float64    `json:"total_usd_per_month"`
-	Peaks            []peakLine `json:"peaks"`
-	NaiveCalls       float64    `json:"naive_polling_calls_per_month"`
-	NaiveDollars     float64    `json:"naive_polling_usd_per_month"` // the same secrets stored included
-	NaivePerSecond   float64    `json:"naive_polling_requests_per_second"`
-	Warnings         []string   `json:"warnings"`
-	Notes            []string   `json:"notes"`
+	Replicas        int        `json:"replicas"`
+	Stored          int        `json:"stored"`
+	StoredUnit      string     `json:"stored_unit,omitempty"`
+	TTL             string     `json:"ttl"`
+	StartsPerMonth  float64    `json:"starts_per_replica_per_month"`
+	RotationsPerMon float64    `json:"changes_per_item_per_month"`
+	PerListing      int        `json:"items_per_listing"`
+	Calls           []costLine `json:"calls"`
+	TotalCalls      float64    `json:"total_calls_per_month"`
+	CallDollars     float64    `json:"calls_usd_per_month"`
+	StoredPrice     float64    `json:"usd_per_stored_month,omitempty"` // when every layer charges the same
+	StorageDollars  float64    `json:"stored_usd_per_month"`
+	TotalDollars    float64    `json:"total_usd_per_month"`
+	Peaks           []peakLine `json:"peaks"`
+	PollOperation   string     `json:"polling_operation,omitempty"`
+	NaiveCalls      float64    `json:"naive_polling_calls_per_month"`
+	NaiveDollars    float64    `json:"naive_polling_usd_per_month"` // the same items stored included
+	NaivePerSecond  float64    `json:"naive_polling_requests_per_second"`
+	Warnings        []string   `json:"warnings"`
+	Notes           []string   `json:"notes"`
 }
 
-// estimate applies the layer's call pattern to a fleet: at start-up, secrets
-// read by AWSCURRENT go in BatchGetSecretValue calls of up to 20 (a lone one
-// uses GetSecretValue) and pinned ones use GetSecretValue; each prefix costs
-// a ListSecrets page per 100 secrets at start-up and at each refresh; each
-// refresh costs one DescribeSecret per secret read by id (none for a pinned
-// VersionId); a rotation costs one GetSecretValue per replica.
-func estimate(f fleet) costEstimate {
-	n := countSources(f)
-	ids, describeIDs, batched, pinned, followed := n.ids, n.describeIDs, n.batched, n.pinned, n.followed
-	listPages, prefixSecrets := n.listPages, n.prefixSecrets
+// opUse is one operation summed over the layers: per replica at a start, at
+// each refresh, and a month of changes.
+type opUse struct {
+	config.APICall
+	perChange float64 // calls after one followed item changed, for the text
+	changes   float64 // calls a month per replica for changes
+	unit      string
+}
 
+// mergeCalls sums the operations of the models by service and operation, in
+// the order they first appear: two layers calling one API share its quota.
+func mergeCalls(f fleet) []*opUse {
+	var ops []*opUse
+	for _, m := range f.models {
+		for _, c := range m.Calls {
+			i := slices.IndexFunc(ops, func(o *opUse) bool { return o.Service == c.Service && o.Operation == c.Operation })
+			if i < 0 {
+				ops = append(ops, &opUse{APICall: c, perChange: c.PerChange, unit: m.StoredUnit})
+				ops[len(ops)-1].AtStart, ops[len(ops)-1].PerRefresh, ops[len(ops)-1].PerChange = 0, 0, 0
+				i = len(ops) - 1
+			}
+			o := ops[i]
+			o.AtStart += c.AtStart
+			o.PerRefresh += c.PerRefresh
+			o.changes += c.PerChange * float64(m.Followed) * f.rotationsPerMon
+			if o.Note == "" || c.AtStart+c.PerRefresh+c.PerChange*float64(m.Followed) > 0 {
+				o.Note = c.Note
+			}
+		}
+	}
+	return ops
+}
+
+// estimate multiplies the cost models of the layers out for a fleet.
+func estimate(f fleet) costEstimate {
 	replicas := float64(f.replicas)
 	starts := replicas * f.startsPerMonth
 	refreshes := replicas * float64(month) / float64(f.ttl)
-	batchCalls, loneGets := 0, 0
-	switch {
-	case batched == 1:
-		loneGets = 1
-	case batched > 1:
-		batchCalls = ceilDiv(batched, batchSize)
-	}
-
 	e := costEstimate{
-		Replicas: f.replicas, Secrets: len(ids) + prefixSecrets, Sources: len(f.sources), TTL: f.ttl.String(),
-		StartsPerMonth: f.startsPerMonth, RotationsPerMon: f.rotationsPerMon,
-		Warnings: []string{}, Notes: []string{},
+		Replicas: f.replicas, TTL: f.ttl.String(), StartsPerMonth: f.startsPerMonth, RotationsPerMon: f.rotationsPerMon,
+		PerListing: f.perListing, Warnings: []string{}, Notes: []string{},
 	}
-	if prefixSecrets > 0 {
-		e.SecretsPerPrefix = f.secretsPerPrefix
+	var pollCalls float64
+	for i, m := range f.models {
+		switch {
+		case i == 0:
+			e.StoredPrice = m.PricePerStoredMonth
+		case m.PricePerStoredMonth != e.StoredPrice:
+			e.StoredPrice = 0
+		}
+		e.Stored += m.Stored
+		e.StorageDollars += float64(m.Stored) * m.PricePerStoredMonth
+		pollCalls += m.PollCalls
+		if e.StoredUnit == "" {
+			e.StoredUnit = m.StoredUnit
+		} else if m.StoredUnit != "" && m.StoredUnit != e.StoredUnit {
+			e.StoredUnit = "item"
+		}
+		if e.PollOperation == "" {
+			e.PollOperation = m.PollOperation
+		}
+		for _, n := range m.Notes {
+			if !slices.Contains(e.Notes, n) {
+				e.Notes = append(e.Notes, n)
+			}
+		}
 	}
-	add := func(op, when string, calls float64) {
-		e.Calls = append(e.Calls, costLine{Operation: op, When: when, CallsMonth: calls, DollarsMonth: roundTo(calls*pricePerCall, 4)})
+	ops := mergeCalls(f)
+	var naiveDollars float64
+	for _, o := range ops {
+		calls := starts*o.AtStart + refreshes*o.PerRefresh + replicas*o.changes
+		e.Calls = append(e.Calls, costLine{Service: o.Service, Operation: o.Operation, When: o.when(f),
+			CallsMonth: calls, DollarsMonth: roundTo(calls*o.PricePer10k/10000, 4)})
 		e.TotalCalls += calls
+		e.CallDollars += calls * o.PricePer10k / 10000
+		if o.Operation == e.PollOperation && naiveDollars == 0 {
+			naiveDollars = o.PricePer10k / 10000
+		}
 	}
-	switch {
-	case batchCalls > 0:
-		add(opBatchGetSecretVal, fmt.Sprintf("%d per replica start (up to %d secrets a call)", batchCalls, batchSize), starts*float64(batchCalls))
-	case loneGets > 0:
-		add(opBatchGetSecretVal, "none: a lone secret is read with GetSecretValue", 0)
-	default:
-		add(opBatchGetSecretVal, "none: every secret is pinned to a version", 0)
-	}
-	var gets []string
-	if n := pinned + loneGets; n > 0 {
-		gets = append(gets, fmt.Sprintf("%d per replica start", n))
-	}
-	if followed > 0 {
-		gets = append(gets, "1 per replica after each rotation of a secret")
-	}
-	if len(gets) == 0 {
-		gets = append(gets, "none")
-	}
-	add(opGetSecretValue, strings.Join(gets, ", "), starts*float64(pinned+loneGets)+replicas*f.rotationsPerMon*float64(followed))
-	add(opDescribeSecret, fmt.Sprintf("%d per replica each refresh (every %s)", len(describeIDs), f.ttl), refreshes*float64(len(describeIDs)))
-	if listPages > 0 {
-		add(opListSecrets, fmt.Sprintf("%d per replica start and each refresh", listPages), (starts+refreshes)*float64(listPages))
-	} else {
-		add(opListSecrets, "none: no prefix source", 0)
-	}
-	e.CallDollars = roundTo(e.TotalCalls*pricePerCall, 4)
-	e.StorageDollars = roundTo(float64(e.Secrets)*pricePerSecretMonth, 2)
+	e.CallDollars = roundTo(e.CallDollars, 4)
+	e.StorageDollars = roundTo(e.StorageDollars, 2)
 	e.TotalDollars = roundTo(e.CallDollars+e.StorageDollars, 4)
+	e.addPeaks(f, ops)
 
-	e.addPeaks(f, callsPerReplica{batch: batchCalls, gets: pinned + loneGets, describes: len(describeIDs), listPages: listPages})
-
-	e.NaiveCalls = replicas * float64(followed+pinned) * float64(month) / float64(naivePollInterval)
-	e.NaiveDollars = roundTo(e.NaiveCalls*pricePerCall+e.StorageDollars, 4)
-	e.NaivePerSecond = roundTo(replicas*float64(followed+pinned)/naivePollInterval.Seconds(), 3)
-
-	if batchCalls > 0 {
-		e.Notes = append(e.Notes, "BatchGetSecretValue is costed as one call; whether AWS bills it as one call or one per secret is not confirmed (CloudTrail logs one GetSecretValue event per secret)")
-	}
-	if prefixSecrets > 0 {
-		e.Notes = append(e.Notes, fmt.Sprintf("each prefix source is assumed to hold %d secrets (--secrets-per-prefix)", f.secretsPerPrefix))
-	}
-	e.Notes = append(e.Notes, "a month is 30 days; prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
+	e.NaiveCalls = replicas * pollCalls * float64(month) / float64(naivePollInterval)
+	e.NaiveDollars = roundTo(e.NaiveCalls*naiveDollars+e.StorageDollars, 4)
+	e.NaivePerSecond = roundTo(replicas*pollCalls/naivePollInterval.Seconds(), 3)
+	e.Notes = append(e.Notes, "a month is 30 days")
 	return e
 }
 
-// sourceCounts is what the cost model needs to know of the sources.
-type sourceCounts struct {
-	ids, describeIDs map[string]bool // secrets named by id (for billing), and those DescribeSecret is asked about
-	batched          int             // secrets read by AWSCURRENT at start-up, in batches
-	pinned           int             // secrets pinned to a stage or version, read one by one
-	followed         int             // secrets whose changes are followed at each refresh
-	listPages        int             // ListSecrets pages of every prefix
-	prefixSecrets    int             // secrets assumed under the prefixes
-}
-
-// countSources counts the secrets of the sources, each once.
-func countSources(f fleet) sourceCounts {
-	type secretRef struct{ id, stage, version string }
-	refs := map[secretRef]bool{}
-	n := sourceCounts{ids: map[string]bool{}, describeIDs: map[string]bool{}}
-	for _, s := range f.sources {
-		if s.kind == "prefix" {
-			k := f.secretsPerPrefix
-			n.prefixSecrets += k
-			n.listPages += max(1, ceilDiv(k, listPageSize))
-			if s.stage != "" {
-				n.pinned += k
-			} else {
-				n.batched += k
+// when describes how often one replica calls the operation.
+func (o *opUse) when(f fleet) string {
+	var parts []string
+	switch {
+	case o.AtStart > 0 && o.AtStart == o.PerRefresh:
+		parts = append(parts, num(o.AtStart)+" per replica start and each refresh")
+	default:
+		if o.AtStart > 0 {
+			s := num(o.AtStart) + " per replica start"
+			if o.BatchSize > 1 {
+				s += fmt.Sprintf(" (up to %d %ss a call)", o.BatchSize, unitOr(o.unit))
 			}
-			n.followed += k
-			continue
+			parts = append(parts, s)
 		}
-		r := secretRef{s.id, s.stage, s.versionID}
-		if refs[r] {
-			continue
-		}
-		refs[r] = true
-		n.ids[s.id] = true
-		if s.pinned() {
-			n.pinned++
-		} else {
-			n.batched++
-		}
-		if s.versionID == "" {
-			n.describeIDs[s.id] = true
-			n.followed++
+		if o.PerRefresh > 0 {
+			parts = append(parts, fmt.Sprintf("%s per replica each refresh (every %s)", num(o.PerRefresh), f.ttl))
 		}
 	}
-	return n
+	if o.changes > 0 {
+		parts = append(parts, fmt.Sprintf("%s per replica after each change of a %s", num(o.perChange), unitOr(o.unit)))
+	}
+	if len(parts) == 0 {
+		if o.Note != "" {
+			return "none: " + o.Note
+		}
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
-// callsPerReplica is what one replica calls at a start (batch, gets,
-// listPages) and at each refresh (describes, listPages).
-type callsPerReplica struct {
-	batch, gets, describes, listPages int
+func unitOr(u string) string {
+	if u == "" {
+		return "item"
+	}
+	return u
 }
 
 // addPeaks adds the peak request rate of each operation, compared with its
-// quota, and a warning for each from nearQuota of the quota on.
-func (e *costEstimate) addPeaks(f fleet, c callsPerReplica) {
+// quota, and a warning for each from nearQuota of the quota on. An operation
+// called at start peaks when the whole fleet starts within the start-up
+// window; one called only at refreshes, when the refreshes of a fleet started
+// together fall within the spread of the jitter.
+func (e *costEstimate) addPeaks(f fleet, ops []*opUse) {
 	replicas := float64(f.replicas)
 	window := f.startupWindow.Seconds()
 	spread := f.ttl.Seconds() * refreshJitterSpread
 	startWhen := "the whole fleet starts within " + f.startupWindow.String()
-	peak := func(op, when string, rate, quota float64) {
-		p := peakLine{Operation: op, When: when, PerSecond: roundTo(rate, 3), Quota: quota,
+	for _, o := range ops {
+		if o.QuotaPerSecond <= 0 {
+			continue
+		}
+		rate, when := replicas*o.AtStart/window, startWhen
+		if r := replicas * o.PerRefresh / spread; r > rate || (o.AtStart == 0 && o.PerRefresh > 0) {
+			rate, when = r, "refreshes of a fleet started together (spread by the ±10 % jitter)"
+		}
+		quota := o.QuotaPerSecond
+		p := peakLine{Operation: o.Operation, When: when, PerSecond: roundTo(rate, 3), Quota: quota,
 			Near: atLeastShare(rate, quota, nearQuota), Over: rate > quota}
 		e.Peaks = append(e.Peaks, p)
 		switch {
 		case p.Over:
 			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, over its quota of %s a second",
-				op, rate2(rate), when, count(quota)))
+				o.Operation, rate2(rate), when, count(quota)))
 		case p.Near:
 			e.Warnings = append(e.Warnings, fmt.Sprintf("%s peaks at %s requests a second when %s, %s of its quota of %s a second",
-				op, rate2(rate), when, percent(rate/quota), count(quota)))
+				o.Operation, rate2(rate), when, percent(rate/quota), count(quota)))
+		}
+		if o.AtStart > 0 && when == startWhen && atLeastShare(rate, quota, nearQuota) {
+			e.Warnings = append(e.Warnings, fmt.Sprintf(
+				"start at most %d replicas a second (a rolling deploy) to stay under the %s quota",
+				max(1, int(quota/o.AtStart)), o.Operation))
 		}
 	}
-	perReplicaBatch := float64(c.batch)
-	batchRate := replicas * perReplicaBatch / window
-	peak(opBatchGetSecretVal, startWhen, batchRate, quotaBatchGet)
-	peak(opGetSecretValue, startWhen, replicas*float64(c.gets)/window, quotaGet)
-	peak(opDescribeSecret, "refreshes of a fleet started together (spread by the ±10 % jitter)", replicas*float64(c.describes)/spread, quotaDescribe)
-	peak(opListSecrets, startWhen, replicas*float64(c.listPages)/window, quotaList)
-	if perReplicaBatch > 0 && atLeastShare(batchRate, quotaBatchGet, nearQuota) {
-		e.Warnings = append(e.Warnings, fmt.Sprintf(
-			"start at most %d replicas a second (a rolling deploy) to stay under the BatchGetSecretValue quota; beyond it the layer falls back to GetSecretValue after throttling",
-			max(1, int(quotaBatchGet/perReplicaBatch))))
-	}
-
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -274,64 +266,63 @@ func roundTo(v float64, decimals int) float64 {
 
 func costCommand() *command {
 	var (
-		secrets     listFlag
 		environment string
 		ttl         time.Duration
 		replicas    int
 		starts      float64
 		rotation    float64
-		perPref     int
+		perListing  int
 		window      time.Duration
 		format      *choice
 	)
 	return &command{
 		name:    "cost",
-		summary: "estimate Secrets Manager API calls, dollars and peak request rates for a fleet",
+		summary: "estimate API calls, dollars and peak request rates for a fleet",
 		details: `
-Applies the layer's call pattern to a fleet: at each start, BatchGetSecretValue
-for up to 20 secrets a call; at each refresh, one DescribeSecret per secret;
-GetSecretValue only when a secret changed. Prints calls and dollars a month by
-operation, the peak requests a second when the whole fleet starts at once,
-compared with the account's quotas, and what polling with GetSecretValue every
-30s would cost instead. A peak from 80 % of its quota on is a warning: the
-fleet has little room to grow before calls are throttled.`,
+Multiplies out, for a fleet, the call pattern of each layer of the service's
+setup that can say (see configcheck.CostModeler); for Secrets Manager: at
+each start, BatchGetSecretValue for up to 20 secrets a call; at each refresh,
+one DescribeSecret per secret; GetSecretValue only when a secret changed.
+Prints calls and dollars a month by operation, the peak requests a second
+when the whole fleet starts at once, compared with the account's quotas, and
+what polling every value every 30s would cost instead. A peak from 80 % of
+its quota on is a warning: the fleet has little room to grow before calls are
+throttled. No layer is read.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
-			fs.Var(&secrets, "secret", secretSpecHelp+r.defaultSources())
-			fs.StringVar(&environment, "environment", r.opts.Environment, "the environment `name` whose secrets the service reads")
-			fs.DurationVar(&ttl, "ttl", r.opts.RefreshInterval, "the refresh interval of the service")
+			r.environmentFlag(fs, &environment)
+			fs.DurationVar(&ttl, "ttl", 0, "the refresh interval of the service (default: the service's config.Options.RefreshInterval, or 5m)")
 			fs.IntVar(&replicas, "replicas", 1, "the number of replicas (processes) of the service")
 			fs.Float64Var(&starts, "starts-per-month", 30, "how often each replica starts in a month (deploys, restarts, scaling)")
-			fs.Float64Var(&rotation, "rotations-per-month", 1, "how often each secret changes in a month")
-			fs.IntVar(&perPref, "secrets-per-prefix", defaultSecretsPrefix, "the number of secrets assumed under each prefix source")
+			fs.Float64Var(&rotation, "rotations-per-month", 1, "how often each value (each secret) changes in a month")
+			fs.IntVar(&perListing, "items-per-listing", defaultPerListing, "the number of items assumed behind each source a layer discovers by listing,\nsuch as a Secrets Manager prefix")
 			fs.DurationVar(&window, "startup-window", time.Second, "the time over which the whole fleet starts, for the peak rates")
 			format = formatFlag(fs, "text", "json")
 		},
-		run: func(r *runner, _ context.Context, _ []string) int {
-			sources, err := r.secretSources(&secrets, environment)
+		run: func(r *runner, ctx context.Context, _ []string) int {
+			f := fleet{replicas: replicas, ttl: ttl, startsPerMonth: starts,
+				rotationsPerMon: rotation, perListing: perListing, startupWindow: window}
+			if err := f.check(); err != nil {
+				return r.fail(usageError{err})
+			}
+			opts, layers, err := r.setup(ctx, environment)
 			if err != nil {
-				return r.fail(usageError{err})
+				return r.fail(err)
 			}
-			var problems []error
-			if len(sources) == 0 {
-				problems = append(problems, errors.New("no Secrets Manager source: give --secret"))
+			if f.ttl == 0 {
+				f.ttl = opts.RefreshInterval
 			}
-			if ttl <= 0 {
-				problems = append(problems, errors.New("--ttl must be positive"))
+			if f.ttl <= 0 {
+				f.ttl = 5 * time.Minute
 			}
-			if replicas < 1 {
-				problems = append(problems, errors.New("--replicas must be at least 1"))
+			for _, l := range layers {
+				if cm, ok := l.(CostModeler); ok {
+					f.models = append(f.models, cm.CostModel(config.CostScope{ItemsPerListing: perListing}))
+				}
 			}
-			if starts < 0 || rotation < 0 || perPref < 0 {
-				problems = append(problems, errors.New("--starts-per-month, --rotations-per-month and --secrets-per-prefix must not be negative"))
+			if len(f.models) == 0 {
+				return r.fail(usageError{errors.New("no layer of the service calls a paid API (none is a configcheck.CostModeler)")})
 			}
-			if window <= 0 {
-				problems = append(problems, errors.New("--startup-window must be positive"))
-			}
-			if err := errors.Join(problems...); err != nil {
-				return r.fail(usageError{err})
-			}
-			e := estimate(fleet{sources: sources, replicas: replicas, ttl: ttl, startsPerMonth: starts,
-				rotationsPerMon: rotation, secretsPerPrefix: perPref, startupWindow: window})
+			e := estimate(f)
 			if format.value == "json" {
 				enc := json.NewEncoder(r.stdout)
 				enc.SetIndent("", "  ")
@@ -347,10 +338,30 @@ fleet has little room to grow before calls are throttled.`,
 	}
 }
 
+// check reports every flag of cost out of range; a zero TTL stands for the
+// service's.
+func (f fleet) check() error {
+	var problems []error
+	if f.ttl < 0 {
+		problems = append(problems, errors.New("--ttl must not be negative (unset or 0: the service's refresh interval)"))
+	}
+	if f.replicas < 1 {
+		problems = append(problems, errors.New("--replicas must be at least 1"))
+	}
+	if f.startsPerMonth < 0 || f.rotationsPerMon < 0 || f.perListing < 0 {
+		problems = append(problems, errors.New("--starts-per-month, --rotations-per-month and --items-per-listing must not be negative"))
+	}
+	if f.startupWindow <= 0 {
+		problems = append(problems, errors.New("--startup-window must be positive"))
+	}
+	return errors.Join(problems...)
+}
+
 func writeCostText(w io.Writer, e costEstimate) error {
-	fmt.Fprintf(w, "Fleet: %s, %s from %s, TTL %s; each replica starts %s and each secret changes %s a month\n\n",
-		plural(e.Replicas, "replica"), plural(e.Secrets, "secret"), plural(e.Sources, "source"), e.TTL,
-		times(e.StartsPerMonth), times(e.RotationsPerMon))
+	unit := unitOr(e.StoredUnit)
+	fmt.Fprintf(w, "Fleet: %s, %s, TTL %s; each replica starts %s and each %s changes %s a month\n\n",
+		plural(e.Replicas, "replica"), plural(e.Stored, unit), e.TTL,
+		times(e.StartsPerMonth), unit, times(e.RotationsPerMon))
 	// The numbers are right-aligned; padding the names keeps them on the left.
 	const name = "%-19s"
 	err := writeTable(w, tabwriter.AlignRight, func(tw io.Writer) {
@@ -359,7 +370,13 @@ func writeCostText(w io.Writer, e costEstimate) error {
 			fmt.Fprintf(tw, name+"\t%s\t%s\t  %s\n", c.Operation, count(c.CallsMonth), dollars(c.DollarsMonth), c.When)
 		}
 		fmt.Fprintf(tw, name+"\t%s\t%s\t\n", "API calls", count(e.TotalCalls), dollars(e.CallDollars))
-		fmt.Fprintf(tw, name+"\t%d\t%s\t  $0.40 per secret\n", "Secrets stored", e.Secrets, dollars(e.StorageDollars))
+		if e.Stored > 0 {
+			price := ""
+			if e.StoredPrice > 0 {
+				price = "  " + dollars(e.StoredPrice) + " per " + unit
+			}
+			fmt.Fprintf(tw, name+"\t%d\t%s\t%s\n", strings.ToUpper(unit[:1])+unit[1:]+"s stored", e.Stored, dollars(e.StorageDollars), price)
+		}
 		fmt.Fprintf(tw, name+"\t\t%s\t\n", "Total", dollars(e.TotalDollars))
 	})
 	if err != nil {
@@ -384,12 +401,19 @@ func writeCostText(w io.Writer, e costEstimate) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "\nFor comparison, polling every secret with GetSecretValue every %s would make\n", naivePollInterval)
+	if e.PollOperation == "" {
+		return writeCostNotes(w, e)
+	}
+	fmt.Fprintf(w, "\nFor comparison, polling every %s with %s every %s would make\n", unit, e.PollOperation, naivePollInterval)
 	fmt.Fprintf(w, "%s calls and cost %s a month (%s requests a second)", count(e.NaiveCalls), dollars(e.NaiveDollars), rate(e.NaivePerSecond))
 	if e.NaiveDollars > 0 {
 		fmt.Fprintf(w, "; this set-up costs %s of that", percent(e.TotalDollars/e.NaiveDollars))
 	}
 	fmt.Fprintln(w, ".")
+	return writeCostNotes(w, e)
+}
+
+func writeCostNotes(w io.Writer, e costEstimate) error {
 	if len(e.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range e.Notes {

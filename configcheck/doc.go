@@ -3,25 +3,33 @@
 // exit codes and output formats made for CI.
 //
 // A service embeds it for its own configuration type in a few lines, so that
-// `myservice configcheck validate` checks exactly the struct, prefix and secret
-// sources the service uses. Share the sources with the code that loads the
-// configuration, so the two cannot drift apart:
+// `myservice configcheck validate` checks exactly the struct and the layers
+// the service uses. Give it the function the service's main loads with (a
+// Setup: from an environment name to the *config.Options and the layers
+// passed to config.Load), so the two cannot drift apart:
 //
-//	var secretSources = []secretsmanager.Source{
-//		secretsmanager.JSON("my-app/production/database", "database"),
-//		secretsmanager.String("my-app/production/api-key", "api.key"),
+//	func setup(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+//		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+//		if err != nil {
+//			return nil, nil, err
+//		}
+//		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)},
+//			[]config.Layer{
+//				dotenv.File(".env", dotenv.Optional()),
+//				env.New(),
+//				secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/"+environment+"/database", "database")),
+//			}, nil
 //	}
 //
 //	func main() {
 //		if len(os.Args) > 1 && os.Args[1] == "configcheck" {
 //			os.Exit(configcheck.Main[AppConfig](context.Background(), os.Args[2:], configcheck.Options{
-//				Name:          "myservice configcheck",
-//				EnvPrefix:     "APP_",
-//				EnvFiles:      []string{".env"},
-//				SecretSources: secretSources,
+//				Name:  "myservice configcheck",
+//				Setup: setup,
 //			}))
 //		}
-//		// ... config.Load[AppConfig](ctx, opts, ..., secretsmanager.New(awsCfg, secretSources...))
+//		// opts, layers, err := setup(ctx, environment)
+//		// store, err := config.Load[AppConfig](ctx, opts, layers...)
 //	}
 //
 // # Subcommands
@@ -31,27 +39,46 @@
 //   - explain [key...]: each key with its value (secrets masked, with a
 //     fingerprint), and the layer and place that set it.
 //   - env: a Markdown reference of every setting, or a .env.example.
-//   - lint: unknown names, secrets in plain layers, a .env file readable by
-//     others or tracked by git, defaults that fail validation.
+//   - lint: unknown names, secrets in layers that are not sensitive, a file
+//     a layer reads that others may read or git tracks, defaults that fail
+//     validation.
 //   - diff a.json b.json: two environments compared, from the JSON output of
 //     explain; secrets by fingerprint only.
-//   - cost: Secrets Manager API calls and dollars a month for a fleet.
-//   - iam: the least-privilege IAM policy for the configured secret sources.
+//   - cost: API calls and dollars a month for a fleet.
+//   - iam: the least-privilege IAM policy for the layers.
 //
 // Every subcommand accepts --help.
 //
 // # Layers
 //
-// The layers are read in the order the service reads them: the defaults from
-// struct tags, the .env files (--env-file, repeatable; Options.EnvFiles when
-// none is given), the process environment as it is, then Secrets Manager
-// (--secret, repeatable; when none is given, the service's own sources:
-// Options.SecretsFor of --environment when it is set, otherwise
-// Options.SecretSources). --environment defaults to Options.Environment. In
-// a production environment secret-policy findings are errors: --production
-// says so for one run, otherwise Options.Production of the --environment name
-// decides (default IsProduction: prod, prd or production as the first or last
-// word of the name, such as prod-eu or eu-prod, whatever the case).
+// The layers are the service's own: Setup is called with --environment
+// (default Options.Environment), and validate, explain and lint load what it
+// returns after the defaults from struct tags, in its order. From the options
+// it returns, configcheck uses EnvPrefix, Strict (or --strict), Production (or
+// --production, --production=false), Validator, FingerprintKey (unless
+// STRATA_FINGERPRINT_KEY is set) and RefreshInterval (the default of cost
+// --ttl). env, cost and iam call Setup but load no layer.
+//
+// configcheck knows no concrete layer and switches on no layer name. Any
+// config.Layer (config.FromKoanf, config.Static, a custom one) is loaded,
+// merged, explained with the Source of each value, validated, linted and
+// diffed. What only a layer knows it tells through optional one-method
+// interfaces declared here, whose signatures use only the standard library
+// and the config package, so a provider implements them without importing
+// configcheck:
+//
+//   - Permissioner (iam): the IAM statements the layer needs;
+//     secretsmanager.Layer implements it.
+//   - CostModeler (cost): the calls it makes at start and per refresh, with
+//     prices, quotas and batch sizes; secretsmanager.Layer.
+//   - FileLister (lint): the files it reads, checked for their mode and for
+//     git; dotenv.File.
+//   - Locator (env): where it would read a key; secretsmanager.Layer and
+//     env.New.
+//
+// A layer that implements none of them is left out only of iam and cost,
+// which end with ExitUsage when no layer implements theirs, and of the
+// expected sources of env.
 //
 // A misspelt subcommand is answered with the closest one ("did you mean
 // validate?") and ExitUsage.
@@ -60,12 +87,17 @@
 //
 //	0  no problem found
 //	1  problems found (for diff: the environments differ)
-//	2  usage error, or a file or secret source could not be read
+//	2  usage error, a Setup that failed, or a source that gave no answer
+//	   (a file that cannot be read, a remote store not answering)
 //
 // explain prints its table in every case and exits with 1 or 2, as validate
 // does, when a source failed (its table is then not what the service would
-// run with); values that fail their rules are left to validate. cost warns
-// from 80 % of a request quota on.
+// run with); values that fail their rules are left to validate. A source
+// error about a file a FileLister lists is exit 2 unless the file does not
+// parse; any other source error is exit 1 when its Code says what the
+// environment lacks (config.ErrNotFound, ErrAccessDenied, ErrDecryption, ...),
+// and 2 when it is transient or has no Code. cost warns from 80 % of a request
+// quota on.
 //
 // # Secrets
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/providers/env"
 )
 
 // ServiceConfig stands for a service's own configuration struct.
@@ -32,12 +33,16 @@ func ExampleMain() {
 		"APP_DATABASE_PORT=70000",
 		"APP_DATABASE_PASSWORD=correct-horse-battery",
 	}
+	// setup is the function the service's main loads its configuration with.
+	setup := func(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)},
+			[]config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}, nil
+	}
 	code := configcheck.Main[ServiceConfig](context.Background(), []string{"validate"}, configcheck.Options{
-		Name:      "myservice configcheck",
-		EnvPrefix: "APP_",
-		Stdout:    os.Stdout,
-		Stderr:    os.Stdout,
-		Environ:   func() []string { return environ },
+		Name:   "myservice configcheck",
+		Setup:  setup,
+		Stdout: os.Stdout,
+		Stderr: os.Stdout,
 	})
 	fmt.Println("exit code:", code)
 	// Output:

@@ -36,7 +36,7 @@ The table is printed in every case. When a source failed, the table is not
 what the service would run with: the source is named on stderr and explain
 exits as validate does, with 1 for a problem of the environment (a secret
 that is missing, denied or cannot be decrypted, a file that does not parse)
-and 2 for a source that could not be read at all (a file, Secrets Manager not
+and 2 for a source that could not be read at all (a file, a remote store not
 answering). Other problems (values that fail their rules, unknown names,
 secret-policy findings) are counted on stderr and leave the exit code 0:
 validate is the command that judges them.`,
@@ -49,12 +49,12 @@ validate is the command that judges them.`,
 			if err != nil {
 				return r.fail(err)
 			}
-			infos, err := selectKeys(l.schema, config.Explain(l.schema, l.merged, r.fingerprintKey()), args)
+			infos, err := selectKeys(l.schema, config.Explain(l.schema, l.merged, r.fingerprintKey(l.opts)), args)
 			if err != nil {
 				return r.fail(usageError{err})
 			}
 			if format.value == "json" {
-				err = writeExplainJSON(r.stdout, explainDoc{Prefix: lf.prefix, Environment: lf.environment, Keys: toEntries(infos)})
+				err = writeExplainJSON(r.stdout, explainDoc{Prefix: l.opts.EnvPrefix, Environment: lf.environment, Keys: toEntries(infos)})
 			} else {
 				err = writeExplainText(r.stdout, infos)
 			}
@@ -63,7 +63,7 @@ validate is the command that judges them.`,
 			}
 			rep := &report{}
 			for _, e := range l.problems {
-				rep.add(classify(e, r.policy(lf)))
+				rep.add(classify(e, l.policy(lf)))
 			}
 			// A source that failed leaves keys unset or set by an earlier
 			// layer, so the table is not what the service would run with: say

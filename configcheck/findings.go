@@ -58,6 +58,9 @@ type finding struct {
 type policy struct {
 	strict     bool // every warning is an error
 	production bool // secret-policy findings are errors
+	// known tells environment names from keys and files from other
+	// sources; see known.go.
+	known known
 }
 
 // classify turns one problem of a load into a finding.
@@ -72,7 +75,7 @@ func classify(err error, p policy) finding {
 	case errors.As(err, &unknown):
 		f.Kind = kindUnknownName
 		f.Suggestion = unknown.Suggestion
-		if unknown.Source.Layer == "env" || unknown.Source.Layer == "dotenv" {
+		if p.known.isEnvName(unknown) {
 			f.Env = unknown.Name
 		} else {
 			f.Key = unknown.Name
@@ -102,7 +105,7 @@ func classify(err error, p policy) finding {
 	case errors.As(err, &source):
 		f.Kind = kindSource
 		f.Source = strings.TrimSpace(source.Layer + " " + source.Source)
-		if source.Layer == "dotenv" {
+		if p.known.files[source.Source] {
 			f.file = source.Source
 		}
 		// Content that does not parse, and a secret that is missing, denied or
@@ -113,10 +116,10 @@ func classify(err error, p policy) finding {
 		switch {
 		case errors.Is(err, config.ErrMalformed):
 			f.unreadable = source.Err != nil
-		case source.Layer == "secretsmanager":
-			f.unreadable = config.IsTransient(err) || source.Code == nil
-		default:
+		case p.known.files[source.Source]:
 			f.unreadable = true
+		default:
+			f.unreadable = config.IsTransient(err) || source.Code == nil
 		}
 	case errors.Is(err, config.ErrUnknownName), errors.Is(err, config.ErrWarning):
 		// A layer's own warning, such as a .env reference to a variable the
@@ -134,9 +137,10 @@ func classify(err error, p policy) finding {
 	return f
 }
 
-// fileLine returns the file and line of a source in a .env file.
+// fileLine returns the file and line of a source in a file, such as a .env
+// file: a Source with a Line names a file by its Location.
 func fileLine(s config.Source) (string, int) {
-	if s.Layer != "dotenv" {
+	if s.Line <= 0 {
 		return "", 0
 	}
 	return s.Location, s.Line

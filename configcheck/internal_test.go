@@ -6,101 +6,33 @@ import (
 	"testing"
 	"time"
 
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
-func TestDescribeSourceRoundTrip(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		src  secretsmanager.Source
-		want secretSource
-	}{
-		{secretsmanager.JSON("my-app/production/database", "database"), secretSource{kind: "json", id: "my-app/production/database", key: "database"}},
-		{secretsmanager.JSON("root", ""), secretSource{kind: "json", id: "root"}},
-		{secretsmanager.String("a=b \"quoted\"", "api.key", secretsmanager.Stage(secretsmanager.StagePrevious)),
-			secretSource{kind: "string", id: `a=b "quoted"`, key: "api.key", stage: "AWSPREVIOUS"}},
-		{secretsmanager.Binary("arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf", "tls.key", secretsmanager.VersionID("v-1")),
-			secretSource{kind: "binary", id: "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf", key: "tls.key", versionID: "v-1"}},
-		{secretsmanager.Prefix("my-app/production/"), secretSource{kind: "prefix", id: "my-app/production/"}},
-		{secretsmanager.JSON("x", "y", secretsmanager.Stage(secretsmanager.StageCurrent)), secretSource{kind: "json", id: "x", key: "y"}},
-	}
-	for _, c := range cases {
-		if got := describeSource(c.src); got != c.want {
-			t.Errorf("describeSource(%s) = %+v, want %+v", c.src, got, c.want)
-		}
-		// The spec syntax round-trips too.
-		back, err := parseSecretSpec(c.want.String())
-		if err != nil || back != c.want {
-			t.Errorf("parseSecretSpec(%q) = %+v, %v; want %+v", c.want.String(), back, err, c.want)
-		}
-		if got := describeSource(c.want.provider()); got != c.want {
-			t.Errorf("describeSource(provider(%+v)) = %+v", c.want, got)
-		}
-	}
+// smLayer returns a Secrets Manager layer of sources in eu-west-1; it is
+// never loaded.
+func smLayer(sources ...secretsmanager.Source) *secretsmanager.Layer {
+	return secretsmanager.NewWithClient(sm.New(sm.Options{Region: "eu-west-1"}), sources...)
 }
 
-func TestParseSecretSpec(t *testing.T) {
-	t.Parallel()
-	ok := map[string]secretSource{
-		"json:my-app/db=database":                    {kind: "json", id: "my-app/db", key: "database"},
-		"json:my-app/db":                             {kind: "json", id: "my-app/db"},
-		"JSON:a=b=c":                                 {kind: "json", id: "a=b", key: "c"},
-		"string:a=api.key,stage=AWSPENDING":          {kind: "string", id: "a", key: "api.key", stage: "AWSPENDING"},
-		"binary:a=tls.cert,version=1234":             {kind: "binary", id: "a", key: "tls.cert", versionID: "1234"},
-		"prefix:my-app/production/":                  {kind: "prefix", id: "my-app/production/"},
-		"prefix:my-app/production,stage=AWSPREVIOUS": {kind: "prefix", id: "my-app/production", stage: "AWSPREVIOUS"},
-	}
-	for spec, want := range ok {
-		got, err := parseSecretSpec(spec)
-		if err != nil || got != want {
-			t.Errorf("parseSecretSpec(%q) = %+v, %v; want %+v", spec, got, err, want)
-		}
-	}
-	for _, spec := range []string{"", "json", "yaml:a=b", "string:a", "json:=x", "json:a=b,stage=", "json:a=b,color=red",
-		"json:a=b,stage=AWSPREVIOUS,version=1", "prefix:a/,version=1"} {
-		if _, err := parseSecretSpec(spec); err == nil {
-			t.Errorf("parseSecretSpec(%q) succeeded", spec)
-		}
-	}
-}
-
-func TestExpectedSource(t *testing.T) {
-	t.Parallel()
-	sources := []secretSource{
-		{kind: "prefix", id: "my-app/production/"},
-		{kind: "json", id: "my-app/production/database", key: "database"},
-		{kind: "string", id: "my-app/production/stripe", key: "payments.stripe_key"},
-	}
-	cases := map[string]string{
-		"database.password":   "secretsmanager my-app/production/database#password",
-		"payments.stripe_key": "secretsmanager my-app/production/stripe",
-		"api.key":             "secretsmanager my-app/production/api/key or my-app/production/api#key",
-		"token":               "secretsmanager my-app/production/token or my-app/production#token",
-	}
-	for key, want := range cases {
-		if got := expectedSource(sources, key); got != want {
-			t.Errorf("expectedSource(%q) = %q, want %q", key, got, want)
-		}
-	}
-	if got := expectedSource(sources[1:], "api.key"); got != "" {
-		t.Errorf("expectedSource of an unmapped key = %q", got)
-	}
-}
-
-func ids(n int) []secretSource {
-	out := make([]secretSource, n)
+func ids(n int) []config.CostModel {
+	out := make([]secretsmanager.Source, n)
 	for i := range out {
-		out[i] = secretSource{kind: "string", id: "s" + strings.Repeat("x", i), key: "k"}
+		out[i] = secretsmanager.String("s"+strings.Repeat("x", i), "k")
 	}
-	return out
+	return []config.CostModel{smLayer(out...).CostModel(config.CostScope{})}
 }
 
 // TestEstimateMatchesTheFacts checks the model against the worked example of
 // the Secrets Manager facts: 50 secrets and 200 pods.
 func TestEstimateMatchesTheFacts(t *testing.T) {
 	t.Parallel()
-	e := estimate(fleet{sources: ids(50), replicas: 200, ttl: time.Hour, startsPerMonth: 0, rotationsPerMon: 0,
+	e := estimate(fleet{models: ids(50), replicas: 200, ttl: time.Hour, startsPerMonth: 0, rotationsPerMon: 0,
 		startupWindow: time.Second})
 	calls := map[string]float64{}
 	for _, c := range e.Calls {
@@ -120,7 +52,7 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 
 	// Start-up: ceil(50/20) = 3 BatchGetSecretValue calls per start; 200
 	// replicas starting within a second make 600/s, over the 100/s quota.
-	e = estimate(fleet{sources: ids(50), replicas: 200, ttl: 5 * time.Minute, startsPerMonth: 1, rotationsPerMon: 2,
+	e = estimate(fleet{models: ids(50), replicas: 200, ttl: 5 * time.Minute, startsPerMonth: 1, rotationsPerMon: 2,
 		startupWindow: time.Second})
 	for _, c := range e.Calls {
 		calls[c.Operation] = c.CallsMonth
@@ -137,7 +69,7 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 
 	// A lone secret uses GetSecretValue; a version-pinned one is never
 	// described again.
-	e = estimate(fleet{sources: []secretSource{{kind: "json", id: "a", key: "x", versionID: "v1"}}, replicas: 1,
+	e = estimate(fleet{models: []config.CostModel{smLayer(secretsmanager.JSON("a", "x", secretsmanager.VersionID("v1"))).CostModel(config.CostScope{})}, replicas: 1,
 		ttl: time.Minute, startsPerMonth: 10, startupWindow: time.Second})
 	for _, c := range e.Calls {
 		calls[c.Operation] = c.CallsMonth
@@ -147,29 +79,24 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 	}
 }
 
-func TestBuildPolicy(t *testing.T) {
+// TestBuildPolicyMerges checks that the statements of two layers are merged:
+// an equal grant once, a Sid used twice made unique, a layer that is no
+// Permissioner left out.
+func TestBuildPolicyMerges(t *testing.T) {
 	t.Parallel()
-	doc, _ := buildPolicy([]secretSource{
-		{kind: "json", id: "my-app/production/database", key: "database"},
-		{kind: "json", id: "my-app/production/database", key: "database", stage: "AWSPREVIOUS"},
-		{kind: "string", id: "arn:aws:secretsmanager:eu-west-1:123:secret:partial"},
-	}, "eu-west-1", "123", nil)
-	want := []string{
-		"arn:aws:secretsmanager:eu-west-1:123:secret:my-app/production/database-??????",
-		"arn:aws:secretsmanager:eu-west-1:123:secret:partial-??????",
-	}
-	if got := doc.Statement[0].Resource; strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("resources = %q, want %q", got, want)
-	}
+	a := smLayer(secretsmanager.JSON("my-app/production/database", "database"))
+	b := smLayer(secretsmanager.String("my-app/production/api-key", "api.key"))
+	doc, notes := buildPolicy([]config.Layer{a, a, config.Static("static", nil), b}, config.PermissionScope{Account: "123"})
+	var sids []string
 	for _, st := range doc.Statement {
-		for _, a := range st.Action {
-			if a == "secretsmanager:ListSecrets" || a == "kms:Decrypt" {
-				t.Errorf("unexpected action %s without a prefix or a key", a)
-			}
-		}
+		sids = append(sids, st.Sid)
 	}
-	if partition("cn-north-1") != "aws-cn" || partition("us-gov-west-1") != "aws-us-gov" || partition("*") != "aws" {
-		t.Error("partition")
+	want := "ReadConfiguredSecrets BatchReadAtStartUp ReadConfiguredSecrets2"
+	if strings.Join(sids, " ") != want {
+		t.Errorf("statements = %q, want %q", sids, want)
+	}
+	if len(notes) != 2 {
+		t.Errorf("notes = %q, want each note once", notes)
 	}
 }
 
@@ -218,5 +145,71 @@ func TestClosestCommand(t *testing.T) {
 		if got := closestCommand(in); got != want {
 			t.Errorf("closestCommand(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The providers implement the interfaces configcheck asks them through, with
+// exactly these signatures; a provider whose method drifts fails here.
+var (
+	_ Permissioner = (*secretsmanager.Layer)(nil)
+	_ CostModeler  = (*secretsmanager.Layer)(nil)
+	_ Locator      = (*secretsmanager.Layer)(nil)
+)
+
+func TestProvidersImplementTheInterfaces(t *testing.T) {
+	t.Parallel()
+	if fl, ok := dotenv.File("dir/.env").(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
+		t.Errorf("dotenv.File is no FileLister of its file (%v)", ok)
+	}
+	schema, err := config.SchemaFor[struct{ Database struct{ Host string } }]("APP_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, ok := env.New().(Locator)
+	if !ok {
+		t.Fatal("env.New is no Locator")
+	}
+	if src, ok := loc.Locate(schema, "database.host"); !ok || src.String() != "env APP_DATABASE_HOST" {
+		t.Errorf("env Locate = %q, %v", src, ok)
+	}
+	if _, ok := loc.Locate(schema, "database.port"); ok {
+		t.Error("env locates a key that is no field")
+	}
+	for _, l := range []config.Layer{config.Static("s", nil), config.FromKoanf("k", nil, nil), env.New(), dotenv.File("x")} {
+		if _, ok := l.(Permissioner); ok {
+			t.Errorf("%s needs no permissions", l.Name())
+		}
+	}
+}
+
+// TestEstimateSumsLayers: two layers calling one API share its quota, so
+// their operations are summed into one line each, and their stored items and
+// notes are counted once per layer and once per text.
+func TestEstimateSumsLayers(t *testing.T) {
+	t.Parallel()
+	var a, b []secretsmanager.Source
+	for i := range 20 {
+		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k"))
+		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k"))
+	}
+	models := []config.CostModel{smLayer(a...).CostModel(config.CostScope{}), smLayer(b...).CostModel(config.CostScope{})}
+	e := estimate(fleet{models: models, replicas: 60, ttl: time.Hour, startsPerMonth: 1, startupWindow: time.Second})
+	if len(e.Calls) != 4 || e.Stored != 40 || e.StorageDollars != 16 {
+		t.Fatalf("estimate = %+v", e)
+	}
+	// Each layer makes one batch call a start: 60 replicas make 120 a
+	// second, over the quota of 100 that neither layer alone would reach.
+	if p := e.Peaks[0]; p.Operation != "BatchGetSecretValue" || p.PerSecond != 120 || !p.Over {
+		t.Errorf("batch peak = %+v", p)
+	}
+	if !strings.Contains(e.Calls[0].When, "2 per replica start") {
+		t.Errorf("batch line = %+v", e.Calls[0])
+	}
+	seen := map[string]bool{}
+	for _, n := range e.Notes {
+		if seen[n] {
+			t.Errorf("note %q twice", n)
+		}
+		seen[n] = true
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,10 +25,11 @@ func lintCommand() *command {
 		details: `
 Reports, each as an error:
   - names under the prefix that map to no field, with the closest known name;
-  - secret fields set by a plain layer (.env, environment) or by a default,
-    even when a later layer overrides them;
-  - a .env file readable by group or others (fix: chmod 600);
-  - a .env file tracked by git (checked with git ls-files when git is
+  - secret fields set by a layer that is not sensitive (.env, environment)
+    or by a default, even when a later layer overrides them;
+  - a file a layer reads (such as a .env file) readable by group or others
+    (fix: chmod 600);
+  - such a file tracked by git (checked with git ls-files when git is
     installed; skipped otherwise);
   - defaults that fail their own validate rules.
 Unlike validate, lint does not check that required values are present.`,
@@ -43,7 +43,7 @@ Unlike validate, lint does not check that required values are present.`,
 				return r.fail(err)
 			}
 			rep := &report{}
-			all := policy{strict: true, production: true}
+			all := policy{strict: true, production: true, known: l.known()}
 			for _, e := range l.problems {
 				f := classify(e, all)
 				if f.Kind == kindUnknownName || f.Kind == kindSource {
@@ -51,24 +51,16 @@ Unlike validate, lint does not check that required values are present.`,
 				}
 			}
 			lintSecrets(rep, l)
-			for _, path := range r.envFiles(lf) {
+			for _, path := range l.files() {
 				lintEnvFile(ctx, rep, path)
 			}
-			r.lintDefaults(ctx, rep, l.schema, lf.prefix)
+			r.lintDefaults(ctx, rep, l)
 			if err := rep.write(r.stdout, format.value, "no lint findings"); err != nil {
 				return r.fail(err)
 			}
 			return rep.exitCode()
 		},
 	}
-}
-
-// envFiles returns the .env files the layers read.
-func (r *runner) envFiles(lf *layerFlags) []string {
-	if lf.envFiles.set {
-		return lf.envFiles.values
-	}
-	return r.opts.EnvFiles
 }
 
 // lintSecrets reports every secret field that a default or a layer that is not
@@ -139,8 +131,11 @@ func gitTracks(ctx context.Context, path string) bool {
 // lintDefaults reports defaults that fail their own rules: it loads the
 // configuration from the defaults alone and keeps the problems of fields that
 // have a default.
-func (r *runner) lintDefaults(ctx context.Context, rep *report, schema *config.Schema, prefix string) {
-	err := r.check(ctx, &config.Options{EnvPrefix: prefix, Logger: slog.New(slog.DiscardHandler), Validator: r.opts.Validator}, nil)
+func (r *runner) lintDefaults(ctx context.Context, rep *report, l *loaded) {
+	o := checkOptions(l.opts, false)
+	o.Strict, o.Production = false, false
+	err := r.check(ctx, o, nil)
+	schema := l.schema
 	for _, e := range flatten(nil, err) {
 		var fe *config.FieldError
 		if !errors.As(e, &fe) || errors.Is(e, config.ErrSecretPolicy) {

@@ -2,29 +2,16 @@ package configcheck
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/strata-go/strata/config"
-	"github.com/strata-go/strata/providers/dotenv"
-	"github.com/strata-go/strata/providers/env"
-	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
-// layerFlags choose the layers, as the service would read them. validate,
-// explain and lint share them.
+// layerFlags choose the environment checked and how strictly. validate,
+// explain and lint share them; the layers are the service's own (Setup).
 type layerFlags struct {
-	envFiles    listFlag
-	prefix      string
-	secrets     listFlag
-	region      string
-	endpoint    string
 	environment string
 	production  boolFlag
 	strict      bool
@@ -32,112 +19,54 @@ type layerFlags struct {
 
 func (r *runner) defineLayerFlags(fs *flag.FlagSet) *layerFlags {
 	lf := &layerFlags{}
-	fs.Var(&lf.envFiles, "env-file", "a .env `file` to read, repeatable, in order; replaces the service's default .env files"+
-		r.defaultList(r.opts.EnvFiles))
-	fs.StringVar(&lf.prefix, "prefix", r.opts.EnvPrefix, "the environment name `prefix`")
-	fs.Var(&lf.secrets, "secret", secretSpecHelp+r.defaultSources())
-	fs.StringVar(&lf.region, "region", "", "the AWS `region` of Secrets Manager (default: from the AWS configuration)")
-	fs.Func("endpoint", "the Secrets Manager endpoint `URL`, such as a local emulator\n(default: AWS_ENDPOINT_URL_SECRETS_MANAGER, or the region's endpoint)", func(v string) error {
-		// An empty value is a mistake (an unset shell variable), not a request
-		// for the default: it would silently send the calls to AWS.
-		if strings.TrimSpace(v) == "" {
-			return errors.New("empty URL")
-		}
-		lf.endpoint = v
-		return nil
-	})
-	fs.StringVar(&lf.environment, "environment", r.opts.Environment, "the environment `name`; a production one (by default: prod, prd, production, prod-eu,\neu-prod, ...) makes secret-policy findings errors")
-	fs.Var(&lf.production, "production", "treat the environment as production whatever its name; --production=false treats it as not production")
-	fs.BoolVar(&lf.strict, "strict", false, "make warnings (unknown names, secret-policy findings) errors")
+	r.environmentFlag(fs, &lf.environment)
+	fs.Var(&lf.production, "production", "treat the environment as production whatever its name; --production=false treats it as not production\n(default: the service's config.Options.Production for --environment)")
+	fs.BoolVar(&lf.strict, "strict", false, "make warnings (unknown names, secret-policy findings) errors (default: the service's config.Options.Strict)")
 	return lf
 }
 
-func (r *runner) defaultList(files []string) string {
-	if len(files) == 0 {
-		return ""
-	}
-	return " (default: " + strings.Join(files, ", ") + ", each optional)"
+// environmentFlag defines --environment.
+func (r *runner) environmentFlag(fs *flag.FlagSet, v *string) {
+	fs.StringVar(v, "environment", r.opts.Environment, "the environment `name` given to the service's setup, which chooses its layers and\nwhether it is production (such as prod, prd, production, prod-eu, eu-prod)")
 }
 
-// ownSources returns the service's own sources in an environment.
-func (r *runner) ownSources(environment string) []secretsmanager.Source {
-	if r.opts.SecretsFor != nil {
-		return r.opts.SecretsFor(environment)
+// setup runs the service's Setup for an environment.
+func (r *runner) setup(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+	opts, layers, err := r.opts.Setup(ctx, environment)
+	if err != nil {
+		if environment == "" {
+			return nil, nil, usageError{fmt.Errorf("the service's setup failed: %w", err)}
+		}
+		return nil, nil, usageError{fmt.Errorf("the service's setup for environment %q failed: %w", environment, err)}
 	}
-	return r.opts.SecretSources
+	if opts == nil {
+		opts = &config.Options{}
+	}
+	for i, l := range layers {
+		if l == nil {
+			return nil, nil, usageError{fmt.Errorf("the service's setup returned a nil layer at position %d", i+1)}
+		}
+	}
+	return opts, layers, nil
 }
 
-func (r *runner) defaultSources() string {
-	own := r.ownSources(r.opts.Environment)
-	if len(own) == 0 {
-		return ""
-	}
-	if r.opts.SecretsFor != nil {
-		return "\n(default: the service's sources for --environment)"
-	}
-	specs := make([]string, 0, len(own))
-	for _, s := range own {
-		specs = append(specs, describeSource(s).String())
-	}
-	return "\n(default: " + strings.Join(specs, " ") + ")"
-}
-
-// production reports whether the environment checked is a production one:
-// --production when given, otherwise Options.Production of --environment.
-func (r *runner) production(lf *layerFlags) bool {
+// policy returns the severity rules of the environment checked: --production
+// when given, otherwise the service's Production; --strict or the service's
+// Strict.
+func (lf *layerFlags) policy(opts *config.Options) policy {
+	production := opts.Production
 	if lf.production.set {
-		return lf.production.value
+		production = lf.production.value
 	}
-	return r.opts.Production(lf.environment)
-}
-
-// policy returns the severity rules of the environment checked.
-func (r *runner) policy(lf *layerFlags) policy {
-	return policy{strict: lf.strict, production: r.production(lf)}
-}
-
-// secretSources returns the sources named by --secret, or the service's own in
-// the environment.
-func (r *runner) secretSources(flags *listFlag, environment string) ([]secretSource, error) {
-	if !flags.set {
-		own := r.ownSources(environment)
-		out := make([]secretSource, 0, len(own))
-		for _, s := range own {
-			out = append(out, describeSource(s))
-		}
-		return out, nil
-	}
-	out := make([]secretSource, 0, len(flags.values))
-	var errs []error
-	for _, spec := range flags.values {
-		s, err := parseSecretSpec(spec)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--secret %w", err))
-			continue
-		}
-		out = append(out, s)
-	}
-	return out, errors.Join(errs...)
-}
-
-// providerSources returns the sources for the Secrets Manager layer: the
-// service's own, as it gave them, when --secret was not used.
-func (r *runner) providerSources(flags *listFlag, sources []secretSource, environment string) []secretsmanager.Source {
-	if !flags.set {
-		return r.ownSources(environment)
-	}
-	out := make([]secretsmanager.Source, len(sources))
-	for i, s := range sources {
-		out[i] = s.provider()
-	}
-	return out
+	return policy{strict: lf.strict || opts.Strict, production: production}
 }
 
 // loaded is the outcome of reading every layer.
 type loaded struct {
-	schema  *config.Schema
-	sources []secretSource
-	layers  []readLayer
+	// opts are the service's options for the environment checked.
+	opts   *config.Options
+	schema *config.Schema
+	layers []readLayer
 	// merged holds the value of each key set by a default or a layer, with its
 	// source, after the later layers overrode the earlier ones.
 	merged config.Values
@@ -182,20 +111,16 @@ func (r *runner) schemaFor(prefix string) (*config.Schema, error) {
 // load reads every layer as the service would and checks the result with the
 // service's own load. A returned error is a usage error or a broken schema.
 func (r *runner) load(ctx context.Context, lf *layerFlags) (*loaded, error) {
-	sources, err := r.secretSources(&lf.secrets, lf.environment)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	schema, err := r.schemaFor(lf.prefix)
+	opts, layers, err := r.setup(ctx, lf.environment)
 	if err != nil {
 		return nil, err
 	}
-	layers, err := r.layers(ctx, lf, sources)
+	schema, err := r.schemaFor(opts.EnvPrefix)
 	if err != nil {
 		return nil, err
 	}
 
-	l := &loaded{schema: schema, sources: sources, merged: config.Values{}}
+	l := &loaded{opts: opts, schema: schema, merged: config.Values{}}
 	for k, v := range schema.Defaults() {
 		l.merged[k] = v
 	}
@@ -213,50 +138,39 @@ func (r *runner) load(ctx context.Context, lf *layerFlags) (*loaded, error) {
 	}
 	// Strict and Production make every warning an error, so that the one
 	// load reports them all; findings sorts them back by the flags.
-	err = r.check(ctx, &config.Options{
-		EnvPrefix:  lf.prefix,
-		Strict:     true,
-		Production: true,
-		Logger:     slog.New(slog.DiscardHandler),
-		Validator:  r.opts.Validator,
-	}, replay)
-	l.problems = flatten(nil, err)
+	l.problems = flatten(nil, r.check(ctx, checkOptions(opts, true), replay))
 	return l, nil
 }
 
-// layers builds the layers in the service's order: .env files, the
-// environment, Secrets Manager.
-func (r *runner) layers(ctx context.Context, lf *layerFlags, sources []secretSource) ([]config.Layer, error) {
-	var out []config.Layer
-	if lf.envFiles.set {
-		for _, path := range lf.envFiles.values {
-			out = append(out, dotenv.File(path))
-		}
-	} else {
-		for _, path := range r.opts.EnvFiles {
-			out = append(out, dotenv.File(path, dotenv.Optional()))
-		}
+// checkOptions returns the service's options for a load that only checks:
+// no log, no refresh, and with all set, every warning an error.
+func checkOptions(opts *config.Options, all bool) *config.Options {
+	o := *opts
+	o.Logger = slog.New(slog.DiscardHandler)
+	if all {
+		o.Strict, o.Production = true, true
 	}
-	out = append(out, env.New(env.WithEnviron(r.opts.Environ)))
-	if len(sources) > 0 {
-		awsCfg, err := r.opts.AWSConfig(ctx, lf.region)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("cannot load the AWS configuration: %w", err)}
+	return &o
+}
+
+// files returns the files the layers read, as FileLister reports them, each
+// once.
+func (l *loaded) files() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, rl := range l.layers {
+		fl, ok := rl.layer.(FileLister)
+		if !ok {
+			continue
 		}
-		if awsCfg.Region == "" {
-			return nil, usageError{errors.New("no AWS region for Secrets Manager: give --region or set AWS_REGION")}
-		}
-		ps := r.providerSources(&lf.secrets, sources, lf.environment)
-		// The endpoint is set on the client: set on the aws.Config, it would
-		// lose to AWS_ENDPOINT_URL_SECRETS_MANAGER.
-		client := sm.NewFromConfig(awsCfg, secretsmanager.WithCredentialsHint, func(o *sm.Options) {
-			if lf.endpoint != "" {
-				o.BaseEndpoint = aws.String(lf.endpoint)
+		for _, f := range fl.Files() {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
 			}
-		})
-		out = append(out, secretsmanager.NewWithClient(client, ps...))
+		}
 	}
-	return out, nil
+	return out
 }
 
 // flatten spreads joined and aggregated errors into one list.

@@ -8,14 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/go-playground/validator/v10"
 
 	"github.com/strata-go/strata/config"
-	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
 // Exit codes of Main.
@@ -25,10 +19,10 @@ const (
 	// ExitProblems means problems were found (for diff: the two environments
 	// differ).
 	ExitProblems = 1
-	// ExitUsage means a usage error, a file that could not be read, or Secrets
-	// Manager not answering (timeouts, throttling, 5xx, unreachable). A secret
-	// that is missing, denied or cannot be decrypted is a problem found:
-	// ExitProblems.
+	// ExitUsage means a usage error, a Setup that failed, a file that could
+	// not be read, or a remote source not answering (timeouts, throttling,
+	// 5xx, unreachable). A source that answers that a value is missing,
+	// denied or cannot be decrypted is a problem found: ExitProblems.
 	ExitUsage = 2
 )
 
@@ -38,75 +32,48 @@ const (
 // value for every environment you compare; unset, the default key is used.
 const FingerprintKeyEnv = "STRATA_FINGERPRINT_KEY"
 
-// fingerprintKey returns the value of FingerprintKeyEnv, or nil.
-func (r *runner) fingerprintKey() []byte {
+// fingerprintKey returns the key of the fingerprints configcheck prints: the
+// value of FingerprintKeyEnv when it is set, otherwise the service's
+// config.Options.FingerprintKey (nil for the default key).
+func (r *runner) fingerprintKey(opts *config.Options) []byte {
 	for _, kv := range r.opts.Environ() {
 		if v, ok := strings.CutPrefix(kv, FingerprintKeyEnv+"="); ok && v != "" {
 			return []byte(v)
 		}
 	}
-	return nil
+	return opts.FingerprintKey
 }
 
 // Options configures Main for one service. The zero value is valid; each
-// field's comment gives its default.
+// field's comment gives its default. What the service gives config.Load (its
+// prefix, strictness, production rule, validator, fingerprint key and refresh
+// interval) is not repeated here: configcheck takes it from Setup.
 type Options struct {
 	// Name is the program name shown in usage and messages, such as
 	// "myservice configcheck". Default: "configcheck".
 	Name string
-	// EnvPrefix is the environment prefix the service passes to config.Load,
-	// such as "APP_". The --prefix flag overrides it. Default: none.
-	EnvPrefix string
-	// EnvFiles are the .env files the service reads, in order. They are used
-	// when no --env-file flag is given, and a missing one is skipped, as
-	// dotenv.Optional does. Files named with --env-file must exist.
-	// Default: none.
-	EnvFiles []string
-	// SecretSources are the Secrets Manager sources the service reads. They
-	// are used when no --secret flag is given. Default: none.
-	SecretSources []secretsmanager.Source
-	// SecretsFor, when set, gives the service's sources for the environment
-	// named by --environment (secret names that follow app/environment/name),
-	// in place of SecretSources. Default: none.
-	SecretsFor func(environment string) []secretsmanager.Source
+	// Setup returns the options and layers the service loads its
+	// configuration with in an environment: the function its main calls
+	// before config.Load. Default: no layers and zero options, so that only
+	// the defaults from struct tags are checked.
+	Setup Setup
 	// Environment is the default of --environment: the name of the
-	// environment checked. Default: none.
+	// environment checked, passed to Setup. Default: none.
 	Environment string
-	// Production reports whether an environment name (the value of
-	// --environment) is a production environment, where a secret set by a
-	// layer that is not sensitive is an error rather than a warning.
-	// --production or --production=false decides instead for one run.
-	// Default: IsProduction (prod, prd, production, prod-eu, eu-prod, ...).
-	Production func(environment string) bool
-	// RefreshInterval is the default of cost --ttl: the service's
-	// config.Options.RefreshInterval. Default: 5 minutes.
-	RefreshInterval time.Duration
-	// Validator checks the validate tags, for a service that registers custom
-	// rules. Default: the config package's validator.
-	Validator *validator.Validate
 
 	// Stdout and Stderr receive the output. Default: os.Stdout and os.Stderr.
 	Stdout, Stderr io.Writer
 	// Stdin is read by diff for a file named "-". Default: os.Stdin.
 	Stdin io.Reader
-	// Environ returns the environment the env layer reads, as os.Environ
-	// does. Default: os.Environ.
+	// Environ returns the environment configcheck itself reads
+	// (FingerprintKeyEnv), as os.Environ does; the layers read what Setup
+	// gives them. Default: os.Environ.
 	Environ func() []string
-	// AWSConfig returns the AWS configuration Secrets Manager sources are read
-	// with, given --region (which may be empty). Default:
-	// awsconfig.LoadDefaultConfig with the region, so credentials come from
-	// the SDK's default chain and AWS_ENDPOINT_URL_SECRETS_MANAGER is
-	// honoured. --endpoint, when given, overrides the endpoint of the
-	// configuration it returns.
-	AWSConfig func(ctx context.Context, region string) (aws.Config, error)
 }
 
 func (o Options) normalize() Options {
 	if o.Name == "" {
 		o.Name = "configcheck"
-	}
-	if o.RefreshInterval <= 0 {
-		o.RefreshInterval = 5 * time.Minute
 	}
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -120,25 +87,12 @@ func (o Options) normalize() Options {
 	if o.Environ == nil {
 		o.Environ = os.Environ
 	}
-	if o.AWSConfig == nil {
-		o.AWSConfig = defaultAWSConfig
-	}
-	if o.Production == nil {
-		o.Production = IsProduction
+	if o.Setup == nil {
+		o.Setup = func(context.Context, string) (*config.Options, []config.Layer, error) {
+			return &config.Options{}, nil, nil
+		}
 	}
 	return o
-}
-
-func defaultAWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return cfg, fmt.Errorf("%w (it is read from AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, ~/.aws/config and ~/.aws/credentials)", err)
-	}
-	return cfg, nil
 }
 
 // Main runs the configcheck command line args (without the program name) for

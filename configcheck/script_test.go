@@ -14,10 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"net/http"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs of testdata/script/*.txtar")
@@ -64,6 +70,11 @@ type badDefaults struct {
 //
 //	# a comment
 //	env NAME=VALUE          add to the environment of later commands
+//	service [FLAGS]         the service's setup for later commands: its layers
+//	                        are each --env-file FILE, the environment, then
+//	                        each --secret KIND:ID=KEY (a Secrets Manager
+//	                        source, in region --region or AWS_REGION), under
+//	                        --prefix (default APP_); no flags: the environment
 //	chmod MODE FILE         change the mode of a file in $WORK
 //	stdin FILE              read FILE as the standard input of the next command
 //	cp stdout|stderr FILE   write the last output to FILE in $WORK
@@ -104,6 +115,7 @@ type scriptState struct {
 	stderr  string
 	arch    *archive
 	changed bool
+	service testService // the service later commands check
 }
 
 func runScript(t *testing.T, file string) {
@@ -111,7 +123,7 @@ func runScript(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &scriptState{t: t, work: t.TempDir(), arch: parseArchive(data)}
+	st := &scriptState{t: t, work: t.TempDir(), arch: parseArchive(data), service: testService{prefix: "APP_"}}
 	for _, f := range st.arch.files {
 		path := filepath.Join(st.work, f.name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -157,6 +169,16 @@ func (st *scriptState) step(where, line string) {
 	switch verb {
 	case "env":
 		st.env = append(st.env, st.expand(rest))
+	case "service":
+		args := splitArgs(rest)
+		for i := range args {
+			args[i] = st.expand(args[i])
+		}
+		svc, err := parseService(args)
+		if err != nil {
+			t.Fatalf("%s: service: %v", where, err)
+		}
+		st.service = svc
 	case "chmod":
 		args := splitArgs(rest)
 		mode, err := strconv.ParseUint(args[0], 8, 32)
@@ -248,16 +270,14 @@ func (st *scriptState) output(where, stream string) string {
 func (st *scriptState) run(verb string, args []string) {
 	var stdout, stderr bytes.Buffer
 	env := append([]string(nil), st.env...)
+	svc := st.service
 	opts := configcheck.Options{
-		EnvPrefix: "APP_",
-		Stdout:    &stdout,
-		Stderr:    &stderr,
-		Stdin:     bytes.NewReader(st.stdin),
-		Environ:   func() []string { return env },
-		AWSConfig: func(ctx context.Context, region string) (aws.Config, error) {
-			// The library's tests run without a network; scripts that read
-			// secrets live in the tests module.
-			return aws.Config{}, errors.New("no AWS in these tests")
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Stdin:   bytes.NewReader(st.stdin),
+		Environ: func() []string { return env },
+		Setup: func(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+			return svc.setup(environment, env)
 		},
 	}
 	ctx := context.Background()
@@ -275,6 +295,179 @@ func (st *scriptState) run(verb string, args []string) {
 			st.t.Errorf("configcheck %s: the canary secret appears in %s:\n%s", strings.Join(args, " "), name, out)
 		}
 	}
+}
+
+// testService is the service the scripts check: its setup reads the .env
+// files named, the script's environment and the Secrets Manager sources
+// named, under a prefix, as a service's own setup function would.
+type testService struct {
+	prefix   string
+	envFiles []string
+	secrets  []string // in the syntax of parseSecretSpec
+	region   string
+}
+
+// parseService reads the arguments of a service line.
+func parseService(args []string) (testService, error) {
+	svc := testService{prefix: "APP_"}
+	fs := flag.NewFlagSet("service", flag.ContinueOnError)
+	fs.StringVar(&svc.prefix, "prefix", "APP_", "")
+	fs.StringVar(&svc.region, "region", "", "")
+	fs.Func("env-file", "", func(v string) error { svc.envFiles = append(svc.envFiles, v); return nil })
+	fs.Func("secret", "", func(v string) error { svc.secrets = append(svc.secrets, v); return nil })
+	if err := fs.Parse(args); err != nil {
+		return svc, err
+	}
+	if fs.NArg() > 0 {
+		return svc, fmt.Errorf("unexpected %q", fs.Arg(0))
+	}
+	return svc, nil
+}
+
+// setup returns the service's options and layers in an environment: it is
+// production by the name's words (configcheck.IsProduction).
+func (svc testService) setup(environment string, environ []string) (*config.Options, []config.Layer, error) {
+	var layers []config.Layer
+	for _, path := range svc.envFiles {
+		layers = append(layers, dotenv.File(path))
+	}
+	layers = append(layers, env.New(env.WithEnviron(func() []string { return environ })))
+	if len(svc.secrets) > 0 {
+		var sources []secretsmanager.Source
+		for _, spec := range svc.secrets {
+			s, err := parseSecretSpec(spec)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--secret %w", err)
+			}
+			sources = append(sources, s)
+		}
+		region := svc.region
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, "AWS_REGION="); ok && region == "" {
+				region = v
+			}
+		}
+		layers = append(layers, secretsmanager.NewWithClient(offlineClient(region), sources...))
+	}
+	return &config.Options{EnvPrefix: svc.prefix, Production: configcheck.IsProduction(environment)}, layers, nil
+}
+
+// offlineClient is a Secrets Manager client whose every call fails at once:
+// the library's tests run without a network; the scripts that read secrets
+// live in the tests module. iam and cost never call.
+func offlineClient(region string) *sm.Client {
+	return sm.New(sm.Options{
+		Region:           region,
+		Credentials:      aws.AnonymousCredentials{},
+		RetryMaxAttempts: 1,
+		HTTPClient: httpDoer(func(*http.Request) (*http.Response, error) {
+			return nil, errors.New("no network in these tests")
+		}),
+	})
+}
+
+type httpDoer func(*http.Request) (*http.Response, error)
+
+func (f httpDoer) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// secretSource is a Secrets Manager source as the scripts write it:
+// KIND:ID=KEY[,stage=LABEL|,version=ID][,optional].
+type secretSource struct {
+	kind      string // "json", "string", "binary", "prefix"
+	id        string
+	key       string
+	stage     string
+	versionID string
+	optional  bool
+}
+
+// parseSecretSpec parses a source of a service line.
+func parseSecretSpec(spec string) (secretsmanager.Source, error) {
+	s, err := parseSpec(spec)
+	if err != nil {
+		return secretsmanager.Source{}, err
+	}
+	return s.provider(), nil
+}
+
+func parseSpec(spec string) (secretSource, error) {
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok {
+		return secretSource{}, fmt.Errorf("%q: expected KIND:ID=KEY, such as json:my-app/production/database=database", spec)
+	}
+	kind = strings.ToLower(kind)
+	// Neither a secret name, an ARN nor a key holds a comma, so options follow
+	// the first one.
+	parts := strings.Split(rest, ",")
+	s := secretSource{kind: kind}
+	for _, opt := range parts[1:] {
+		name, val, _ := strings.Cut(opt, "=")
+		switch {
+		case name == "stage" && val != "":
+			s.stage = val
+		case name == "version" && val != "":
+			s.versionID = val
+		case name == "optional" && val == "":
+			s.optional = true
+		default:
+			return secretSource{}, fmt.Errorf("%q: unknown option %q; expected stage=LABEL, version=ID or optional", spec, opt)
+		}
+	}
+	target := parts[0]
+	switch kind {
+	case "prefix":
+		s.id = target
+	case "json", "string", "binary":
+		// A secret name may hold '=' but a key may not, so the key follows
+		// the last one.
+		i := strings.LastIndexByte(target, '=')
+		if i < 0 {
+			if kind != "json" {
+				return secretSource{}, fmt.Errorf("%q: expected %s:ID=KEY naming the field the value goes to", spec, kind)
+			}
+			s.id = target
+		} else {
+			s.id, s.key = target[:i], target[i+1:]
+		}
+	default:
+		return secretSource{}, fmt.Errorf("%q: unknown kind %q; expected json, string, binary or prefix", spec, kind)
+	}
+	if strings.TrimSpace(s.id) == "" {
+		return secretSource{}, fmt.Errorf("%q: empty secret name", spec)
+	}
+	if s.stage == secretsmanager.StageCurrent {
+		s.stage = ""
+	}
+	if s.stage != "" && s.versionID != "" {
+		return secretSource{}, fmt.Errorf("%q: give stage or version, not both", spec)
+	}
+	if s.kind == "prefix" && s.versionID != "" {
+		return secretSource{}, fmt.Errorf("%q: version does not apply to a prefix", spec)
+	}
+	return s, nil
+}
+
+// provider returns the source for the secretsmanager layer.
+func (s secretSource) provider() secretsmanager.Source {
+	var opts []secretsmanager.SourceOption
+	if s.stage != "" {
+		opts = append(opts, secretsmanager.Stage(s.stage))
+	}
+	if s.versionID != "" {
+		opts = append(opts, secretsmanager.VersionID(s.versionID))
+	}
+	if s.optional {
+		opts = append(opts, secretsmanager.Optional())
+	}
+	switch s.kind {
+	case "json":
+		return secretsmanager.JSON(s.id, s.key, opts...)
+	case "string":
+		return secretsmanager.String(s.id, s.key, opts...)
+	case "binary":
+		return secretsmanager.Binary(s.id, s.key, opts...)
+	}
+	return secretsmanager.Prefix(s.id, opts...)
 }
 
 // splitArgs splits a command line at spaces; '...' quotes an argument.

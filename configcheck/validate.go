@@ -18,14 +18,15 @@ func validateCommand() *command {
 		name:    "validate",
 		summary: "load every layer as the service would and report every problem",
 		details: `
-Reads the defaults, the .env files, the environment and the Secrets Manager
-sources in the service's order, decodes and validates the result, and lists
-every problem at once: values that do not decode, rules that fail, unknown
-names under the prefix (with the closest known name), secrets set by plain
-layers, sources that cannot be read. Unknown names and secret-policy findings
-are warnings unless --strict makes them errors; secret-policy findings are
-also errors in production (--production, or an --environment name such as
-prod, prd, production, prod-eu or eu-prod). No secret value is printed in any
+Reads the defaults and every layer of the service's setup for --environment
+(such as .env files, the environment and Secrets Manager) in the service's
+order, decodes and validates the result, and lists every problem at once:
+values that do not decode, rules that fail, unknown names under the prefix
+(with the closest known name), secrets set by plain layers, sources that
+cannot be read. Unknown names and secret-policy findings
+are warnings unless --strict (or the service's Strict) makes them errors;
+secret-policy findings are also errors in production (--production, or the
+service's Production for --environment). No secret value is printed in any
 format.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			lf = r.defineLayerFlags(fs)
@@ -37,7 +38,7 @@ format.`,
 				return r.fail(err)
 			}
 			rep := &report{}
-			p := r.policy(lf)
+			p := l.policy(lf)
 			for _, e := range l.problems {
 				rep.add(classify(e, p))
 			}

@@ -39,7 +39,7 @@ echo
 echo "== Rotating strata-demo/demo/database from outside the service, with the emulator's rotate command"
 "$BIN/strata-emulator" rotate -endpoint "$url" strata-demo/demo/database
 echo "configcheck explain now reads the new AWSCURRENT version:"
-"$BIN/configcheck" explain --env-file examples/service/.env database.password
+"$BIN/configcheck" explain database.password
 
 echo
 echo "== examples/lambda: lazy mode, no background goroutine (two simulated invocations)"

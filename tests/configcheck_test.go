@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/tests/internal/emu"
 )
 
@@ -39,25 +39,29 @@ type ccConfig struct {
 	}
 }
 
-// ccRun runs configcheck for ccConfig with the emulator's credentials; the
-// tests name the emulator with --endpoint. The environment holds only environ.
-func ccRun(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
+// ccRun runs configcheck for ccConfig as a service would embed it: its setup
+// reads environ under APP_, then Secrets Manager at endpoint with the
+// emulator's credentials, from sources. The environment is production by
+// configcheck.IsProduction.
+func ccRun(t *testing.T, endpoint string, sources []secretsmanager.Source, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return ccRunSetup(t, func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
+		layers := []config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}
+		if len(sources) > 0 {
+			layers = append(layers, secretsmanager.New(emu.AWSConfig(endpoint), sources...))
+		}
+		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)}, layers, nil
+	}, args...)
+}
+
+func ccRunSetup(t *testing.T, setup configcheck.Setup, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = configcheck.Main[ccConfig](context.Background(), args, configcheck.Options{
-		EnvPrefix: "APP_",
-		Stdout:    &out,
-		Stderr:    &errOut,
-		Environ:   func() []string { return environ },
-		AWSConfig: func(_ context.Context, region string) (aws.Config, error) {
-			// No endpoint here: the scripts give it with --endpoint.
-			cfg := emu.AWSConfig("")
-			cfg.BaseEndpoint = nil
-			if region != "" {
-				cfg.Region = region
-			}
-			return cfg, nil
-		},
+		Setup:   setup,
+		Stdout:  &out,
+		Stderr:  &errOut,
+		Environ: func() []string { return nil },
 	})
 	for _, s := range []string{out.String(), errOut.String()} {
 		if strings.Contains(s, ccCanary) {
@@ -84,9 +88,9 @@ func TestConfigcheckValidateWithSecretsManager(t *testing.T) {
 	url := emu.Start(t)
 	db, apiKey := ccSecrets(t, url)
 	environ := []string{"APP_DATABASE_HOST=db.internal"}
-	layers := []string{"--endpoint", url, "--secret", "json:" + db + "=database", "--secret", "string:" + apiKey + "=api.key"}
+	sources := []secretsmanager.Source{secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key")}
 
-	out, stderr, code := ccRun(t, environ, append([]string{"validate", "--environment", "production", "--strict"}, layers...)...)
+	out, stderr, code := ccRun(t, url, sources, environ, "validate", "--environment", "production", "--strict")
 	if code != configcheck.ExitOK || out != "ok: 7 settings checked\n" {
 		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
 	}
@@ -94,11 +98,11 @@ func TestConfigcheckValidateWithSecretsManager(t *testing.T) {
 	// A secret also set by the environment breaks the policy even though
 	// Secrets Manager overrides it; in production that is an error.
 	withPlain := append(environ, "APP_API_KEY="+ccCanary)
-	out, _, code = ccRun(t, withPlain, append([]string{"validate", "--format", "github"}, layers...)...)
+	out, _, code = ccRun(t, url, sources, withPlain, "validate", "--format", "github")
 	if code != configcheck.ExitOK || strings.Contains(out, "::error") {
 		t.Errorf("validate with a plain secret overridden by Secrets Manager: exit %d\n%s", code, out)
 	}
-	out, _, code = ccRun(t, withPlain, append([]string{"lint"}, layers...)...)
+	out, _, code = ccRun(t, url, sources, withPlain, "lint")
 	if code != configcheck.ExitProblems || !strings.Contains(out, "api.key is a secret but is set by env APP_API_KEY") {
 		t.Errorf("lint: exit %d\n%s", code, out)
 	}
@@ -109,9 +113,9 @@ func TestConfigcheckExplainShowsSecretsManagerProvenance(t *testing.T) {
 	url := emu.Start(t)
 	db, apiKey := ccSecrets(t, url)
 	environ := []string{"APP_DATABASE_HOST=db.internal"}
-	layers := []string{"--endpoint", url, "--secret", "json:" + db + "=database", "--secret", "string:" + apiKey + "=api.key"}
+	sources := []secretsmanager.Source{secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key")}
 
-	out, stderr, code := ccRun(t, environ, append([]string{"explain"}, layers...)...)
+	out, stderr, code := ccRun(t, url, sources, environ, "explain")
 	if code != configcheck.ExitOK {
 		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
 	}
@@ -127,7 +131,7 @@ func TestConfigcheckExplainShowsSecretsManagerProvenance(t *testing.T) {
 		}
 	}
 
-	out, _, code = ccRun(t, environ, append([]string{"explain", "--format", "json", "database.password"}, layers...)...)
+	out, _, code = ccRun(t, url, sources, environ, "explain", "--format", "json", "database.password")
 	var doc struct {
 		Keys []struct {
 			Key, Value, Fingerprint, Layer, Location, Version, Stage string
@@ -150,8 +154,8 @@ func TestConfigcheckMissingSecret(t *testing.T) {
 	t.Parallel()
 	url := emu.Start(t)
 	missing := emu.UniqueName(t, "missing")
-	out, stderr, code := ccRun(t, []string{"APP_DATABASE_HOST=db.internal"},
-		"validate", "--endpoint", url, "--secret", "json:"+missing+"=database", "--format", "json")
+	out, stderr, code := ccRun(t, url, []secretsmanager.Source{secretsmanager.JSON(missing, "database")},
+		[]string{"APP_DATABASE_HOST=db.internal"}, "validate", "--format", "json")
 	if code != configcheck.ExitProblems {
 		t.Fatalf("validate with a missing secret: exit %d, want %d\n%s%s", code, configcheck.ExitProblems, out, stderr)
 	}
@@ -171,8 +175,8 @@ func TestConfigcheckMissingSecret(t *testing.T) {
 func TestConfigcheckUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
 	dead := emu.UniqueName(t, "dead")
-	out, stderr, code := ccRun(t, []string{"APP_DATABASE_HOST=db.internal"},
-		"validate", "--endpoint", "http://127.0.0.1:1", "--secret", "json:"+dead+"=database")
+	out, stderr, code := ccRun(t, "http://127.0.0.1:1", []secretsmanager.Source{secretsmanager.JSON(dead, "database")},
+		[]string{"APP_DATABASE_HOST=db.internal"}, "validate")
 	if code != configcheck.ExitUsage {
 		t.Fatalf("validate against a closed port: exit %d, want %d\n%s%s", code, configcheck.ExitUsage, out, stderr)
 	}
@@ -190,9 +194,9 @@ func TestConfigcheckPrefixSourceAndDiff(t *testing.T) {
 		prefix := emu.UniqueName(t, env)
 		emu.CreateString(t, client, prefix+"/database", `{"password":"`+ccCanary+`-`+env+`"}`)
 		emu.CreateString(t, client, prefix+"/api/key", ccCanary)
-		args := []string{"explain", "--format", "json", "--environment", env, "--endpoint", url, "--secret", "prefix:" + prefix + "/"}
 		environ := []string{"APP_DATABASE_HOST=" + []string{"db.staging", "db.production"}[i]}
-		out, stderr, code := ccRun(t, environ, args...)
+		out, stderr, code := ccRun(t, url, []secretsmanager.Source{secretsmanager.Prefix(prefix + "/")}, environ,
+			"explain", "--format", "json", "--environment", env)
 		if code != configcheck.ExitOK {
 			t.Fatalf("explain %s: exit %d\n%s%s", env, code, out, stderr)
 		}
@@ -200,7 +204,7 @@ func TestConfigcheckPrefixSourceAndDiff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, stderr, code := ccRun(t, nil, "diff", filepath.Join(dir, "staging.json"), filepath.Join(dir, "production.json"))
+	out, stderr, code := ccRun(t, url, nil, nil, "diff", filepath.Join(dir, "staging.json"), filepath.Join(dir, "production.json"))
 	if code != configcheck.ExitProblems {
 		t.Fatalf("diff: exit %d\n%s%s", code, out, stderr)
 	}
@@ -237,7 +241,8 @@ func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
 		{"closed port", "http://127.0.0.1:1", configcheck.ExitUsage, "configcheck: error: secretsmanager " + missing},
 	} {
 		for _, format := range []string{"text", "json"} {
-			out, stderr, code := ccRun(t, environ, "explain", "--format", format, "--endpoint", c.endpoint, "--secret", "json:"+missing+"=database")
+			out, stderr, code := ccRun(t, c.endpoint, []secretsmanager.Source{secretsmanager.JSON(missing, "database")}, environ,
+				"explain", "--format", format)
 			if code != c.want || !strings.Contains(stderr, c.stderr) {
 				t.Errorf("%s, %s: exit %d, want %d with %q on stderr\n%s%s", c.name, format, code, c.want, c.stderr, out, stderr)
 			}
@@ -245,5 +250,41 @@ func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
 				t.Errorf("%s, %s: explain printed no table:\n%s", c.name, format, out)
 			}
 		}
+	}
+}
+
+// TestConfigcheckKoanfWrappedSecretsManager: the Secrets Manager layer used as
+// a plain koanf provider, wrapped by config.FromKoanf, is a layer configcheck
+// knows nothing of; explain and validate still show and check its values, and
+// iam says that no layer describes its permissions.
+func TestConfigcheckKoanfWrappedSecretsManager(t *testing.T) {
+	t.Parallel()
+	url := emu.Start(t)
+	db, apiKey := ccSecrets(t, url)
+	setup := func(ctx context.Context, _ string) (*config.Options, []config.Layer, error) {
+		sm := secretsmanager.New(emu.AWSConfig(url), secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key"))
+		return &config.Options{EnvPrefix: "APP_"}, []config.Layer{
+			config.Static("static", map[string]string{"database.host": "db.internal"}),
+			config.FromKoanf("vault", sm.Provider(ctx), nil, config.KoanfSensitive()),
+		}, nil
+	}
+	out, stderr, code := ccRunSetup(t, setup, "explain")
+	if code != configcheck.ExitOK {
+		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, re := range []string{
+		`(?m)^database\.password +\[REDACTED\] fp:[0-9a-f]{8} +vault database\.password$`,
+		`(?m)^api\.key +\[REDACTED\] fp:[0-9a-f]{8} +vault api\.key$`,
+		`(?m)^database\.host +db\.internal +static database\.host$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("explain does not match %s:\n%s", re, out)
+		}
+	}
+	if out, stderr, code := ccRunSetup(t, setup, "validate", "--production"); code != configcheck.ExitOK {
+		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := ccRunSetup(t, setup, "iam"); code != configcheck.ExitUsage || !strings.Contains(stderr, "no layer of the service needs IAM permissions") {
+		t.Errorf("iam: exit %d\n%s", code, stderr)
 	}
 }

@@ -1,8 +1,9 @@
 // Command configcheck checks the configuration of the example service before
-// a deploy: it validates every layer (defaults, .env files, the environment,
-// AWS Secrets Manager), explains where each value comes from, writes the
-// reference of every setting, lints for risky set-ups, compares
-// environments, and estimates the Secrets Manager bill and IAM policy.
+// a deploy: it validates the service's own layers (defaults, its .env file,
+// the environment, AWS Secrets Manager, as appconfig.Setup builds them),
+// explains where each value comes from, writes the reference of every
+// setting, lints for risky set-ups, compares environments, and estimates the
+// Secrets Manager bill and IAM policy.
 //
 // Usage:
 //
@@ -36,16 +37,16 @@ func main() {
 	os.Exit(code)
 }
 
-// options describes the example service to configcheck: its prefix, the .env
-// file it reads when present, and its Secrets Manager sources, which depend on
-// the environment (--environment, default demo).
+// options describes the example service to configcheck: its own setup
+// (appconfig.Setup, which the service calls too) with the .env file the
+// service reads when present, for the environment named by --environment
+// (default demo). Secrets Manager is reached as the service reaches it: with
+// the AWS SDK's default configuration, AWS_REGION and
+// AWS_ENDPOINT_URL_SECRETS_MANAGER.
 func options() configcheck.Options {
 	return configcheck.Options{
 		Name:        "configcheck",
-		EnvPrefix:   appconfig.EnvPrefix,
-		EnvFiles:    []string{appconfig.DefaultEnvFile()},
+		Setup:       appconfig.Setup{EnvFile: appconfig.DefaultEnvFile()}.Layers,
 		Environment: "demo",
-		Production:  appconfig.Production,
-		SecretsFor:  appconfig.Secrets,
 	}
 }

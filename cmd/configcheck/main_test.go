@@ -6,10 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/examples/service/appconfig"
+	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/reference/configcheck-service-env.md")
@@ -23,12 +27,21 @@ var referenceArgs = []string{
 	"env", "--title", "Example service: configuration reference", "--environment", "production",
 }
 
-// run runs configcheck offline: without the service's Secrets Manager sources,
-// which tests/configcheck_test.go covers on the emulator.
+// run runs configcheck offline: with the service's own setup, its .env file
+// replaced by an empty one, the environment by environ, and without its
+// Secrets Manager layer, which tests/configcheck_test.go covers on the
+// emulator.
 func run(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	opts := options()
-	opts.SecretsFor = nil
+	own := appconfig.Setup{EnvFile: os.DevNull, Environ: func() []string { return environ }}
+	opts.Setup = func(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+		o, layers, err := own.Layers(ctx, environment)
+		return o, slices.DeleteFunc(layers, func(l config.Layer) bool {
+			_, remote := l.(*secretsmanager.Layer)
+			return remote
+		}), err
+	}
 	return runWith(t, opts, environ, args...)
 }
 
@@ -73,15 +86,15 @@ func TestServiceConfig(t *testing.T) {
 		"APP_DATABASE_PASSWORD=" + canary,
 		"APP_API_KEY=" + canary,
 	}
-	out, stderr, code := run(t, environ, "validate", "--env-file", os.DevNull)
+	out, stderr, code := run(t, environ, "validate")
 	if code != configcheck.ExitOK || !strings.Contains(out, "ok: 10 settings checked, 2 warnings") {
 		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
 	}
-	out, stderr, code = run(t, environ, "validate", "--env-file", os.DevNull, "--environment", "production")
+	out, stderr, code = run(t, environ, "validate", "--environment", "production")
 	if code != configcheck.ExitProblems || !strings.Contains(out, "2 errors") {
 		t.Errorf("validate in production: exit %d\n%s%s", code, out, stderr)
 	}
-	out, _, _ = run(t, environ, "explain", "--env-file", os.DevNull)
+	out, _, _ = run(t, environ, "explain")
 	for _, want := range []string{
 		"server.addr           127.0.0.1:8080",
 		"server.read_timeout   5s",
@@ -94,7 +107,7 @@ func TestServiceConfig(t *testing.T) {
 		}
 	}
 	out, _, code = run(t, []string{"APP_DATABASE_PORT=0", "APP_LOG_LEVEL=trace", "APP_DATABASE_PASSWORD=short"},
-		"validate", "--env-file", os.DevNull)
+		"validate")
 	for _, want := range []string{
 		"database.host is required",
 		"database.port must be at least 1",

@@ -25,11 +25,8 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/examples/service/appconfig"
-	"github.com/strata-go/strata/providers/env"
-	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
 // Handler answers invocations with the store built at init.
@@ -62,20 +59,15 @@ func (h *Handler) Handle(ctx context.Context, req Request) (Response, error) {
 func newHandler(environment string, ttl time.Duration) (*Handler, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// The service's setup without a .env file: a function has none.
+	opts, layers, err := appconfig.Setup{}.Layers(ctx, environment)
 	if err != nil {
 		return nil, err
 	}
-	store, err := config.Load[appconfig.Config](ctx, &config.Options{
-		EnvPrefix:       appconfig.EnvPrefix,
-		Production:      appconfig.Production(environment),
-		Lazy:            true, // no background goroutine: Lambda freezes it between invocations
-		RefreshInterval: ttl,
-		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),
-	},
-		env.New(), // function environment variables; no .env file in Lambda
-		secretsmanager.New(awsCfg, appconfig.Secrets(environment)...),
-	)
+	opts.Lazy = true // no background goroutine: Lambda freezes it between invocations
+	opts.RefreshInterval = ttl
+	opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	store, err := config.Load[appconfig.Config](ctx, opts, layers...)
 	if err != nil {
 		return nil, err
 	}

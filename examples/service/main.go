@@ -1,6 +1,7 @@
 // Command service is an HTTP service configured from four layers: defaults from
 // struct tags, its .env file, the environment, and AWS Secrets Manager for the
-// database password and the API key (see package appconfig).
+// database password and the API key. It loads them with appconfig.Setup, the
+// function its configcheck (cmd/configcheck) checks them with.
 //
 // It shows the patterns a real service needs:
 //   - one config.Load at start-up that lists every problem at once;
@@ -33,8 +34,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/examples/service/appconfig"
-	"github.com/strata-go/strata/providers/dotenv"
-	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -62,27 +61,26 @@ type app struct {
 }
 
 func run(ctx context.Context, logger *slog.Logger, environment, envFile string, demo bool) error {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// The same setup as configcheck's (cmd/configcheck), so that what it
+	// checks is what runs here.
+	opts, layers, err := appconfig.Setup{EnvFile: envFile}.Layers(ctx, environment)
 	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
+		return err
 	}
-	sm := secretsmanager.New(awsCfg, appconfig.Secrets(environment)...)
-	opts := &config.Options{
-		EnvPrefix:  appconfig.EnvPrefix,
-		Production: appconfig.Production(environment),
-		Logger:     logger,
-	}
+	opts.Logger = logger
 	if demo {
 		// The demonstration forces refreshes a moment apart.
 		opts.MinRefreshInterval = 100 * time.Millisecond
 	}
+	var sm *secretsmanager.Layer
+	for _, l := range layers {
+		if l, ok := l.(*secretsmanager.Layer); ok {
+			sm = l
+		}
+	}
 	loadCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	store, err := config.Load[appconfig.Config](loadCtx, opts,
-		dotenv.File(envFile, dotenv.Optional()),
-		env.New(),
-		sm,
-	)
+	store, err := config.Load[appconfig.Config](loadCtx, opts, layers...)
 	if err != nil {
 		return err
 	}
@@ -99,6 +97,10 @@ func run(ctx context.Context, logger *slog.Logger, environment, envFile string, 
 
 	a := &app{store: store, sm: sm, log: logger, db: unreachableDatabase{}}
 	if demo {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("AWS configuration: %w", err)
+		}
 		return a.demo(ctx, awsCfg, environment)
 	}
 	cfg := store.Get()

@@ -1,16 +1,23 @@
-// Package appconfig declares the configuration of the example service, and the
-// secrets it reads, in one place: the service (examples/service) and its
-// configcheck (cmd/configcheck) both import it, so the two cannot drift apart.
+// Package appconfig declares the configuration of the example service and how
+// it is loaded, in one place: the service (examples/service), its Lambda
+// function (examples/lambda) and its configcheck (cmd/configcheck) all call
+// Setup, so what configcheck checks is what the service runs.
 package appconfig
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
+	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -63,6 +70,52 @@ func Secrets(environment string) []secretsmanager.Source {
 		secretsmanager.String(SecretName(environment, "api-key"), "api.key"),
 	}
 }
+
+// Setup says how a process of the service reads its configuration. The zero
+// value reads no .env file, as the Lambda function does.
+type Setup struct {
+	// EnvFile is the .env file read first, skipped when it does not exist;
+	// "" for none. The service reads DefaultEnvFile.
+	EnvFile string
+	// Environ returns the environment the env layer reads. Default:
+	// os.Environ.
+	Environ func() []string
+}
+
+// Layers returns the options and layers the service passes to config.Load
+// in an environment: its .env file (when set), the environment under
+// EnvPrefix, and its secrets in Secrets Manager, read with the AWS SDK's
+// default configuration (credentials from the default chain; the region
+// from AWS_REGION; the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER, such
+// as a local emulator). The environment is production by Production. The
+// options hold no Logger and the default refresh interval: a caller sets
+// those for its own process. It has the shape of configcheck.Setup, so that
+// the service and its configcheck read the same layers.
+func (s Setup) Layers(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	opts := &config.Options{
+		EnvPrefix:  EnvPrefix,
+		Production: Production(environment),
+	}
+	var layers []config.Layer
+	if s.EnvFile != "" {
+		layers = append(layers, dotenv.File(s.EnvFile, dotenv.Optional()))
+	}
+	var envOpts []env.Option
+	if s.Environ != nil {
+		envOpts = append(envOpts, env.WithEnviron(s.Environ))
+	}
+	layers = append(layers,
+		env.New(envOpts...),
+		secretsmanager.New(awsCfg, Secrets(environment)...),
+	)
+	return opts, layers, nil
+}
+
+var _ configcheck.Setup = Setup{}.Layers
 
 // DefaultEnvFile is the .env file the service reads: ./.env when the working
 // directory has one, otherwise the example's own examples/service/.env, found
