@@ -220,8 +220,8 @@ func TestReadmeExamplesExitNonZero(t *testing.T) {
 		{"service, no credentials", "service", noCredentials, []string{"-env-file", os.DevNull}, credentialsHint, 1},
 		{"lambda, missing secrets", "lambda", withEmulator, []string{"-environment", environment}, []string{"no secret"}, 1},
 		{"configcheck, missing secrets", "configcheck", withEmulator,
-			[]string{"validate", "--environment", environment, "--env-file", os.DevNull}, []string{"no secret"}, 1},
-		{"configcheck, no credentials", "configcheck", noCredentials, []string{"validate", "--env-file", os.DevNull}, credentialsHint, 2},
+			[]string{"validate", "--environment", environment}, []string{"no secret"}, 1},
+		{"configcheck, no credentials", "configcheck", noCredentials, []string{"validate"}, credentialsHint, 2},
 	}
 	for _, c := range cases {
 		stdout, stderr, code := runProgram(t, filepath.Join(dir, c.bin), c.environ, c.args...)

@@ -84,6 +84,23 @@ var registry = map[string]entry{
 		return both(config.RefreshRequest{Schema: f.store.Schema(), Prev: f.update.State})
 	}},
 	"config.State": {exempt: noValue},
+	"config.Permission": {values: func(f *fixture) []any {
+		return both(f.sm.Permissions(config.PermissionScope{Account: "123456789012"})...)
+	}},
+	"config.PermissionScope": {values: func(*fixture) []any { return both(config.PermissionScope{Account: "*"}) }},
+	"config.CostScope":       {values: func(*fixture) []any { return both(config.CostScope{ItemsPerListing: 3}) }},
+	"config.CostModel":       {values: func(f *fixture) []any { return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3})) }},
+	"config.APICall": {values: func(f *fixture) []any {
+		return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3}).Calls...)
+	}},
+	"configcheck.Setup":        {exempt: noValue},
+	"configcheck.CostModeler":  {exempt: noValue},
+	"configcheck.FileLister":   {exempt: noValue},
+	"configcheck.Locator":      {exempt: noValue},
+	"configcheck.Permissioner": {exempt: noValue},
+	"examples/service/appconfig.Setup": {values: func(*fixture) []any {
+		return both(appconfig.Setup{EnvFile: ".env", Environ: func() []string { return []string{"APP_API_KEY=" + canary} }})
+	}},
 	"config.TagWarning": {values: func(*fixture) []any {
 		type foreign struct {
 			Token config.Secret `envDefault:"CANARY-leakcheck-8d2f6a" env-default:"CANARY-leakcheck-8d2f6a"`
@@ -101,9 +118,11 @@ var registry = map[string]entry{
 	"config/configtest.LogBuffer": {values: func(f *fixture) []any { return []any{f.logs} }},
 
 	"configcheck.Options": {values: func(*fixture) []any {
-		o := configcheck.Options{Name: "check", EnvFiles: []string{".env"}, Stdin: strings.NewReader(canary),
-			SecretSources: []secretsmanager.Source{secretsmanager.JSON("app/db", "database")},
-			Environ:       func() []string { return []string{"APP_DATABASE_USER=" + canary} }}
+		o := configcheck.Options{Name: "check", Environment: "dev", Stdin: strings.NewReader(canary),
+			Setup: func(context.Context, string) (*config.Options, []config.Layer, error) {
+				return &config.Options{FingerprintKey: []byte(canary)}, []config.Layer{config.StaticSecrets("s", map[string]string{"k": canary})}, nil
+			},
+			Environ: func() []string { return []string{"APP_DATABASE_USER=" + canary} }}
 		return both(o)
 	}},
 
