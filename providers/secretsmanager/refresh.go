@@ -30,6 +30,17 @@ import (
 // in the set are the previous ones. With changed == false an error means
 // nothing new could be read; the versions in use stay the same, so the next
 // Refresh sees the same changes again.
+//
+// A version is recorded only once its value was read intact: an answer that
+// carries neither SecretString nor SecretBinary is a *config.SourceError with
+// config.ErrMalformed, never a value, and the source keeps the value and
+// version of req.Prev until a later refresh reads it whole.
+//
+// With req.Prev == nil (the first read) each API call keeps the SDK client's
+// retries (3 attempts with the standard retryer), so a blip does not fail a
+// start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
+// the call): the store retries failed refreshes with its own backoff, and the
+// two would multiply during an outage.
 func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
@@ -43,6 +54,9 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 	if !ok {
 		return config.Update{}, fmt.Errorf("%w: secretsmanager: Refresh was given the State of another layer (%T)", config.ErrLayer, req.Prev)
 	}
+	// The store retries a failed refresh with its own backoff: each call is
+	// sent once, so an outage costs one request per call and attempt.
+	ctx = withSingleAttempt(ctx)
 
 	listed, errs := l.listAll(ctx)
 	if len(errs) > 0 {
