@@ -98,7 +98,9 @@ func classifyByMessage(err error) deniedClass {
 	msg := strings.ToLower(apiErr.ErrorMessage())
 	switch apiErr.ErrorCode() {
 	case "AccessDeniedException", "AccessDenied":
-		if strings.Contains(msg, "kms") {
+		// "kms:" is the action prefix; a bare "kms" may be part of a role
+		// or user name in a denial about Secrets Manager itself.
+		if strings.Contains(msg, "access to kms") || strings.Contains(msg, "perform: kms:") || strings.Contains(msg, "kms:decrypt") {
 			return deniedByKMS
 		}
 	case "InvalidRequestException":
