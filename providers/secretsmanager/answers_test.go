@@ -434,3 +434,50 @@ func TestRefreshSendsEachCallOnce(t *testing.T) {
 		t.Errorf("first read sent %d requests, want 3", n)
 	}
 }
+
+// TestValuelessEntryKeepsPrevious: when two secrets rotate and the answer for
+// one carries no value, the other's rotation is published and the first keeps
+// the value and version of Prev; the next refresh reads it again.
+func TestValuelessEntryKeepsPrevious(t *testing.T) {
+	t.Parallel()
+	srv, cfg := newScripted(t, func(w http.ResponseWriter, op string, n int, body map[string]any) {
+		id, _ := body["SecretId"].(string)
+		switch {
+		case op == "BatchGetSecretValue" && n == 1:
+			writeAnswer(w, map[string]any{"SecretValues": []any{
+				value("app/a", "a1", aws.String("a-one"), nil), value("app/b", "b1", aws.String("b-one"), nil)}})
+		case op == "BatchGetSecretValue":
+			writeAnswer(w, map[string]any{"SecretValues": []any{
+				value("app/a", "a2", aws.String("a-two"), nil), value("app/b", "b2", nil, nil)}})
+		case op == "DescribeSecret" && id == "app/a":
+			writeAnswer(w, describe(id, "a2"))
+		case op == "DescribeSecret":
+			writeAnswer(w, describe(id, "b2"))
+		case op == "GetSecretValue":
+			writeAnswer(w, value("app/b", "b2", aws.String("b-two"), nil))
+		}
+	})
+	l := secretsmanager.New(cfg, secretsmanager.String("app/a", "payments.stripe_key"), secretsmanager.String("app/b", "other.token"))
+	schema := answersSchema(t)
+	first, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema, Prev: first.State})
+	if !errors.Is(err, config.ErrMalformed) || !u.Changed {
+		t.Fatalf("refresh = %v, %v; want the change of app/a and ErrMalformed for app/b", u.Changed, err)
+	}
+	if u.Values["payments.stripe_key"].Raw != "a-two" || u.Values["other.token"].Raw != "b-one" {
+		t.Errorf("values = %v, %v; want a-two and the previous b-one", u.Values["payments.stripe_key"].Raw, u.Values["other.token"].Raw)
+	}
+	if u.Versions["app/a"] != "a2" || u.Versions["app/b"] != "b1" {
+		t.Errorf("versions = %v, want app/b kept at b1", u.Versions)
+	}
+	u, err = l.Refresh(t.Context(), config.RefreshRequest{Schema: schema, Prev: u.State})
+	if err != nil || !u.Changed || u.Values["other.token"].Raw != "b-two" || u.Versions["app/b"] != "b2" {
+		t.Fatalf("next refresh = %v, %v, %v", u.Changed, u.Versions, err)
+	}
+	if n := srv.count("GetSecretValue"); n != 1 {
+		t.Errorf("GetSecretValue calls = %d, want 1", n)
+	}
+}

@@ -154,6 +154,7 @@ func transientReason(err error, timeout time.Duration) string {
 		respErr  *smithyhttp.ResponseError
 		sendErr  *smithyhttp.RequestSendError
 		deser    *smithy.DeserializationError
+		apiErr   smithy.APIError
 		netErr   net.Error
 	)
 	switch {
@@ -165,6 +166,8 @@ func transientReason(err error, timeout time.Duration) string {
 		return "the request was canceled"
 	case errors.As(err, &internal) || errorCode(err) == "InternalServiceError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
 		return "Secrets Manager reported an internal error"
+	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
+		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
 	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
 		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
 	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
