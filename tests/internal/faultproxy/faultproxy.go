@@ -313,15 +313,13 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	op := operation(r)
 	rule, ok := p.pick(op)
+	if e, isErr := errorFaults[rule.Fault]; ok && isErr {
+		writeError(w, e.status, e.code, e.msg)
+		return
+	}
 	if ok {
 		switch rule.Fault {
 		case None:
-		case Throttle:
-			writeError(w, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-			return
-		case InternalError:
-			writeError(w, http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side.")
-			return
 		case Latency:
 			t := time.NewTimer(rule.Delay)
 			defer t.Stop()
@@ -341,23 +339,9 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-p.closing:
 			}
 			abort()
-		case DecryptionFailure:
-			writeError(w, http.StatusBadRequest, "DecryptionFailure",
-				"Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
-			return
 		case AccessDenied:
 			writeError(w, http.StatusBadRequest, "AccessDeniedException",
 				"User is not authorized to perform: secretsmanager:"+op)
-			return
-		case NotFound:
-			writeError(w, http.StatusBadRequest, "ResourceNotFoundException",
-				"Secrets Manager can't find the specified secret.")
-			return
-		case Unavailable:
-			writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable")
-			return
-		case ExpiredToken:
-			writeError(w, http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired")
 			return
 		case StripValue, TruncateBody, ShortBody:
 			p.rewrite(w, r, op, body, rule.Fault)
@@ -368,6 +352,19 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.forward(w, r, op, body)
+}
+
+// errorFaults are the faults answered with an AWS error.
+var errorFaults = map[Fault]struct {
+	status    int
+	code, msg string
+}{
+	Throttle:          {http.StatusBadRequest, "ThrottlingException", "Rate exceeded"},
+	InternalError:     {http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side."},
+	DecryptionFailure: {http.StatusBadRequest, "DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the provided KMS key."},
+	NotFound:          {http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret."},
+	Unavailable:       {http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"},
+	ExpiredToken:      {http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired"},
 }
 
 // forward sends the call to the target, or to the batch shim.
