@@ -92,7 +92,7 @@
 // Warnings follow the errors in AggregateError.Warnings. Each wraps a
 // sentinel for errors.Is: ErrInvalidValue, ErrValidation, ErrUnknownName,
 // ErrSecretPolicy, ErrSchema, ErrLayer, and for sources ErrNotFound,
-// ErrAccessDenied, ErrDecryption, ErrDeleted, ErrMalformed, ErrThrottled and
+// ErrAccessDenied, ErrCredentials, ErrDecryption, ErrDeleted, ErrMalformed, ErrThrottled and
 // ErrTransient. IsTransient tells the failures worth retrying soon.
 //
 // # Refresh

@@ -40,6 +40,11 @@ var (
 	// ErrDecryption means the provider could not decrypt a value (for Secrets
 	// Manager, a KMS key the caller may not use).
 	ErrDecryption = errors.New("decryption failed")
+	// ErrCredentials means the provider's credentials are missing, expired or
+	// invalid: none could be found, or the service rejected them. The message
+	// says how to renew them; the fix is in the environment (a role, a
+	// profile, a fresh session), not in a permission or a source.
+	ErrCredentials = errors.New("credentials missing, expired or invalid")
 	// ErrDeleted means a secret is scheduled for deletion.
 	ErrDeleted = errors.New("scheduled for deletion")
 	// ErrMalformed means a source's content could not be parsed (a bad .env line,

@@ -111,15 +111,15 @@ func classify(err error, p policy) finding {
 		// Content that does not parse, and a secret that is missing, denied or
 		// cannot be decrypted, are problems of the environment being checked
 		// (exit 1). A file that cannot be read, or a call that failed on the way
-		// (timeouts, throttling, 5xx), is not an answer about the environment
-		// at all (exit 2).
+		// (timeouts, throttling, 5xx) or had no credentials that work, is not
+		// an answer about the environment at all (exit 2).
 		switch {
 		case errors.Is(err, config.ErrMalformed):
 			f.unreadable = source.Err != nil
 		case p.known.files[source.Source]:
 			f.unreadable = true
 		default:
-			f.unreadable = config.IsTransient(err) || source.Code == nil
+			f.unreadable = config.IsTransient(err) || source.Code == nil || errors.Is(err, config.ErrCredentials)
 		}
 	case errors.Is(err, config.ErrUnknownName), errors.Is(err, config.ErrWarning):
 		// A layer's own warning, such as a .env reference to a variable the

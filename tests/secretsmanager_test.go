@@ -304,8 +304,12 @@ func TestSecretsManagerErrorClasses(t *testing.T) {
 		{name: "throttle", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Throttle}, want: config.ErrThrottled, texts: []string{"throttled"}},
 		{name: "internal error", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.InternalError}, want: config.ErrTransient, texts: []string{"internal error"}},
 		{name: "latency past deadline", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Latency, Delay: 3 * time.Second}, want: config.ErrTransient, texts: []string{"no answer within 300ms"}},
-		{name: "reset", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Reset}, want: config.ErrTransient, texts: []string{"after the SDK's retries"}},
-		{name: "hang", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Hang}, want: config.ErrTransient, texts: []string{"no answer within 300ms"}},
+		{name: "reset", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Reset}, want: config.ErrTransient, texts: []string{"after 3 attempts", "connection failed"}},
+		{name: "hang", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Hang}, want: config.ErrTransient, texts: []string{"no answer within 300ms (Options.Timeout"}},
+		{name: "truncated body", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.TruncateBody}, want: config.ErrTransient, texts: []string{"cut short or could not be parsed"}},
+		{name: "short body", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.ShortBody}, want: config.ErrTransient, texts: []string{"cut short or could not be parsed"}},
+		{name: "expired token", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.ExpiredToken}, want: config.ErrCredentials, texts: []string{"ExpiredTokenException", "aws sso login"}},
+		{name: "unavailable", rule: &faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.Unavailable}, want: config.ErrTransient, texts: []string{"HTTP 503", "after 3 attempts"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -352,6 +356,71 @@ func TestSecretsManagerErrorClasses(t *testing.T) {
 			}
 			noSMCanary(t, err.Error(), fmt.Sprintf("%+v", err))
 		})
+	}
+}
+
+// TestSecretsManagerRefreshUnderOutage measures what a refresh costs during a
+// 503 outage: one request per secret per attempt (the store's backoff is the
+// only retry), while the first read keeps the SDK's 3 attempts.
+func TestSecretsManagerRefreshUnderOutage(t *testing.T) {
+	t.Parallel()
+	const n = 5
+	e := newSMEnv(t, true)
+	l := e.layer(secretsmanager.Options{}, smCreateN(t, e.direct, n)...)
+	schema := smSchema(t)
+	if _, err := smLoad(t.Context(), l, schema); err != nil {
+		t.Fatal(err)
+	}
+	e.proxy.Add(faultproxy.Rule{Fault: faultproxy.Unavailable})
+	for attempt := 1; attempt <= 3; attempt++ {
+		e.proxy.ResetCalls()
+		_, changed, err := smRefresh(t.Context(), l, schema)
+		if changed || !errors.Is(err, config.ErrTransient) {
+			t.Fatalf("refresh %d = %v, %v", attempt, changed, err)
+		}
+		if d, all := e.proxy.Calls("DescribeSecret"), e.proxy.Calls(""); d != n || all != n {
+			t.Errorf("refresh %d under a 503 outage: %d DescribeSecret of %d requests, want %d of %d (1 per secret)", attempt, d, all, n, n)
+		}
+	}
+	// A first read (Prev == nil) keeps the SDK's retries.
+	e.proxy.ResetCalls()
+	name := emu.UniqueName(t, "first")
+	fresh := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	if _, err := smLoad(t.Context(), fresh, schema); !errors.Is(err, config.ErrTransient) {
+		t.Fatalf("first read err = %v", err)
+	}
+	if got := e.proxy.Calls("GetSecretValue"); got != 3 {
+		t.Errorf("first read under a 503 outage: %d requests, want 3", got)
+	}
+}
+
+// TestSecretsManagerAnswerWithoutValue: a GetSecretValue answer stripped of
+// its value during a rotation is ErrMalformed; the layer keeps serving the
+// previous version and reads the new one at the next refresh.
+func TestSecretsManagerAnswerWithoutValue(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, false)
+	name := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, name, "sk-1")
+	l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	schema := smSchema(t)
+	if _, err := smLoad(t.Context(), l, schema); err != nil {
+		t.Fatal(err)
+	}
+	old := smVersions(l)[name]
+	v2 := emu.Rotate(t, e.direct, name, smCanary)
+	e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: faultproxy.StripValue, Times: 1})
+	vals, changed, err := smRefresh(t.Context(), l, schema)
+	if changed || vals != nil || !errors.Is(err, config.ErrMalformed) {
+		t.Fatalf("refresh = %v, %v, %v; want no change and ErrMalformed", vals, changed, err)
+	}
+	if smVersions(l)[name] != old {
+		t.Errorf("versions = %v, want %s kept", smVersions(l), old)
+	}
+	noSMCanary(t, err.Error())
+	vals, changed, err = smRefresh(t.Context(), l, schema)
+	if err != nil || !changed || fmt.Sprint(smRaw(t, vals, "payments.stripe_key")) != smCanary || smVersions(l)[name] != v2 {
+		t.Fatalf("next refresh = %v, %v, versions %v", changed, err, smVersions(l))
 	}
 }
 

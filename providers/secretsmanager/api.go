@@ -12,7 +12,10 @@ import (
 //
 // Implementations must be safe for concurrent use: the layer calls them from
 // several goroutines at once. Every call gets a context with a deadline, and an
-// implementation must return once that context is done.
+// implementation must return once that context is done. A wrapper should pass
+// optFns on to the SDK client: a refresh of values a store already serves
+// sends each call once (RetryMaxAttempts 1), since the store retries with its
+// own backoff, and a wrapper that drops the option keeps the client's retries.
 type API interface {
 	BatchGetSecretValue(ctx context.Context, params *sm.BatchGetSecretValueInput, optFns ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error)
 	GetSecretValue(ctx context.Context, params *sm.GetSecretValueInput, optFns ...func(*sm.Options)) (*sm.GetSecretValueOutput, error)

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
@@ -60,38 +62,121 @@ func isThrottle(code string) bool {
 	return false
 }
 
-// mentionsDeletion tells the InvalidRequestException of a secret scheduled for
-// deletion from other invalid requests.
-func mentionsDeletion(err error) bool {
+// deniedClass is what the text of an AWS error says that its code does not.
+type deniedClass uint8
+
+const (
+	deniedOther    deniedClass = iota
+	deniedByKMS                // AccessDeniedException about the secret's KMS key
+	deniedDeletion             // InvalidRequestException on a secret marked for deletion
+)
+
+// classifyByMessage is the one place the layer reads the text of an AWS error,
+// because Secrets Manager gives no code for two distinctions that matter:
+//
+//   - A KMS key policy that denies the caller, or a key that is disabled,
+//     answers GetSecretValue with AccessDeniedException, the code of a missing
+//     IAM permission for Secrets Manager itself. Only the message tells them
+//     apart: "Access to KMS is not allowed", or "... is not authorized to
+//     perform: kms:Decrypt on resource: arn:aws:kms:...". DecryptionFailure
+//     (Secrets Manager cannot decrypt with the key) has a code of its own and
+//     is not handled here.
+//   - A secret scheduled for deletion answers GetSecretValue and
+//     BatchGetSecretValue with InvalidRequestException, the code of many other
+//     invalid requests: "You can't perform this operation on the secret
+//     because it was marked for deletion." or "You tried to perform the
+//     operation on a secret that's currently marked deleted.". DescribeSecret
+//     reports the same state with a DeletedDate, which Refresh uses.
+//
+// Each message has a test. Only the message of the API error is read (never
+// the whole error text, which may quote a request id or a resource name).
+func classifyByMessage(err error) deniedClass {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {
-		return false
+		return deniedOther
 	}
-	return strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "delet")
+	msg := strings.ToLower(apiErr.ErrorMessage())
+	switch apiErr.ErrorCode() {
+	case "AccessDeniedException", "AccessDenied":
+		// "kms:" is the action prefix; a bare "kms" may be part of a role
+		// or user name in a denial about Secrets Manager itself.
+		if strings.Contains(msg, "access to kms") || strings.Contains(msg, "perform: kms:") || strings.Contains(msg, "kms:decrypt") {
+			return deniedByKMS
+		}
+	case "InvalidRequestException":
+		if strings.Contains(msg, "marked for deletion") || strings.Contains(msg, "marked deleted") ||
+			strings.Contains(msg, "scheduled for deletion") {
+			return deniedDeletion
+		}
+	}
+	return deniedOther
+}
+
+// rejectsCredentials reports whether an API error code means the service
+// refused the credentials the call was signed with: expired, unknown to the
+// account, or a signature that does not verify (a wrong secret key, or a clock
+// far off).
+func rejectsCredentials(code string) bool {
+	switch code {
+	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
+		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
+		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
+		return true
+	}
+	return false
+}
+
+// deadlineError is a call cut short by a deadline, with which one fired: the
+// per-call Options.Timeout, or the deadline of the caller's context.
+type deadlineError struct {
+	caller bool          // the caller's context deadline fired
+	budget time.Duration // the time the call had before that deadline
+	err    error
+}
+
+func (e *deadlineError) Error() string { return e.reason() }
+func (e *deadlineError) Unwrap() error { return e.err }
+
+func (e *deadlineError) reason() string {
+	if e.caller {
+		return fmt.Sprintf("no answer before the caller's context deadline (%v after the call started)", e.budget.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("no answer within %v (Options.Timeout, the per-call deadline)", e.budget)
 }
 
 // transientReason returns a short description when err is a failure that
-// may pass by itself (5xx, timeout, broken connection), or "".
-func transientReason(err error, timeoutText string) string {
+// may pass by itself (5xx, timeout, broken connection, an answer cut short),
+// or "".
+func transientReason(err error, timeout time.Duration) string {
 	var (
+		deadline *deadlineError
 		internal *types.InternalServiceError
 		respErr  *smithyhttp.ResponseError
 		sendErr  *smithyhttp.RequestSendError
+		deser    *smithy.DeserializationError
+		apiErr   smithy.APIError
 		netErr   net.Error
 	)
 	switch {
+	case errors.As(err, &deadline):
+		return deadline.reason()
 	case errors.Is(err, context.DeadlineExceeded):
-		return "no answer within " + timeoutText
+		return (&deadlineError{budget: timeout}).reason()
 	case errors.Is(err, context.Canceled):
 		return "the request was canceled"
 	case errors.As(err, &internal) || errorCode(err) == "InternalServiceError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
 		return "Secrets Manager reported an internal error"
+	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
+		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
 	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
 		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
+	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
+		// A 200 whose body ends early (a short Content-Length, a connection
+		// dropped mid-body) or does not parse: the next answer is likely whole.
+		return "the answer was cut short or could not be parsed"
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return "the connection timed out"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
 		return "the connection failed"
 	case errors.As(err, &sendErr):
 		return "the request could not be sent"
@@ -99,6 +184,18 @@ func transientReason(err error, timeoutText string) string {
 		return "the connection failed"
 	}
 	return ""
+}
+
+// attempts returns " after N attempts" when the SDK gave up retrying, or "".
+func attempts(err error) string {
+	var max *retry.MaxAttemptsError
+	switch {
+	case !errors.As(err, &max):
+		return ""
+	case max.Attempt == 1:
+		return " in 1 attempt"
+	}
+	return fmt.Sprintf(" after %d attempts", max.Attempt)
 }
 
 // sourceError maps an API error to a *config.SourceError whose Code is one
@@ -122,7 +219,6 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 	var (
 		notFound *types.ResourceNotFoundException
 		decrypt  *types.DecryptionFailure
-		invalid  *types.InvalidRequestException
 	)
 	switch {
 	case isCredentialsFailure(err):
@@ -131,21 +227,15 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 		// holds nothing read from a secret or a configuration source.
 		var ce *CredentialsError
 		errors.As(err, &ce)
-		se.Message, se.Err = credentialsHint, ce
+		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, ce
+	case rejectsCredentials(code):
+		se.Code = config.ErrCredentials
+		se.Message = fmt.Sprintf(rejectedHint, o, code)
 	case errors.As(err, &notFound) || code == "ResourceNotFoundException":
 		se.Code = config.ErrNotFound
-		switch {
-		case r.versionID != "":
-			se.Message = fmt.Sprintf("no secret %q with version %s in %s", id, r.versionID, l.where)
-		case r.stage != "":
-			se.Message = fmt.Sprintf("no secret %q with a version labelled %s in %s", id, r.stage, l.where)
-		default:
-			se.Message = fmt.Sprintf("no secret %q in %s", id, l.where)
-		}
-	case (code == "AccessDeniedException" || code == "AccessDenied") && strings.Contains(err.Error(), "KMS"):
-		// A key policy that denies the caller comes back as AccessDenied
-		// ("Access to KMS is not allowed"): the fix is on the key, not in IAM
-		// for Secrets Manager.
+		se.Message = l.notFoundMessage(id, r)
+	case (code == "AccessDeniedException" || code == "AccessDenied") && classifyByMessage(err) == deniedByKMS:
+		// The fix is on the key, not in IAM for Secrets Manager.
 		se.Code = config.ErrDecryption
 		se.Message = fmt.Sprintf("access to the secret's KMS key was denied: allow kms:Decrypt on that key (KmsKeyId in DescribeSecret %s) in the key policy or IAM policy of the caller", id)
 	case code == "AccessDeniedException" || code == "AccessDenied":
@@ -158,16 +248,16 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 	case errors.As(err, &decrypt) || code == "DecryptionFailure":
 		se.Code = config.ErrDecryption
 		se.Message = fmt.Sprintf("Secrets Manager cannot decrypt the value with the secret's KMS key: allow kms:Decrypt on that key (KmsKeyId in DescribeSecret %s) in the key policy or IAM policy of the caller", id)
-	case (errors.As(err, &invalid) || code == "InvalidRequestException") && mentionsDeletion(err):
+	case classifyByMessage(err) == deniedDeletion:
 		se.Code = config.ErrDeleted
 		se.Message = deletedMessage
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
-		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota) after the SDK's retries", o)
+		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, attempts(err))
 	default:
-		if reason := transientReason(err, l.opts.Timeout.String()); reason != "" {
+		if reason := transientReason(err, l.opts.Timeout); reason != "" {
 			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed after the SDK's retries: %s", o, reason)
+			se.Message = fmt.Sprintf("%s failed%s: %s", o, attempts(err), reason)
 			if errors.Is(err, context.DeadlineExceeded) {
 				se.Err = context.DeadlineExceeded
 			}
@@ -179,6 +269,16 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 		}
 	}
 	return se
+}
+
+func (l *Layer) notFoundMessage(id string, r ref) string {
+	switch {
+	case r.versionID != "":
+		return fmt.Sprintf("no secret %q with version %s in %s", id, r.versionID, l.where)
+	case r.stage != "":
+		return fmt.Sprintf("no secret %q with a version labelled %s in %s", id, r.stage, l.where)
+	}
+	return fmt.Sprintf("no secret %q in %s", id, l.where)
 }
 
 // resource names the IAM resource of a secret: the ARN when id is one, or the
@@ -213,6 +313,13 @@ func jsonError(err error) string {
 	}
 	return "the value is not valid JSON (value not shown)"
 }
+
+// rejectedHint is the message of a call whose credentials Secrets Manager
+// refused; it takes the operation and the error code.
+const rejectedHint = "%s was refused with %s: the credentials the call was signed with are expired or not valid for this account. " +
+	"Renew them: run aws sso login for an SSO profile, fetch a new session (AWS_SESSION_TOKEN goes with the keys it was issued with), " +
+	"or check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY belong to the account and partition of the endpoint; " +
+	"a signature error may also mean the machine's clock is far off"
 
 // credentialsHint is the message of a call that failed because the client's
 // AWS credentials could not be retrieved, before any request was sent.

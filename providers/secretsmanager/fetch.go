@@ -3,10 +3,12 @@ package secretsmanager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -71,9 +73,9 @@ func (l *Layer) list(ctx context.Context, prefix string) ([]listEntry, error) {
 	seenTokens := map[string]bool{}
 	for {
 		var page *sm.ListSecretsOutput
-		err := l.call(ctx, opList, slog.String("prefix", prefix), func(ctx context.Context) error {
+		err := l.send(ctx, opList, slog.String("prefix", prefix), func(ctx context.Context, optFns ...func(*sm.Options)) error {
 			var err error
-			page, err = l.client.ListSecrets(ctx, in)
+			page, err = l.client.ListSecrets(ctx, in, optFns...)
 			return err
 		})
 		if err != nil {
@@ -208,13 +210,17 @@ func (l *Layer) getOne(ctx context.Context, r ref, res *results) {
 		in.VersionId = aws.String(r.versionID)
 	}
 	var out *sm.GetSecretValueOutput
-	err := l.call(ctx, opGet, slog.String("secret", r.label()), func(ctx context.Context) error {
+	err := l.send(ctx, opGet, slog.String("secret", r.label()), func(ctx context.Context, optFns ...func(*sm.Options)) error {
 		var err error
-		out, err = l.client.GetSecretValue(ctx, in)
+		out, err = l.client.GetSecretValue(ctx, in, optFns...)
 		return err
 	})
 	if err != nil {
 		res.fail(r, l.sourceError(opGet, r.id, r, err))
+		return
+	}
+	if err := noValue(opGet, r.id, out.VersionId, out.SecretString, out.SecretBinary); err != nil {
+		res.fail(r, err)
 		return
 	}
 	res.ok(r, &secret{
@@ -249,9 +255,9 @@ func (l *Layer) batchGet(ctx context.Context, chunk []ref, res *results) []ref {
 	seenTokens := map[string]bool{}
 	for len(pending) > 0 {
 		var out *sm.BatchGetSecretValueOutput
-		err := l.call(ctx, opBatchGet, slog.Int("secrets", len(chunk)), func(ctx context.Context) error {
+		err := l.send(ctx, opBatchGet, slog.Int("secrets", len(chunk)), func(ctx context.Context, optFns ...func(*sm.Options)) error {
 			var err error
-			out, err = l.client.BatchGetSecretValue(ctx, in)
+			out, err = l.client.BatchGetSecretValue(ctx, in, optFns...)
 			return err
 		})
 		if err != nil {
@@ -272,6 +278,10 @@ func (l *Layer) batchGet(ctx context.Context, chunk []ref, res *results) []ref {
 			name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
 			r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
 			if !ok {
+				continue
+			}
+			if err := noValue(opBatchGet, r.id, e.VersionId, e.SecretString, e.SecretBinary); err != nil {
+				res.fail(r, err)
 				continue
 			}
 			res.ok(r, &secret{
@@ -346,9 +356,9 @@ func (l *Layer) describe(ctx context.Context, ids []string) (map[string]map[stri
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			var out *sm.DescribeSecretOutput
-			err := l.call(ctx, opDescribe, slog.String("secret", id), func(ctx context.Context) error {
+			err := l.send(ctx, opDescribe, slog.String("secret", id), func(ctx context.Context, optFns ...func(*sm.Options)) error {
 				var err error
-				out, err = l.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
+				out, err = l.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)}, optFns...)
 				return err
 			})
 			mu.Lock()
@@ -365,4 +375,65 @@ func (l *Layer) describe(ctx context.Context, ids []string) (map[string]map[stri
 	}
 	wg.Wait()
 	return versions, errs
+}
+
+// noValue is the error for an answer that names a version but carries neither
+// SecretString nor SecretBinary. Secrets Manager never stores a version
+// without a value, so such an answer is broken (a faulty proxy or emulator,
+// a body rewritten on the way), not a secret that is empty: it is reported as
+// config.ErrMalformed and never used as a value. The version is not recorded,
+// so the source keeps the value and version it had (or stays unset) and is
+// read again at the next refresh. It is not ErrTransient: the same endpoint
+// is likely to answer the same way, so retrying sooner than the refresh
+// interval would only spend calls.
+func noValue(o op, id string, versionID, text *string, bin []byte) *config.SourceError {
+	if text != nil || bin != nil {
+		return nil
+	}
+	v := aws.ToString(versionID)
+	if v == "" {
+		v = "(none given)"
+	}
+	return malformed(id, fmt.Sprintf("%s answered version %s with neither SecretString nor SecretBinary: the answer was not used, and the secret is read again at the next refresh", o, v))
+}
+
+// send makes one API call through Layer.call with the SDK options of ctx
+// (see withSingleAttempt), and records on a call cut short by a deadline
+// which deadline fired: Options.Timeout, or the caller's.
+func (l *Layer) send(ctx context.Context, o op, subject slog.Attr, fn func(context.Context, ...func(*sm.Options)) error) error {
+	var callerLeft time.Duration // the time left on the caller's deadline
+	if dl, ok := ctx.Deadline(); ok {
+		callerLeft = max(time.Until(dl), 0)
+	}
+	optFns := sdkOptions(ctx)
+	err := l.call(ctx, o, subject, func(cctx context.Context) error { return fn(cctx, optFns...) })
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &deadlineError{caller: true, budget: callerLeft, err: err}
+		}
+		return &deadlineError{budget: l.opts.Timeout, err: err}
+	}
+	return err
+}
+
+// singleAttemptKey marks a context whose calls make one request each.
+type singleAttemptKey struct{}
+
+// withSingleAttempt returns a context whose API calls are sent once, without
+// the SDK's retries. Refresh uses it once a store serves values (Prev != nil):
+// the store retries a failed refresh with its own backoff, and SDK retries on
+// top would multiply the requests sent during an outage (3 per call with the
+// SDK's standard retryer). The first read keeps the SDK's quick retries, so a
+// blip does not fail a service's start.
+func withSingleAttempt(ctx context.Context) context.Context {
+	return context.WithValue(ctx, singleAttemptKey{}, true)
+}
+
+// sdkOptions returns the per-call SDK options of ctx. A client that is not the
+// SDK's may ignore them.
+func sdkOptions(ctx context.Context) []func(*sm.Options) {
+	if ctx.Value(singleAttemptKey{}) == nil {
+		return nil
+	}
+	return []func(*sm.Options){func(o *sm.Options) { o.RetryMaxAttempts = 1 }}
 }

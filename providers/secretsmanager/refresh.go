@@ -30,6 +30,17 @@ import (
 // in the set are the previous ones. With changed == false an error means
 // nothing new could be read; the versions in use stay the same, so the next
 // Refresh sees the same changes again.
+//
+// A version is recorded only once its value was read intact: an answer that
+// carries neither SecretString nor SecretBinary is a *config.SourceError with
+// config.ErrMalformed, never a value, and the source keeps the value and
+// version of req.Prev until a later refresh reads it whole.
+//
+// With req.Prev == nil (the first read) each API call keeps the SDK client's
+// retries (3 attempts with the standard retryer), so a blip does not fail a
+// start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
+// the call): the store retries failed refreshes with its own backoff, and the
+// two would multiply during an outage.
 func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
@@ -43,6 +54,9 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 	if !ok {
 		return config.Update{}, fmt.Errorf("%w: secretsmanager: Refresh was given the State of another layer (%T)", config.ErrLayer, req.Prev)
 	}
+	// The store retries a failed refresh with its own backoff: each call is
+	// sent once, so an outage costs one request per call and attempt.
+	ctx = withSingleAttempt(ctx)
 
 	listed, errs := l.listAll(ctx)
 	if len(errs) > 0 {
@@ -51,9 +65,33 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 	m := newMapper(schema, l.opts.StrictKeys)
 	bindings := l.bind(schema, listed, m)
 	refs := uniqueRefs(bindings)
+	listedVersions := versionsOfListing(listed)
+	next, toFetch, errs := l.checkVersions(ctx, prev, refs, listedVersions)
+	if len(toFetch) > 0 {
+		errs = append(errs, l.fetchChanged(ctx, prev, toFetch, next)...)
+	}
+	errs = append(errs, l.keepUsable(schema, prev, bindings, next)...)
+	if !changedFrom(prev, next, listed) {
+		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found no change", slog.Int("secrets", len(next)))
+		return config.Update{}, joinErrs(errs)
+	}
+	for _, b := range bindings {
+		if s, ok := next[b.ref]; ok {
+			m.bind(b, s)
+		}
+	}
+	if len(m.errs) > 0 {
+		return config.Update{}, joinErrs(append(errs, m.errs...))
+	}
+	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
+	st := &state{secrets: next, listed: listed}
+	return st.update(m.values), joinErrs(append(errs, m.warns...))
+}
 
-	// A listing carries each secret's versions, so secrets found under a
-	// prefix need no DescribeSecret.
+// versionsOfListing returns the versions a listing gives for each secret
+// name. A listing carries each secret's versions, so secrets found under a
+// prefix need no DescribeSecret.
+func versionsOfListing(listed map[string][]listEntry) map[string]map[string][]string {
 	listedVersions := map[string]map[string][]string{}
 	for _, entries := range listed {
 		for _, e := range entries {
@@ -62,6 +100,15 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 			}
 		}
 	}
+	return listedVersions
+}
+
+// checkVersions asks which version each ref of prev follows now (from the
+// listing, or with DescribeSecret) and returns the secrets that stay as they
+// are, the refs to fetch (new, or whose version moved) and the errors of the
+// check. A ref that could not be checked keeps its last good version.
+func (l *Layer) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string) (map[ref]*secret, []ref, []error) {
+	var errs []error
 	var ids []string
 	seen := map[string]bool{}
 	for _, r := range refs {
@@ -118,24 +165,33 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 			toFetch = append(toFetch, r)
 		}
 	}
-	if len(toFetch) > 0 {
-		got, ferrs := l.fetch(ctx, toFetch)
-		errs = append(errs, ferrs...)
-		for _, r := range toFetch {
-			if _, ok := got[r]; !ok {
-				if old, cached := prev.secrets[r]; cached {
-					next[r] = old // the fetch failed: keep the last good version
-				}
+	return next, toFetch, errs
+}
+
+// fetchChanged reads the refs of toFetch into next. A ref that could not be
+// read (or whose answer was not whole) keeps its version of prev, if any.
+func (l *Layer) fetchChanged(ctx context.Context, prev *state, toFetch []ref, next map[ref]*secret) []error {
+	got, errs := l.fetch(ctx, toFetch)
+	for _, r := range toFetch {
+		if _, ok := got[r]; !ok {
+			if old, cached := prev.secrets[r]; cached {
+				next[r] = old // the fetch failed: keep the last good version
 			}
 		}
-		maps.Copy(next, got)
 	}
-	// A new version that does not parse (invalid JSON, over the size limit)
-	// is reported, and the last good version keeps serving in its place (or,
-	// for a secret new to this layer, nothing), so it does not hold back the
-	// other secrets. It is fetched again at the next refresh. Each binding is
-	// tried on its own mapper, which reports every problem, even one whose
-	// text another binding already produced.
+	maps.Copy(next, got)
+	return errs
+}
+
+// keepUsable tries each binding whose secret is new in next. A new version
+// that does not parse (invalid JSON, over the size limit) is reported, and
+// the last good version keeps serving in its place (or,
+// for a secret new to this layer, nothing), so it does not hold back the
+// other secrets. It is fetched again at the next refresh. Each binding is
+// tried on its own mapper, which reports every problem, even one whose
+// text another binding already produced.
+func (l *Layer) keepUsable(schema *config.Schema, prev *state, bindings []binding, next map[ref]*secret) []error {
+	var errs []error
 	for _, b := range bindings {
 		s, ok := next[b.ref]
 		old, cached := prev.secrets[b.ref]
@@ -154,6 +210,11 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 			delete(next, b.ref)
 		}
 	}
+	return errs
+}
+
+// changedFrom reports whether next (with the listing) differs from prev.
+func changedFrom(prev *state, next map[ref]*secret, listed map[string][]listEntry) bool {
 	changed := !sameListing(prev.listed, listed)
 	for r, s := range next {
 		if old, ok := prev.secrets[r]; !ok || old.versionID != s.versionID {
@@ -165,21 +226,7 @@ func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 			changed = true
 		}
 	}
-	if !changed {
-		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found no change", slog.Int("secrets", len(next)))
-		return config.Update{}, joinErrs(errs)
-	}
-	for _, b := range bindings {
-		if s, ok := next[b.ref]; ok {
-			m.bind(b, s)
-		}
-	}
-	if len(m.errs) > 0 {
-		return config.Update{}, joinErrs(append(errs, m.errs...))
-	}
-	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
-	st := &state{secrets: next, listed: listed}
-	return st.update(m.values), joinErrs(append(errs, m.warns...))
+	return changed
 }
 
 // update is the config.Update of values read with st.

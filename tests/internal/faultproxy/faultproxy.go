@@ -19,8 +19,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +53,23 @@ const (
 	AccessDenied
 	// NotFound answers 400 ResourceNotFoundException.
 	NotFound
+	// Unavailable answers 503 ServiceUnavailable, which the SDK retries.
+	Unavailable
+	// ExpiredToken answers 400 ExpiredTokenException, as AWS does for a
+	// call signed with expired temporary credentials.
+	ExpiredToken
+	// StripValue forwards the call and removes SecretString and SecretBinary
+	// from a 200 answer (from each entry of a BatchGetSecretValue answer), as
+	// a faulty endpoint might: the answer names a version without its value.
+	StripValue
+	// TruncateBody forwards the call and sends the first half of a 200
+	// answer's body, with a matching Content-Length: a body that does not
+	// deserialize.
+	TruncateBody
+	// ShortBody forwards the call and sends a 200 answer's whole body under a
+	// Content-Length 64 bytes larger, then closes the connection: the body
+	// ends early.
+	ShortBody
 )
 
 var faultNames = [...]string{
@@ -63,6 +82,11 @@ var faultNames = [...]string{
 	DecryptionFailure: "DecryptionFailure",
 	AccessDenied:      "AccessDenied",
 	NotFound:          "NotFound",
+	Unavailable:       "Unavailable",
+	ExpiredToken:      "ExpiredToken",
+	StripValue:        "StripValue",
+	TruncateBody:      "TruncateBody",
+	ShortBody:         "ShortBody",
 }
 
 // String returns the name of the fault.
@@ -289,15 +313,13 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	op := operation(r)
 	rule, ok := p.pick(op)
+	if e, isErr := errorFaults[rule.Fault]; ok && isErr {
+		writeError(w, e.status, e.code, e.msg)
+		return
+	}
 	if ok {
 		switch rule.Fault {
 		case None:
-		case Throttle:
-			writeError(w, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-			return
-		case InternalError:
-			writeError(w, http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side.")
-			return
 		case Latency:
 			t := time.NewTimer(rule.Delay)
 			defer t.Stop()
@@ -317,28 +339,98 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-p.closing:
 			}
 			abort()
-		case DecryptionFailure:
-			writeError(w, http.StatusBadRequest, "DecryptionFailure",
-				"Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
-			return
 		case AccessDenied:
 			writeError(w, http.StatusBadRequest, "AccessDeniedException",
 				"User is not authorized to perform: secretsmanager:"+op)
 			return
-		case NotFound:
-			writeError(w, http.StatusBadRequest, "ResourceNotFoundException",
-				"Secrets Manager can't find the specified secret.")
+		case StripValue, TruncateBody, ShortBody:
+			p.rewrite(w, r, op, body, rule.Fault)
 			return
 		default:
 			http.Error(w, "faultproxy: unknown fault "+rule.Fault.String(), http.StatusInternalServerError)
 			return
 		}
 	}
+	p.forward(w, r, op, body)
+}
+
+// errorFaults are the faults answered with an AWS error.
+var errorFaults = map[Fault]struct {
+	status    int
+	code, msg string
+}{
+	Throttle:          {http.StatusBadRequest, "ThrottlingException", "Rate exceeded"},
+	InternalError:     {http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side."},
+	DecryptionFailure: {http.StatusBadRequest, "DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the provided KMS key."},
+	NotFound:          {http.StatusBadRequest, "ResourceNotFoundException", "Secrets Manager can't find the specified secret."},
+	Unavailable:       {http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"},
+	ExpiredToken:      {http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired"},
+}
+
+// forward sends the call to the target, or to the batch shim.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string, body []byte) {
 	if op == "BatchGetSecretValue" && p.opts.BatchShim {
 		p.batch(w, r, body)
 		return
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// rewrite forwards the call and damages a 200 answer as f says.
+func (p *Proxy) rewrite(w http.ResponseWriter, r *http.Request, op string, body []byte, f Fault) {
+	rec := httptest.NewRecorder()
+	p.forward(rec, r, op, body)
+	data := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		if k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	if rec.Code != http.StatusOK {
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(data)
+		return
+	}
+	switch f {
+	case StripValue:
+		data = stripValues(data)
+	case TruncateBody:
+		data = data[:len(data)/2]
+	case ShortBody:
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)+64))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(data)
+		return // net/http closes the connection: the body is short
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}
+
+// stripValues removes SecretString and SecretBinary from an answer and from
+// each of its SecretValues. An answer that is not a JSON object is kept.
+func stripValues(data []byte) []byte {
+	var doc map[string]any
+	if json.Unmarshal(data, &doc) != nil {
+		return data
+	}
+	strip := func(m map[string]any) {
+		delete(m, "SecretString")
+		delete(m, "SecretBinary")
+	}
+	strip(doc)
+	if vs, ok := doc["SecretValues"].([]any); ok {
+		for _, v := range vs {
+			if m, ok := v.(map[string]any); ok {
+				strip(m)
+			}
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 // abort ends the handler and drops the connection without a response, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -387,5 +388,63 @@ func TestFaultString(t *testing.T) {
 	}
 	if got := faultproxy.Fault(99).String(); got != "Fault(99)" {
 		t.Errorf("Fault(99).String() = %q", got)
+	}
+}
+
+func TestUnavailableIsRetriedBySDK(t *testing.T) {
+	t.Parallel()
+	p, c, name, _ := setup(t, faultproxy.Options{})
+	p.Add(faultproxy.Rule{Op: opGet, Fault: faultproxy.Unavailable})
+	_, err := get(t, c, name, 10*time.Second)
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusServiceUnavailable {
+		t.Fatalf("err = %v, want HTTP 503", err)
+	}
+	wantCalls(t, p, opGet, 3) // the SDK's standard retryer: 3 attempts
+}
+
+func TestExpiredToken(t *testing.T) {
+	t.Parallel()
+	p, c, name, _ := setup(t, faultproxy.Options{})
+	p.Add(faultproxy.Rule{Op: opGet, Fault: faultproxy.ExpiredToken})
+	_, err := get(t, c, name, 3*time.Second)
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ExpiredTokenException" {
+		t.Fatalf("err = %v, want APIError ExpiredTokenException", err)
+	}
+}
+
+func TestStripValue(t *testing.T) {
+	t.Parallel()
+	for _, batch := range []bool{false, true} {
+		p, c, name, _ := setup(t, faultproxy.Options{BatchShim: batch})
+		p.Add(faultproxy.Rule{Fault: faultproxy.StripValue})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if batch {
+			out, err := c.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: []string{name}})
+			if err != nil || len(out.SecretValues) != 1 || out.SecretValues[0].SecretString != nil || aws.ToString(out.SecretValues[0].VersionId) == "" {
+				t.Errorf("batch = %+v, %v; want one entry with a version and no value", out, err)
+			}
+		} else {
+			out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+			if err != nil || out.SecretString != nil || out.SecretBinary != nil || aws.ToString(out.VersionId) == "" {
+				t.Errorf("get = %+v, %v; want a version and no value", out, err)
+			}
+		}
+		cancel()
+	}
+}
+
+func TestDamagedBodies(t *testing.T) {
+	t.Parallel()
+	for _, f := range []faultproxy.Fault{faultproxy.TruncateBody, faultproxy.ShortBody} {
+		p, c, name, _ := setup(t, faultproxy.Options{})
+		p.Add(faultproxy.Rule{Op: opGet, Fault: f, Times: 1})
+		if _, err := get(t, c, name, 3*time.Second); err == nil {
+			t.Errorf("%v: no error", f)
+		}
+		if v, err := get(t, c, name, 3*time.Second); err != nil || v == "" {
+			t.Errorf("%v: after the fault: %q, %v", f, v, err)
+		}
 	}
 }
