@@ -70,12 +70,19 @@ func testFailingSourceKeepsOthers(t *testing.T, e *env) {
 			e := newEnv(t, e.h)
 			e.seed("r1")
 			e.f.Set("alpha.hots", "typo.internal")
-			if !e.f.Fail("beta", f, "{"+Canary) {
-				t.Skipf("the fixture cannot make the source of beta fail (%s) on its own", f)
+			if e.f.Fail("beta", f, "{"+Canary) {
+				vals, _, err := e.firstRead(t, t.Context())
+				e.wantValues(t, "a read with the source of beta failing ("+f.String()+")", vals, without(e.want, "beta"))
+				checkFailure(t, err, f, 1)
+				return
+			}
+			// One source holds every section: it fails as a whole.
+			if !e.f.Fail("", f, "{"+Canary) {
+				t.Skipf("the fixture cannot make its sources fail (%s)", f)
 			}
 			vals, _, err := e.firstRead(t, t.Context())
-			e.wantValues(t, "a read with the source of beta failing ("+f.String()+")", vals, without(e.want, "beta"))
-			checkFailure(t, err, f, 1)
+			e.wantValues(t, "a read with every source failing ("+f.String()+")", vals, nil)
+			checkFailure(t, err, f, 0)
 		})
 	}
 }
@@ -114,28 +121,35 @@ func failuresOnly(err error) error { return errors.Join(failures(err)...) }
 func testNoSecretInOutput(t *testing.T, e *env) {
 	e.seed("r1")
 	e.f.Set("alpha.tokn", Canary+"-typo")
-	malformed := e.f.Fail != nil && e.f.Fail("beta", Malformed, `{"token":"`+Canary)
-	if !malformed && e.f.Fail != nil {
-		malformed = e.f.Fail("", Malformed, `{"token":"`+Canary)
-	}
 	vals, state, err := e.firstRead(t, t.Context())
-	if err == nil {
-		t.Fatal("an unknown name was set, but the read returned no error")
+	if len(unknownNames(err)) == 0 {
+		t.Fatalf("an unknown name was set, but the read's error holds no *config.UnknownNameError: %v", err)
 	}
-	noCanaryInError(t, "the first read", err)
+	noCanaryInError(t, "a read with an unknown name holding secret text", err)
 	for key, v := range vals {
 		if s := fmt.Sprintf("%+v", v.Source); strings.Contains(s, Canary) {
 			t.Errorf("the Source of %q holds a secret value: a Source is printed in every message", key)
 		}
 	}
+	if s := fmt.Sprintf("%v %+v %s", state, state, state); strings.Contains(s, Canary) {
+		t.Error("the State prints secret values; print a redacted form (fmt.Formatter), as whoever prints an Update must not see them")
+	}
+	noCanaryInStore(t, e)
+	if e.f.Fail == nil {
+		return
+	}
+	text := `{"token":"` + Canary
+	if !e.f.Fail("beta", Malformed, text) && !e.f.Fail("", Malformed, text) {
+		return
+	}
+	_, _, err = e.firstRead(t, t.Context())
+	if err == nil {
+		t.Fatal("a read of malformed content returned no error")
+	}
+	noCanaryInError(t, "a read of malformed content holding secret text", err)
 	if state != nil {
-		if s := fmt.Sprintf("%v %+v %s", state, state, state); strings.Contains(s, Canary) {
-			t.Error("the State prints secret values; the store may print it while debugging (print a redacted form)")
-		}
-		if malformed {
-			_, err := e.refresh(t, t.Context(), state)
-			noCanaryInError(t, "a refresh with a malformed source", err)
-		}
+		_, err := e.refresh(t, t.Context(), state)
+		noCanaryInError(t, "a refresh with malformed content holding secret text", err)
 	}
 	noCanaryInStore(t, e)
 }
@@ -151,11 +165,11 @@ func noCanaryInStore(t *testing.T, e *env) {
 		Clock:     NewClock(time.Unix(0, 0)),
 	}
 	store, err := config.Load[suiteConfig](t.Context(), opts, e.layer(t))
+	noCanaryInError(t, "config.Load", err)
 	if store != nil {
 		noCanaryInError(t, "the store's warnings", errors.Join(store.Warnings()...))
 		_ = store.Close()
 	}
-	noCanaryInError(t, "config.Load", err)
 	if strings.Contains(logs.String(), Canary) {
 		t.Errorf("a store logged a secret value the layer read:\n%s", logs.String())
 	}
