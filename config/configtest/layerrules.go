@@ -19,6 +19,16 @@ func testFirstRead(t *testing.T, e *env) {
 		t.Fatalf("the first read of sources that hold only valid, known values failed: %v", err)
 	}
 	e.wantValues(t, "first read", vals, e.want)
+	if _, ok := e.layer(t).(config.Refresher); !ok {
+		return
+	}
+	// The store calls Refresh only, but a Refresher is a Layer too and may be
+	// loaded by other code (configcheck, a one-off read).
+	loaded, err := bounded(t, "Load", func() (config.Values, error) { return e.layer(t).Load(t.Context(), e.schema) })
+	if err != nil {
+		t.Fatalf("Load of a Refresher failed where its first Refresh did not: %v", err)
+	}
+	e.wantValues(t, "Load of a Refresher (it must read what its first Refresh reads)", loaded, e.want)
 }
 
 func testDoneContext(t *testing.T, e *env) {
@@ -34,8 +44,27 @@ func testDoneContext(t *testing.T, e *env) {
 		t.Fatal("the first read on a done ctx returned no error; it must report the interruption " +
 			"(an error matching context.Canceled), so that the store does not take an interrupted read for a complete one")
 	}
+	wantInterrupted(t, "the first read", err)
+	if _, ok := e.layer(t).(config.Refresher); !ok {
+		return
+	}
+	state := e.firstState(t)
+	e.set("alpha.host", "alpha-r2.internal")
+	start = time.Now()
+	_, err = e.refresh(t, ctx, state)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a Refresh took %v on a done ctx; it must return promptly", d)
+	}
+	if err == nil {
+		t.Fatal("a Refresh on a done ctx returned no error; it must report the interruption (an error matching context.Canceled)")
+	}
+	wantInterrupted(t, "a Refresh", err)
+}
+
+func wantInterrupted(t *testing.T, what string, err error) {
+	t.Helper()
 	if !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "cancel") && !strings.Contains(err.Error(), "interrupt") {
-		t.Errorf("the first read on a done ctx returned %q, which neither matches context.Canceled nor names the interruption", err)
+		t.Errorf("%s on a done ctx returned %q, which neither matches context.Canceled nor names the interruption", what, err)
 	}
 }
 

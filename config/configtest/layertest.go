@@ -138,8 +138,10 @@ const timeout = 30 * time.Second
 //
 //   - FirstRead: the first read (Load, or Refresh with no Prev for a
 //     Refresher) returns every value set, with a Source naming the layer;
-//   - DoneContext: a read with a done ctx returns promptly, with an error
-//     matching context.Canceled or naming the interruption;
+//     the Load of a Refresher returns the same;
+//   - DoneContext: a read (and for a Refresher, a refresh) with a done ctx
+//     returns promptly, with an error matching context.Canceled or naming
+//     the interruption;
 //   - UnknownNames: a name that is no field is an *config.UnknownNameError,
 //     and the known values are still read;
 //   - FailingSourceKeepsOthers: a failing source does not hide the values of
@@ -153,7 +155,7 @@ const timeout = 30 * time.Second
 //   - RefreshNoChange: a refresh with nothing changed is Changed false, with
 //     no values and no error, and reads no values;
 //   - RefreshAfterChange: a refresh after a change returns the full set with
-//     the new value and a new State;
+//     the new value, a new State and, for a versioned layer, new Versions;
 //   - RefreshKeepsPrev: the Prev of a request is never modified: the same
 //     request gives the same answer;
 //   - RefreshPartialFailure: a source that fails keeps its previous values,

@@ -32,6 +32,8 @@ var bugs = map[string][]string{
 	"changed-only":       {"RefreshAfterChange"},
 	"modifies-prev":      {"RefreshKeepsPrev"},
 	"state-in-the-layer": {"SharedByStores"},
+	"stale-versions":     {"RefreshAfterChange"},
+	"load-reads-nothing": {"FirstRead"},
 }
 
 // TestLayerCatchesBrokenLayers runs TestLayer on the document layer with one
@@ -92,6 +94,9 @@ type brokenLayer struct {
 }
 
 func (l *brokenLayer) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
+	if l.bug == "load-reads-nothing" {
+		return config.Values{}, nil
+	}
 	u, err := l.Refresh(ctx, config.RefreshRequest{Schema: schema})
 	return u.Values, err
 }
@@ -142,6 +147,10 @@ func (l *brokenLayer) Refresh(ctx context.Context, req config.RefreshRequest) (c
 		if next, ok := u.State.(*docState); ok && prev != nil {
 			maps.Copy(prev.versions, next.versions)
 			maps.Copy(prev.values, next.values)
+		}
+	case "stale-versions":
+		if u.Versions != nil {
+			u.Versions = map[string]string{"alpha": "1", "beta": "1"}
 		}
 	case "state-in-the-layer":
 		if u.Changed {

@@ -3,6 +3,7 @@ package configtest
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -74,8 +75,17 @@ func testRefreshNoChange(t *testing.T, e *env) {
 
 func testRefreshAfterChange(t *testing.T, e *env) {
 	e.seed("r1")
-	s1 := e.firstState(t)
+	first, err := e.refresh(t, t.Context(), nil)
+	if err != nil || !first.Changed {
+		t.Fatalf("the first Refresh (Prev nil) of valid sources gave Changed %v, error %v; want Changed true and no error", first.Changed, err)
+	}
+	s1 := first.State
 	e.set("alpha.host", "alpha-r2.internal")
+	u, err := e.refresh(t, t.Context(), s1)
+	if err == nil && u.Changed && first.Versions != nil && maps.Equal(first.Versions, u.Versions) {
+		t.Errorf("Update.Versions is %v both before and after alpha.host changed; it must give the versions the Values hold, "+
+			"for Status (nil for an unversioned layer)", u.Versions)
+	}
 	s2 := e.wantChanged(t, "after alpha.host changed", s1, e.want)
 	e.wantUnchanged(t, "from the State of the change", s2)
 	e.set("beta.token", Canary+"-rotated")
