@@ -33,8 +33,9 @@ var Sections = []string{"alpha", "beta"}
 // suite controls.
 type Harness struct {
 	// New returns a Fixture over new, empty sources; TestLayer calls it once
-	// per rule, from the rule's subtest, possibly in parallel with other
-	// rules. Required.
+	// per rule, from the rule's subtest, which runs in parallel with the
+	// other rules (so New must not use t.Setenv or change the process's
+	// environment or working directory). Required.
 	New func(t *testing.T, s Setup) Fixture
 	// Refresher says the layer is a config.Refresher. TestLayer then checks
 	// the refresh rules too, and fails if the layer is not one. TestLayer
@@ -74,7 +75,8 @@ type Fixture struct {
 	// Fail changes how the source that holds section answers from now on,
 	// until the next Fail of that section; section "" stands for every
 	// source. With Malformed, the source answers content that contains
-	// text and that the layer cannot parse. Fail reports false when the
+	// text and that the layer cannot parse; with Healthy, it answers again
+	// what Set last stored. Fail reports false when the
 	// fixture cannot do that, or cannot do it to the section's source
 	// without also failing the other sections; TestLayer then skips what
 	// needs it. Nil when the sources cannot fail.
