@@ -116,6 +116,12 @@ var registry = map[string]entry{
 
 	"config/configtest.Clock":     {values: func(*fixture) []any { return []any{configtest.NewClock(time.Unix(0, 0))} }},
 	"config/configtest.LogBuffer": {values: func(f *fixture) []any { return []any{f.logs} }},
+	"config/configtest.Harness":   {values: func(*fixture) []any { return both(configtest.Harness{Refresher: true}) }},
+	"config/configtest.Setup": {values: func(f *fixture) []any {
+		return both(configtest.Setup{Schema: f.store.Schema(), Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	}},
+	"config/configtest.Fixture": {exempt: noValue},
+	"config/configtest.Failure": {values: func(*fixture) []any { return both(configtest.Malformed) }},
 
 	"configcheck.Options": {values: func(*fixture) []any {
 		o := configcheck.Options{Name: "check", Environment: "dev", Stdin: strings.NewReader(canary),
