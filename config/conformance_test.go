@@ -37,18 +37,12 @@ func staticHarness(newLayer func(name string, values map[string]string) config.L
 	}
 }
 
-// staticIgnoresCtx is the known break of the static layers: their Load never
-// looks at ctx, so a read on a done ctx returns every value and no error.
-var staticIgnoresCtx = map[string]string{
-	"DoneContext": "Static and StaticSecrets ignore ctx: Load on a done ctx returns its values with a nil error",
-}
-
 func TestConformanceStatic(t *testing.T) {
-	configtest.TestLayer(t, configtest.Harness{New: staticHarness(config.Static), Skip: staticIgnoresCtx})
+	configtest.TestLayer(t, configtest.Harness{New: staticHarness(config.Static)})
 }
 
 func TestConformanceStaticSecrets(t *testing.T) {
-	configtest.TestLayer(t, configtest.Harness{New: staticHarness(config.StaticSecrets), Skip: staticIgnoresCtx})
+	configtest.TestLayer(t, configtest.Harness{New: staticHarness(config.StaticSecrets)})
 }
 
 // docProvider is a koanf.Provider over a JSON document the test controls,

@@ -28,7 +28,10 @@ type staticLayer struct {
 func (l staticLayer) Name() string    { return l.name }
 func (l staticLayer) Sensitive() bool { return l.sensitive }
 
-func (l staticLayer) Load(_ context.Context, s *Schema) (Values, error) {
+func (l staticLayer) Load(ctx context.Context, s *Schema) (Values, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make(Values, len(l.values))
 	var errs []error
 	for k, v := range l.values {
