@@ -18,6 +18,7 @@ import (
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -163,16 +164,16 @@ func TestServiceLayers(t *testing.T) {
 	}
 }
 
-// TestExplainsFromKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
-// koanf provider wrapped by config.FromKoanf, config.Static) are read, merged,
+// TestExplainsKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
+// koanf provider wrapped by koanf.New, config.Static) are read, merged,
 // explained, validated, linted and diffed like the providers' own, and that
 // iam and cost say clearly that no layer describes itself.
-func TestExplainsFromKoanfAndStaticLayers(t *testing.T) {
+func TestExplainsKoanfAndStaticLayers(t *testing.T) {
 	t.Parallel()
 	doc := []byte(`{"database": {"host": "db.from-koanf", "port": 6432, "pasword": "x"}, "log": {"level": "debug"}}`)
 	secrets := map[string]string{"database.password": canary, "api.key": canary}
 	setup := setupOf(&config.Options{EnvPrefix: "APP_"},
-		config.FromKoanf("settings", rawbytes.Provider(doc), kjson.Parser()),
+		koanf.New("settings", rawbytes.Provider(doc), kjson.Parser(), nil),
 		config.StaticSecrets("vault", secrets),
 		config.Static("overrides", map[string]string{"server.addr": "0.0.0.0:9000"}),
 	)

@@ -60,7 +60,7 @@
 // --ttl). env, cost and iam call Setup but load no layer.
 //
 // configcheck knows no concrete layer and switches on no layer name. Any
-// config.Layer (config.FromKoanf, config.Static, a custom one) is loaded,
+// config.Layer (koanf.New, config.Static, a custom one) is loaded,
 // merged, explained with the Source of each value, validated, linted and
 // diffed. What only a layer knows it tells through optional one-method
 // interfaces declared here, whose signatures use only the standard library

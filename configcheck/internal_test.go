@@ -11,6 +11,7 @@ import (
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -175,7 +176,7 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 	if _, ok := loc.Locate(schema, "database.port"); ok {
 		t.Error("env locates a key that is no field")
 	}
-	for _, l := range []config.Layer{config.Static("s", nil), config.FromKoanf("k", nil, nil), env.New(), dotenv.File("x")} {
+	for _, l := range []config.Layer{config.Static("s", nil), koanf.New("k", nil, nil, nil), env.New(), dotenv.File("x")} {
 		if _, ok := l.(Permissioner); ok {
 			t.Errorf("%s needs no permissions", l.Name())
 		}

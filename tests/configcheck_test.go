@@ -14,6 +14,7 @@ import (
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/tests/internal/emu"
 )
@@ -254,7 +255,7 @@ func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
 }
 
 // TestConfigcheckKoanfWrappedSecretsManager: the Secrets Manager layer used as
-// a plain koanf provider, wrapped by config.FromKoanf, is a layer configcheck
+// a plain koanf provider, wrapped by koanf.New, is a layer configcheck
 // knows nothing of; explain and validate still show and check its values, and
 // iam says that no layer describes its permissions.
 func TestConfigcheckKoanfWrappedSecretsManager(t *testing.T) {
@@ -265,7 +266,7 @@ func TestConfigcheckKoanfWrappedSecretsManager(t *testing.T) {
 		sm := secretsmanager.New(emu.AWSConfig(url), secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key"))
 		return &config.Options{EnvPrefix: "APP_"}, []config.Layer{
 			config.Static("static", map[string]string{"database.host": "db.internal"}),
-			config.FromKoanf("vault", sm.Provider(ctx), nil, config.KoanfSensitive()),
+			koanf.New("vault", sm.Provider(ctx), nil, &koanf.Options{Sensitive: true}),
 		}, nil
 	}
 	out, stderr, code := ccRunSetup(t, setup, "explain")

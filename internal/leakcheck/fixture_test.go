@@ -23,6 +23,7 @@ import (
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -198,7 +199,7 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, secretsmanager.JSON("app/bad", "database"),
 		secretsmanager.JSON("app/quoting", "payments"), secretsmanager.String("app/db", "database.user")))
 	add(err)
-	_, err = config.Load[appCfg](ctx, quiet, config.FromKoanf("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser()))
+	_, err = config.Load[appCfg](ctx, quiet, koanf.New("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser(), nil))
 	add(err)
 	_, err = config.Load[leakyCfg](ctx, &config.Options{Logger: quiet.Logger, Validator: v},
 		config.StaticSecrets("secrets", map[string]string{"token": canary}))

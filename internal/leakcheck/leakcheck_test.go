@@ -34,6 +34,7 @@ import (
 	"github.com/strata-go/strata/examples/service/appconfig"
 	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -64,7 +65,6 @@ var registry = map[string]entry{
 	"config.FieldError":       {values: func(f *fixture) []any { return errorsOf[*config.FieldError](f.errs) }},
 	"config.Field":            {values: func(f *fixture) []any { return fieldsOf(f.defaults) }},
 	"config.KeyInfo":          {values: func(f *fixture) []any { return keyInfos(f) }},
-	"config.KoanfOption":      {exempt: noValue},
 	"config.Layer":            {exempt: noValue},
 	"config.LayerStatus":      {values: func(f *fixture) []any { return both(f.store.Status().Layers...) }},
 	"config.MaskedConfig":     {values: func(f *fixture) []any { return both(f.store.Masked()) }},
@@ -135,6 +135,7 @@ var registry = map[string]entry{
 	}},
 	"providers/secretsmanager.Source":       {values: func(f *fixture) []any { return both(f.sm.Sources()...) }},
 	"providers/secretsmanager.SourceOption": {exempt: noValue},
+	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},
 	"providers/env.Option":                  {exempt: noValue},
 	"providers/dotenv.Option":               {exempt: noValue},
 	"providers/dotenv.Warning":              {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
