@@ -569,7 +569,7 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 	var found bool
 	for _, ls := range st.Layers {
 		if ls.Name == "secretsmanager" {
-			found = ls.Versions[db] != "" && ls.Calls["BatchGetSecretValue ok"] == 1
+			found = ls.Versions[db] != "" && ls.Calls["BatchGetSecretValue"] == (config.CallCount{OK: 1})
 		}
 	}
 	if !found {

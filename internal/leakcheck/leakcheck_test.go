@@ -60,6 +60,7 @@ const (
 // to the module and name.
 var registry = map[string]entry{
 	"config.AggregateError":   {values: func(f *fixture) []any { return errorsOf[*config.AggregateError](f.errs) }},
+	"config.CallCount":        {values: func(f *fixture) []any { return both(f.sm.Calls()["GetSecretValue"]) }},
 	"config.Change":           {values: func(f *fixture) []any { return f.changes }},
 	"config.Clock":            {exempt: noValue},
 	"config.FieldError":       {values: func(f *fixture) []any { return errorsOf[*config.FieldError](f.errs) }},
@@ -127,7 +128,6 @@ var registry = map[string]entry{
 	}},
 
 	"providers/secretsmanager.API":           {exempt: noValue},
-	"providers/secretsmanager.CallCount":     {values: func(f *fixture) []any { return both(f.sm.Calls()["GetSecretValue"]) }},
 	"providers/secretsmanager.KoanfProvider": {values: func(f *fixture) []any { return []any{f.sm.Provider(context.Background())} }},
 	"providers/secretsmanager.Layer":         {values: func(f *fixture) []any { return []any{f.sm} }},
 	"providers/secretsmanager.Options": {values: func(*fixture) []any {

@@ -137,8 +137,10 @@ func (l *Layer) Sources() []Source { return append([]Source(nil), l.sources...) 
 
 // Calls returns the number of API calls made so far, by operation
 // (OpBatchGetSecretValue, OpGetSecretValue, OpDescribeSecret, OpListSecrets)
-// and outcome. Every operation is present, with zero counts if unused.
-func (l *Layer) Calls() map[string]CallCount { return l.calls.snapshot() }
+// and outcome. Every operation is present, with zero counts if unused. A
+// call is one request as the layer sees it; the SDK's own retries inside it
+// are not counted separately.
+func (l *Layer) Calls() map[string]config.CallCount { return l.calls.snapshot() }
 
 // versions returns the VersionId read for each secret, keyed by the secret's
 // id as the source gave it (or its name, for a secret found under a prefix),
@@ -152,20 +154,10 @@ func (st *state) versions() map[string]string {
 	return m
 }
 
-// LayerStatus reports the API calls made, for the store's Status, which adds
-// the versions it serves. Calls are keyed "GetSecretValue ok", "GetSecretValue
-// error" and so on; operations not called are left out.
+// LayerStatus reports the API calls made, as Calls does, for the store's
+// Status, which adds the versions it serves.
 func (l *Layer) LayerStatus() config.LayerStatus {
-	calls := map[string]int64{}
-	for op, c := range l.Calls() {
-		if c.OK > 0 {
-			calls[op+" ok"] = int64(c.OK)
-		}
-		if c.Error > 0 {
-			calls[op+" error"] = int64(c.Error)
-		}
-	}
-	return config.LayerStatus{Name: LayerName, Calls: calls}
+	return config.LayerStatus{Name: LayerName, Calls: l.Calls()}
 }
 
 // Load reads every source and returns the values for schema. The error joins

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/aws/smithy-go"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -733,8 +734,8 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
-func diff(a, b map[string]CallCount) map[string]uint64 {
-	d := map[string]uint64{}
+func diff(a, b map[string]config.CallCount) map[string]int64 {
+	d := map[string]int64{}
 	for op, c := range b {
 		d[op] = c.Total() - a[op].Total()
 	}
@@ -830,9 +831,13 @@ func TestLogsNeverHoldValues(t *testing.T) {
 	}
 	noCanary(t, logs.String(), fmt.Sprint(err), fmt.Sprint(rerr))
 	st := l.LayerStatus()
-	if st.Name != "secretsmanager" || st.Calls["BatchGetSecretValue ok"] != 1 || st.Calls["DescribeSecret ok"] != 2 ||
-		st.Calls["GetSecretValue ok"] != 1 || len(st.Versions) != 0 || len(l.testVersions()) != 2 {
+	if st.Name != "secretsmanager" || st.Calls[OpBatchGetSecretValue] != (config.CallCount{OK: 1}) ||
+		st.Calls[OpDescribeSecret] != (config.CallCount{OK: 2}) || st.Calls[OpGetSecretValue] != (config.CallCount{OK: 1}) ||
+		len(st.Versions) != 0 || len(l.testVersions()) != 2 {
 		t.Errorf("LayerStatus = %+v (the store adds the versions it serves), versions read %v", st, l.testVersions())
+	}
+	if !maps.Equal(st.Calls, l.Calls()) {
+		t.Errorf("LayerStatus().Calls = %v, Calls() = %v: want one shape and the same counts", st.Calls, l.Calls())
 	}
 }
 
