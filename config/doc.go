@@ -18,8 +18,8 @@
 //	}
 //
 //	store, err := config.Load[Config](ctx, &config.Options{EnvPrefix: "APP_"},
-//		dotenv.File(".env", dotenv.Optional()),
-//		env.New(),
+//		dotenv.File(".env", &dotenv.Options{Optional: true}),
+//		env.New(nil),
 //		secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/production/database", "database")),
 //	)
 //	if err != nil {

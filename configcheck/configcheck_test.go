@@ -31,7 +31,7 @@ func setupOf(opts *config.Options, layers ...config.Layer) configcheck.Setup {
 
 // environOf returns an env layer that reads environ.
 func environOf(environ []string) config.Layer {
-	return env.New(env.WithEnviron(func() []string { return environ }))
+	return env.New(&env.Options{Environ: func() []string { return environ }})
 }
 
 // TestCanaryNeverPrinted runs every command in every format with the canary
@@ -52,9 +52,9 @@ func TestCanaryNeverPrinted(t *testing.T) {
 		"APP_DATABSE_PASSWORD=" + canary, // an unknown name holding a secret
 	}
 	opts := &config.Options{EnvPrefix: "APP_"}
-	plain := setupOf(opts, dotenv.File(envFile), environOf(environ),
+	plain := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
 		config.Static("static", map[string]string{"database.user": canary}))
-	withSecrets := setupOf(opts, dotenv.File(envFile), environOf(environ),
+	withSecrets := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
 		secretsmanager.NewWithClient(offlineClient("eu-west-1"), secretsmanager.JSON("a", "database")))
 	run := func(setup configcheck.Setup, args ...string) (string, int) {
 		var out bytes.Buffer

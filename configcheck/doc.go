@@ -15,8 +15,8 @@
 //		}
 //		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)},
 //			[]config.Layer{
-//				dotenv.File(".env", dotenv.Optional()),
-//				env.New(),
+//				dotenv.File(".env", &dotenv.Options{Optional: true}),
+//				env.New(nil),
 //				secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/"+environment+"/database", "database")),
 //			}, nil
 //	}

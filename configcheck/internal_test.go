@@ -159,14 +159,14 @@ var (
 
 func TestProvidersImplementTheInterfaces(t *testing.T) {
 	t.Parallel()
-	if fl, ok := dotenv.File("dir/.env").(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
+	if fl, ok := dotenv.File("dir/.env", nil).(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
 		t.Errorf("dotenv.File is no FileLister of its file (%v)", ok)
 	}
 	schema, err := config.SchemaFor[struct{ Database struct{ Host string } }]("APP_")
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, ok := env.New().(Locator)
+	loc, ok := env.New(nil).(Locator)
 	if !ok {
 		t.Fatal("env.New is no Locator")
 	}
@@ -176,7 +176,7 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 	if _, ok := loc.Locate(schema, "database.port"); ok {
 		t.Error("env locates a key that is no field")
 	}
-	for _, l := range []config.Layer{config.Static("s", nil), koanf.New("k", nil, nil, nil), env.New(), dotenv.File("x")} {
+	for _, l := range []config.Layer{config.Static("s", nil), koanf.New("k", nil, nil, nil), env.New(nil), dotenv.File("x", nil)} {
 		if _, ok := l.(Permissioner); ok {
 			t.Errorf("%s needs no permissions", l.Name())
 		}

@@ -329,9 +329,9 @@ func parseService(args []string) (testService, error) {
 func (svc testService) setup(environment string, environ []string) (*config.Options, []config.Layer, error) {
 	var layers []config.Layer
 	for _, path := range svc.envFiles {
-		layers = append(layers, dotenv.File(path))
+		layers = append(layers, dotenv.File(path, nil))
 	}
-	layers = append(layers, env.New(env.WithEnviron(func() []string { return environ })))
+	layers = append(layers, env.New(&env.Options{Environ: func() []string { return environ }}))
 	if len(svc.secrets) > 0 {
 		var sources []secretsmanager.Source
 		for _, spec := range svc.secrets {

@@ -47,7 +47,7 @@ type ccConfig struct {
 func ccRun(t *testing.T, endpoint string, sources []secretsmanager.Source, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	return ccRunSetup(t, func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
-		layers := []config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}
+		layers := []config.Layer{env.New(&env.Options{Environ: func() []string { return environ }})}
 		if len(sources) > 0 {
 			layers = append(layers, secretsmanager.New(emu.AWSConfig(endpoint), sources...))
 		}

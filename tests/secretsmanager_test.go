@@ -541,8 +541,8 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 			RefreshInterval:    time.Hour,
 			MinRefreshInterval: time.Nanosecond,
 		},
-		dotenv.File(filepath.Join("testdata", "secretsmanager_app.env")),
-		env.New(env.WithEnviron(func() []string { return []string{"APP_SERVER_ADDR=:9090", "APP_DATABASE_PORT=6432"} })),
+		dotenv.File(filepath.Join("testdata", "secretsmanager_app.env"), nil),
+		env.New(&env.Options{Environ: func() []string { return []string{"APP_SERVER_ADDR=:9090", "APP_DATABASE_PORT=6432"} }}),
 		sml,
 	)
 	if err != nil {

@@ -112,10 +112,10 @@ func newFixture(t *testing.T) *fixture {
 	if err := os.WriteFile(envFile, []byte("APP_DATABASE_PORT=5433\nAPP_DATABSE_NAME="+canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	environ := env.WithEnviron(func() []string { return []string{"APP_DATABASE_HOST=db", "APP_PAYMENTS_STRIPE_KYE=" + canary} })
+	environ := &env.Options{Environ: func() []string { return []string{"APP_DATABASE_HOST=db", "APP_PAYMENTS_STRIPE_KYE=" + canary} }}
 	clock := configtest.NewClock(time.Unix(0, 0))
 	f.opts = &config.Options{EnvPrefix: "APP_", Logger: logger, FingerprintKey: []byte(canary), Clock: clock, MinRefreshInterval: time.Nanosecond}
-	dotenvLayer, envLayer := dotenv.File(envFile), env.New(environ)
+	dotenvLayer, envLayer := dotenv.File(envFile, nil), env.New(environ)
 	st, err := config.Load[appCfg](ctx, f.opts, dotenvLayer, envLayer, f.sm)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	if err := os.WriteFile(warned, []byte("APP_DATABASE_PASSWORD="+canary+"$NOPE\nAPP_DATABASE_USER=\""+canary+"\nAPP_DATABASE_HOST="+canary+"\n\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = config.Load[appCfg](ctx, quiet, dotenv.File(warned))
+	_, err = config.Load[appCfg](ctx, quiet, dotenv.File(warned, nil))
 	add(err)
 	if len(errorsOf[*dotenv.Warning](errs[len(errs)-1:])) < 2 {
 		t.Fatalf("the .env load found %v, not both warnings; the check would prove little", err)

@@ -34,6 +34,7 @@ import (
 	"github.com/strata-go/strata/examples/service/appconfig"
 	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
@@ -136,10 +137,12 @@ var registry = map[string]entry{
 	"providers/secretsmanager.Source":       {values: func(f *fixture) []any { return both(f.sm.Sources()...) }},
 	"providers/secretsmanager.SourceOption": {exempt: noValue},
 	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},
-	"providers/env.Option":                  {exempt: noValue},
-	"providers/dotenv.Option":               {exempt: noValue},
-	"providers/dotenv.Warning":              {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
-	"providers/dotenv.WarningKind":          {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
+	"providers/env.Options": {values: func(*fixture) []any {
+		return both(env.Options{Environ: func() []string { return []string{"APP_DATABASE_PASSWORD=" + canary} }})
+	}},
+	"providers/dotenv.Options":     {values: func(*fixture) []any { return both(dotenv.Options{Optional: true}) }},
+	"providers/dotenv.Warning":     {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
+	"providers/dotenv.WarningKind": {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
 	"providers/secretsmanager.CredentialsError": {values: func(*fixture) []any {
 		// It holds the credentials chain's error, never a value read from a source.
 		return both(secretsmanager.CredentialsError{Err: errors.New("no EC2 IMDS role found")})

@@ -3,8 +3,8 @@
 // development:
 //
 //	store, err := config.Load[AppConfig](ctx, &config.Options{EnvPrefix: "APP_"},
-//		dotenv.File(".env", dotenv.Optional()), // absent in production: fine
-//		env.New(),                              // the real environment wins
+//		dotenv.File(".env", &dotenv.Options{Optional: true}), // absent in production: fine
+//		env.New(nil),                              // the real environment wins
 //	)
 //
 // # Names

@@ -12,7 +12,7 @@
 //		secretsmanager.JSON("my-app/production/database", "database"),
 //		secretsmanager.String("my-app/production/stripe", "payments.stripe_key"),
 //	)
-//	store, err := config.Load[AppConfig](ctx, opts, env.New(), sm)
+//	store, err := config.Load[AppConfig](ctx, opts, env.New(nil), sm)
 //
 // Credentials come from the SDK's default chain (on AWS compute, the IAM role
 // of the instance, task or function); the code never holds keys. Setting

@@ -102,14 +102,10 @@ func (s Setup) Layers(ctx context.Context, environment string) (*config.Options,
 	}
 	var layers []config.Layer
 	if s.EnvFile != "" {
-		layers = append(layers, dotenv.File(s.EnvFile, dotenv.Optional()))
-	}
-	var envOpts []env.Option
-	if s.Environ != nil {
-		envOpts = append(envOpts, env.WithEnviron(s.Environ))
+		layers = append(layers, dotenv.File(s.EnvFile, &dotenv.Options{Optional: true}))
 	}
 	layers = append(layers,
-		env.New(envOpts...),
+		env.New(&env.Options{Environ: s.Environ}),
 		secretsmanager.New(awsCfg, Secrets(environment)...),
 	)
 	return opts, layers, nil
