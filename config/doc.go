@@ -20,7 +20,7 @@
 //	store, err := config.Load[Config](ctx, &config.Options{EnvPrefix: "APP_"},
 //		dotenv.File(".env", &dotenv.Options{Optional: true}),
 //		env.New(nil),
-//		secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/production/database", "database")),
+//		secretsmanager.New(awsCfg, nil, secretsmanager.JSON("my-app/production/database", "database", nil)),
 //	)
 //	if err != nil {
 //		return err // every problem at once, never a secret value

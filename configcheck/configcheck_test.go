@@ -55,7 +55,7 @@ func TestCanaryNeverPrinted(t *testing.T) {
 	plain := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
 		config.Static("static", map[string]string{"database.user": canary}))
 	withSecrets := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
-		secretsmanager.NewWithClient(offlineClient("eu-west-1"), secretsmanager.JSON("a", "database")))
+		secretsmanager.NewWithClient(offlineClient("eu-west-1"), nil, secretsmanager.JSON("a", "database", nil)))
 	run := func(setup configcheck.Setup, args ...string) (string, int) {
 		var out bytes.Buffer
 		code := configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
@@ -117,13 +117,13 @@ func TestServiceLayers(t *testing.T) {
 	var asked []string
 	setup := func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
 		asked = append(asked, environment)
-		sources := []secretsmanager.Source{
-			secretsmanager.JSON("my-app/"+environment+"/database", "database"),
-			secretsmanager.Prefix("my-app/shared/"),
+		sources := []secretsmanager.Spec{
+			secretsmanager.JSON("my-app/"+environment+"/database", "database", nil),
+			secretsmanager.Prefix("my-app/shared/", nil),
 		}
 		return &config.Options{EnvPrefix: "APP_", RefreshInterval: time.Hour}, []config.Layer{
 			environOf(nil),
-			secretsmanager.NewWithClient(offlineClient("eu-west-1"), sources...),
+			secretsmanager.NewWithClient(offlineClient("eu-west-1"), nil, sources...),
 		}, nil
 	}
 	run := func(args ...string) string {

@@ -17,7 +17,7 @@
 //			[]config.Layer{
 //				dotenv.File(".env", &dotenv.Options{Optional: true}),
 //				env.New(nil),
-//				secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/"+environment+"/database", "database")),
+//				secretsmanager.New(awsCfg, nil, secretsmanager.JSON("my-app/"+environment+"/database", "database", nil)),
 //			}, nil
 //	}
 //
@@ -68,12 +68,12 @@
 // configcheck:
 //
 //   - Permissioner (iam): the IAM statements the layer needs;
-//     secretsmanager.Layer implements it.
+//     secretsmanager.Reader implements it.
 //   - CostModeler (cost): the calls it makes at start and per refresh, with
-//     prices, quotas and batch sizes; secretsmanager.Layer.
+//     prices, quotas and batch sizes; secretsmanager.Reader.
 //   - FileLister (lint): the files it reads, checked for their mode and for
 //     git; dotenv.File.
-//   - Locator (env): where it would read a key; secretsmanager.Layer and
+//   - Locator (env): where it would read a key; secretsmanager.Reader and
 //     env.New.
 //
 // A layer that implements none of them is left out only of iam and cost,

@@ -17,14 +17,14 @@ import (
 
 // smLayer returns a Secrets Manager layer of sources in eu-west-1; it is
 // never loaded.
-func smLayer(sources ...secretsmanager.Source) *secretsmanager.Layer {
-	return secretsmanager.NewWithClient(sm.New(sm.Options{Region: "eu-west-1"}), sources...)
+func smLayer(sources ...secretsmanager.Spec) *secretsmanager.Reader {
+	return secretsmanager.NewWithClient(sm.New(sm.Options{Region: "eu-west-1"}), nil, sources...)
 }
 
 func ids(n int) []config.CostModel {
-	out := make([]secretsmanager.Source, n)
+	out := make([]secretsmanager.Spec, n)
 	for i := range out {
-		out[i] = secretsmanager.String("s"+strings.Repeat("x", i), "k")
+		out[i] = secretsmanager.String("s"+strings.Repeat("x", i), "k", nil)
 	}
 	return []config.CostModel{smLayer(out...).CostModel(config.CostScope{})}
 }
@@ -70,7 +70,7 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 
 	// A lone secret uses GetSecretValue; a version-pinned one is never
 	// described again.
-	e = estimate(fleet{models: []config.CostModel{smLayer(secretsmanager.JSON("a", "x", secretsmanager.VersionID("v1"))).CostModel(config.CostScope{})}, replicas: 1,
+	e = estimate(fleet{models: []config.CostModel{smLayer(secretsmanager.JSON("a", "x", &secretsmanager.SpecOptions{VersionID: "v1"})).CostModel(config.CostScope{})}, replicas: 1,
 		ttl: time.Minute, startsPerMonth: 10, startupWindow: time.Second})
 	for _, c := range e.Calls {
 		calls[c.Operation] = c.CallsMonth
@@ -85,8 +85,8 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 // Permissioner left out.
 func TestBuildPolicyMerges(t *testing.T) {
 	t.Parallel()
-	a := smLayer(secretsmanager.JSON("my-app/production/database", "database"))
-	b := smLayer(secretsmanager.String("my-app/production/api-key", "api.key"))
+	a := smLayer(secretsmanager.JSON("my-app/production/database", "database", nil))
+	b := smLayer(secretsmanager.String("my-app/production/api-key", "api.key", nil))
 	doc, notes := buildPolicy([]config.Layer{a, a, config.Static("static", nil), b}, config.PermissionScope{Account: "123"})
 	var sids []string
 	for _, st := range doc.Statement {
@@ -152,9 +152,9 @@ func TestClosestCommand(t *testing.T) {
 // The providers implement the interfaces configcheck asks them through, with
 // exactly these signatures; a provider whose method drifts fails here.
 var (
-	_ Permissioner = (*secretsmanager.Layer)(nil)
-	_ CostModeler  = (*secretsmanager.Layer)(nil)
-	_ Locator      = (*secretsmanager.Layer)(nil)
+	_ Permissioner = (*secretsmanager.Reader)(nil)
+	_ CostModeler  = (*secretsmanager.Reader)(nil)
+	_ Locator      = (*secretsmanager.Reader)(nil)
 )
 
 func TestProvidersImplementTheInterfaces(t *testing.T) {
@@ -188,10 +188,10 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 // notes are counted once per layer and once per text.
 func TestEstimateSumsLayers(t *testing.T) {
 	t.Parallel()
-	var a, b []secretsmanager.Source
+	var a, b []secretsmanager.Spec
 	for i := range 20 {
-		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k"))
-		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k"))
+		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k", nil))
+		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k", nil))
 	}
 	models := []config.CostModel{smLayer(a...).CostModel(config.CostScope{}), smLayer(b...).CostModel(config.CostScope{})}
 	e := estimate(fleet{models: models, replicas: 60, ttl: time.Hour, startsPerMonth: 1, startupWindow: time.Second})

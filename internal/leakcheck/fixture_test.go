@@ -104,8 +104,8 @@ func newFixture(t *testing.T) *fixture {
 	api.put("app/db", `{"host": "db", "password": "`+canary+`-ok", "user": "`+canary+`"}`)
 	api.put("app/stripe", canary)
 	api.put("app/bad", `{"password": `+canary)
-	f.sm = secretsmanager.NewWithClient(api, secretsmanager.JSON("app/db", "database"),
-		secretsmanager.String("app/stripe", "payments.stripe_key")).WithOptions(secretsmanager.Options{Logger: logger})
+	f.sm = secretsmanager.NewWithClient(api, &secretsmanager.Options{Logger: logger}, secretsmanager.JSON("app/db", "database", nil),
+		secretsmanager.String("app/stripe", "payments.stripe_key", nil))
 
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, ".env")
@@ -196,8 +196,8 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	_, err := config.Load[appCfg](ctx, quiet, config.Static("env", map[string]string{"database.password": canary,
 		"database.user": canary, "payments.stripe_key": canary, "database.port": "x", "database.hots": canary}))
 	add(err)
-	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, secretsmanager.JSON("app/bad", "database"),
-		secretsmanager.JSON("app/quoting", "payments"), secretsmanager.String("app/db", "database.user")))
+	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, nil, secretsmanager.JSON("app/bad", "database", nil),
+		secretsmanager.JSON("app/quoting", "payments", nil), secretsmanager.String("app/db", "database.user", nil)))
 	add(err)
 	_, err = config.Load[appCfg](ctx, quiet, koanf.New("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser(), nil))
 	add(err)

@@ -128,14 +128,19 @@ var registry = map[string]entry{
 		return both(o)
 	}},
 
-	"providers/secretsmanager.API":           {exempt: noValue},
-	"providers/secretsmanager.KoanfProvider": {values: func(f *fixture) []any { return []any{f.sm.Provider(context.Background())} }},
-	"providers/secretsmanager.Layer":         {values: func(f *fixture) []any { return []any{f.sm} }},
+	"providers/secretsmanager.API": {exempt: noValue},
+	"providers/secretsmanager.KoanfProvider": {values: func(f *fixture) []any {
+		return []any{f.sm.Provider(&secretsmanager.KoanfOptions{Timeout: time.Second})}
+	}},
+	"providers/secretsmanager.Reader": {values: func(f *fixture) []any { return []any{f.sm} }},
 	"providers/secretsmanager.Options": {values: func(*fixture) []any {
 		return both(secretsmanager.Options{Concurrency: 2, Logger: slog.New(slog.DiscardHandler)})
 	}},
-	"providers/secretsmanager.Source":       {values: func(f *fixture) []any { return both(f.sm.Sources()...) }},
-	"providers/secretsmanager.SourceOption": {exempt: noValue},
+	"providers/secretsmanager.Spec": {values: func(f *fixture) []any { return both(f.sm.Specs()...) }},
+	"providers/secretsmanager.SpecOptions": {values: func(*fixture) []any {
+		return both(secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious, VersionID: "v1", Optional: true})
+	}},
+	"providers/secretsmanager.KoanfOptions": {values: func(*fixture) []any { return both(secretsmanager.KoanfOptions{Timeout: time.Second}) }},
 	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},
 	"providers/env.Options": {values: func(*fixture) []any {
 		return both(env.Options{Environ: func() []string { return []string{"APP_DATABASE_PASSWORD=" + canary} }})
@@ -419,7 +424,7 @@ type fixture struct {
 	opts     *config.Options
 	store    *config.Store[appCfg]
 	defaults *config.Schema
-	sm       *secretsmanager.Layer
+	sm       *secretsmanager.Reader
 	changes  []any
 	errs     []error
 	logs     *configtest.LogBuffer

@@ -30,7 +30,7 @@ import (
 // in the set are the previous ones. With changed == false an error means
 // nothing new could be read; the versions in use stay the same, so the next
 // Refresh sees the same changes again.
-func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
 		r, err := l.read(ctx, schema)

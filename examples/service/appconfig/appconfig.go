@@ -64,10 +64,10 @@ func Production(environment string) bool { return configcheck.IsProduction(envir
 // Secrets returns the Secrets Manager sources of the service in an environment:
 // a JSON secret with the database user and password, and the API key as a
 // plain string.
-func Secrets(environment string) []secretsmanager.Source {
-	return []secretsmanager.Source{
-		secretsmanager.JSON(SecretName(environment, "database"), "database"),
-		secretsmanager.String(SecretName(environment, "api-key"), "api.key"),
+func Secrets(environment string) []secretsmanager.Spec {
+	return []secretsmanager.Spec{
+		secretsmanager.JSON(SecretName(environment, "database"), "database", nil),
+		secretsmanager.String(SecretName(environment, "api-key"), "api.key", nil),
 	}
 }
 
@@ -106,7 +106,7 @@ func (s Setup) Layers(ctx context.Context, environment string) (*config.Options,
 	}
 	layers = append(layers,
 		env.New(&env.Options{Environ: s.Environ}),
-		secretsmanager.New(awsCfg, Secrets(environment)...),
+		secretsmanager.New(awsCfg, nil, Secrets(environment)...),
 	)
 	return opts, layers, nil
 }
