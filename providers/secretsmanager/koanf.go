@@ -3,6 +3,7 @@ package secretsmanager
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/knadh/koanf/v2"
@@ -17,7 +18,7 @@ type KoanfOptions struct {
 	// Timeout bounds one Read or ReadBytes whole: every API call it makes
 	// (each also bounded by Options.Timeout) runs under one context with
 	// this deadline, since koanf gives a provider no context of its own.
-	// Defaults to 30 seconds.
+	// Zero or negative means the default, 30 seconds.
 	Timeout time.Duration
 }
 
@@ -74,6 +75,9 @@ func (p *KoanfProvider) ReadBytes() ([]byte, error) {
 // bounded by KoanfOptions.Timeout; when it runs out, the error matches
 // context.DeadlineExceeded.
 func (p *KoanfProvider) Read() (map[string]any, error) {
+	if p == nil || p.l == nil {
+		return nil, errors.New("secretsmanager: KoanfProvider of no Reader; make it with Reader.Provider")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	r, err := p.l.read(ctx, nil)

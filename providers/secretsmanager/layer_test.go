@@ -1135,3 +1135,17 @@ func (m *peakMeter) enter() (int32, func()) {
 	}
 	return n, func() { m.inflight.Add(-1) }
 }
+
+// TestKoanfProviderZero checks that a provider not made by Reader.Provider
+// reports an error instead of panicking.
+func TestKoanfProviderZero(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*KoanfProvider{nil, {}, (*Reader)(nil).Provider(nil)} {
+		if m, err := p.Read(); err == nil || m != nil {
+			t.Errorf("Read = %v, %v; want an error", m, err)
+		}
+		if b, err := p.ReadBytes(); err == nil || b != nil {
+			t.Errorf("ReadBytes = %q, %v; want an error", b, err)
+		}
+	}
+}
