@@ -21,8 +21,8 @@ func BenchmarkLoad40(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		st, err := config.Load[benchconfig.Config](ctx, opts,
-			dotenv.File(path),
-			env.New(env.WithEnviron(func() []string { return environ })),
+			dotenv.File(path, nil),
+			env.New(&env.Options{Environ: func() []string { return environ }}),
 		)
 		if err != nil {
 			b.Fatal(err)

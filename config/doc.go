@@ -18,9 +18,9 @@
 //	}
 //
 //	store, err := config.Load[Config](ctx, &config.Options{EnvPrefix: "APP_"},
-//		dotenv.File(".env", dotenv.Optional()),
-//		env.New(),
-//		secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/production/database", "database")),
+//		dotenv.File(".env", &dotenv.Options{Optional: true}),
+//		env.New(nil),
+//		secretsmanager.New(awsCfg, nil, secretsmanager.JSON("my-app/production/database", "database", nil)),
 //	)
 //	if err != nil {
 //		return err // every problem at once, never a secret value
@@ -39,8 +39,8 @@
 // decoded strictly into a new T and checked with the validate tags
 // (go-playground/validator; pass Options.Validator for custom rules). The
 // providers packages hold the .env, environment and Secrets Manager layers;
-// Static and StaticSecrets are layers of fixed values, and FromKoanf wraps any
-// koanf provider. Store.Explain, Store.Keys and Store.Masked tell which layer
+// Static and StaticSecrets are layers of fixed values, and providers/koanf
+// wraps any koanf provider (config itself does not import koanf). Store.Explain, Store.Keys and Store.Masked tell which layer
 // set each value and where (".env:12", "env APP_DATABASE_HOST", a secret and
 // JSON key with its version).
 //

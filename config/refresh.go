@@ -46,8 +46,9 @@ type LayerStatus struct {
 	// Versions maps each versioned source (a secret) to the version this
 	// store serves: the Versions of the last Update it accepted.
 	Versions map[string]string
-	// Calls counts API calls by operation and outcome, as "GetSecretValue ok".
-	Calls map[string]int64
+	// Calls counts the layer's API calls by operation ("GetSecretValue") and
+	// outcome.
+	Calls map[string]CallCount
 }
 
 // A StatusReporter is a layer that can describe itself: the API calls it made.

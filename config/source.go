@@ -16,7 +16,7 @@ type Source struct {
 	// ("my-app/production/database#password"). Empty for defaults.
 	Location string
 	// Line is the line in the file named by Location, for file layers such as
-	// .env; 0 otherwise.
+	// .env; 0 otherwise. A source with a Line prints as "Location:Line".
 	Line int
 	// Version identifies the version of a versioned source, such as a Secrets
 	// Manager VersionId. Empty when the source is not versioned.
@@ -25,24 +25,26 @@ type Source struct {
 	Stage string
 }
 
-// String renders the source for people: "default", "env APP_DATABASE_HOST",
-// ".env:12", or "secretsmanager my-app/production/database#password (version
-// 3f2a9c1e, AWSCURRENT)".
+// String renders the source for people. A source with a Line is a place in
+// a file and prints as "Location:Line" (".env:12", "config.yaml:12"), whatever
+// the layer's name; any other prints as "Layer Location" ("env
+// APP_DATABASE_HOST", "secretsmanager my-app/production/database#password"),
+// or "Layer" alone when Location is empty ("default"). A version and stage
+// follow in parentheses: "secretsmanager my-app/db#password (version 3f2a9c1e,
+// AWSCURRENT)".
 func (s Source) String() string {
 	var b strings.Builder
 	switch {
 	case s.Location == "":
 		b.WriteString(s.Layer)
-	case s.Layer == "dotenv":
+	case s.Line > 0:
 		b.WriteString(s.Location)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(s.Line))
 	default:
 		b.WriteString(s.Layer)
 		b.WriteByte(' ')
 		b.WriteString(s.Location)
-	}
-	if s.Location != "" && s.Line > 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(s.Line))
 	}
 	if s.Version != "" || s.Stage != "" {
 		b.WriteString(" (")

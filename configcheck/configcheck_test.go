@@ -18,6 +18,7 @@ import (
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -30,7 +31,7 @@ func setupOf(opts *config.Options, layers ...config.Layer) configcheck.Setup {
 
 // environOf returns an env layer that reads environ.
 func environOf(environ []string) config.Layer {
-	return env.New(env.WithEnviron(func() []string { return environ }))
+	return env.New(&env.Options{Environ: func() []string { return environ }})
 }
 
 // TestCanaryNeverPrinted runs every command in every format with the canary
@@ -51,10 +52,10 @@ func TestCanaryNeverPrinted(t *testing.T) {
 		"APP_DATABSE_PASSWORD=" + canary, // an unknown name holding a secret
 	}
 	opts := &config.Options{EnvPrefix: "APP_"}
-	plain := setupOf(opts, dotenv.File(envFile), environOf(environ),
+	plain := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
 		config.Static("static", map[string]string{"database.user": canary}))
-	withSecrets := setupOf(opts, dotenv.File(envFile), environOf(environ),
-		secretsmanager.NewWithClient(offlineClient("eu-west-1"), secretsmanager.JSON("a", "database")))
+	withSecrets := setupOf(opts, dotenv.File(envFile, nil), environOf(environ),
+		secretsmanager.NewWithClient(offlineClient("eu-west-1"), nil, secretsmanager.JSON("a", "database", nil)))
 	run := func(setup configcheck.Setup, args ...string) (string, int) {
 		var out bytes.Buffer
 		code := configcheck.Main[testConfig](context.Background(), args, configcheck.Options{
@@ -116,13 +117,13 @@ func TestServiceLayers(t *testing.T) {
 	var asked []string
 	setup := func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
 		asked = append(asked, environment)
-		sources := []secretsmanager.Source{
-			secretsmanager.JSON("my-app/"+environment+"/database", "database"),
-			secretsmanager.Prefix("my-app/shared/"),
+		sources := []secretsmanager.Spec{
+			secretsmanager.JSON("my-app/"+environment+"/database", "database", nil),
+			secretsmanager.Prefix("my-app/shared/", nil),
 		}
 		return &config.Options{EnvPrefix: "APP_", RefreshInterval: time.Hour}, []config.Layer{
 			environOf(nil),
-			secretsmanager.NewWithClient(offlineClient("eu-west-1"), sources...),
+			secretsmanager.NewWithClient(offlineClient("eu-west-1"), nil, sources...),
 		}, nil
 	}
 	run := func(args ...string) string {
@@ -163,16 +164,16 @@ func TestServiceLayers(t *testing.T) {
 	}
 }
 
-// TestExplainsFromKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
-// koanf provider wrapped by config.FromKoanf, config.Static) are read, merged,
+// TestExplainsKoanfAndStaticLayers checks that layers configcheck knows nothing of (a
+// koanf provider wrapped by koanf.New, config.Static) are read, merged,
 // explained, validated, linted and diffed like the providers' own, and that
 // iam and cost say clearly that no layer describes itself.
-func TestExplainsFromKoanfAndStaticLayers(t *testing.T) {
+func TestExplainsKoanfAndStaticLayers(t *testing.T) {
 	t.Parallel()
 	doc := []byte(`{"database": {"host": "db.from-koanf", "port": 6432, "pasword": "x"}, "log": {"level": "debug"}}`)
 	secrets := map[string]string{"database.password": canary, "api.key": canary}
 	setup := setupOf(&config.Options{EnvPrefix: "APP_"},
-		config.FromKoanf("settings", rawbytes.Provider(doc), kjson.Parser()),
+		koanf.New("settings", rawbytes.Provider(doc), kjson.Parser(), nil),
 		config.StaticSecrets("vault", secrets),
 		config.Static("overrides", map[string]string{"server.addr": "0.0.0.0:9000"}),
 	)

@@ -15,9 +15,9 @@
 //		}
 //		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)},
 //			[]config.Layer{
-//				dotenv.File(".env", dotenv.Optional()),
-//				env.New(),
-//				secretsmanager.New(awsCfg, secretsmanager.JSON("my-app/"+environment+"/database", "database")),
+//				dotenv.File(".env", &dotenv.Options{Optional: true}),
+//				env.New(nil),
+//				secretsmanager.New(awsCfg, nil, secretsmanager.JSON("my-app/"+environment+"/database", "database", nil)),
 //			}, nil
 //	}
 //
@@ -60,7 +60,7 @@
 // --ttl). env, cost and iam call Setup but load no layer.
 //
 // configcheck knows no concrete layer and switches on no layer name. Any
-// config.Layer (config.FromKoanf, config.Static, a custom one) is loaded,
+// config.Layer (koanf.New, config.Static, a custom one) is loaded,
 // merged, explained with the Source of each value, validated, linted and
 // diffed. What only a layer knows it tells through optional one-method
 // interfaces declared here, whose signatures use only the standard library
@@ -68,12 +68,12 @@
 // configcheck:
 //
 //   - Permissioner (iam): the IAM statements the layer needs;
-//     secretsmanager.Layer implements it.
+//     secretsmanager.Reader implements it.
 //   - CostModeler (cost): the calls it makes at start and per refresh, with
-//     prices, quotas and batch sizes; secretsmanager.Layer.
+//     prices, quotas and batch sizes; secretsmanager.Reader.
 //   - FileLister (lint): the files it reads, checked for their mode and for
 //     git; dotenv.File.
-//   - Locator (env): where it would read a key; secretsmanager.Layer and
+//   - Locator (env): where it would read a key; secretsmanager.Reader and
 //     env.New.
 //
 // A layer that implements none of them is left out only of iam and cost,

@@ -36,7 +36,7 @@ func ExampleMain() {
 	// setup is the function the service's main loads its configuration with.
 	setup := func(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
 		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)},
-			[]config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}, nil
+			[]config.Layer{env.New(&env.Options{Environ: func() []string { return environ }})}, nil
 	}
 	code := configcheck.Main[ServiceConfig](context.Background(), []string{"validate"}, configcheck.Options{
 		Name:   "myservice configcheck",

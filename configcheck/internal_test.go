@@ -11,19 +11,20 @@ import (
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
 // smLayer returns a Secrets Manager layer of sources in eu-west-1; it is
 // never loaded.
-func smLayer(sources ...secretsmanager.Source) *secretsmanager.Layer {
-	return secretsmanager.NewWithClient(sm.New(sm.Options{Region: "eu-west-1"}), sources...)
+func smLayer(sources ...secretsmanager.Spec) *secretsmanager.Reader {
+	return secretsmanager.NewWithClient(sm.New(sm.Options{Region: "eu-west-1"}), nil, sources...)
 }
 
 func ids(n int) []config.CostModel {
-	out := make([]secretsmanager.Source, n)
+	out := make([]secretsmanager.Spec, n)
 	for i := range out {
-		out[i] = secretsmanager.String("s"+strings.Repeat("x", i), "k")
+		out[i] = secretsmanager.String("s"+strings.Repeat("x", i), "k", nil)
 	}
 	return []config.CostModel{smLayer(out...).CostModel(config.CostScope{})}
 }
@@ -69,7 +70,7 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 
 	// A lone secret uses GetSecretValue; a version-pinned one is never
 	// described again.
-	e = estimate(fleet{models: []config.CostModel{smLayer(secretsmanager.JSON("a", "x", secretsmanager.VersionID("v1"))).CostModel(config.CostScope{})}, replicas: 1,
+	e = estimate(fleet{models: []config.CostModel{smLayer(secretsmanager.JSON("a", "x", &secretsmanager.SpecOptions{VersionID: "v1"})).CostModel(config.CostScope{})}, replicas: 1,
 		ttl: time.Minute, startsPerMonth: 10, startupWindow: time.Second})
 	for _, c := range e.Calls {
 		calls[c.Operation] = c.CallsMonth
@@ -84,8 +85,8 @@ func TestEstimateMatchesTheFacts(t *testing.T) {
 // Permissioner left out.
 func TestBuildPolicyMerges(t *testing.T) {
 	t.Parallel()
-	a := smLayer(secretsmanager.JSON("my-app/production/database", "database"))
-	b := smLayer(secretsmanager.String("my-app/production/api-key", "api.key"))
+	a := smLayer(secretsmanager.JSON("my-app/production/database", "database", nil))
+	b := smLayer(secretsmanager.String("my-app/production/api-key", "api.key", nil))
 	doc, notes := buildPolicy([]config.Layer{a, a, config.Static("static", nil), b}, config.PermissionScope{Account: "123"})
 	var sids []string
 	for _, st := range doc.Statement {
@@ -151,21 +152,21 @@ func TestClosestCommand(t *testing.T) {
 // The providers implement the interfaces configcheck asks them through, with
 // exactly these signatures; a provider whose method drifts fails here.
 var (
-	_ Permissioner = (*secretsmanager.Layer)(nil)
-	_ CostModeler  = (*secretsmanager.Layer)(nil)
-	_ Locator      = (*secretsmanager.Layer)(nil)
+	_ Permissioner = (*secretsmanager.Reader)(nil)
+	_ CostModeler  = (*secretsmanager.Reader)(nil)
+	_ Locator      = (*secretsmanager.Reader)(nil)
 )
 
 func TestProvidersImplementTheInterfaces(t *testing.T) {
 	t.Parallel()
-	if fl, ok := dotenv.File("dir/.env").(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
+	if fl, ok := dotenv.File("dir/.env", nil).(FileLister); !ok || strings.Join(fl.Files(), " ") != "dir/.env" {
 		t.Errorf("dotenv.File is no FileLister of its file (%v)", ok)
 	}
 	schema, err := config.SchemaFor[struct{ Database struct{ Host string } }]("APP_")
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, ok := env.New().(Locator)
+	loc, ok := env.New(nil).(Locator)
 	if !ok {
 		t.Fatal("env.New is no Locator")
 	}
@@ -175,7 +176,7 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 	if _, ok := loc.Locate(schema, "database.port"); ok {
 		t.Error("env locates a key that is no field")
 	}
-	for _, l := range []config.Layer{config.Static("s", nil), config.FromKoanf("k", nil, nil), env.New(), dotenv.File("x")} {
+	for _, l := range []config.Layer{config.Static("s", nil), koanf.New("k", nil, nil, nil), env.New(nil), dotenv.File("x", nil)} {
 		if _, ok := l.(Permissioner); ok {
 			t.Errorf("%s needs no permissions", l.Name())
 		}
@@ -187,10 +188,10 @@ func TestProvidersImplementTheInterfaces(t *testing.T) {
 // notes are counted once per layer and once per text.
 func TestEstimateSumsLayers(t *testing.T) {
 	t.Parallel()
-	var a, b []secretsmanager.Source
+	var a, b []secretsmanager.Spec
 	for i := range 20 {
-		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k"))
-		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k"))
+		a = append(a, secretsmanager.String("a"+strings.Repeat("x", i), "k", nil))
+		b = append(b, secretsmanager.String("b"+strings.Repeat("x", i), "k", nil))
 	}
 	models := []config.CostModel{smLayer(a...).CostModel(config.CostScope{}), smLayer(b...).CostModel(config.CostScope{})}
 	e := estimate(fleet{models: models, replicas: 60, ttl: time.Hour, startsPerMonth: 1, startupWindow: time.Second})

@@ -8,7 +8,7 @@ import (
 
 // The interfaces below are what configcheck asks of a layer, beyond
 // config.Layer, for what only the layer knows. Each is optional: a layer that
-// implements none of them (config.FromKoanf, config.Static, any custom layer)
+// implements none of them (koanf.New, config.Static, any custom layer)
 // is still read, merged, explained, diffed and linted like every other, and is
 // left out only of iam and cost, and of the expected sources of env. Their
 // signatures use only the standard library and the config package, so a

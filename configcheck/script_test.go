@@ -329,11 +329,11 @@ func parseService(args []string) (testService, error) {
 func (svc testService) setup(environment string, environ []string) (*config.Options, []config.Layer, error) {
 	var layers []config.Layer
 	for _, path := range svc.envFiles {
-		layers = append(layers, dotenv.File(path))
+		layers = append(layers, dotenv.File(path, nil))
 	}
-	layers = append(layers, env.New(env.WithEnviron(func() []string { return environ })))
+	layers = append(layers, env.New(&env.Options{Environ: func() []string { return environ }}))
 	if len(svc.secrets) > 0 {
-		var sources []secretsmanager.Source
+		var sources []secretsmanager.Spec
 		for _, spec := range svc.secrets {
 			s, err := parseSecretSpec(spec)
 			if err != nil {
@@ -347,7 +347,7 @@ func (svc testService) setup(environment string, environ []string) (*config.Opti
 				region = v
 			}
 		}
-		layers = append(layers, secretsmanager.NewWithClient(offlineClient(region), sources...))
+		layers = append(layers, secretsmanager.NewWithClient(offlineClient(region), nil, sources...))
 	}
 	return &config.Options{EnvPrefix: svc.prefix, Production: configcheck.IsProduction(environment)}, layers, nil
 }
@@ -382,10 +382,10 @@ type secretSource struct {
 }
 
 // parseSecretSpec parses a source of a service line.
-func parseSecretSpec(spec string) (secretsmanager.Source, error) {
+func parseSecretSpec(spec string) (secretsmanager.Spec, error) {
 	s, err := parseSpec(spec)
 	if err != nil {
-		return secretsmanager.Source{}, err
+		return secretsmanager.Spec{}, err
 	}
 	return s.provider(), nil
 }
@@ -448,26 +448,17 @@ func parseSpec(spec string) (secretSource, error) {
 }
 
 // provider returns the source for the secretsmanager layer.
-func (s secretSource) provider() secretsmanager.Source {
-	var opts []secretsmanager.SourceOption
-	if s.stage != "" {
-		opts = append(opts, secretsmanager.Stage(s.stage))
-	}
-	if s.versionID != "" {
-		opts = append(opts, secretsmanager.VersionID(s.versionID))
-	}
-	if s.optional {
-		opts = append(opts, secretsmanager.Optional())
-	}
+func (s secretSource) provider() secretsmanager.Spec {
+	opts := &secretsmanager.SpecOptions{Stage: s.stage, VersionID: s.versionID, Optional: s.optional}
 	switch s.kind {
 	case "json":
-		return secretsmanager.JSON(s.id, s.key, opts...)
+		return secretsmanager.JSON(s.id, s.key, opts)
 	case "string":
-		return secretsmanager.String(s.id, s.key, opts...)
+		return secretsmanager.String(s.id, s.key, opts)
 	case "binary":
-		return secretsmanager.Binary(s.id, s.key, opts...)
+		return secretsmanager.Binary(s.id, s.key, opts)
 	}
-	return secretsmanager.Prefix(s.id, opts...)
+	return secretsmanager.Prefix(s.id, opts)
 }
 
 // splitArgs splits a command line at spaces; '...' quotes an argument.

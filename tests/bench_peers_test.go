@@ -262,9 +262,9 @@ func newPeerValidator() *validator.Validate {
 // loadStrata40 loads strata40 from the .env file (unless environOnly) and the
 // environment.
 func loadStrata40(ctx context.Context, dotenvPath string, environ []string, environOnly bool) (*config.Store[strata40], error) {
-	layers := []config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}
+	layers := []config.Layer{env.New(&env.Options{Environ: func() []string { return environ }})}
 	if !environOnly {
-		layers = append([]config.Layer{dotenv.File(dotenvPath)}, layers...)
+		layers = append([]config.Layer{dotenv.File(dotenvPath, nil)}, layers...)
 	}
 	return config.Load[strata40](ctx, &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, layers...)
 }

@@ -37,7 +37,7 @@ func BenchmarkSecretsStartup(b *testing.B) {
 			e.proxy.ResetCalls()
 			b.ResetTimer()
 			for b.Loop() {
-				l := secretsmanager.New(e.cfg, sources...) // a fresh layer: nothing cached
+				l := secretsmanager.New(e.cfg, nil, sources...) // a fresh layer: nothing cached
 				if _, err := smLoad(ctx, l, schema); err != nil {
 					b.Fatal(err)
 				}
@@ -54,7 +54,7 @@ func BenchmarkSecretsRefreshNoChange(b *testing.B) {
 	const n = 20
 	e := newSMEnv(b, true)
 	schema := smSchema(b)
-	l := secretsmanager.New(e.cfg, smCreateN(b, e.direct, n)...)
+	l := secretsmanager.New(e.cfg, nil, smCreateN(b, e.direct, n)...)
 	ctx := context.Background()
 	if _, err := smLoad(ctx, l, schema); err != nil {
 		b.Fatal(err)

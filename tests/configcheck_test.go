@@ -14,6 +14,7 @@ import (
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/tests/internal/emu"
 )
@@ -43,12 +44,12 @@ type ccConfig struct {
 // reads environ under APP_, then Secrets Manager at endpoint with the
 // emulator's credentials, from sources. The environment is production by
 // configcheck.IsProduction.
-func ccRun(t *testing.T, endpoint string, sources []secretsmanager.Source, environ []string, args ...string) (stdout, stderr string, code int) {
+func ccRun(t *testing.T, endpoint string, sources []secretsmanager.Spec, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	return ccRunSetup(t, func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
-		layers := []config.Layer{env.New(env.WithEnviron(func() []string { return environ }))}
+		layers := []config.Layer{env.New(&env.Options{Environ: func() []string { return environ }})}
 		if len(sources) > 0 {
-			layers = append(layers, secretsmanager.New(emu.AWSConfig(endpoint), sources...))
+			layers = append(layers, secretsmanager.New(emu.AWSConfig(endpoint), nil, sources...))
 		}
 		return &config.Options{EnvPrefix: "APP_", Production: configcheck.IsProduction(environment)}, layers, nil
 	}, args...)
@@ -88,7 +89,7 @@ func TestConfigcheckValidateWithSecretsManager(t *testing.T) {
 	url := emu.Start(t)
 	db, apiKey := ccSecrets(t, url)
 	environ := []string{"APP_DATABASE_HOST=db.internal"}
-	sources := []secretsmanager.Source{secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key")}
+	sources := []secretsmanager.Spec{secretsmanager.JSON(db, "database", nil), secretsmanager.String(apiKey, "api.key", nil)}
 
 	out, stderr, code := ccRun(t, url, sources, environ, "validate", "--environment", "production", "--strict")
 	if code != configcheck.ExitOK || out != "ok: 7 settings checked\n" {
@@ -113,7 +114,7 @@ func TestConfigcheckExplainShowsSecretsManagerProvenance(t *testing.T) {
 	url := emu.Start(t)
 	db, apiKey := ccSecrets(t, url)
 	environ := []string{"APP_DATABASE_HOST=db.internal"}
-	sources := []secretsmanager.Source{secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key")}
+	sources := []secretsmanager.Spec{secretsmanager.JSON(db, "database", nil), secretsmanager.String(apiKey, "api.key", nil)}
 
 	out, stderr, code := ccRun(t, url, sources, environ, "explain")
 	if code != configcheck.ExitOK {
@@ -154,7 +155,7 @@ func TestConfigcheckMissingSecret(t *testing.T) {
 	t.Parallel()
 	url := emu.Start(t)
 	missing := emu.UniqueName(t, "missing")
-	out, stderr, code := ccRun(t, url, []secretsmanager.Source{secretsmanager.JSON(missing, "database")},
+	out, stderr, code := ccRun(t, url, []secretsmanager.Spec{secretsmanager.JSON(missing, "database", nil)},
 		[]string{"APP_DATABASE_HOST=db.internal"}, "validate", "--format", "json")
 	if code != configcheck.ExitProblems {
 		t.Fatalf("validate with a missing secret: exit %d, want %d\n%s%s", code, configcheck.ExitProblems, out, stderr)
@@ -175,7 +176,7 @@ func TestConfigcheckMissingSecret(t *testing.T) {
 func TestConfigcheckUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
 	dead := emu.UniqueName(t, "dead")
-	out, stderr, code := ccRun(t, "http://127.0.0.1:1", []secretsmanager.Source{secretsmanager.JSON(dead, "database")},
+	out, stderr, code := ccRun(t, "http://127.0.0.1:1", []secretsmanager.Spec{secretsmanager.JSON(dead, "database", nil)},
 		[]string{"APP_DATABASE_HOST=db.internal"}, "validate")
 	if code != configcheck.ExitUsage {
 		t.Fatalf("validate against a closed port: exit %d, want %d\n%s%s", code, configcheck.ExitUsage, out, stderr)
@@ -195,7 +196,7 @@ func TestConfigcheckPrefixSourceAndDiff(t *testing.T) {
 		emu.CreateString(t, client, prefix+"/database", `{"password":"`+ccCanary+`-`+env+`"}`)
 		emu.CreateString(t, client, prefix+"/api/key", ccCanary)
 		environ := []string{"APP_DATABASE_HOST=" + []string{"db.staging", "db.production"}[i]}
-		out, stderr, code := ccRun(t, url, []secretsmanager.Source{secretsmanager.Prefix(prefix + "/")}, environ,
+		out, stderr, code := ccRun(t, url, []secretsmanager.Spec{secretsmanager.Prefix(prefix+"/", nil)}, environ,
 			"explain", "--format", "json", "--environment", env)
 		if code != configcheck.ExitOK {
 			t.Fatalf("explain %s: exit %d\n%s%s", env, code, out, stderr)
@@ -241,7 +242,7 @@ func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
 		{"closed port", "http://127.0.0.1:1", configcheck.ExitUsage, "configcheck: error: secretsmanager " + missing},
 	} {
 		for _, format := range []string{"text", "json"} {
-			out, stderr, code := ccRun(t, c.endpoint, []secretsmanager.Source{secretsmanager.JSON(missing, "database")}, environ,
+			out, stderr, code := ccRun(t, c.endpoint, []secretsmanager.Spec{secretsmanager.JSON(missing, "database", nil)}, environ,
 				"explain", "--format", format)
 			if code != c.want || !strings.Contains(stderr, c.stderr) {
 				t.Errorf("%s, %s: exit %d, want %d with %q on stderr\n%s%s", c.name, format, code, c.want, c.stderr, out, stderr)
@@ -254,7 +255,7 @@ func TestConfigcheckExplainFailsWhenASourceFails(t *testing.T) {
 }
 
 // TestConfigcheckKoanfWrappedSecretsManager: the Secrets Manager layer used as
-// a plain koanf provider, wrapped by config.FromKoanf, is a layer configcheck
+// a plain koanf provider, wrapped by koanf.New, is a layer configcheck
 // knows nothing of; explain and validate still show and check its values, and
 // iam says that no layer describes its permissions.
 func TestConfigcheckKoanfWrappedSecretsManager(t *testing.T) {
@@ -262,10 +263,10 @@ func TestConfigcheckKoanfWrappedSecretsManager(t *testing.T) {
 	url := emu.Start(t)
 	db, apiKey := ccSecrets(t, url)
 	setup := func(ctx context.Context, _ string) (*config.Options, []config.Layer, error) {
-		sm := secretsmanager.New(emu.AWSConfig(url), secretsmanager.JSON(db, "database"), secretsmanager.String(apiKey, "api.key"))
+		sm := secretsmanager.New(emu.AWSConfig(url), nil, secretsmanager.JSON(db, "database", nil), secretsmanager.String(apiKey, "api.key", nil))
 		return &config.Options{EnvPrefix: "APP_"}, []config.Layer{
 			config.Static("static", map[string]string{"database.host": "db.internal"}),
-			config.FromKoanf("vault", sm.Provider(ctx), nil, config.KoanfSensitive()),
+			koanf.New("vault", sm.Provider(nil), nil, &koanf.Options{Sensitive: true}),
 		}, nil
 	}
 	out, stderr, code := ccRunSetup(t, setup, "explain")

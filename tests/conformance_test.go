@@ -19,9 +19,9 @@ import (
 // conformanceLayer is the layer under test: one JSON secret per section of
 // the suite's schema, each mounted at its section.
 func conformanceLayer(e *smEnv, secrets map[string]string, s configtest.Setup) config.Layer {
-	var sources []secretsmanager.Source
+	var sources []secretsmanager.Spec
 	for _, section := range configtest.Sections {
-		sources = append(sources, secretsmanager.JSON(secrets[section], section))
+		sources = append(sources, secretsmanager.JSON(secrets[section], section, nil))
 	}
 	return e.layer(secretsmanager.Options{Logger: s.Logger}, sources...)
 }

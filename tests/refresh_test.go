@@ -117,11 +117,11 @@ func (e *rfEnv) createSecrets(tb testing.TB, password string) rfSecrets {
 	return s
 }
 
-func (s rfSecrets) sources() []secretsmanager.Source {
-	return []secretsmanager.Source{
-		secretsmanager.JSON(s.db, "database"),
-		secretsmanager.String(s.stripe, "payments.stripe_key"),
-		secretsmanager.String(s.cache, "cache.token"),
+func (s rfSecrets) sources() []secretsmanager.Spec {
+	return []secretsmanager.Spec{
+		secretsmanager.JSON(s.db, "database", nil),
+		secretsmanager.String(s.stripe, "payments.stripe_key", nil),
+		secretsmanager.String(s.cache, "cache.token", nil),
 	}
 }
 
@@ -212,7 +212,7 @@ func TestRefreshRotationWithinOneTTL(t *testing.T) {
 	t.Parallel()
 	e := newRFEnv(t)
 	s := e.createSecrets(t, "first-password-0001")
-	layer := secretsmanager.New(e.cfg, s.sources()...)
+	layer := secretsmanager.New(e.cfg, nil, s.sources()...)
 	clock := rfClock()
 	store := rfStore(t, layer, clock, config.Options{})
 	changes := rfSubscribe(t, store)
@@ -333,7 +333,7 @@ func TestRefreshRejectsInvalidRotation(t *testing.T) {
 			e := newRFEnv(t)
 			s := e.createSecrets(t, "good-password-0001")
 			var logs configtest.LogBuffer
-			layer := secretsmanager.New(e.cfg, s.sources()...).WithOptions(secretsmanager.Options{Logger: debugLogger(&logs)})
+			layer := secretsmanager.New(e.cfg, &secretsmanager.Options{Logger: debugLogger(&logs)}, s.sources()...)
 			clock := rfClock()
 			store := rfStore(t, layer, clock, config.Options{Logger: debugLogger(&logs)})
 			changes := rfSubscribe(t, store)
@@ -441,7 +441,7 @@ func TestRefreshRecoversAfterValidRotation(t *testing.T) {
 	t.Parallel()
 	e := newRFEnv(t)
 	s := e.createSecrets(t, "good-password-0001")
-	layer := secretsmanager.New(e.cfg, s.sources()...)
+	layer := secretsmanager.New(e.cfg, nil, s.sources()...)
 	clock := rfClock()
 	store := rfStore(t, layer, clock, config.Options{})
 
@@ -514,7 +514,7 @@ func TestRefreshFaults(t *testing.T) {
 				t.Parallel()
 				e := newRFEnv(t)
 				s := e.createSecrets(t, "good-password-0001")
-				layer := secretsmanager.New(e.cfg, s.sources()...).WithOptions(secretsmanager.Options{Timeout: callTimeout})
+				layer := secretsmanager.New(e.cfg, &secretsmanager.Options{Timeout: callTimeout}, s.sources()...)
 				clock := rfClock()
 				store := rfStore(t, layer, clock, config.Options{})
 				changes := rfSubscribe(t, store)
@@ -617,7 +617,7 @@ func TestRefreshNoTornReads(t *testing.T) {
 	e := newRFEnv(t)
 	name := emu.UniqueName(t, "database")
 	emu.CreateString(t, e.direct, name, rfGenerationValue(0))
-	layer := secretsmanager.New(e.cfg, secretsmanager.JSON(name, "database"))
+	layer := secretsmanager.New(e.cfg, nil, secretsmanager.JSON(name, "database", nil))
 	clock := rfClock()
 	store := rfStore(t, layer, clock, config.Options{})
 
@@ -730,7 +730,7 @@ func TestRefreshSoak(t *testing.T) {
 
 	e := newRFEnv(t)
 	s := e.createSecrets(t, "p0-soak-password-long")
-	layer := secretsmanager.New(e.cfg, s.sources()...)
+	layer := secretsmanager.New(e.cfg, nil, s.sources()...)
 	clock := rfClock()
 	afterSetup := goleak.IgnoreCurrent()
 	// RefreshInterval far beyond the clock's advance, so only Refresh calls.
@@ -811,7 +811,7 @@ func TestRefreshLazy(t *testing.T) {
 	t.Parallel()
 	e := newRFEnv(t)
 	s := e.createSecrets(t, "lazy-password-0001")
-	layer := secretsmanager.New(e.cfg, s.sources()...)
+	layer := secretsmanager.New(e.cfg, nil, s.sources()...)
 	clock := rfClock()
 	store := rfStore(t, layer, clock, config.Options{Lazy: true})
 	changes := rfSubscribe(t, store)
@@ -879,14 +879,14 @@ func TestRefreshLazy(t *testing.T) {
 func BenchmarkNoChangeRefreshEmulator(b *testing.B) {
 	const n = 20
 	e := newRFEnv(b)
-	sources := make([]secretsmanager.Source, n)
+	sources := make([]secretsmanager.Spec, n)
 	for i := range n {
 		name := emu.UniqueName(b, fmt.Sprintf("s%02d", i))
 		emu.CreateString(b, e.direct, name, rfDB("app", fmt.Sprintf("bench-password-%04d", i)))
-		sources[i] = secretsmanager.JSON(name, "database")
+		sources[i] = secretsmanager.JSON(name, "database", nil)
 	}
 	clock := rfClock()
-	store := rfStore(b, secretsmanager.New(e.cfg, sources...), clock, config.Options{RefreshInterval: 1000 * time.Hour})
+	store := rfStore(b, secretsmanager.New(e.cfg, nil, sources...), clock, config.Options{RefreshInterval: 1000 * time.Hour})
 	ctx := context.Background()
 	e.proxy.ResetCalls()
 	refreshes := 0

@@ -72,8 +72,8 @@ func newSMEnv(tb testing.TB, batchShim bool) *smEnv {
 	return &smEnv{proxy: p, direct: emu.Client(url), cfg: emu.AWSConfig(p.URL())}
 }
 
-func (e *smEnv) layer(opts secretsmanager.Options, sources ...secretsmanager.Source) *secretsmanager.Layer {
-	return secretsmanager.New(e.cfg, sources...).WithOptions(opts)
+func (e *smEnv) layer(opts secretsmanager.Options, sources ...secretsmanager.Spec) *secretsmanager.Reader {
+	return secretsmanager.New(e.cfg, &opts, sources...)
 }
 
 func smSchema(tb testing.TB) *config.Schema {
@@ -117,10 +117,10 @@ func TestSecretsManagerSourceKinds(t *testing.T) {
 	emu.CreateBinary(t, e.direct, certName, []byte(`{"cert":"-----BEGIN CERTIFICATE-----"}`))
 
 	l := e.layer(secretsmanager.Options{},
-		secretsmanager.JSON(dbName, "database"),
-		secretsmanager.String(stripe, "payments.stripe_key"),
-		secretsmanager.Binary(keyName, "tls.key"),
-		secretsmanager.Binary(certName, "tls"),
+		secretsmanager.JSON(dbName, "database", nil),
+		secretsmanager.String(stripe, "payments.stripe_key", nil),
+		secretsmanager.Binary(keyName, "tls.key", nil),
+		secretsmanager.Binary(certName, "tls", nil),
 	)
 	vals, err := smLoad(t.Context(), l, smSchema(t))
 	if err != nil {
@@ -163,7 +163,7 @@ func TestSecretsManagerPrefixDiscovery(t *testing.T) {
 	emu.CreateString(t, e.direct, prefix+"/database/password", smCanary)
 	emu.CreateString(t, e.direct, prefix+"/payments/stripe_key", "sk")
 	emu.CreateString(t, e.direct, prefix+"-other/database", `{"host":"wrong"}`)
-	l := e.layer(secretsmanager.Options{}, secretsmanager.Prefix(prefix+"/"))
+	l := e.layer(secretsmanager.Options{}, secretsmanager.Prefix(prefix+"/", nil))
 	schema := smSchema(t)
 	vals, err := smLoad(t.Context(), l, schema)
 	if err != nil {
@@ -216,8 +216,8 @@ func TestSecretsManagerARNs(t *testing.T) {
 				t.Fatalf("unexpected ARN shape %q", arnB)
 			}
 			l := e.layer(secretsmanager.Options{},
-				secretsmanager.JSON(arnA, "database"),
-				secretsmanager.JSON(partial, "database"),
+				secretsmanager.JSON(arnA, "database", nil),
+				secretsmanager.JSON(partial, "database", nil),
 			)
 			vals, err := smLoad(t.Context(), l, smSchema(t))
 			if err != nil {
@@ -243,7 +243,7 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 	name := emu.UniqueName(t, "database")
 	emu.CreateString(t, e.direct, name, `{"password":"first-password-1"}`)
 	schema := smSchema(t)
-	first := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	first := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key", nil))
 	if _, err := smLoad(t.Context(), first, schema); err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +252,8 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 
 	e.proxy.ResetCalls()
 	l := e.layer(secretsmanager.Options{},
-		secretsmanager.JSON(name, "database"),
-		secretsmanager.JSON(name, "database_previous", secretsmanager.Stage(secretsmanager.StagePrevious)),
+		secretsmanager.JSON(name, "database", nil),
+		secretsmanager.JSON(name, "database_previous", &secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious}),
 	)
 	vals, err := smLoad(t.Context(), l, schema)
 	if err != nil {
@@ -272,7 +272,7 @@ func TestSecretsManagerVersionStages(t *testing.T) {
 		t.Errorf("GetSecretValue calls = %d, want 2", g)
 	}
 
-	pinned := e.layer(secretsmanager.Options{}, secretsmanager.JSON(name, "database", secretsmanager.VersionID(v1)))
+	pinned := e.layer(secretsmanager.Options{}, secretsmanager.JSON(name, "database", &secretsmanager.SpecOptions{VersionID: v1}))
 	vals, err = smLoad(t.Context(), pinned, schema)
 	if err != nil || vals["database.password"].Raw != "first-password-1" {
 		t.Fatalf("pinned: %v", err)
@@ -330,7 +330,7 @@ func TestSecretsManagerErrorClasses(t *testing.T) {
 			if tc.rule != nil {
 				e.proxy.Add(*tc.rule)
 			}
-			l := e.layer(secretsmanager.Options{Timeout: 300 * time.Millisecond}, secretsmanager.JSON(name, "database"))
+			l := e.layer(secretsmanager.Options{Timeout: 300 * time.Millisecond}, secretsmanager.JSON(name, "database", nil))
 			start := time.Now()
 			_, err := smLoad(t.Context(), l, smSchema(t))
 			if !errors.Is(err, tc.want) {
@@ -385,7 +385,7 @@ func TestSecretsManagerRefreshUnderOutage(t *testing.T) {
 	// A first read (Prev == nil) keeps the SDK's retries.
 	e.proxy.ResetCalls()
 	name := emu.UniqueName(t, "first")
-	fresh := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	fresh := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key", nil))
 	if _, err := smLoad(t.Context(), fresh, schema); !errors.Is(err, config.ErrTransient) {
 		t.Fatalf("first read err = %v", err)
 	}
@@ -402,7 +402,7 @@ func TestSecretsManagerAnswerWithoutValue(t *testing.T) {
 	e := newSMEnv(t, false)
 	name := emu.UniqueName(t, "stripe")
 	emu.CreateString(t, e.direct, name, "sk-1")
-	l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+	l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key", nil))
 	schema := smSchema(t)
 	if _, err := smLoad(t.Context(), l, schema); err != nil {
 		t.Fatal(err)
@@ -433,7 +433,7 @@ func TestSecretsManagerTransientFaultRecovers(t *testing.T) {
 			name := emu.UniqueName(t, "secret")
 			emu.CreateString(t, e.direct, name, "value")
 			e.proxy.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: f, Times: 1})
-			l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key"))
+			l := e.layer(secretsmanager.Options{}, secretsmanager.String(name, "payments.stripe_key", nil))
 			if _, err := smLoad(t.Context(), l, smSchema(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -449,13 +449,13 @@ func TestSecretsManagerTransientFaultRecovers(t *testing.T) {
 }
 
 // smCreateN creates n JSON secrets and returns JSON sources for them.
-func smCreateN(tb testing.TB, c *sm.Client, n int) []secretsmanager.Source {
+func smCreateN(tb testing.TB, c *sm.Client, n int) []secretsmanager.Spec {
 	tb.Helper()
-	sources := make([]secretsmanager.Source, n)
+	sources := make([]secretsmanager.Spec, n)
 	for i := range n {
 		name := emu.UniqueName(tb, fmt.Sprintf("s%03d", i))
 		emu.CreateString(tb, c, name, fmt.Sprintf(`{"port":%d,"password":"%s"}`, i, smCanary))
-		sources[i] = secretsmanager.JSON(name, "database")
+		sources[i] = secretsmanager.JSON(name, "database", nil)
 	}
 	return sources
 }
@@ -528,7 +528,7 @@ func TestSecretsManagerRefresh(t *testing.T) {
 	sources := smCreateN(t, e.direct, 3)
 	stripe := emu.UniqueName(t, "stripe")
 	emu.CreateString(t, e.direct, stripe, "sk-1")
-	l := e.layer(secretsmanager.Options{}, append(sources, secretsmanager.String(stripe, "payments.stripe_key"))...)
+	l := e.layer(secretsmanager.Options{}, append(sources, secretsmanager.String(stripe, "payments.stripe_key", nil))...)
 	schema := smSchema(t)
 	if _, err := smLoad(t.Context(), l, schema); err != nil {
 		t.Fatal(err)
@@ -598,8 +598,8 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 	emu.CreateString(t, e.direct, stripe, "sk_live_"+smCanary)
 
 	sml := e.layer(secretsmanager.Options{},
-		secretsmanager.JSON(db, "database"),
-		secretsmanager.String(stripe, "payments.stripe_key"),
+		secretsmanager.JSON(db, "database", nil),
+		secretsmanager.String(stripe, "payments.stripe_key", nil),
 	)
 	var logs smLogBuffer
 	ctx := t.Context()
@@ -610,8 +610,8 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 			RefreshInterval:    time.Hour,
 			MinRefreshInterval: time.Nanosecond,
 		},
-		dotenv.File(filepath.Join("testdata", "secretsmanager_app.env")),
-		env.New(env.WithEnviron(func() []string { return []string{"APP_SERVER_ADDR=:9090", "APP_DATABASE_PORT=6432"} })),
+		dotenv.File(filepath.Join("testdata", "secretsmanager_app.env"), nil),
+		env.New(&env.Options{Environ: func() []string { return []string{"APP_SERVER_ADDR=:9090", "APP_DATABASE_PORT=6432"} }}),
 		sml,
 	)
 	if err != nil {
@@ -638,7 +638,7 @@ func TestSecretsManagerConfigLoad(t *testing.T) {
 	var found bool
 	for _, ls := range st.Layers {
 		if ls.Name == "secretsmanager" {
-			found = ls.Versions[db] != "" && ls.Calls["BatchGetSecretValue ok"] == 1
+			found = ls.Versions[db] != "" && ls.Calls["BatchGetSecretValue"] == (config.CallCount{OK: 1})
 		}
 	}
 	if !found {
@@ -708,7 +708,7 @@ func TestSecretsManagerEndpointFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := secretsmanager.New(awsCfg, secretsmanager.String(name, "payments.stripe_key"))
+	l := secretsmanager.New(awsCfg, nil, secretsmanager.String(name, "payments.stripe_key", nil))
 	vals, err := smLoad(t.Context(), l, smSchema(t))
 	if err != nil {
 		t.Fatal(err)

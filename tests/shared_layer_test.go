@@ -32,7 +32,7 @@ func TestSharedLayerKeepsEveryStoreCurrent(t *testing.T) {
 	t.Parallel()
 	e := newRFEnv(t)
 	s := e.createSecrets(t, "shared-password-0001-long")
-	layer := secretsmanager.New(e.cfg, s.sources()...)
+	layer := secretsmanager.New(e.cfg, nil, s.sources()...)
 	clockA, clockB := rfClock(), rfClock()
 	a := rfStore(t, layer, clockA, config.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), rfWait)

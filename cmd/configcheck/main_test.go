@@ -38,7 +38,7 @@ func run(t *testing.T, environ []string, args ...string) (stdout, stderr string,
 	opts.Setup = func(ctx context.Context, environment string) (*config.Options, []config.Layer, error) {
 		o, layers, err := own.Layers(ctx, environment)
 		return o, slices.DeleteFunc(layers, func(l config.Layer) bool {
-			_, remote := l.(*secretsmanager.Layer)
+			_, remote := l.(*secretsmanager.Reader)
 			return remote
 		}), err
 	}

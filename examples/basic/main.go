@@ -53,8 +53,8 @@ func main() {
 
 func run(ctx context.Context) error {
 	store, err := config.Load[Config](ctx, &config.Options{EnvPrefix: "APP_"},
-		dotenv.File(envFile(), dotenv.Optional()),
-		env.New(),
+		dotenv.File(envFile(), &dotenv.Options{Optional: true}),
+		env.New(nil),
 	)
 	if err != nil {
 		return err

@@ -55,7 +55,7 @@ func main() {
 // app is the service: its configuration store and its database.
 type app struct {
 	store *config.Store[appconfig.Config]
-	sm    *secretsmanager.Layer
+	sm    *secretsmanager.Reader
 	db    Database
 	log   *slog.Logger
 }
@@ -72,9 +72,9 @@ func run(ctx context.Context, logger *slog.Logger, environment, envFile string, 
 		// The demonstration forces refreshes a moment apart.
 		opts.MinRefreshInterval = 100 * time.Millisecond
 	}
-	var sm *secretsmanager.Layer
+	var sm *secretsmanager.Reader
 	for _, l := range layers {
-		if l, ok := l.(*secretsmanager.Layer); ok {
+		if l, ok := l.(*secretsmanager.Reader); ok {
 			sm = l
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -103,18 +104,18 @@ func newFixture(t *testing.T) *fixture {
 	api.put("app/db", `{"host": "db", "password": "`+canary+`-ok", "user": "`+canary+`"}`)
 	api.put("app/stripe", canary)
 	api.put("app/bad", `{"password": `+canary)
-	f.sm = secretsmanager.NewWithClient(api, secretsmanager.JSON("app/db", "database"),
-		secretsmanager.String("app/stripe", "payments.stripe_key")).WithOptions(secretsmanager.Options{Logger: logger})
+	f.sm = secretsmanager.NewWithClient(api, &secretsmanager.Options{Logger: logger}, secretsmanager.JSON("app/db", "database", nil),
+		secretsmanager.String("app/stripe", "payments.stripe_key", nil))
 
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, ".env")
 	if err := os.WriteFile(envFile, []byte("APP_DATABASE_PORT=5433\nAPP_DATABSE_NAME="+canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	environ := env.WithEnviron(func() []string { return []string{"APP_DATABASE_HOST=db", "APP_PAYMENTS_STRIPE_KYE=" + canary} })
+	environ := &env.Options{Environ: func() []string { return []string{"APP_DATABASE_HOST=db", "APP_PAYMENTS_STRIPE_KYE=" + canary} }}
 	clock := configtest.NewClock(time.Unix(0, 0))
 	f.opts = &config.Options{EnvPrefix: "APP_", Logger: logger, FingerprintKey: []byte(canary), Clock: clock, MinRefreshInterval: time.Nanosecond}
-	dotenvLayer, envLayer := dotenv.File(envFile), env.New(environ)
+	dotenvLayer, envLayer := dotenv.File(envFile, nil), env.New(environ)
 	st, err := config.Load[appCfg](ctx, f.opts, dotenvLayer, envLayer, f.sm)
 	if err != nil {
 		t.Fatal(err)
@@ -195,10 +196,10 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	_, err := config.Load[appCfg](ctx, quiet, config.Static("env", map[string]string{"database.password": canary,
 		"database.user": canary, "payments.stripe_key": canary, "database.port": "x", "database.hots": canary}))
 	add(err)
-	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, secretsmanager.JSON("app/bad", "database"),
-		secretsmanager.JSON("app/quoting", "payments"), secretsmanager.String("app/db", "database.user")))
+	_, err = config.Load[appCfg](ctx, quiet, secretsmanager.NewWithClient(api, nil, secretsmanager.JSON("app/bad", "database", nil),
+		secretsmanager.JSON("app/quoting", "payments", nil), secretsmanager.String("app/db", "database.user", nil)))
 	add(err)
-	_, err = config.Load[appCfg](ctx, quiet, config.FromKoanf("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser()))
+	_, err = config.Load[appCfg](ctx, quiet, koanf.New("file", rawbytes.Provider([]byte(`{"database": `+canary)), kjson.Parser(), nil))
 	add(err)
 	_, err = config.Load[leakyCfg](ctx, &config.Options{Logger: quiet.Logger, Validator: v},
 		config.StaticSecrets("secrets", map[string]string{"token": canary}))
@@ -209,7 +210,7 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	if err := os.WriteFile(warned, []byte("APP_DATABASE_PASSWORD="+canary+"$NOPE\nAPP_DATABASE_USER=\""+canary+"\nAPP_DATABASE_HOST="+canary+"\n\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = config.Load[appCfg](ctx, quiet, dotenv.File(warned))
+	_, err = config.Load[appCfg](ctx, quiet, dotenv.File(warned, nil))
 	add(err)
 	if len(errorsOf[*dotenv.Warning](errs[len(errs)-1:])) < 2 {
 		t.Fatalf("the .env load found %v, not both warnings; the check would prove little", err)

@@ -34,6 +34,8 @@ import (
 	"github.com/strata-go/strata/examples/service/appconfig"
 	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
+	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -59,12 +61,12 @@ const (
 // to the module and name.
 var registry = map[string]entry{
 	"config.AggregateError":   {values: func(f *fixture) []any { return errorsOf[*config.AggregateError](f.errs) }},
+	"config.CallCount":        {values: func(f *fixture) []any { return both(f.sm.Calls()["GetSecretValue"]) }},
 	"config.Change":           {values: func(f *fixture) []any { return f.changes }},
 	"config.Clock":            {exempt: noValue},
 	"config.FieldError":       {values: func(f *fixture) []any { return errorsOf[*config.FieldError](f.errs) }},
 	"config.Field":            {values: func(f *fixture) []any { return fieldsOf(f.defaults) }},
 	"config.KeyInfo":          {values: func(f *fixture) []any { return keyInfos(f) }},
-	"config.KoanfOption":      {exempt: noValue},
 	"config.Layer":            {exempt: noValue},
 	"config.LayerStatus":      {values: func(f *fixture) []any { return both(f.store.Status().Layers...) }},
 	"config.MaskedConfig":     {values: func(f *fixture) []any { return both(f.store.Masked()) }},
@@ -132,19 +134,26 @@ var registry = map[string]entry{
 		return both(o)
 	}},
 
-	"providers/secretsmanager.API":           {exempt: noValue},
-	"providers/secretsmanager.CallCount":     {values: func(f *fixture) []any { return both(f.sm.Calls()["GetSecretValue"]) }},
-	"providers/secretsmanager.KoanfProvider": {values: func(f *fixture) []any { return []any{f.sm.Provider(context.Background())} }},
-	"providers/secretsmanager.Layer":         {values: func(f *fixture) []any { return []any{f.sm} }},
+	"providers/secretsmanager.API": {exempt: noValue},
+	"providers/secretsmanager.KoanfProvider": {values: func(f *fixture) []any {
+		return []any{f.sm.Provider(&secretsmanager.KoanfOptions{Timeout: time.Second})}
+	}},
+	"providers/secretsmanager.Reader": {values: func(f *fixture) []any { return []any{f.sm} }},
 	"providers/secretsmanager.Options": {values: func(*fixture) []any {
 		return both(secretsmanager.Options{Concurrency: 2, Logger: slog.New(slog.DiscardHandler)})
 	}},
-	"providers/secretsmanager.Source":       {values: func(f *fixture) []any { return both(f.sm.Sources()...) }},
-	"providers/secretsmanager.SourceOption": {exempt: noValue},
-	"providers/env.Option":                  {exempt: noValue},
-	"providers/dotenv.Option":               {exempt: noValue},
-	"providers/dotenv.Warning":              {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
-	"providers/dotenv.WarningKind":          {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
+	"providers/secretsmanager.Spec": {values: func(f *fixture) []any { return both(f.sm.Specs()...) }},
+	"providers/secretsmanager.SpecOptions": {values: func(*fixture) []any {
+		return both(secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious, VersionID: "v1", Optional: true})
+	}},
+	"providers/secretsmanager.KoanfOptions": {values: func(*fixture) []any { return both(secretsmanager.KoanfOptions{Timeout: time.Second}) }},
+	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},
+	"providers/env.Options": {values: func(*fixture) []any {
+		return both(env.Options{Environ: func() []string { return []string{"APP_DATABASE_PASSWORD=" + canary} }})
+	}},
+	"providers/dotenv.Options":     {values: func(*fixture) []any { return both(dotenv.Options{Optional: true}) }},
+	"providers/dotenv.Warning":     {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
+	"providers/dotenv.WarningKind": {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
 	"providers/secretsmanager.CredentialsError": {values: func(*fixture) []any {
 		// It holds the credentials chain's error, never a value read from a source.
 		return both(secretsmanager.CredentialsError{Err: errors.New("no EC2 IMDS role found")})
@@ -421,7 +430,7 @@ type fixture struct {
 	opts     *config.Options
 	store    *config.Store[appCfg]
 	defaults *config.Schema
-	sm       *secretsmanager.Layer
+	sm       *secretsmanager.Reader
 	changes  []any
 	errs     []error
 	logs     *configtest.LogBuffer

@@ -16,7 +16,7 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	layer := dotenv.File(benchconfig.WriteDotenv(b))
+	layer := dotenv.File(benchconfig.WriteDotenv(b), nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

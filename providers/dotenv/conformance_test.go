@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 			}
 			return b.String()
 		}
-		layer := dotenv.File(path)
+		layer := dotenv.File(path, nil)
 		return configtest.Fixture{
 			Set: func(key, value string) {
 				mu.Lock()

@@ -3,8 +3,8 @@
 // development:
 //
 //	store, err := config.Load[AppConfig](ctx, &config.Options{EnvPrefix: "APP_"},
-//		dotenv.File(".env", dotenv.Optional()), // absent in production: fine
-//		env.New(),                              // the real environment wins
+//		dotenv.File(".env", &dotenv.Options{Optional: true}), // absent in production: fine
+//		env.New(nil),                                         // the real environment wins
 //	)
 //
 // # Names
@@ -100,7 +100,7 @@
 //
 // Every value records the file, as the path was given to File, and the line
 // of its name: ".env:12". A missing file is a *config.SourceError with Code
-// config.ErrNotFound, unless the layer is Optional.
+// config.ErrNotFound, unless Options.Optional is set.
 //
 // Each malformed statement (a name with a character a name cannot hold, no
 // '=' or ':', a quote that is never closed, text after a closing quote,

@@ -14,23 +14,24 @@ import (
 // layerName is the Layer of every Source and SourceError of this package.
 const layerName = "dotenv"
 
-// An Option configures a layer made by File.
-type Option func(*layer)
-
-// Optional makes a missing file count as an empty one, so the same program
-// runs with a .env file on a laptop and without one in production. Other read
-// errors, such as a file that may not be read, are still reported.
-func Optional() Option {
-	return func(l *layer) { l.optional = true }
+// Options tune a layer made by File. The zero value (and nil) is valid; each
+// field's default is given in its comment.
+type Options struct {
+	// Optional makes a missing file count as an empty one, so the same
+	// program runs with a .env file on a laptop and without one in
+	// production. Other read errors, such as a file that may not be read, are
+	// still reported. Defaults to false: a missing file is an error matching
+	// config.ErrNotFound.
+	Optional bool
 }
 
 // File returns a layer that reads the .env file at path each time it is loaded.
 // Sources name the file as path is written here, with the line of the entry:
-// ".env:12".
-func File(path string, opts ...Option) config.Layer {
+// ".env:12". opts may be nil.
+func File(path string, opts *Options) config.Layer {
 	l := &layer{path: path}
-	for _, o := range opts {
-		o(l)
+	if opts != nil {
+		l.optional = opts.Optional
 	}
 	return l
 }

@@ -61,7 +61,7 @@ type value struct {
 func load(t *testing.T, content string) (map[string]value, string, error) {
 	t.Helper()
 	path := writeFile(t, content)
-	vals, err := dotenv.File(path).Load(context.Background(), testSchema(t))
+	vals, err := dotenv.File(path, nil).Load(context.Background(), testSchema(t))
 	got := map[string]value{}
 	for k, v := range vals {
 		if v.Source.Layer != "dotenv" {
@@ -297,12 +297,16 @@ func TestFileMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing.env")
 	schema := testSchema(t)
 
-	vals, err := dotenv.File(path, dotenv.Optional()).Load(context.Background(), schema)
+	vals, err := dotenv.File(path, &dotenv.Options{Optional: true}).Load(context.Background(), schema)
 	if err != nil || len(vals) != 0 {
 		t.Errorf("optional missing file: got %v, %v; want no values and no error", vals, err)
 	}
 
-	vals, err = dotenv.File(path).Load(context.Background(), schema)
+	// The zero Options are the defaults: a missing file is an error.
+	if _, err := dotenv.File(path, &dotenv.Options{}).Load(context.Background(), schema); !errors.Is(err, config.ErrNotFound) {
+		t.Errorf("zero Options, missing file: error %v is not ErrNotFound", err)
+	}
+	vals, err = dotenv.File(path, nil).Load(context.Background(), schema)
 	if vals != nil {
 		t.Errorf("required missing file: got values %v", vals)
 	}
@@ -318,7 +322,7 @@ func TestFileMissing(t *testing.T) {
 func TestFileDirectory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	_, err := dotenv.File(dir, dotenv.Optional()).Load(context.Background(), testSchema(t))
+	_, err := dotenv.File(dir, &dotenv.Options{Optional: true}).Load(context.Background(), testSchema(t))
 	if err == nil {
 		t.Fatal("loading a directory succeeded")
 	}
@@ -333,7 +337,7 @@ func TestFileCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	path := writeFile(t, "APP_DATABASE_HOST=db\n")
-	if _, err := dotenv.File(path).Load(ctx, testSchema(t)); !errors.Is(err, context.Canceled) {
+	if _, err := dotenv.File(path, nil).Load(ctx, testSchema(t)); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
@@ -341,7 +345,7 @@ func TestFileCanceled(t *testing.T) {
 func TestFileRereads(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "APP_DATABASE_HOST=one\n")
-	layer := dotenv.File(path)
+	layer := dotenv.File(path, nil)
 	schema := testSchema(t)
 	if _, err := layer.Load(context.Background(), schema); err != nil {
 		t.Fatal(err)
@@ -360,7 +364,7 @@ func TestFileRereads(t *testing.T) {
 
 func TestLayer(t *testing.T) {
 	t.Parallel()
-	l := dotenv.File(".env")
+	l := dotenv.File(".env", nil)
 	if l.Name() != "dotenv" || l.Sensitive() {
 		t.Errorf("Name() = %q, Sensitive() = %v; want dotenv, false", l.Name(), l.Sensitive())
 	}

@@ -27,7 +27,7 @@ func ExampleFile() {
 		panic(err)
 	}
 
-	layer := dotenv.File("testdata/example.env", dotenv.Optional())
+	layer := dotenv.File("testdata/example.env", &dotenv.Options{Optional: true})
 	vals, err := layer.Load(context.Background(), schema)
 	for _, key := range slices.Sorted(maps.Keys(vals)) {
 		// Print where each value came from. The password is not printed: a
@@ -56,7 +56,7 @@ func ExampleFile_malformed() {
 		panic(err)
 	}
 
-	_, err = dotenv.File("testdata/malformed.env").Load(context.Background(), schema)
+	_, err = dotenv.File("testdata/malformed.env", nil).Load(context.Background(), schema)
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, config.ErrMalformed))
 	// Output:

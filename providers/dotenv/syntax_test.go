@@ -237,7 +237,7 @@ func TestFileUndefinedVariable(t *testing.T) {
 		Database struct{ Host string }
 	}
 	file := writeFile(t, "APP_DATABASE_HOST=db$UNSET\n")
-	store, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(file))
+	store, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(file, nil))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -245,7 +245,7 @@ func TestFileUndefinedVariable(t *testing.T) {
 	if w := store.Warnings(); len(w) != 1 || store.Get().Database.Host != "db$UNSET" {
 		t.Errorf("warnings %v, host %q; want one warning and the text kept", w, store.Get().Database.Host)
 	}
-	if _, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Strict: true}, dotenv.File(file)); !errors.Is(err, config.ErrWarning) {
+	if _, err := config.Load[cfg](context.Background(), &config.Options{EnvPrefix: "APP_", Strict: true}, dotenv.File(file, nil)); !errors.Is(err, config.ErrWarning) {
 		t.Errorf("strict load: error %v, want ErrWarning", err)
 	}
 }
@@ -309,7 +309,7 @@ func TestFileSecretExpansion(t *testing.T) {
 		"PLAIN_PORT=5432\n" +
 		"APP_DATABASE_PORT=${PLAIN_PORT:-1}\n"
 	path := writeFile(t, content)
-	vals, err := dotenv.File(path).Load(context.Background(), testSchema(t))
+	vals, err := dotenv.File(path, nil).Load(context.Background(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,13 +325,13 @@ func TestFileSecretExpansion(t *testing.T) {
 
 	// The store shows none of it: not in the decode error of the duration,
 	// nor in Explain of the URL.
-	_, err = config.Load[testConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(path))
+	_, err = config.Load[testConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(path, nil))
 	if err == nil || !errors.Is(err, config.ErrInvalidValue) {
 		t.Fatalf("Load: %v, want an invalid duration", err)
 	}
 	checkNoText(t, err, canary)
 	ok := strings.Replace(content, "APP_SERVER_READ_TIMEOUT=${COPY}\n", "", 1)
-	store, err := config.Load[testConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(writeFile(t, ok)))
+	store, err := config.Load[testConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Logger: slog.New(slog.DiscardHandler)}, dotenv.File(writeFile(t, ok), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

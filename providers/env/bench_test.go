@@ -20,7 +20,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	environ := benchconfig.Environ()
-	layer := env.New(env.WithEnviron(func() []string { return environ }))
+	layer := env.New(&env.Options{Environ: func() []string { return environ }})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,12 +10,12 @@ import (
 )
 
 // TestConformance runs the layer contract on the environment layer, over an
-// environment the test controls through WithEnviron.
+// environment the test controls through Options.Environ.
 func TestConformance(t *testing.T) {
 	configtest.TestLayer(t, configtest.Harness{New: func(_ *testing.T, s configtest.Setup) configtest.Fixture {
 		var mu sync.Mutex
 		vars := map[string]string{}
-		layer := env.New(env.WithEnviron(func() []string {
+		layer := env.New(&env.Options{Environ: func() []string {
 			mu.Lock()
 			defer mu.Unlock()
 			out := make([]string, 0, len(vars))
@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 				out = append(out, name+"="+v)
 			}
 			return out
-		}))
+		}})
 		return configtest.Fixture{
 			Set: func(key, value string) {
 				mu.Lock()

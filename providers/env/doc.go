@@ -2,8 +2,8 @@
 // environment:
 //
 //	store, err := config.Load[AppConfig](ctx, &config.Options{EnvPrefix: "APP_"},
-//		dotenv.File(".env", dotenv.Optional()),
-//		env.New(), // later layers win, so the environment overrides .env
+//		dotenv.File(".env", &dotenv.Options{Optional: true}),
+//		env.New(nil), // later layers win, so the environment overrides .env
 //	)
 //
 // # Names
@@ -35,5 +35,5 @@
 // schema, rather than going through koanf's env provider, because that
 // provider builds and unflattens an intermediate map of every variable, which
 // costs several times more than the lookups the start-up budget of a store
-// allows. Use WithEnviron to load a fixed environment in tests.
+// allows. Set Options.Environ to load a fixed environment in tests.
 package env

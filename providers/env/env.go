@@ -12,26 +12,22 @@ import (
 // layerName is the Layer of every Source of this package.
 const layerName = "env"
 
-// An Option configures a layer made by New.
-type Option func(*layer)
-
-// WithEnviron makes the layer read its variables from f instead of
-// os.Environ. f returns "NAME=value" entries, as os.Environ does. Tests use
-// it to load a fixed environment without touching the process's own, so they
-// can run in parallel.
-func WithEnviron(f func() []string) Option {
-	return func(l *layer) { l.environ = f }
+// Options tune a layer made by New. The zero value (and nil) is valid; each
+// field's default is given in its comment.
+type Options struct {
+	// Environ returns the "NAME=value" entries the layer reads, as os.Environ
+	// does. It is called at each load. Tests set it to load a fixed
+	// environment without touching the process's own, so they can run in
+	// parallel. Defaults to os.Environ.
+	Environ func() []string
 }
 
-// New returns a layer that reads the process environment each time it is
-// loaded.
-func New(opts ...Option) config.Layer {
+// New returns a layer that reads the process environment (or opts.Environ)
+// each time it is loaded. opts may be nil.
+func New(opts *Options) config.Layer {
 	l := &layer{environ: os.Environ}
-	for _, o := range opts {
-		o(l)
-	}
-	if l.environ == nil {
-		l.environ = os.Environ
+	if opts != nil && opts.Environ != nil {
+		l.environ = opts.Environ
 	}
 	return l
 }

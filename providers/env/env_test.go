@@ -36,8 +36,8 @@ func testSchema(t testing.TB, prefix string) *config.Schema {
 	return s
 }
 
-func environ(entries ...string) env.Option {
-	return env.WithEnviron(func() []string { return entries })
+func environ(entries ...string) *env.Options {
+	return &env.Options{Environ: func() []string { return entries }}
 }
 
 func TestValues(t *testing.T) {
@@ -168,12 +168,15 @@ func TestUnknownNames(t *testing.T) {
 // It cannot run in parallel, because it sets a variable of the process.
 func TestProcessEnvironment(t *testing.T) {
 	t.Setenv("APP_DATABASE_HOST", "from-process")
-	vals, err := env.New().Load(context.Background(), testSchema(t, "APP_"))
-	if err != nil && !errors.Is(err, config.ErrUnknownName) {
-		t.Fatal(err)
-	}
-	if got := vals["database.host"].Raw; got != "from-process" {
-		t.Errorf("database.host = %v, want from-process", got)
+	// nil and the zero Options are the same: Environ defaults to os.Environ.
+	for _, opts := range []*env.Options{nil, {}} {
+		vals, err := env.New(opts).Load(context.Background(), testSchema(t, "APP_"))
+		if err != nil && !errors.Is(err, config.ErrUnknownName) {
+			t.Fatal(err)
+		}
+		if got := vals["database.host"].Raw; got != "from-process" {
+			t.Errorf("New(%v): database.host = %v, want from-process", opts, got)
+		}
 	}
 }
 
@@ -189,7 +192,7 @@ func TestCanceled(t *testing.T) {
 
 func TestLayer(t *testing.T) {
 	t.Parallel()
-	l := env.New()
+	l := env.New(nil)
 	if l.Name() != "env" || l.Sensitive() {
 		t.Errorf("Name() = %q, Sensitive() = %v; want env, false", l.Name(), l.Sensitive())
 	}

@@ -25,15 +25,15 @@ func ExampleNew() {
 		panic(err)
 	}
 
-	// A real program uses env.New() to read the process environment.
-	layer := env.New(env.WithEnviron(func() []string {
+	// A real program uses env.New(nil) to read the process environment.
+	layer := env.New(&env.Options{Environ: func() []string {
 		return []string{
 			"APP_SERVER_ADDR=:9090",
 			"DATABASE_URL=postgres://db.internal/app",
 			"APP_DATABSE_HOST=db.internal", // a typo
 			"HOME=/home/app",               // not under APP_: ignored
 		}
-	}))
+	}})
 	vals, err := layer.Load(context.Background(), schema)
 	for _, key := range slices.Sorted(maps.Keys(vals)) {
 		fmt.Printf("%s = %v (%s)\n", key, vals[key].Raw, vals[key].Source)

@@ -144,16 +144,16 @@ func TestAnswerWithoutValueIsNeverAValue(t *testing.T) {
 	goodJSON := `{"password":"` + answerCanary + `-v2"}`
 	cases := []struct {
 		name   string
-		source func(id string) secretsmanager.Source
+		source func(id string) secretsmanager.Spec
 		key    string
 		v1, v2 map[string]any
 		want   any // the raw value read from v2
 	}{
-		{"string", func(id string) secretsmanager.Source { return secretsmanager.String(id, "payments.stripe_key") }, "payments.stripe_key",
+		{"string", func(id string) secretsmanager.Spec { return secretsmanager.String(id, "payments.stripe_key", nil) }, "payments.stripe_key",
 			value("app/x", "v1", aws.String("old"), nil), value("app/x", "v2", aws.String(good), nil), good},
-		{"binary", func(id string) secretsmanager.Source { return secretsmanager.Binary(id, "tls.key") }, "tls.key",
+		{"binary", func(id string) secretsmanager.Spec { return secretsmanager.Binary(id, "tls.key", nil) }, "tls.key",
 			value("app/x", "v1", nil, []byte("old")), value("app/x", "v2", nil, []byte(good)), []byte(good)},
-		{"json", func(id string) secretsmanager.Source { return secretsmanager.JSON(id, "database") }, "database.password",
+		{"json", func(id string) secretsmanager.Spec { return secretsmanager.JSON(id, "database", nil) }, "database.password",
 			value("app/x", "v1", aws.String(`{"password":"old"}`), nil), value("app/x", "v2", aws.String(goodJSON), nil), good},
 	}
 	for _, tc := range cases {
@@ -172,7 +172,7 @@ func TestAnswerWithoutValueIsNeverAValue(t *testing.T) {
 					writeAnswer(w, tc.v2)
 				}
 			})
-			l := secretsmanager.New(cfg, tc.source("app/x"))
+			l := secretsmanager.New(cfg, nil, tc.source("app/x"))
 			schema := answersSchema(t)
 			first, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema})
 			if err != nil {
@@ -225,7 +225,7 @@ func TestBatchEntryWithoutValue(t *testing.T) {
 			writeAnswer(w, value("app/b", "b1", aws.String("token-b"), nil))
 		}
 	})
-	l := secretsmanager.New(cfg, secretsmanager.String("app/a", "payments.stripe_key"), secretsmanager.String("app/b", "other.token"))
+	l := secretsmanager.New(cfg, nil, secretsmanager.String("app/a", "payments.stripe_key", nil), secretsmanager.String("app/b", "other.token", nil))
 	schema := answersSchema(t)
 	first, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema})
 	var se *config.SourceError
@@ -269,7 +269,7 @@ func TestCutShortAnswersAreTransient(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			_, cfg := newScripted(t, func(w http.ResponseWriter, op string, n int, _ map[string]any) { answer(w) })
-			l := secretsmanager.New(cfg, secretsmanager.String("app/x", "payments.stripe_key"))
+			l := secretsmanager.New(cfg, nil, secretsmanager.String("app/x", "payments.stripe_key", nil))
 			_, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: answersSchema(t)})
 			if !errors.Is(err, config.ErrTransient) || !config.IsTransient(err) {
 				t.Fatalf("err = %v, want ErrTransient", err)
@@ -292,7 +292,7 @@ func TestRejectedCredentialsHaveACode(t *testing.T) {
 			_, cfg := newScripted(t, func(w http.ResponseWriter, op string, n int, _ map[string]any) {
 				writeAPIError(w, http.StatusBadRequest, code, "The security token included in the request is expired")
 			})
-			l := secretsmanager.New(cfg, secretsmanager.String("app/x", "payments.stripe_key"))
+			l := secretsmanager.New(cfg, nil, secretsmanager.String("app/x", "payments.stripe_key", nil))
 			_, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: answersSchema(t)})
 			var se *config.SourceError
 			if !errors.As(err, &se) || se.Code != config.ErrCredentials || !errors.Is(err, config.ErrCredentials) {
@@ -320,7 +320,7 @@ func TestMissingCredentialsHaveACode(t *testing.T) {
 	cfg.Credentials = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, errors.New("no credentials in the chain")
 	}))
-	l := secretsmanager.New(cfg, secretsmanager.String("app/x", "payments.stripe_key"))
+	l := secretsmanager.New(cfg, nil, secretsmanager.String("app/x", "payments.stripe_key", nil))
 	_, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: answersSchema(t)})
 	var ce *secretsmanager.CredentialsError
 	if !errors.Is(err, config.ErrCredentials) || !errors.As(err, &ce) {
@@ -351,7 +351,7 @@ func TestAWSMessages(t *testing.T) {
 			_, cfg := newScripted(t, func(w http.ResponseWriter, op string, n int, _ map[string]any) {
 				writeAPIError(w, http.StatusBadRequest, tc.code, tc.msg)
 			})
-			l := secretsmanager.New(cfg, secretsmanager.String("app/x", "payments.stripe_key"))
+			l := secretsmanager.New(cfg, nil, secretsmanager.String("app/x", "payments.stripe_key", nil))
 			_, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: answersSchema(t)})
 			var se *config.SourceError
 			if !errors.As(err, &se) || se.Code != tc.want {
@@ -366,7 +366,7 @@ func TestAWSMessages(t *testing.T) {
 func TestDeadlineMessageNamesTheDeadline(t *testing.T) {
 	t.Parallel()
 	_, cfg := newScripted(t, nil)
-	l := secretsmanager.New(cfg, secretsmanager.String("app/x", "payments.stripe_key"))
+	l := secretsmanager.New(cfg, nil, secretsmanager.String("app/x", "payments.stripe_key", nil))
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	_, err := l.Refresh(ctx, config.RefreshRequest{Schema: answersSchema(t)})
@@ -401,11 +401,11 @@ func TestRefreshSendsEachCallOnce(t *testing.T) {
 	})
 	ids := []string{"app/a", "app/b", "app/c"}
 	keys := []string{"payments.stripe_key", "other.token", "database.password"}
-	var sources []secretsmanager.Source
+	var sources []secretsmanager.Spec
 	for i, id := range ids {
-		sources = append(sources, secretsmanager.String(id, keys[i]))
+		sources = append(sources, secretsmanager.String(id, keys[i], nil))
 	}
-	l := secretsmanager.New(cfg, sources...)
+	l := secretsmanager.New(cfg, nil, sources...)
 	schema := answersSchema(t)
 	// No batch endpoint here: the first read falls back to GetSecretValue.
 	first, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema})
@@ -426,7 +426,7 @@ func TestRefreshSendsEachCallOnce(t *testing.T) {
 	}
 	// The first read of a new layer keeps the SDK's retries: 3 attempts.
 	before := srv.count("GetSecretValue")
-	l2 := secretsmanager.New(cfg, secretsmanager.String("app/a", "payments.stripe_key"))
+	l2 := secretsmanager.New(cfg, nil, secretsmanager.String("app/a", "payments.stripe_key", nil))
 	if _, err := l2.Refresh(t.Context(), config.RefreshRequest{Schema: schema}); !errors.Is(err, config.ErrTransient) || !strings.Contains(err.Error(), "after 3 attempts") {
 		t.Fatalf("first read err = %v", err)
 	}
@@ -457,7 +457,7 @@ func TestValuelessEntryKeepsPrevious(t *testing.T) {
 			writeAnswer(w, value("app/b", "b2", aws.String("b-two"), nil))
 		}
 	})
-	l := secretsmanager.New(cfg, secretsmanager.String("app/a", "payments.stripe_key"), secretsmanager.String("app/b", "other.token"))
+	l := secretsmanager.New(cfg, nil, secretsmanager.String("app/a", "payments.stripe_key", nil), secretsmanager.String("app/b", "other.token", nil))
 	schema := answersSchema(t)
 	first, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schema})
 	if err != nil {

@@ -55,7 +55,7 @@ func secretARN(id, region, account string) string {
 }
 
 // policyRegion is the region in the layer's ARNs: the client's, or "*".
-func (l *Layer) policyRegion() string {
+func (l *Reader) policyRegion() string {
 	if l.region == "" {
 		return "*"
 	}
@@ -68,7 +68,7 @@ func (l *Layer) policyRegion() string {
 // source exists, and kms:Decrypt through Secrets Manager on the keys of
 // scope.KeyIDs. ARNs name the region of the layer's client ("*" when it has
 // none) and scope.Account ("*" when empty).
-func (l *Layer) Permissions(scope config.PermissionScope) []config.Permission {
+func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 	region, account := l.policyRegion(), scope.Account
 	if account == "" {
 		account = "*"
@@ -146,7 +146,7 @@ type sourceCounts struct {
 
 // countSources counts the secrets of the sources, each once; perPrefix
 // secrets are assumed under each prefix.
-func countSources(sources []Source, perPrefix int) sourceCounts {
+func countSources(sources []Spec, perPrefix int) sourceCounts {
 	type secretRef struct{ id, stage, version string }
 	refs := map[secretRef]bool{}
 	n := sourceCounts{ids: map[string]bool{}, describeIDs: map[string]bool{}}
@@ -188,7 +188,7 @@ func countSources(sources []Source, perPrefix int) sourceCounts {
 // assumed to hold scope.ItemsPerListing secrets; each refresh costs one
 // DescribeSecret per secret read by id (none for a pinned VersionId); a
 // rotation costs one GetSecretValue.
-func (l *Layer) CostModel(scope config.CostScope) config.CostModel {
+func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	n := countSources(l.sources, max(0, scope.ItemsPerListing))
 	batchCalls, loneGets := 0, 0
 	switch {
@@ -235,7 +235,7 @@ func (l *Layer) CostModel(scope config.CostScope) config.CostModel {
 
 // covers returns where the field key is read from under source s, such as
 // "my-app/production/database#password", or "" when s does not set it.
-func covers(s Source, key string) string {
+func covers(s Spec, key string) string {
 	switch s.Kind() {
 	case "string":
 		if key == s.Key() {
@@ -270,7 +270,7 @@ func covers(s Source, key string) string {
 // naming the field's secret wins, as in Load; a prefix, which may or may not
 // hold a secret for the field, only when no other source names it. No secret
 // is read.
-func (l *Layer) Locate(_ *config.Schema, key string) (config.Source, bool) {
+func (l *Reader) Locate(_ *config.Schema, key string) (config.Source, bool) {
 	named, listed := "", ""
 	var stage string
 	for _, s := range l.sources {

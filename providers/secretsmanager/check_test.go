@@ -10,16 +10,16 @@ import (
 	"github.com/strata-go/strata/config"
 )
 
-func checkLayer(region string, sources ...Source) *Layer {
-	return NewWithClient(sm.New(sm.Options{Region: region}), sources...)
+func checkLayer(region string, sources ...Spec) *Reader {
+	return NewWithClient(sm.New(sm.Options{Region: region}), nil, sources...)
 }
 
 func TestPermissions(t *testing.T) {
 	t.Parallel()
 	l := checkLayer("eu-west-1",
-		JSON("my-app/production/database", "database"),
-		JSON("my-app/production/database", "database_previous", Stage(StagePrevious)),
-		String("arn:aws:secretsmanager:eu-west-1:123:secret:partial", "api.key"),
+		JSON("my-app/production/database", "database", nil),
+		JSON("my-app/production/database", "database_previous", &SpecOptions{Stage: StagePrevious}),
+		String("arn:aws:secretsmanager:eu-west-1:123:secret:partial", "api.key", nil),
 	)
 	perms := l.Permissions(config.PermissionScope{Account: "123"})
 	want := []string{
@@ -42,7 +42,7 @@ func TestPermissions(t *testing.T) {
 
 	// A prefix needs ListSecrets; a key needs kms:Decrypt through Secrets
 	// Manager of the client's region; no region and no account give "*".
-	perms = checkLayer("", Prefix("app/")).Permissions(config.PermissionScope{KeyIDs: []string{"arn:aws:kms:k"}})
+	perms = checkLayer("", Prefix("app/", nil)).Permissions(config.PermissionScope{KeyIDs: []string{"arn:aws:kms:k"}})
 	var actions []string
 	for _, p := range perms {
 		actions = append(actions, p.Actions...)
@@ -64,10 +64,10 @@ func TestPermissions(t *testing.T) {
 func TestLocate(t *testing.T) {
 	t.Parallel()
 	l := checkLayer("eu-west-1",
-		Prefix("my-app/production/"),
-		JSON("my-app/production/database", "database"),
-		String("my-app/production/stripe", "payments.stripe_key"),
-		JSON("my-app/production/database", "database_previous", Stage(StagePrevious)),
+		Prefix("my-app/production/", nil),
+		JSON("my-app/production/database", "database", nil),
+		String("my-app/production/stripe", "payments.stripe_key", nil),
+		JSON("my-app/production/database", "database_previous", &SpecOptions{Stage: StagePrevious}),
 	)
 	cases := map[string]string{
 		"database.password":          "secretsmanager my-app/production/database#password",
@@ -81,7 +81,7 @@ func TestLocate(t *testing.T) {
 			t.Errorf("Locate(%q) = %q, %v; want %q", key, src, ok, want)
 		}
 	}
-	if src, ok := checkLayer("", JSON("a", "database")).Locate(nil, "api.key"); ok {
+	if src, ok := checkLayer("", JSON("a", "database", nil)).Locate(nil, "api.key"); ok {
 		t.Errorf("Locate of an unmapped key = %q", src)
 	}
 }
@@ -97,9 +97,9 @@ func TestCostModel(t *testing.T) {
 	}
 	// 41 secrets by AWSCURRENT: 3 batches at start, 41 DescribeSecret a
 	// refresh, one GetSecretValue per rotation.
-	var many []Source
+	var many []Spec
 	for i := range 41 {
-		many = append(many, String("s"+strings.Repeat("x", i), "k"))
+		many = append(many, String("s"+strings.Repeat("x", i), "k", nil))
 	}
 	m := checkLayer("eu-west-1", many...).CostModel(config.CostScope{})
 	c := calls(m)
@@ -109,14 +109,14 @@ func TestCostModel(t *testing.T) {
 	}
 	// A prefix is a ListSecrets page at start and each refresh, and holds
 	// the secrets assumed; a pinned version is read alone and never described.
-	m = checkLayer("", Prefix("app/"), JSON("a", "x", VersionID("v1"))).CostModel(config.CostScope{ItemsPerListing: 150})
+	m = checkLayer("", Prefix("app/", nil), JSON("a", "x", &SpecOptions{VersionID: "v1"})).CostModel(config.CostScope{ItemsPerListing: 150})
 	c = calls(m)
 	if c[OpListSecrets].AtStart != 2 || c[OpListSecrets].PerRefresh != 2 || c[OpGetSecretValue].AtStart != 1 ||
 		c[OpDescribeSecret].PerRefresh != 0 || m.Stored != 151 || c[OpBatchGetSecretValue].AtStart != 8 {
 		t.Errorf("prefix model = %+v", m)
 	}
 	// A lone secret is read with GetSecretValue.
-	c = calls(checkLayer("", JSON("a", "x")).CostModel(config.CostScope{}))
+	c = calls(checkLayer("", JSON("a", "x", nil)).CostModel(config.CostScope{}))
 	if c[OpBatchGetSecretValue].AtStart != 0 || c[OpGetSecretValue].AtStart != 1 || c[OpBatchGetSecretValue].Note == "" {
 		t.Errorf("lone model = %+v", c)
 	}

@@ -13,11 +13,11 @@ import (
 // conformanceLayer is the layer under test: one JSON secret per section of
 // the suite's schema, each mounted at its section.
 func conformanceLayer(api API, secrets map[string]string, logger *slog.Logger) config.Layer {
-	var sources []Source
+	var specs []Spec
 	for _, section := range configtest.Sections {
-		sources = append(sources, JSON(secrets[section], section))
+		specs = append(specs, JSON(secrets[section], section, nil))
 	}
-	return NewWithClient(api, sources...).WithOptions(Options{Logger: logger})
+	return NewWithClient(api, &Options{Logger: logger}, specs...)
 }
 
 // TestConformance runs the layer contract, refresh rules included, on the

@@ -59,7 +59,7 @@ func TestCredentialsHint(t *testing.T) {
 	failing := aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, chainErr
 	}))
-	layer := secretsmanager.New(credsAWSConfig(srv.URL, failing), secretsmanager.JSON("my-app/db", "database"))
+	layer := secretsmanager.New(credsAWSConfig(srv.URL, failing), nil, secretsmanager.JSON("my-app/db", "database", nil))
 	_, err := config.Load[credsConfig](context.Background(), nil, layer)
 	if err == nil {
 		t.Fatal("Load without credentials succeeded")
@@ -94,7 +94,7 @@ func TestCredentialsHintKeepsSigning(t *testing.T) {
 		return aws.Credentials{AccessKeyID: "AKIDLOCAL", SecretAccessKey: "local", Source: "test"}, nil
 	}))
 	_, err := config.Load[credsConfig](context.Background(), nil,
-		secretsmanager.New(credsAWSConfig(srv.URL, static), secretsmanager.JSON("my-app/db", "database")))
+		secretsmanager.New(credsAWSConfig(srv.URL, static), nil, secretsmanager.JSON("my-app/db", "database", nil)))
 	var ce *secretsmanager.CredentialsError
 	if !errors.Is(err, config.ErrNotFound) || errors.As(err, &ce) || strings.Contains(err.Error(), "no AWS credentials") {
 		t.Errorf("a secret that does not exist: %v", err)
@@ -106,7 +106,7 @@ func TestCredentialsHintKeepsSigning(t *testing.T) {
 
 	client := sm.NewFromConfig(credsAWSConfig(srv.URL, aws.AnonymousCredentials{}), secretsmanager.WithCredentialsHint)
 	before := len(rec.requests())
-	_, err = config.Load[credsConfig](context.Background(), nil, secretsmanager.NewWithClient(client, secretsmanager.JSON("my-app/db", "database")))
+	_, err = config.Load[credsConfig](context.Background(), nil, secretsmanager.NewWithClient(client, nil, secretsmanager.JSON("my-app/db", "database", nil)))
 	if !errors.Is(err, config.ErrNotFound) {
 		t.Errorf("anonymous client: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestCredentialsHintCanceled(t *testing.T) {
 		return aws.Credentials{}, ctx.Err()
 	}))
 	_, err := config.Load[credsConfig](ctx, nil,
-		secretsmanager.New(credsAWSConfig("http://127.0.0.1:1", blocking), secretsmanager.JSON("my-app/db", "database")))
+		secretsmanager.New(credsAWSConfig("http://127.0.0.1:1", blocking), nil, secretsmanager.JSON("my-app/db", "database", nil)))
 	var ce *secretsmanager.CredentialsError
 	if err == nil || errors.As(err, &ce) || strings.Contains(err.Error(), "no AWS credentials") {
 		t.Errorf("canceled load: %v", err)

@@ -1,54 +1,57 @@
 // Package secretsmanager is a Strata layer that reads configuration values
 // from AWS Secrets Manager.
 //
-// A layer is built from an aws.Config and a list of sources, and passed to
-// config.Load after the layers for non-sensitive values:
+// A *Reader is the layer: it is built from an aws.Config, an *Options (nil
+// for the defaults) and a list of specs, each naming a secret and the key its
+// values go to, and passed to config.Load after the layers for non-sensitive
+// values:
 //
 //	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 //	if err != nil {
 //		return err
 //	}
-//	sm := secretsmanager.New(awsCfg,
-//		secretsmanager.JSON("my-app/production/database", "database"),
-//		secretsmanager.String("my-app/production/stripe", "payments.stripe_key"),
+//	sm := secretsmanager.New(awsCfg, nil,
+//		secretsmanager.JSON("my-app/production/database", "database", nil),
+//		secretsmanager.String("my-app/production/stripe", "payments.stripe_key", nil),
 //	)
-//	store, err := config.Load[AppConfig](ctx, opts, env.New(), sm)
+//	store, err := config.Load[AppConfig](ctx, opts, env.New(nil), sm)
 //
 // Credentials come from the SDK's default chain (on AWS compute, the IAM role
 // of the instance, task or function); the code never holds keys. Setting
 // AWS_ENDPOINT_URL_SECRETS_MANAGER points the layer at a local emulator with
 // no code change. NewWithClient takes any implementation of API instead, such
-// as a wrapped client; WithOptions sets the concurrency, the per-call timeout,
-// StrictKeys and a logger.
+// as a wrapped client. Options set the concurrency, the per-call timeout,
+// StrictKeys and a logger; the zero Options are the defaults.
 //
 // Every value this layer sets is recorded with its provenance: the layer
 // "secretsmanager", the secret and JSON key ("my-app/production/database#password"),
 // the VersionId and the stage. Values themselves never appear in errors or
 // logs.
 //
-// # Sources
+// # Specs
 //
 // A secret is named by its name, its ARN, or its ARN without the six random
 // characters at the end (a partial ARN).
 //
-//   - JSON(id, key) reads a secret holding a JSON object and mounts its keys
+//   - JSON(id, key, opts) reads a secret holding a JSON object and mounts its keys
 //     under key: {"host": ..., "password": ...} under "database" sets
 //     database.host and database.password. Nested objects fill nested
 //     sections. One API call fills every field.
-//   - String(id, key) puts the secret's whole text in one field.
-//   - Binary(id, key) puts the secret's bytes (SecretBinary) in a []byte,
+//   - String(id, key, opts) puts the secret's whole text in one field.
+//   - Binary(id, key, opts) puts the secret's bytes (SecretBinary) in a []byte,
 //     string or config.Secret field; when key is not a field, the bytes must be
 //     a JSON object and are mounted like JSON.
-//   - Prefix(prefix) finds secrets by name with ListSecrets: under
+//   - Prefix(prefix, opts) finds secrets by name with ListSecrets: under
 //     "my-app/production/", the secret "my-app/production/database/password"
 //     sets database.password, and a JSON secret "my-app/production/database"
 //     is mounted under database.
 //
-// Each source reads AWSCURRENT unless given Stage (AWSPREVIOUS during a
-// rotation window, to read the old and new password side by side) or a
-// VersionID. Optional makes a source whose secret or version does not exist
-// (AWSPREVIOUS before the first rotation) set nothing instead of failing.
-// Later sources override earlier ones key by key.
+// Each spec reads AWSCURRENT unless its SpecOptions (nil for the defaults)
+// give a Stage (AWSPREVIOUS during a rotation window, to read the old and new
+// password side by side) or a VersionID. SpecOptions.Optional makes a spec
+// whose secret or version does not exist (AWSPREVIOUS before the first
+// rotation) set nothing instead of failing. Later specs override earlier ones
+// key by key.
 //
 // # Errors
 //
@@ -80,7 +83,7 @@
 // status and the SDK error's Go type, and it unwraps to context.Canceled or
 // context.DeadlineExceeded when the call was cut short. A call cancelled by
 // the caller's context is "interrupted". SourceError.Keys names the key the
-// source mounts (a field, a section, or "" for a prefix whose listing
+// spec mounts (a field, a section, or "" for a prefix whose listing
 // failed), so the store reports the fields a failed source left unset once,
 // with it. A key of a JSON secret that maps to no field is a
 // *config.UnknownNameError warning with the closest known key, or, with
@@ -89,9 +92,9 @@
 // # Refresh
 //
 // The layer is a config.Refresher. Refresh asks DescribeSecret which version
-// holds AWSCURRENT (or the source's stage) and reads the value again only
+// holds AWSCURRENT (or the spec's stage) and reads the value again only
 // when that version is not the one in use; secrets pinned to a VersionId are
-// never read again. Prefix sources are listed again, and a secret added or
+// never read again. Prefix specs are listed again, and a secret added or
 // removed under the prefix is a change. When nothing changed, Refresh returns
 // changed == false and the store skips its rebuild. A secret that cannot be
 // checked or fetched, or whose new version does not parse (invalid JSON, over
@@ -105,7 +108,7 @@
 // Secrets Manager bills per API call ($0.05 per 10,000) and limits requests
 // per second per account: BatchGetSecretValue 100, GetSecretValue 10,000,
 // DescribeSecret 40,000, ListSecrets 100. Load reads each secret once however
-// many sources or fields it feeds (a secret named two ways, by name and by
+// many specs or fields it feeds (a secret named two ways, by name and by
 // ARN, is read twice): secrets that read AWSCURRENT go in
 // BatchGetSecretValue calls of up to 20, in parallel, so N secrets cost
 // ceil(N/20) calls (a lone secret uses GetSecretValue, which costs the same
@@ -114,10 +117,19 @@
 // secretsmanager:BatchGetSecretValue, the endpoint does not offer it, or it
 // is throttled) the layer reads each secret with GetSecretValue instead, at
 // most Options.Concurrency at a time; a refusal other than throttling is
-// remembered, so later loads go straight to GetSecretValue. A Prefix source
+// remembered, so later loads go straight to GetSecretValue. A Prefix spec
 // adds one ListSecrets call per 100 secrets.
 //
 // A refresh with no change costs one DescribeSecret per secret read by id and
 // the ListSecrets pages of each prefix. Calls reports every API call by
-// operation and outcome, so the cost can be checked in tests and metrics.
+// operation and outcome (a config.CallCount per operation, the same map as
+// LayerStatus().Calls), so the cost can be checked in tests and metrics.
+//
+// # koanf
+//
+// Reader.Provider returns a koanf.Provider over the specs, for programs that
+// use koanf without a schema: Read returns the nested map, ReadBytes the same
+// tree as one JSON document, and each read is bounded by
+// KoanfOptions.Timeout (30 seconds by default), since koanf passes no
+// context.
 package secretsmanager

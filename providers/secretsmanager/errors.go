@@ -207,7 +207,7 @@ func attempts(err error) string {
 // a reporter that walks the Unwrap chain would send it on. Err is a clean
 // cause instead: the operation, the error code and the HTTP status, and the
 // context's error when the call was cut short.
-func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceError {
+func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceError {
 	se := &config.SourceError{Layer: LayerName, Source: id, Err: cleanCause(o, err)}
 	code := errorCode(err)
 	if errors.Is(err, context.Canceled) {
@@ -271,7 +271,7 @@ func (l *Layer) sourceError(o op, id string, r ref, err error) *config.SourceErr
 	return se
 }
 
-func (l *Layer) notFoundMessage(id string, r ref) string {
+func (l *Reader) notFoundMessage(id string, r ref) string {
 	switch {
 	case r.versionID != "":
 		return fmt.Sprintf("no secret %q with version %s in %s", id, r.versionID, l.where)
@@ -283,7 +283,7 @@ func (l *Layer) notFoundMessage(id string, r ref) string {
 
 // resource names the IAM resource of a secret: the ARN when id is one, or the
 // ARN pattern of a name.
-func (l *Layer) resource(id string) string {
+func (l *Reader) resource(id string) string {
 	if strings.HasPrefix(id, "arn:") {
 		return id
 	}
@@ -444,7 +444,7 @@ func (e *apiError) Unwrap() error { return e.ctxErr }
 // withKeys records on each *config.SourceError of errs the keys its source
 // would have set, so that the store can say once that those fields are unset
 // because the source failed, rather than report each as required.
-func (l *Layer) withKeys(errs []error) []error {
+func (l *Reader) withKeys(errs []error) []error {
 	for _, err := range errs {
 		se, ok := err.(*config.SourceError)
 		if !ok || len(se.Keys) > 0 {
@@ -461,7 +461,7 @@ func (l *Layer) withKeys(errs []error) []error {
 
 // covers reports whether an error about the secret (or prefix) id concerns
 // the source, and the key (field or section) the source mounts it under.
-func (s Source) covers(id string) (key string, ok bool) {
+func (s Spec) covers(id string) (key string, ok bool) {
 	if s.kind != kindPrefix {
 		return s.key, id == s.id && id != ""
 	}

@@ -69,7 +69,7 @@ func TestErrorChainsCarryNoInput(t *testing.T) {
 			t.Parallel()
 			f := newFake()
 			setup(f)
-			l := NewWithClient(f, JSON("app/db", "database"))
+			l := NewWithClient(f, nil, JSON("app/db", "database", nil))
 			_, err := l.Load(t.Context(), testSchema(t))
 			if name == "wrong type" {
 				// The layer passes the raw value on; the store's decode error
@@ -88,7 +88,7 @@ func TestSourceErrorKeys(t *testing.T) {
 	f := newFake()
 	f.getErr["app/db"] = apiErr("AccessDeniedException")
 	f.getErr["app/stripe"] = apiErr("AccessDeniedException")
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"))
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil))
 	_, err := l.Load(t.Context(), testSchema(t))
 	got := map[string][]string{}
 	for _, e := range chain(err) {
@@ -141,7 +141,7 @@ func TestCanceledOnce(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"))
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil))
 	type required struct {
 		Database struct {
 			Host string `validate:"required"`
@@ -185,7 +185,7 @@ func TestSlowSecretsOneProblem(t *testing.T) {
 			Key config.Secret `validate:"required"`
 		}
 	}
-	l := NewWithClient(f, String("app/a", "a.key"), String("app/b", "b.key"), String("app/c", "c.key"))
+	l := NewWithClient(f, nil, String("app/a", "a.key", nil), String("app/b", "b.key", nil), String("app/c", "c.key", nil))
 	_, err := config.Load[required](t.Context(), &config.Options{Logger: discard()}, l)
 	var agg *config.AggregateError
 	if !errors.As(err, &agg) || len(agg.Errs) != 1 {

@@ -44,16 +44,15 @@ func Example() {
 			StripeKey config.Secret
 		}
 	}
-	// In a service: secretsmanager.New(awsCfg, ...) with the aws.Config from
+	// In a service: secretsmanager.New(awsCfg, nil, ...) with the aws.Config from
 	// awsconfig.LoadDefaultConfig.
 	client := staticAPI{values: map[string]string{
 		"my-app/production/database": `{"host":"db.internal","password":"correct-horse-battery"}`,
 		"my-app/production/stripe":   "sk_live_example",
 	}}
-	layer := secretsmanager.NewWithClient(client,
-		secretsmanager.JSON("my-app/production/database", "database"),
-		secretsmanager.String("my-app/production/stripe", "payments.stripe_key"),
-	)
+	layer := secretsmanager.NewWithClient(client, nil,
+		secretsmanager.JSON("my-app/production/database", "database", nil),
+		secretsmanager.String("my-app/production/stripe", "payments.stripe_key", nil))
 
 	schema, _ := config.SchemaFor[AppConfig]("APP_")
 	ctx := context.Background()

@@ -33,7 +33,7 @@ type listEntry struct {
 
 // listAll lists the secrets of every prefix source, each prefix once, in
 // parallel. Entries are sorted by name.
-func (l *Layer) listAll(ctx context.Context) (map[string][]listEntry, []error) {
+func (l *Reader) listAll(ctx context.Context) (map[string][]listEntry, []error) {
 	var prefixes []string
 	for _, s := range l.sources {
 		if s.kind == kindPrefix && !slices.Contains(prefixes, s.id) {
@@ -64,7 +64,7 @@ func (l *Layer) listAll(ctx context.Context) (map[string][]listEntry, []error) {
 
 // list pages through ListSecrets. The name filter narrows the listing on
 // AWS; names are checked here too, because some endpoints ignore filters.
-func (l *Layer) list(ctx context.Context, prefix string) ([]listEntry, error) {
+func (l *Reader) list(ctx context.Context, prefix string) ([]listEntry, error) {
 	in := &sm.ListSecretsInput{
 		MaxResults: aws.Int32(listPageSize),
 		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{strings.TrimSuffix(prefix, "/")}}},
@@ -127,7 +127,7 @@ func (r *results) fail(k ref, err error) {
 // stage or version, a lone ref, and the refs of a batch the endpoint refuses
 // are read with GetSecretValue, at most Options.Concurrency at a time. The
 // errors come back in the order of refs.
-func (l *Layer) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []error) {
+func (l *Reader) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []error) {
 	res := &results{got: map[ref]*secret{}, errs: map[ref]error{}}
 	var single, batchable []ref
 	for _, r := range refs {
@@ -186,7 +186,7 @@ func (l *Layer) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []error
 
 // optional reports whether every source that reads r is Optional, so that r
 // not existing is no problem.
-func (l *Layer) optional(r ref) bool {
+func (l *Reader) optional(r ref) bool {
 	found := false
 	for _, src := range l.sources {
 		if src.kind == kindPrefix || src.ref(src.id) != r {
@@ -201,7 +201,7 @@ func (l *Layer) optional(r ref) bool {
 }
 
 // getOne reads one ref with GetSecretValue.
-func (l *Layer) getOne(ctx context.Context, r ref, res *results) {
+func (l *Reader) getOne(ctx context.Context, r ref, res *results) {
 	in := &sm.GetSecretValueInput{SecretId: aws.String(r.id)}
 	if r.stage != "" {
 		in.VersionStage = aws.String(r.stage)
@@ -237,7 +237,7 @@ func (l *Layer) getOne(ctx context.Context, r ref, res *results) {
 // batchGet reads up to 20 refs with BatchGetSecretValue and returns the refs
 // left to read with GetSecretValue: all of them when the call is refused,
 // and any the answer did not mention.
-func (l *Layer) batchGet(ctx context.Context, chunk []ref, res *results) []ref {
+func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref {
 	pending := slices.Clone(chunk)
 	in := &sm.BatchGetSecretValueInput{SecretIdList: make([]string, len(chunk))}
 	for i, r := range chunk {
@@ -343,7 +343,7 @@ func nameOfARN(s string) string {
 // describe calls DescribeSecret for each id, at most Options.Concurrency at a
 // time, and returns the versions of each (VersionId -> stages). A secret
 // scheduled for deletion is an error.
-func (l *Layer) describe(ctx context.Context, ids []string) (map[string]map[string][]string, map[string]error) {
+func (l *Reader) describe(ctx context.Context, ids []string) (map[string]map[string][]string, map[string]error) {
 	versions := make(map[string]map[string][]string, len(ids))
 	errs := map[string]error{}
 	var mu sync.Mutex
@@ -400,7 +400,7 @@ func noValue(o op, id string, versionID, text *string, bin []byte) *config.Sourc
 // send makes one API call through Layer.call with the SDK options of ctx
 // (see withSingleAttempt), and records on a call cut short by a deadline
 // which deadline fired: Options.Timeout, or the caller's.
-func (l *Layer) send(ctx context.Context, o op, subject slog.Attr, fn func(context.Context, ...func(*sm.Options)) error) error {
+func (l *Reader) send(ctx context.Context, o op, subject slog.Attr, fn func(context.Context, ...func(*sm.Options)) error) error {
 	var callerLeft time.Duration // the time left on the caller's deadline
 	if dl, ok := ctx.Deadline(); ok {
 		callerLeft = max(time.Until(dl), 0)

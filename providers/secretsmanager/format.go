@@ -8,33 +8,33 @@ import (
 	"strings"
 )
 
-// A Layer and a KoanfProvider print, log and marshal as their sources and
+// A Reader and a KoanfProvider print, log and marshal as their specs and
 // region only: never the client (which holds credentials), the secret values
 // read, or the logger.
 
-// Format prints the layer's sources and region for every verb.
-func (l *Layer) Format(f fmt.State, verb rune) { writeText(f, verb, l.String()) }
+// Format prints the reader's specs and region for every verb.
+func (l *Reader) Format(f fmt.State, verb rune) { writeText(f, verb, l.String()) }
 
-// String returns "secretsmanager.Layer{sources: [...], the client's region}".
-func (l *Layer) String() string {
+// String returns "secretsmanager.Reader{specs: [...], the client's region}".
+func (l *Reader) String() string {
 	if l == nil {
-		return "secretsmanager.Layer(nil)"
+		return "secretsmanager.Reader(nil)"
 	}
 	parts := make([]string, len(l.sources))
 	for i, s := range l.sources {
 		parts[i] = s.String()
 	}
-	return "secretsmanager.Layer{sources: [" + strings.Join(parts, ", ") + "], " + l.where + "}"
+	return "secretsmanager.Reader{specs: [" + strings.Join(parts, ", ") + "], " + l.where + "}"
 }
 
 // GoString returns String, for %#v.
-func (l *Layer) GoString() string { return "&" + l.String() }
+func (l *Reader) GoString() string { return "&" + l.String() }
 
 // LogValue logs String.
-func (l *Layer) LogValue() slog.Value { return slog.StringValue(l.String()) }
+func (l *Reader) LogValue() slog.Value { return slog.StringValue(l.String()) }
 
-// MarshalJSON renders {"sources": [...], "where": "..."}.
-func (l *Layer) MarshalJSON() ([]byte, error) {
+// MarshalJSON renders {"specs": [...], "where": "..."}.
+func (l *Reader) MarshalJSON() ([]byte, error) {
 	if l == nil {
 		return []byte("null"), nil
 	}
@@ -42,7 +42,7 @@ func (l *Layer) MarshalJSON() ([]byte, error) {
 	for i, s := range l.sources {
 		srcs[i] = s.String()
 	}
-	return json.Marshal(map[string]any{"sources": srcs, "where": l.where})
+	return json.Marshal(map[string]any{"specs": srcs, "where": l.where})
 }
 
 // Format prints the provider's layer for every verb.

@@ -31,7 +31,7 @@ func TestJSONNumbersAreExact(t *testing.T) {
 	f.putString("app/db", `{"id":9007199254740993,"max":18446744073709551615,"ratio":0.1,"account":12345678901234567890,`+
 		`"shards":[9007199254740995],"weights":{"a":9007199254740997}}`)
 	st, err := config.Load[numbersConfig](context.Background(), &config.Options{Logger: slog.New(slog.DiscardHandler)},
-		NewWithClient(f, JSON("app/db", "db")))
+		NewWithClient(f, nil, JSON("app/db", "db", nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestJSONNumbersAreExact(t *testing.T) {
 
 	f.putString("app/db", `{"id":9223372036854775808}`)
 	_, err = config.Load[numbersConfig](context.Background(), &config.Options{Logger: slog.New(slog.DiscardHandler)},
-		NewWithClient(f, JSON("app/db", "db")))
+		NewWithClient(f, nil, JSON("app/db", "db", nil)))
 	if !errors.Is(err, config.ErrInvalidValue) || !strings.Contains(err.Error(), "db.id has an invalid value: expected an integer from") {
 		t.Errorf("out of range: err = %v", err)
 	}
@@ -51,7 +51,7 @@ func TestJSONNumbersAreExact(t *testing.T) {
 	// A discovered secret holding a JSON list is exact too.
 	g := newFake()
 	g.putString("disc/db/shards", `[9007199254740999]`)
-	vals, err := NewWithClient(g, Prefix("disc/")).Load(t.Context(), mustSchema[numbersConfig](t))
+	vals, err := NewWithClient(g, nil, Prefix("disc/", nil)).Load(t.Context(), mustSchema[numbersConfig](t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestJSONRepeatedKeyIsMalformed(t *testing.T) {
 	} {
 		f := newFake()
 		f.putString("app/db", doc)
-		_, err := NewWithClient(f, JSON("app/db", "database")).Load(t.Context(), testSchema(t))
+		_, err := NewWithClient(f, nil, JSON("app/db", "database", nil)).Load(t.Context(), testSchema(t))
 		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "byte offset") {
 			t.Errorf("%s: err = %v, want ErrMalformed with an offset", doc, err)
 		}

@@ -21,8 +21,8 @@ const (
 	DefaultTimeout     = 5 * time.Second
 )
 
-// Options tune a Layer. The zero value is valid; each field's default is given
-// in its comment.
+// Options tune a Reader. The zero value (and nil) is valid; each field's
+// default is given in its comment.
 type Options struct {
 	// Concurrency is the most GetSecretValue and DescribeSecret calls the layer
 	// makes at once, and separately the most BatchGetSecretValue calls.
@@ -56,13 +56,16 @@ func (o Options) normalize() Options {
 	return o
 }
 
-// Layer is a config.Layer (and config.Refresher) that reads values from AWS
-// Secrets Manager. Create it with New or NewWithClient. A Layer is safe for
+// Reader is a config.Layer (and config.Refresher) that reads values from AWS
+// Secrets Manager. Create it with New or NewWithClient. A Reader is safe for
 // concurrent use, by any number of stores: it keeps no state of its own
 // between calls beyond its API call counts.
-type Layer struct {
+//
+// It is called a Reader, not a Layer, because config.Layer is the interface
+// it implements.
+type Reader struct {
 	client  API
-	sources []Source
+	sources []Spec
 	opts    Options
 	log     *slog.Logger
 	region  string // for messages; may be ""
@@ -80,65 +83,61 @@ type state struct {
 }
 
 var (
-	_ config.Layer          = (*Layer)(nil)
-	_ config.Refresher      = (*Layer)(nil)
-	_ config.StatusReporter = (*Layer)(nil)
+	_ config.Layer          = (*Reader)(nil)
+	_ config.Refresher      = (*Reader)(nil)
+	_ config.StatusReporter = (*Reader)(nil)
 )
 
-// New returns a layer that reads sources with a client built from cfg, as
+// New returns a reader of specs with a client built from cfg, as
 // awsconfig.LoadDefaultConfig returns it: credentials from the default chain,
-// and the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER when it is set.
-func New(cfg aws.Config, sources ...Source) *Layer {
-	return NewWithClient(sm.NewFromConfig(cfg, WithCredentialsHint), sources...)
+// and the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER when it is set. opts
+// may be nil.
+func New(cfg aws.Config, opts *Options, specs ...Spec) *Reader {
+	return NewWithClient(sm.NewFromConfig(cfg, WithCredentialsHint), opts, specs...)
 }
 
-// NewWithClient returns a layer that reads sources with client.
-func NewWithClient(client API, sources ...Source) *Layer {
-	return newLayer(client, Options{}, sources)
-}
-
-// WithOptions returns a new layer with the same client and sources and the
-// given options. Call it when building the layer, before it is used: the new
-// layer starts with no versions and no call counts.
-func (l *Layer) WithOptions(opts Options) *Layer {
-	return newLayer(l.client, opts, l.sources)
-}
-
-func newLayer(client API, opts Options, sources []Source) *Layer {
-	opts = opts.normalize()
-	l := &Layer{
+// NewWithClient returns a reader of specs with client. opts may be nil.
+func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o = o.normalize()
+	l := &Reader{
 		client:  client,
-		sources: append([]Source(nil), sources...),
-		opts:    opts,
-		log:     opts.Logger,
+		sources: append([]Spec(nil), specs...),
+		opts:    o,
+		log:     o.Logger,
 		where:   "the client's region",
 	}
 	if c, ok := client.(interface{ Options() sm.Options }); ok {
-		o := c.Options()
-		l.region = o.Region
-		if o.Region != "" {
-			l.where = "region " + o.Region
+		co := c.Options()
+		l.region = co.Region
+		if co.Region != "" {
+			l.where = "region " + co.Region
 		}
-		if o.BaseEndpoint != nil && *o.BaseEndpoint != "" {
-			l.where += " at " + *o.BaseEndpoint
+		if co.BaseEndpoint != nil && *co.BaseEndpoint != "" {
+			l.where += " at " + *co.BaseEndpoint
 		}
 	}
 	return l
 }
 
 // Name returns "secretsmanager".
-func (l *Layer) Name() string { return LayerName }
+func (l *Reader) Name() string { return LayerName }
 
 // Sensitive returns true: Secrets Manager is a proper home for secrets.
-func (l *Layer) Sensitive() bool { return true }
+func (l *Reader) Sensitive() bool { return true }
 
-// Sources returns the layer's sources.
-func (l *Layer) Sources() []Source { return append([]Source(nil), l.sources...) }
+// Specs returns the reader's specs.
+func (l *Reader) Specs() []Spec { return append([]Spec(nil), l.sources...) }
 
 // Calls returns the number of API calls made so far, by operation
 // (OpBatchGetSecretValue, OpGetSecretValue, OpDescribeSecret, OpListSecrets)
-// and outcome. Every operation is present, with zero counts if unused.
-func (l *Layer) Calls() map[string]CallCount { return l.calls.snapshot() }
+// and outcome. Every operation is present, with zero counts if unused. A
+// call is one request as the layer sees it; the SDK's own retries inside it
+// are not counted separately.
+func (l *Reader) Calls() map[string]config.CallCount { return l.calls.snapshot() }
 
 // versions returns the VersionId read for each secret, keyed by the secret's
 // id as the source gave it (or its name, for a secret found under a prefix),
@@ -152,28 +151,18 @@ func (st *state) versions() map[string]string {
 	return m
 }
 
-// LayerStatus reports the API calls made, for the store's Status, which adds
-// the versions it serves. Calls are keyed "GetSecretValue ok", "GetSecretValue
-// error" and so on; operations not called are left out.
-func (l *Layer) LayerStatus() config.LayerStatus {
-	calls := map[string]int64{}
-	for op, c := range l.Calls() {
-		if c.OK > 0 {
-			calls[op+" ok"] = int64(c.OK)
-		}
-		if c.Error > 0 {
-			calls[op+" error"] = int64(c.Error)
-		}
-	}
-	return config.LayerStatus{Name: LayerName, Calls: calls}
+// LayerStatus reports the API calls made, as Calls does, for the store's
+// Status, which adds the versions it serves.
+func (l *Reader) LayerStatus() config.LayerStatus {
+	return config.LayerStatus{Name: LayerName, Calls: l.Calls()}
 }
 
-// Load reads every source and returns the values for schema. The error joins
+// Load reads every spec and returns the values for schema. The error joins
 // every problem found: a *config.SourceError for each secret that could not
 // be read or used, and a *config.UnknownNameError warning for each key that
 // maps to no field (an error instead with Options.StrictKeys). Values that
 // could be read are returned even when there are errors.
-func (l *Layer) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
+func (l *Reader) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
 	r, err := l.read(ctx, schema)
 	if err != nil {
 		return nil, err
@@ -181,7 +170,7 @@ func (l *Layer) Load(ctx context.Context, schema *config.Schema) (config.Values,
 	return r.m.values, joinErrs(l.withKeys(r.errs), l.withKeys(r.m.errs), r.m.warns)
 }
 
-// readResult is the outcome of reading every source.
+// readResult is the outcome of reading every spec.
 type readResult struct {
 	state *state
 	m     *mapper
@@ -189,8 +178,8 @@ type readResult struct {
 }
 
 // read lists prefixes, fetches every secret once and maps the values. The
-// error is for sources that cannot be read at all (a zero Source).
-func (l *Layer) read(ctx context.Context, schema *config.Schema) (*readResult, error) {
+// error is for specs that cannot be read at all (a zero Spec).
+func (l *Reader) read(ctx context.Context, schema *config.Schema) (*readResult, error) {
 	if err := l.checkSources(); err != nil {
 		return nil, err
 	}
@@ -207,7 +196,7 @@ func (l *Layer) read(ctx context.Context, schema *config.Schema) (*readResult, e
 	return &readResult{state: &state{secrets: got, listed: listed}, m: m, errs: errs}, nil
 }
 
-func (l *Layer) checkSources() error {
+func (l *Reader) checkSources() error {
 	var errs []error
 	for _, s := range l.sources {
 		if err := s.check(); err != nil {
@@ -220,7 +209,7 @@ func (l *Layer) checkSources() error {
 // bind lists where each secret's values go, in source order. A secret found
 // under a prefix whose path maps to no field or section is reported through m
 // and not fetched.
-func (l *Layer) bind(schema *config.Schema, listed map[string][]listEntry, m *mapper) []binding {
+func (l *Reader) bind(schema *config.Schema, listed map[string][]listEntry, m *mapper) []binding {
 	var out []binding
 	for _, src := range l.sources {
 		if src.kind != kindPrefix {
@@ -256,7 +245,7 @@ func uniqueRefs(bs []binding) []ref {
 }
 
 // call runs one API call under the per-call timeout, counts it and logs it.
-func (l *Layer) call(ctx context.Context, o op, subject slog.Attr, fn func(context.Context) error) error {
+func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
 	start := time.Now()

@@ -3,11 +3,13 @@ package secretsmanager
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/aws/smithy-go"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,6 +22,8 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	kjson "github.com/knadh/koanf/parsers/json"
+	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
 
 	"github.com/strata-go/strata/config"
@@ -94,7 +98,7 @@ func TestLoadJSONNestedAndProvenance(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	vid := f.putString("my-app/production/database", dbJSON)
-	l := NewWithClient(f, JSON("my-app/production/database", "database"))
+	l := NewWithClient(f, nil, JSON("my-app/production/database", "database", nil))
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
@@ -131,12 +135,11 @@ func TestLoadStringBinaryAndMapField(t *testing.T) {
 	f.putBinary("app/tls-key", []byte{0x30, 0x82, 0x01, 0xff, 0x00})
 	f.putBinary("app/tls-json", []byte(`{"cert":"PEM"}`))
 	f.putString("app/labels", `{"team":"core","tier":"1"}`)
-	l := NewWithClient(f,
-		String("app/stripe", "payments.stripe_key"),
-		Binary("app/tls-key", "tls.key"),
-		Binary("app/tls-json", "tls"),
-		JSON("app/labels", "database.labels"),
-	)
+	l := NewWithClient(f, nil,
+		String("app/stripe", "payments.stripe_key", nil),
+		Binary("app/tls-key", "tls.key", nil),
+		Binary("app/tls-json", "tls", nil),
+		JSON("app/labels", "database.labels", nil))
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
@@ -166,11 +169,11 @@ func TestLoadStringBinaryAndMapField(t *testing.T) {
 func TestBatching(t *testing.T) {
 	t.Parallel()
 	f := newFake()
-	var sources []Source
+	var sources []Spec
 	for i := range 45 {
 		name := fmt.Sprintf("app/s%02d", i)
 		f.putString(name, fmt.Sprintf(`{"port":%d}`, i))
-		sources = append(sources, JSON(name, "database"))
+		sources = append(sources, JSON(name, "database", nil))
 	}
 	// Each batch call waits until three are in flight, so the test passes
 	// only if the batches run in parallel.
@@ -192,7 +195,7 @@ func TestBatching(t *testing.T) {
 		}
 		return nil
 	}
-	l := NewWithClient(f, sources...)
+	l := NewWithClient(f, nil, sources...)
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
@@ -252,13 +255,13 @@ func TestBatchFallback(t *testing.T) {
 			t.Parallel()
 			f := newFake()
 			f.batchErr = apiErr(tc.code)
-			var sources []Source
+			var sources []Spec
 			for i := range 25 {
 				name := fmt.Sprintf("app/s%02d", i)
 				f.putString(name, fmt.Sprintf(`{"port":%d}`, i))
-				sources = append(sources, JSON(name, "database"))
+				sources = append(sources, JSON(name, "database", nil))
 			}
-			l := NewWithClient(f, sources...)
+			l := NewWithClient(f, nil, sources...)
 			if _, err := l.testLoad(t.Context(), testSchema(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -292,13 +295,13 @@ func TestPinnedAndDedup(t *testing.T) {
 	v1 := f.putString("app/db", `{"password":"old-password-1"}`)
 	v2 := f.putString("app/db", `{"password":"new-password-2","host":"h"}`)
 	f.putString("app/other", `{"user":"u"}`)
-	l := NewWithClient(f,
-		JSON("app/db", "database"),
-		String("app/db", "payments.stripe_key"), // same secret, second source
-		JSON("app/db", "database_previous", Stage(StagePrevious)),
-		JSON("app/db", "database_previous", VersionID(v1)),
-		JSON("app/other", "database"),
-		JSON(fakeARN("app/other"), "database"), // same secret by ARN: its own ref
+	l := NewWithClient(f, nil,
+		JSON("app/db", "database", nil),
+		String("app/db", "payments.stripe_key", nil), // same secret, second source
+		JSON("app/db", "database_previous", &SpecOptions{Stage: StagePrevious}),
+		JSON("app/db", "database_previous", &SpecOptions{VersionID: v1}),
+		JSON("app/other", "database", nil),
+		JSON(fakeARN("app/other"), "database", nil), // same secret by ARN: its own ref
 	)
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
@@ -335,7 +338,7 @@ func TestPartialARNInBatch(t *testing.T) {
 	f.putString("app/b", `{"user":"b"}`)
 	full := fakeARN("app/a")
 	partial := strings.TrimSuffix(fakeARN("app/b"), "-AbCdEf")
-	l := NewWithClient(f, JSON(full, "database"), JSON(partial, "database"))
+	l := NewWithClient(f, nil, JSON(full, "database", nil), JSON(partial, "database", nil))
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	if err != nil {
 		t.Fatal(err)
@@ -381,11 +384,11 @@ func TestErrorMapping(t *testing.T) {
 					f.putString("app/x", `{"password":"`+canary+`"}`)
 					f.getErr["app/x"] = tc.err
 				}
-				sources := []Source{JSON("app/x", "database")}
+				sources := []Spec{JSON("app/x", "database", nil)}
 				if path == "batch" {
-					sources = append(sources, JSON("app/ok", "database"))
+					sources = append(sources, JSON("app/ok", "database", nil))
 				}
-				l := NewWithClient(f, sources...)
+				l := NewWithClient(f, nil, sources...)
 				l.region, l.where = "us-east-1", "region us-east-1"
 				vals, err := l.testLoad(t.Context(), testSchema(t))
 				if err == nil {
@@ -437,11 +440,10 @@ func TestErrorsAllAtOnce(t *testing.T) {
 	f.putString("app/bad-json", `{"password": "`+canary+`", oops}`)
 	f.putString("app/denied", "x")
 	f.getErr["app/denied"] = apiErr("AccessDeniedException")
-	l := NewWithClient(f,
-		JSON("app/missing", "database"),
-		JSON("app/bad-json", "database"),
-		String("app/denied", "payments.stripe_key"),
-	)
+	l := NewWithClient(f, nil,
+		JSON("app/missing", "database", nil),
+		JSON("app/bad-json", "database", nil),
+		String("app/denied", "payments.stripe_key", nil))
 	_, err := l.testLoad(t.Context(), testSchema(t))
 	for _, code := range []error{config.ErrNotFound, config.ErrMalformed, config.ErrAccessDenied} {
 		if !errors.Is(err, code) {
@@ -464,17 +466,17 @@ func TestMalformedValues(t *testing.T) {
 	big := `{"password":"` + strings.Repeat("x", maxValueSize) + `"}`
 	cases := []struct {
 		name   string
-		source func(id string) Source
+		source func(id string) Spec
 		value  string
 		binary bool
 		wants  []string
 	}{
-		{"invalid JSON", func(id string) Source { return JSON(id, "database") }, bad, false, []string{fmt.Sprintf("byte offset %d", wantOffset)}},
-		{"truncated JSON", func(id string) Source { return JSON(id, "database") }, `{"password":"` + canary, false, []string{"byte offset"}},
-		{"not an object", func(id string) Source { return JSON(id, "database") }, `["` + canary + `"]`, false, []string{"JSON array, expected a JSON object"}},
-		{"binary not JSON on a section", func(id string) Source { return Binary(id, "database") }, canary + "\x00\x01", true, []string{"not valid JSON"}},
-		{"over 64 KiB", func(id string) Source { return JSON(id, "database") }, big, false, []string{"over the Secrets Manager limit of 65536 bytes"}},
-		{"over 64 KiB string", func(id string) Source { return String(id, "payments.stripe_key") }, strings.Repeat("y", maxValueSize+1), false, []string{"65537 bytes"}},
+		{"invalid JSON", func(id string) Spec { return JSON(id, "database", nil) }, bad, false, []string{fmt.Sprintf("byte offset %d", wantOffset)}},
+		{"truncated JSON", func(id string) Spec { return JSON(id, "database", nil) }, `{"password":"` + canary, false, []string{"byte offset"}},
+		{"not an object", func(id string) Spec { return JSON(id, "database", nil) }, `["` + canary + `"]`, false, []string{"JSON array, expected a JSON object"}},
+		{"binary not JSON on a section", func(id string) Spec { return Binary(id, "database", nil) }, canary + "\x00\x01", true, []string{"not valid JSON"}},
+		{"over 64 KiB", func(id string) Spec { return JSON(id, "database", nil) }, big, false, []string{"over the Secrets Manager limit of 65536 bytes"}},
+		{"over 64 KiB string", func(id string) Spec { return String(id, "payments.stripe_key", nil) }, strings.Repeat("y", maxValueSize+1), false, []string{"65537 bytes"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -486,7 +488,7 @@ func TestMalformedValues(t *testing.T) {
 				f.putString("app/x", tc.value)
 			}
 			var logs bytes.Buffer
-			l := NewWithClient(f, tc.source("app/x")).WithOptions(Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			l := NewWithClient(f, &Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, tc.source("app/x"))
 			_, err := l.testLoad(t.Context(), testSchema(t))
 			if !errors.Is(err, config.ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
@@ -513,7 +515,7 @@ func TestUnknownKeys(t *testing.T) {
 	f := newFake()
 	f.putString("app/db", `{"host":"h","pasword":"`+canary+`"}`)
 	t.Run("warning", func(t *testing.T) {
-		l := NewWithClient(f, JSON("app/db", "database"))
+		l := NewWithClient(f, nil, JSON("app/db", "database", nil))
 		vals, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.As(err, &u) {
@@ -528,7 +530,7 @@ func TestUnknownKeys(t *testing.T) {
 		noCanary(t, err.Error())
 	})
 	t.Run("strict", func(t *testing.T) {
-		l := NewWithClient(f, JSON("app/db", "database")).WithOptions(Options{StrictKeys: true})
+		l := NewWithClient(f, &Options{StrictKeys: true}, JSON("app/db", "database", nil))
 		_, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrUnknownName) || errors.As(err, &u) {
@@ -539,7 +541,7 @@ func TestUnknownKeys(t *testing.T) {
 		}
 	})
 	t.Run("string to no field", func(t *testing.T) {
-		l := NewWithClient(f, String("app/db", "payments.stripe_ky"))
+		l := NewWithClient(f, nil, String("app/db", "payments.stripe_ky", nil))
 		_, err := l.testLoad(t.Context(), testSchema(t))
 		var u *config.UnknownNameError
 		if !errors.As(err, &u) || u.Suggestion != "payments.stripe_key" {
@@ -559,7 +561,7 @@ func TestPrefix(t *testing.T) {
 	f.putString("my-app/production/nothing/here", "x")
 	f.putString("my-app/production-old/database", `{"host":"old"}`)
 	f.putString("other/database", `{"host":"other"}`)
-	l := NewWithClient(f, Prefix("my-app/production/"), JSON("my-app/production/database", "database"))
+	l := NewWithClient(f, nil, Prefix("my-app/production/", nil), JSON("my-app/production/database", "database", nil))
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	var u *config.UnknownNameError
 	if !errors.As(err, &u) || u.Name != "nothing.here" {
@@ -644,12 +646,11 @@ func TestRefresh(t *testing.T) {
 	f.putString("app/db", `{"host":"h","password":"one-one-one-1"}`)
 	f.putString("app/stripe", "sk1")
 	pinned := f.putString("app/pinned", `{"user":"u"}`)
-	l := NewWithClient(f,
-		JSON("app/db", "database"),
-		String("app/stripe", "payments.stripe_key"),
-		JSON("app/db", "database_previous", Stage(StagePrevious)),
-		JSON("app/pinned", "database", VersionID(pinned)),
-	)
+	l := NewWithClient(f, nil,
+		JSON("app/db", "database", nil),
+		String("app/stripe", "payments.stripe_key", nil),
+		JSON("app/db", "database_previous", &SpecOptions{Stage: StagePrevious}),
+		JSON("app/pinned", "database", &SpecOptions{VersionID: pinned}))
 	schema := testSchema(t)
 	// app/db has one version, so AWSPREVIOUS does not exist yet.
 	if _, err := l.testLoad(t.Context(), schema); !errors.Is(err, config.ErrNotFound) || !strings.Contains(err.Error(), "labelled AWSPREVIOUS") {
@@ -733,8 +734,8 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
-func diff(a, b map[string]CallCount) map[string]uint64 {
-	d := map[string]uint64{}
+func diff(a, b map[string]config.CallCount) map[string]int64 {
+	d := map[string]int64{}
 	for op, c := range b {
 		d[op] = c.Total() - a[op].Total()
 	}
@@ -745,7 +746,7 @@ func TestRefreshBeforeLoad(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	f.putString("app/stripe", "sk")
-	l := NewWithClient(f, String("app/stripe", "payments.stripe_key"))
+	l := NewWithClient(f, nil, String("app/stripe", "payments.stripe_key", nil))
 	vals, changed, err := l.testRefresh(t.Context(), testSchema(t))
 	if err != nil || !changed || rawOf(t, vals, "payments.stripe_key") != "sk" {
 		t.Fatalf("Refresh = %v, %v, %v", vals, changed, err)
@@ -764,7 +765,7 @@ func TestTimeoutAndCalls(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	l := NewWithClient(f, String("app/slow", "payments.stripe_key")).WithOptions(Options{Timeout: 20 * time.Millisecond})
+	l := NewWithClient(f, &Options{Timeout: 20 * time.Millisecond}, String("app/slow", "payments.stripe_key", nil))
 	start := time.Now()
 	_, err := l.testLoad(t.Context(), testSchema(t))
 	if !errors.Is(err, config.ErrTransient) || !strings.Contains(err.Error(), "no answer within 20ms") {
@@ -785,11 +786,11 @@ func TestConcurrencyBound(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	f.batchErr = apiErr("InvalidAction")
-	var sources []Source
+	var sources []Spec
 	for i := range 30 {
 		name := fmt.Sprintf("app/s%02d", i)
 		f.putString(name, "v")
-		sources = append(sources, String(name, "payments.stripe_key"))
+		sources = append(sources, String(name, "payments.stripe_key", nil))
 	}
 	var calls peakMeter
 	f.hook = func(ctx context.Context, op string) error {
@@ -801,7 +802,7 @@ func TestConcurrencyBound(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		return nil
 	}
-	l := NewWithClient(f, sources...).WithOptions(Options{Concurrency: 3})
+	l := NewWithClient(f, &Options{Concurrency: 3}, sources...)
 	if _, err := l.testLoad(t.Context(), testSchema(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -817,7 +818,7 @@ func TestLogsNeverHoldValues(t *testing.T) {
 	f.putString("app/stripe", canary)
 	var logs bytes.Buffer
 	lg := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key")).WithOptions(Options{Logger: lg})
+	l := NewWithClient(f, &Options{Logger: lg}, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil))
 	_, err := l.testLoad(t.Context(), testSchema(t))
 	f.putString("app/stripe", canary+"2")
 	_, changed, rerr := l.testRefresh(t.Context(), testSchema(t))
@@ -830,9 +831,13 @@ func TestLogsNeverHoldValues(t *testing.T) {
 	}
 	noCanary(t, logs.String(), fmt.Sprint(err), fmt.Sprint(rerr))
 	st := l.LayerStatus()
-	if st.Name != "secretsmanager" || st.Calls["BatchGetSecretValue ok"] != 1 || st.Calls["DescribeSecret ok"] != 2 ||
-		st.Calls["GetSecretValue ok"] != 1 || len(st.Versions) != 0 || len(l.testVersions()) != 2 {
+	if st.Name != "secretsmanager" || st.Calls[OpBatchGetSecretValue] != (config.CallCount{OK: 1}) ||
+		st.Calls[OpDescribeSecret] != (config.CallCount{OK: 2}) || st.Calls[OpGetSecretValue] != (config.CallCount{OK: 1}) ||
+		len(st.Versions) != 0 || len(l.testVersions()) != 2 {
 		t.Errorf("LayerStatus = %+v (the store adds the versions it serves), versions read %v", st, l.testVersions())
+	}
+	if !maps.Equal(st.Calls, l.Calls()) {
+		t.Errorf("LayerStatus().Calls = %v, Calls() = %v: want one shape and the same counts", st.Calls, l.Calls())
 	}
 }
 
@@ -843,12 +848,9 @@ func TestKoanfProvider(t *testing.T) {
 	f.putString("app/stripe", "sk")
 	f.putBinary("app/key", []byte{1, 2, 3})
 	f.putString("my-app/production/cache/ttl", "5s")
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"),
-		Binary("app/key", "tls.key"), Prefix("my-app/production"))
-	p := l.Provider(t.Context())
-	if _, err := p.ReadBytes(); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Errorf("ReadBytes err = %v", err)
-	}
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil),
+		Binary("app/key", "tls.key", nil), Prefix("my-app/production", nil))
+	p := l.Provider(nil)
 	m, err := p.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -877,17 +879,74 @@ func TestKoanfProvider(t *testing.T) {
 		t.Errorf("koanf keys = %v", k.Keys())
 	}
 
+	// ReadBytes is the same tree as one JSON document, for koanf's parsers.
+	doc, err := p.ReadBytes()
+	if err != nil {
+		t.Fatalf("ReadBytes: %v", err)
+	}
+	kb := koanf.New(".")
+	if err := kb.Load(rawbytes.Provider(doc), kjson.Parser()); err != nil {
+		t.Fatalf("parse ReadBytes: %v\n%s", err, doc)
+	}
+	for key, want := range map[string]string{
+		"database.replica.host": "replica.internal", "database.host": "db.internal",
+		"payments.stripe_key": "sk", "cache.ttl": "5s",
+		"tls.key": base64.StdEncoding.EncodeToString([]byte{1, 2, 3}),
+	} {
+		if got := kb.String(key); got != want {
+			t.Errorf("ReadBytes: %s = %q, want %q", key, got, want)
+		}
+	}
+	if kb.Int64("database.port") != k.Int64("database.port") || kb.Int64("database.port") == 0 {
+		t.Errorf("ReadBytes: database.port = %v, Read gives %v", kb.Get("database.port"), k.Get("database.port"))
+	}
+
 	f.getErr["app/stripe"] = apiErr("AccessDeniedException")
 	if _, err := p.Read(); !errors.Is(err, config.ErrAccessDenied) {
 		t.Errorf("Read err = %v", err)
+	}
+	if b, err := p.ReadBytes(); !errors.Is(err, config.ErrAccessDenied) || b != nil {
+		t.Errorf("ReadBytes = %q, %v; want no document and the access error", b, err)
+	}
+}
+
+// TestKoanfProviderTimeout checks that a koanf read, which gets no context
+// from koanf, is bounded by its own timeout rather than by a context kept
+// from when the provider was made.
+func TestKoanfProviderTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFake()
+	f.putString("app/slow", "x")
+	f.hook = func(ctx context.Context, op string) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	// The per-call timeout is long: only the provider's own bound can end
+	// the read.
+	l := NewWithClient(f, &Options{Timeout: time.Hour}, String("app/slow", "payments.stripe_key", nil))
+	for _, read := range []func(p *KoanfProvider) error{
+		func(p *KoanfProvider) error { _, err := p.Read(); return err },
+		func(p *KoanfProvider) error { _, err := p.ReadBytes(); return err },
+	} {
+		start := time.Now()
+		err := read(l.Provider(&KoanfOptions{Timeout: 30 * time.Millisecond}))
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want one that matches context.DeadlineExceeded", err)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Errorf("the read took %v: the timeout was not applied", el)
+		}
+	}
+	if p := l.Provider(nil); p.timeout != DefaultKoanfTimeout {
+		t.Errorf("default timeout = %v, want %v", p.timeout, DefaultKoanfTimeout)
 	}
 }
 
 func TestBadSources(t *testing.T) {
 	t.Parallel()
 	f := newFake()
-	for _, s := range []Source{{}, JSON("", "x"), String("a", ""), Prefix("p/", VersionID("v")), JSON("a", "b", Stage("S"), VersionID("v"))} {
-		l := NewWithClient(f, s)
+	for _, s := range []Spec{{}, JSON("", "x", nil), String("a", "", nil), Prefix("p/", &SpecOptions{VersionID: "v"}), JSON("a", "b", &SpecOptions{Stage: "S", VersionID: "v"})} {
+		l := NewWithClient(f, nil, s)
 		if _, err := l.testLoad(t.Context(), testSchema(t)); err == nil {
 			t.Errorf("%v: no error", s)
 		}
@@ -900,11 +959,11 @@ func TestBadSources(t *testing.T) {
 func TestClientOptionsInMessages(t *testing.T) {
 	t.Parallel()
 	c := sm.New(sm.Options{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1")})
-	l := NewWithClient(c)
+	l := NewWithClient(c, nil)
 	if l.where != "region eu-west-1 at http://127.0.0.1:1" || l.region != "eu-west-1" {
 		t.Errorf("where = %q", l.where)
 	}
-	l = New(aws.Config{Region: "us-west-2"})
+	l = New(aws.Config{Region: "us-west-2"}, nil)
 	if l.where != "region us-west-2" {
 		t.Errorf("where = %q", l.where)
 	}
@@ -945,7 +1004,7 @@ func TestKMSAccessDeniedIsDecryption(t *testing.T) {
 	f.mu.Lock()
 	f.getErr["my-app/production/database"] = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "Access to KMS is not allowed"}
 	f.mu.Unlock()
-	l := NewWithClient(f, JSON("my-app/production/database", "database"))
+	l := NewWithClient(f, nil, JSON("my-app/production/database", "database", nil))
 	_, err := l.testLoad(t.Context(), testSchema(t))
 	if !errors.Is(err, config.ErrDecryption) || errors.Is(err, config.ErrAccessDenied) || !strings.Contains(err.Error(), "kms:Decrypt") {
 		t.Errorf("err = %v, want ErrDecryption naming kms:Decrypt", err)
@@ -959,7 +1018,7 @@ func TestRefreshMalformedRotationHoldsBackNothingElse(t *testing.T) {
 	f := newFake()
 	f.putString("app/db", dbJSON)
 	f.putString("app/stripe", "sk1")
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/stripe", "payments.stripe_key"))
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil))
 	schema := testSchema(t)
 	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
@@ -991,11 +1050,11 @@ func TestOptionalPreviousVersion(t *testing.T) {
 	f := newFake()
 	f.putString("app/db", `{"password":"first-password-1"}`)
 	schema := testSchema(t)
-	required := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious)))
+	required := NewWithClient(f, nil, JSON("app/db", "database", nil), JSON("app/db", "database_previous", &SpecOptions{Stage: StagePrevious}))
 	if _, err := required.testLoad(t.Context(), schema); !errors.Is(err, config.ErrNotFound) {
 		t.Fatalf("required previous version: err = %v, want not found", err)
 	}
-	l := NewWithClient(f, JSON("app/db", "database"), JSON("app/db", "database_previous", Stage(StagePrevious), Optional()))
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), JSON("app/db", "database_previous", &SpecOptions{Stage: StagePrevious, Optional: true}))
 	vals, err := l.testLoad(t.Context(), schema)
 	if !onlyWarnings(err) {
 		t.Fatalf("optional previous version: err = %v", err)
@@ -1011,7 +1070,7 @@ func TestOptionalPreviousVersion(t *testing.T) {
 	if rawOf(t, vals, "database_previous.password") != "first-password-1" || rawOf(t, vals, "database.password") != "second-password-2" {
 		t.Errorf("after the rotation: values = %v", keysOf(vals))
 	}
-	if !strings.Contains(JSON("x", "y", Optional()).String(), "optional") {
+	if !strings.Contains(JSON("x", "y", &SpecOptions{Optional: true}).String(), "optional") {
 		t.Error("String does not show Optional")
 	}
 }
@@ -1022,7 +1081,7 @@ func TestRefreshNewMalformedSecretUnderPrefix(t *testing.T) {
 	t.Parallel()
 	f := newFake()
 	f.putString("other/stripe", "sk1")
-	l := NewWithClient(f, Prefix("app/"), String("other/stripe", "payments.stripe_key"))
+	l := NewWithClient(f, nil, Prefix("app/", nil), String("other/stripe", "payments.stripe_key", nil))
 	schema := testSchema(t)
 	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
@@ -1048,7 +1107,7 @@ func TestRefreshOptionalSecretDeleted(t *testing.T) {
 	f := newFake()
 	f.putString("app/db", `{"password":"first-password-1"}`)
 	f.putString("app/extra", "sk1")
-	l := NewWithClient(f, JSON("app/db", "database"), String("app/extra", "payments.stripe_key", Optional()))
+	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/extra", "payments.stripe_key", &SpecOptions{Optional: true}))
 	schema := testSchema(t)
 	if _, err := l.testLoad(t.Context(), schema); !onlyWarnings(err) {
 		t.Fatal(err)
@@ -1075,4 +1134,18 @@ func (m *peakMeter) enter() (int32, func()) {
 	for p := m.peak.Load(); n > p && !m.peak.CompareAndSwap(p, n); p = m.peak.Load() {
 	}
 	return n, func() { m.inflight.Add(-1) }
+}
+
+// TestKoanfProviderZero checks that a provider not made by Reader.Provider
+// reports an error instead of panicking.
+func TestKoanfProviderZero(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*KoanfProvider{nil, {}, (*Reader)(nil).Provider(nil)} {
+		if m, err := p.Read(); err == nil || m != nil {
+			t.Errorf("Read = %v, %v; want an error", m, err)
+		}
+		if b, err := p.ReadBytes(); err == nil || b != nil {
+			t.Errorf("ReadBytes = %q, %v; want an error", b, err)
+		}
+	}
 }

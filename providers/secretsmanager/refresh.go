@@ -41,7 +41,7 @@ import (
 // start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
 // the call): the store retries failed refreshes with its own backoff, and the
 // two would multiply during an outage.
-func (l *Layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
 		r, err := l.read(ctx, schema)
@@ -107,7 +107,7 @@ func versionsOfListing(listed map[string][]listEntry) map[string]map[string][]st
 // listing, or with DescribeSecret) and returns the secrets that stay as they
 // are, the refs to fetch (new, or whose version moved) and the errors of the
 // check. A ref that could not be checked keeps its last good version.
-func (l *Layer) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string) (map[ref]*secret, []ref, []error) {
+func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string) (map[ref]*secret, []ref, []error) {
 	var errs []error
 	var ids []string
 	seen := map[string]bool{}
@@ -170,7 +170,7 @@ func (l *Layer) checkVersions(ctx context.Context, prev *state, refs []ref, list
 
 // fetchChanged reads the refs of toFetch into next. A ref that could not be
 // read (or whose answer was not whole) keeps its version of prev, if any.
-func (l *Layer) fetchChanged(ctx context.Context, prev *state, toFetch []ref, next map[ref]*secret) []error {
+func (l *Reader) fetchChanged(ctx context.Context, prev *state, toFetch []ref, next map[ref]*secret) []error {
 	got, errs := l.fetch(ctx, toFetch)
 	for _, r := range toFetch {
 		if _, ok := got[r]; !ok {
@@ -190,7 +190,7 @@ func (l *Layer) fetchChanged(ctx context.Context, prev *state, toFetch []ref, ne
 // other secrets. It is fetched again at the next refresh. Each binding is
 // tried on its own mapper, which reports every problem, even one whose
 // text another binding already produced.
-func (l *Layer) keepUsable(schema *config.Schema, prev *state, bindings []binding, next map[ref]*secret) []error {
+func (l *Reader) keepUsable(schema *config.Schema, prev *state, bindings []binding, next map[ref]*secret) []error {
 	var errs []error
 	for _, b := range bindings {
 		s, ok := next[b.ref]

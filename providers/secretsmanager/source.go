@@ -7,7 +7,7 @@ import (
 
 // Version stages Secrets Manager attaches to secret versions.
 const (
-	// StageCurrent labels the version in use. A source without Stage or
+	// StageCurrent labels the version in use. A spec without Stage or
 	// VersionID reads it.
 	StageCurrent = "AWSCURRENT"
 	// StagePrevious labels the version that was current before the last
@@ -40,10 +40,14 @@ func (k kind) String() string {
 	return "unknown"
 }
 
-// A Source names a secret (or a name prefix) and the configuration key its
-// values go to. Build one with JSON, String, Binary or Prefix. The zero Source
-// is not valid.
-type Source struct {
+// A Spec names a secret (or a name prefix) to read and the configuration key
+// its values go to. Build one with JSON, String, Binary or Prefix. The zero
+// Spec is not valid.
+//
+// It is called a Spec, not a Source, because config.Source is the provenance
+// of one value ("secretsmanager my-app/db#password"), and not a Secret,
+// because config.Secret is a secret value.
+type Spec struct {
 	kind      kind
 	id        string // secret name or ARN; the name prefix for Prefix
 	key       string // configuration key the values are mounted under
@@ -52,33 +56,33 @@ type Source struct {
 	optional  bool
 }
 
-// A SourceOption changes which version of a secret a Source reads.
-type SourceOption func(*Source)
-
-// Stage makes a source read the version that carries the staging label stage
-// instead of AWSCURRENT, for example StagePrevious to read the old password
-// during a rotation window. A source with a stage other than AWSCURRENT is read
-// with GetSecretValue (BatchGetSecretValue reads AWSCURRENT only).
-func Stage(stage string) SourceOption {
-	return func(s *Source) { s.stage = stage }
-}
-
-// Optional makes a source that finds no secret, or no version with its stage
-// or VersionId, set nothing instead of failing the load. Use it for the
-// AWSPREVIOUS side of a rotation window, which does not exist until the first
-// rotation: secretsmanager.JSON(id, "database_previous",
-// secretsmanager.Stage(secretsmanager.StagePrevious), secretsmanager.Optional()).
-// Until the version exists, each refresh tries it again with one GetSecretValue.
-// Access, decryption and other failures are reported as for any source.
-func Optional() SourceOption {
-	return func(s *Source) { s.optional = true }
-}
-
-// VersionID pins a source to one version of its secret. A pinned version never
-// changes, so Refresh never reads it again. It does not apply to Prefix
-// sources.
-func VersionID(id string) SourceOption {
-	return func(s *Source) { s.versionID = id }
+// SpecOptions choose which version of a secret a Spec reads, and whether it
+// may be missing. The zero value (and nil) is valid; each field's default is
+// given in its comment.
+type SpecOptions struct {
+	// Stage makes the spec read the version that carries this staging label,
+	// for example StagePrevious to read the old password during a rotation
+	// window. A spec with a stage other than AWSCURRENT is read with
+	// GetSecretValue (BatchGetSecretValue reads AWSCURRENT only). Defaults to
+	// StageCurrent. Give Stage or VersionID, not both.
+	Stage string
+	// VersionID pins the spec to one version of its secret. A pinned version
+	// never changes, so Refresh never reads it again. It does not apply to
+	// Prefix. Defaults to "": the version that carries Stage.
+	VersionID string
+	// Optional makes a spec that finds no secret, or no version with its
+	// stage or VersionId, set nothing instead of failing the load. Use it for
+	// the AWSPREVIOUS side of a rotation window, which does not exist until
+	// the first rotation:
+	//
+	//	secretsmanager.JSON(id, "database_previous",
+	//		&secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious, Optional: true})
+	//
+	// Until the version exists, each refresh tries it again with one
+	// GetSecretValue. Access, decryption and other failures are reported as
+	// for any spec. Defaults to false: a missing secret is an error matching
+	// config.ErrNotFound.
+	Optional bool
 }
 
 // JSON reads a secret whose value is a JSON object and mounts its keys under
@@ -89,24 +93,24 @@ func VersionID(id string) SourceOption {
 // for example), the whole object is its value.
 //
 // id is the secret's name, its ARN, or its ARN without the 6-character random
-// suffix (a partial ARN).
-func JSON(id, key string, opts ...SourceOption) Source {
-	return newSource(kindJSON, id, key, opts)
+// suffix (a partial ARN). opts may be nil.
+func JSON(id, key string, opts *SpecOptions) Spec {
+	return newSpec(kindJSON, id, key, opts)
 }
 
 // String reads a secret's text (SecretString) whole into the field key, such
 // as "payments.stripe_key". A secret that holds only SecretBinary gives its
-// bytes as text.
-func String(id, key string, opts ...SourceOption) Source {
-	return newSource(kindString, id, key, opts)
+// bytes as text. opts may be nil.
+func String(id, key string, opts *SpecOptions) Spec {
+	return newSpec(kindString, id, key, opts)
 }
 
 // Binary reads a secret's bytes (SecretBinary, or SecretString as bytes). When
 // key names a field (a []byte, string or config.Secret), the bytes are its
 // value; otherwise the bytes must be a JSON object, which is mounted under key
-// as JSON does.
-func Binary(id, key string, opts ...SourceOption) Source {
-	return newSource(kindBinary, id, key, opts)
+// as JSON does. opts may be nil.
+func Binary(id, key string, opts *SpecOptions) Spec {
+	return newSpec(kindBinary, id, key, opts)
 }
 
 // Prefix discovers every secret whose name starts with prefix (ListSecrets)
@@ -121,24 +125,23 @@ func Binary(id, key string, opts ...SourceOption) Source {
 // The prefix is matched at a "/" boundary: "my-app/production" and
 // "my-app/production/" find the same secrets, and neither finds
 // "my-app/production-old/x". Secrets scheduled for deletion are skipped.
-// Stage applies to every discovered secret; VersionID does not apply.
-func Prefix(prefix string, opts ...SourceOption) Source {
-	return newSource(kindPrefix, prefix, "", opts)
+// opts.Stage applies to every discovered secret; opts.VersionID does not
+// apply. opts may be nil.
+func Prefix(prefix string, opts *SpecOptions) Spec {
+	return newSpec(kindPrefix, prefix, "", opts)
 }
 
-func newSource(k kind, id, key string, opts []SourceOption) Source {
-	s := Source{kind: k, id: id, key: key}
-	for _, o := range opts {
-		if o != nil {
-			o(&s)
-		}
+func newSpec(k kind, id, key string, opts *SpecOptions) Spec {
+	s := Spec{kind: k, id: id, key: key}
+	if opts != nil {
+		s.stage, s.versionID, s.optional = opts.Stage, opts.VersionID, opts.Optional
 	}
 	return s
 }
 
-// String describes the source for messages, without any value:
+// String describes the spec for messages, without any value:
 // `JSON("my-app/production/database" -> database, AWSPREVIOUS)`.
-func (s Source) String() string {
+func (s Spec) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s(%q", s.kind, s.id)
 	if s.kind != kindPrefix {
@@ -159,23 +162,23 @@ func (s Source) String() string {
 	return b.String()
 }
 
-// Kind returns the kind of source: "json", "string", "binary" or "prefix".
-func (s Source) Kind() string {
+// Kind returns the kind of spec: "json", "string", "binary" or "prefix".
+func (s Spec) Kind() string {
 	if s.kind == 0 {
 		return ""
 	}
 	return strings.ToLower(s.kind.String())
 }
 
-// ID returns the secret's name or ARN, or the name prefix of a prefix source.
-func (s Source) ID() string { return s.id }
+// ID returns the secret's name or ARN, or the name prefix of a Prefix spec.
+func (s Spec) ID() string { return s.id }
 
-// Key returns the configuration key the source's values are mounted under; ""
-// for the root and for prefix sources.
-func (s Source) Key() string { return s.key }
+// Key returns the configuration key the spec's values are mounted under; ""
+// for the root and for Prefix specs.
+func (s Spec) Key() string { return s.key }
 
-// Stage returns the version stage the source reads; "" means AWSCURRENT.
-func (s Source) Stage() string {
+// Stage returns the version stage the spec reads; "" means AWSCURRENT.
+func (s Spec) Stage() string {
 	if s.stage == StageCurrent {
 		return ""
 	}
@@ -183,16 +186,16 @@ func (s Source) Stage() string {
 }
 
 // VersionID returns the pinned VersionId, or "".
-func (s Source) VersionID() string { return s.versionID }
+func (s Spec) VersionID() string { return s.versionID }
 
-// IsOptional reports whether the source was built with Optional.
-func (s Source) IsOptional() bool { return s.optional }
+// IsOptional reports whether the spec was built with SpecOptions.Optional.
+func (s Spec) IsOptional() bool { return s.optional }
 
-// check reports a source that cannot be read, before any API call.
-func (s Source) check() error {
+// check reports a spec that cannot be read, before any API call.
+func (s Spec) check() error {
 	switch {
 	case s.kind == 0:
-		return fmt.Errorf("secretsmanager: zero Source; build sources with JSON, String, Binary or Prefix")
+		return fmt.Errorf("secretsmanager: zero Spec; build specs with JSON, String, Binary or Prefix")
 	case strings.TrimSpace(s.id) == "" && s.kind == kindPrefix:
 		return fmt.Errorf("secretsmanager: %s: empty prefix", s)
 	case strings.TrimSpace(s.id) == "":
@@ -200,14 +203,14 @@ func (s Source) check() error {
 	case (s.kind == kindString || s.kind == kindBinary) && s.key == "":
 		return fmt.Errorf("secretsmanager: %s: empty key; name the field the value goes to", s)
 	case s.kind == kindPrefix && s.versionID != "":
-		return fmt.Errorf("secretsmanager: %s: VersionID does not apply to a Prefix source", s)
+		return fmt.Errorf("secretsmanager: %s: VersionID does not apply to a Prefix spec", s)
 	case s.stage != "" && s.versionID != "":
 		return fmt.Errorf("secretsmanager: %s: give Stage or VersionID, not both", s)
 	}
 	return nil
 }
 
-// ref identifies one fetch: a secret and the version to read. Sources that
+// ref identifies one fetch: a secret and the version to read. Specs that
 // share a ref share one API call.
 type ref struct {
 	id        string
@@ -215,7 +218,7 @@ type ref struct {
 	versionID string
 }
 
-func (s Source) ref(id string) ref {
+func (s Spec) ref(id string) ref {
 	r := ref{id: id, stage: s.stage, versionID: s.versionID}
 	if r.stage == StageCurrent {
 		r.stage = ""

@@ -1,6 +1,10 @@
 package secretsmanager
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/strata-go/strata/config"
+)
 
 // Operation names, as used by Calls.
 const (
@@ -37,20 +41,9 @@ func (o op) String() string {
 // action is the IAM action an operation needs.
 func (o op) action() string { return "secretsmanager:" + o.String() }
 
-// CallCount is the number of API calls of one operation by outcome. A call is
-// one request as the layer sees it; the SDK's own retries inside it are not
-// counted separately.
-type CallCount struct {
-	OK    uint64 // calls that returned a response
-	Error uint64 // calls that returned an error
-}
-
-// Total returns OK + Error.
-func (c CallCount) Total() uint64 { return c.OK + c.Error }
-
 // counters holds the call counts; it is safe for concurrent use.
 type counters struct {
-	n [numOps][2]atomic.Uint64
+	n [numOps][2]atomic.Int64
 }
 
 func (c *counters) add(o op, err error) {
@@ -61,10 +54,10 @@ func (c *counters) add(o op, err error) {
 	c.n[o][i].Add(1)
 }
 
-func (c *counters) snapshot() map[string]CallCount {
-	m := make(map[string]CallCount, numOps)
+func (c *counters) snapshot() map[string]config.CallCount {
+	m := make(map[string]config.CallCount, numOps)
 	for o := range numOps {
-		m[o.String()] = CallCount{OK: c.n[o][0].Load(), Error: c.n[o][1].Load()}
+		m[o.String()] = config.CallCount{OK: c.n[o][0].Load(), Error: c.n[o][1].Load()}
 	}
 	return m
 }

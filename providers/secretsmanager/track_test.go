@@ -10,10 +10,10 @@ import (
 // tracked holds, for each layer under test, the last Update a store would
 // have accepted: tests drive a layer through a load and refreshes the way a
 // store does, committing the State of every change.
-var tracked sync.Map // *Layer -> config.Update
+var tracked sync.Map // *Reader -> config.Update
 
 // testLoad is a store's first read: Refresh with no previous State.
-func (l *Layer) testLoad(ctx context.Context, schema *config.Schema) (config.Values, error) {
+func (l *Reader) testLoad(ctx context.Context, schema *config.Schema) (config.Values, error) {
 	u, err := l.Refresh(ctx, config.RefreshRequest{Schema: schema})
 	if u.State != nil {
 		tracked.Store(l, u)
@@ -22,7 +22,7 @@ func (l *Layer) testLoad(ctx context.Context, schema *config.Schema) (config.Val
 }
 
 // testRefresh refreshes from the tracked State and commits a change.
-func (l *Layer) testRefresh(ctx context.Context, schema *config.Schema) (config.Values, bool, error) {
+func (l *Reader) testRefresh(ctx context.Context, schema *config.Schema) (config.Values, bool, error) {
 	var prev config.State
 	if u, ok := tracked.Load(l); ok {
 		prev = u.(config.Update).State
@@ -35,7 +35,7 @@ func (l *Layer) testRefresh(ctx context.Context, schema *config.Schema) (config.
 }
 
 // testVersions returns the versions of the tracked State.
-func (l *Layer) testVersions() map[string]string {
+func (l *Reader) testVersions() map[string]string {
 	if u, ok := tracked.Load(l); ok {
 		return u.(config.Update).Versions
 	}

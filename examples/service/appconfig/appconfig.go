@@ -64,10 +64,10 @@ func Production(environment string) bool { return configcheck.IsProduction(envir
 // Secrets returns the Secrets Manager sources of the service in an environment:
 // a JSON secret with the database user and password, and the API key as a
 // plain string.
-func Secrets(environment string) []secretsmanager.Source {
-	return []secretsmanager.Source{
-		secretsmanager.JSON(SecretName(environment, "database"), "database"),
-		secretsmanager.String(SecretName(environment, "api-key"), "api.key"),
+func Secrets(environment string) []secretsmanager.Spec {
+	return []secretsmanager.Spec{
+		secretsmanager.JSON(SecretName(environment, "database"), "database", nil),
+		secretsmanager.String(SecretName(environment, "api-key"), "api.key", nil),
 	}
 }
 
@@ -102,15 +102,11 @@ func (s Setup) Layers(ctx context.Context, environment string) (*config.Options,
 	}
 	var layers []config.Layer
 	if s.EnvFile != "" {
-		layers = append(layers, dotenv.File(s.EnvFile, dotenv.Optional()))
-	}
-	var envOpts []env.Option
-	if s.Environ != nil {
-		envOpts = append(envOpts, env.WithEnviron(s.Environ))
+		layers = append(layers, dotenv.File(s.EnvFile, &dotenv.Options{Optional: true}))
 	}
 	layers = append(layers,
-		env.New(envOpts...),
-		secretsmanager.New(awsCfg, Secrets(environment)...),
+		env.New(&env.Options{Environ: s.Environ}),
+		secretsmanager.New(awsCfg, nil, Secrets(environment)...),
 	)
 	return opts, layers, nil
 }

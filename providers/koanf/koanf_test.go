@@ -1,9 +1,10 @@
-package config_test
+package koanf_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
 	"io/fs"
 	"maps"
 	"slices"
@@ -14,10 +15,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/providers/rawbytes"
-	"github.com/knadh/koanf/v2"
+	kf "github.com/knadh/koanf/v2"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/providers/koanf"
 )
 
 type koanfTestConfig struct {
@@ -52,15 +54,15 @@ type koanfMapProvider struct {
 func (p koanfMapProvider) ReadBytes() ([]byte, error)    { return nil, errors.New("not supported") }
 func (p koanfMapProvider) Read() (map[string]any, error) { return p.m, p.err }
 
-var _ koanf.Provider = koanfMapProvider{}
+var _ kf.Provider = koanfMapProvider{}
 
-func TestFromKoanfValues(t *testing.T) {
+func TestKoanfValues(t *testing.T) {
 	t.Parallel()
 	doc := `{
 		"server": {"addr": ":9090", "read_timeout": "3s"},
 		"database": {"host": "db", "port": 5432, "labels": {"team": "core"}}
 	}`
-	layer := config.FromKoanf("json", rawbytes.Provider([]byte(doc)), json.Parser())
+	layer := koanf.New("json", rawbytes.Provider([]byte(doc)), json.Parser(), nil)
 	got, err := layer.Load(context.Background(), koanfTestSchema(t))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -78,14 +80,14 @@ func TestFromKoanfValues(t *testing.T) {
 	}
 }
 
-func TestFromKoanfRead(t *testing.T) {
+func TestKoanfRead(t *testing.T) {
 	t.Parallel()
 	p := koanfMapProvider{m: map[string]any{
 		"database":      map[string]any{"host": "db"},
 		"server.addr":   ":80", // a flat key is a key too
 		"database.hots": "typo",
 	}}
-	got, err := config.FromKoanf("custom", p, nil).Load(context.Background(), koanfTestSchema(t))
+	got, err := koanf.New("custom", p, nil, nil).Load(context.Background(), koanfTestSchema(t))
 	want := config.Values{
 		"database.host": {Raw: "db", Source: config.Source{Layer: "custom", Location: "database.host"}},
 		"server.addr":   {Raw: ":80", Source: config.Source{Layer: "custom", Location: "server.addr"}},
@@ -99,10 +101,10 @@ func TestFromKoanfRead(t *testing.T) {
 	}
 }
 
-func TestFromKoanfUnknownKeys(t *testing.T) {
+func TestKoanfUnknownKeys(t *testing.T) {
 	t.Parallel()
 	doc := `{"zeta": 1, "database": {"hots": "x", "port": 1, "extra": {"a": 1}}, "server": "not an object"}`
-	vals, err := config.FromKoanf("json", rawbytes.Provider([]byte(doc)), json.Parser()).Load(context.Background(), koanfTestSchema(t))
+	vals, err := koanf.New("json", rawbytes.Provider([]byte(doc)), json.Parser(), nil).Load(context.Background(), koanfTestSchema(t))
 	if _, ok := vals["database.port"]; !ok || len(vals) != 1 {
 		t.Errorf("values %v, want database.port only", vals)
 	}
@@ -122,13 +124,13 @@ func TestFromKoanfUnknownKeys(t *testing.T) {
 	}
 }
 
-func TestFromKoanfErrors(t *testing.T) {
+func TestKoanfErrors(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cr3t-canary"
 	tests := []struct {
 		name     string
-		provider koanf.Provider
-		parser   koanf.Parser
+		provider kf.Provider
+		parser   kf.Parser
 		code     error
 		is       error // also matched by errors.Is, when set
 	}{
@@ -165,7 +167,7 @@ func TestFromKoanfErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			vals, err := config.FromKoanf("custom", tt.provider, tt.parser).Load(context.Background(), koanfTestSchema(t))
+			vals, err := koanf.New("custom", tt.provider, tt.parser, nil).Load(context.Background(), koanfTestSchema(t))
 			if vals != nil {
 				t.Errorf("got values %v", vals)
 			}
@@ -195,11 +197,11 @@ func (quotingParser) Unmarshal(b []byte) (map[string]any, error) {
 }
 func (quotingParser) Marshal(map[string]any) ([]byte, error) { return nil, nil }
 
-func TestFromKoanfParseErrorChainClean(t *testing.T) {
+func TestKoanfParseErrorChainClean(t *testing.T) {
 	t.Parallel()
 	const canary = "CANARY-koanf-5e1d"
-	for _, pa := range []koanf.Parser{quotingParser{}, json.Parser()} {
-		_, err := config.FromKoanf("file", rawbytes.Provider([]byte(`{"database": {"password": `+canary)), pa).
+	for _, pa := range []kf.Parser{quotingParser{}, json.Parser()} {
+		_, err := koanf.New("file", rawbytes.Provider([]byte(`{"database": {"password": `+canary)), pa, nil).
 			Load(context.Background(), koanfTestSchema(t))
 		if !errors.Is(err, config.ErrMalformed) {
 			t.Fatalf("err = %v, want ErrMalformed", err)
@@ -219,11 +221,11 @@ func TestFromKoanfParseErrorChainClean(t *testing.T) {
 	}
 }
 
-func TestFromKoanfContext(t *testing.T) {
+func TestKoanfContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	layer := config.FromKoanf("json", rawbytes.Provider([]byte(`{}`)), json.Parser())
+	layer := koanf.New("json", rawbytes.Provider([]byte(`{}`)), json.Parser(), nil)
 	if _, err := layer.Load(ctx, koanfTestSchema(t)); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
@@ -234,7 +236,7 @@ func TestFromKoanfContext(t *testing.T) {
 		cancel()
 		return map[string]any{"server": map[string]any{"addr": ":80"}}, nil
 	})
-	if _, err := config.FromKoanf("slow", p, nil).Load(ctx, koanfTestSchema(t)); !errors.Is(err, context.Canceled) {
+	if _, err := koanf.New("slow", p, nil, nil).Load(ctx, koanfTestSchema(t)); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
@@ -244,25 +246,25 @@ type koanfFuncProvider func() (map[string]any, error)
 func (f koanfFuncProvider) ReadBytes() ([]byte, error)    { return nil, errors.New("not supported") }
 func (f koanfFuncProvider) Read() (map[string]any, error) { return f() }
 
-func TestFromKoanfLayer(t *testing.T) {
+func TestKoanfLayer(t *testing.T) {
 	t.Parallel()
 	p := rawbytes.Provider(nil)
-	if l := config.FromKoanf("vault", p, json.Parser(), config.KoanfSensitive()); l.Name() != "vault" || !l.Sensitive() {
+	if l := koanf.New("vault", p, json.Parser(), &koanf.Options{Sensitive: true}); l.Name() != "vault" || !l.Sensitive() {
 		t.Errorf("Name() = %q, Sensitive() = %v; want vault, true", l.Name(), l.Sensitive())
 	}
-	if l := config.FromKoanf("file", p, json.Parser()); l.Sensitive() {
-		t.Error("a layer is sensitive without KoanfSensitive")
+	if l := koanf.New("file", p, json.Parser(), nil); l.Sensitive() {
+		t.Error("a layer is sensitive without Options.Sensitive")
 	}
 }
 
-func TestFromKoanfReloads(t *testing.T) {
+func TestKoanfReloads(t *testing.T) {
 	t.Parallel()
 	n := 0
 	p := koanfFuncProvider(func() (map[string]any, error) {
 		n++
 		return map[string]any{"database": map[string]any{"port": n}}, nil
 	})
-	layer := config.FromKoanf("counter", p, nil)
+	layer := koanf.New("counter", p, nil, nil)
 	schema := koanfTestSchema(t)
 	for want := 1; want <= 2; want++ {
 		vals, err := layer.Load(context.Background(), schema)
@@ -275,7 +277,7 @@ func TestFromKoanfReloads(t *testing.T) {
 	}
 }
 
-func ExampleFromKoanf() {
+func ExampleNew() {
 	type AppConfig struct {
 		Server struct {
 			Addr string
@@ -293,7 +295,7 @@ func ExampleFromKoanf() {
 	// Any koanf provider and parser: a file, Vault, Consul, S3. This one
 	// reads JSON from memory.
 	doc := []byte(`{"server": {"addr": ":9090"}, "database": {"host": "db.internal", "prot": 5432}}`)
-	layer := config.FromKoanf("json", rawbytes.Provider(doc), json.Parser())
+	layer := koanf.New("json", rawbytes.Provider(doc), json.Parser(), nil)
 
 	vals, err := layer.Load(context.Background(), schema)
 	for _, key := range slices.Sorted(maps.Keys(vals)) {
@@ -304,4 +306,54 @@ func ExampleFromKoanf() {
 	// database.host = db.internal (json database.host)
 	// server.addr = :9090 (json server.addr)
 	// warning: database.prot: unknown, did you mean database.port?
+}
+
+// errorChain lists err and every error its Unwrap methods reach.
+func errorChain(err error) []error {
+	if err == nil {
+		return nil
+	}
+	out := []error{err}
+	switch e := err.(type) {
+	case interface{ Unwrap() error }:
+		out = append(out, errorChain(e.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			out = append(out, errorChain(x)...)
+		}
+	}
+	return out
+}
+
+// TestConfigImportsNoKoanf checks that package config, and everything it
+// imports, stays free of koanf: only programs that use this package pull it
+// in.
+func TestConfigImportsNoKoanf(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	var walk func(path, dir string)
+	walk = func(path, dir string) {
+		if seen[path] {
+			return
+		}
+		seen[path] = true
+		pkg, err := build.Import(path, dir, 0)
+		if err != nil {
+			t.Fatalf("import %s: %v", path, err)
+		}
+		if pkg.Goroot {
+			return
+		}
+		if strings.Contains(path, "knadh/koanf") {
+			t.Errorf("package config depends on %s", path)
+			return
+		}
+		for _, imp := range pkg.Imports {
+			walk(imp, pkg.Dir)
+		}
+	}
+	walk("github.com/strata-go/strata/config", ".")
+	if len(seen) < 5 {
+		t.Fatalf("walked only %d packages: the check proves nothing", len(seen))
+	}
 }

@@ -1,0 +1,171 @@
+// Package koanf turns any koanf provider into a config.Layer, so the koanf
+// ecosystem (files, Vault, Consul, S3, flags) can feed a store:
+//
+//	layer := koanf.New("settings", file.Provider("settings.json"), json.Parser(), nil)
+//	store, err := config.Load[AppConfig](ctx, opts, layer, env.New(nil))
+//
+// The package config itself does not import koanf; only programs that use
+// this package do.
+//
+// # config.Values and sources
+//
+// Each Load reads the provider afresh into a new koanf instance and maps the
+// nested document onto the schema's keys ("database.host"). A value's source
+// is {Layer: name, Location: key}. A key that matches no field is reported as
+// a *config.UnknownNameError with the closest known key. config.Values keep the
+// types the parser produced (a JSON number is a float64), and the store
+// decodes them into the fields' types.
+//
+// # Errors
+//
+// A failure to read is a *config.SourceError whose Code is config.ErrNotFound
+// or config.ErrAccessDenied when the provider's error says so (including
+// fs.ErrNotExist and fs.ErrPermission), and config.ErrTransient otherwise;
+// the provider's error is kept in the Unwrap chain. A failure to parse is a
+// *config.SourceError with Code config.ErrMalformed. The parser's own error
+// is not kept, neither in the text nor in the Unwrap chain, because parsers
+// quote the input they reject and that input may hold a secret: the cause
+// says only the parser error's type and, for a JSON syntax error, the byte
+// offset.
+//
+// # Context
+//
+// koanf providers take no context: Load checks ctx before and after reading,
+// and a context that ends while the provider reads wins over its result, but
+// Load cannot interrupt a provider that blocks.
+package koanf
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	kf "github.com/knadh/koanf/v2"
+
+	"github.com/strata-go/strata/config"
+)
+
+// Options tune a layer made by New. The zero value (and nil) is valid; each
+// field's default is given in its comment.
+type Options struct {
+	// Sensitive marks the layer as a proper home for secrets, such as a
+	// provider that reads from a secret store. Defaults to false: the layer is
+	// not sensitive, and a secret field it sets breaks the secret policy.
+	Sensitive bool
+}
+
+// New turns a koanf provider into a layer. name is the layer's name in
+// sources and messages. pa parses what the provider reads; when it is nil the
+// provider's Read method supplies the nested map itself. opts may be nil.
+func New(name string, p kf.Provider, pa kf.Parser, opts *Options) config.Layer {
+	l := &layer{name: name, provider: p, parser: pa}
+	if opts != nil {
+		l.sensitive = opts.Sensitive
+	}
+	return l
+}
+
+type layer struct {
+	name      string
+	provider  kf.Provider
+	parser    kf.Parser
+	sensitive bool
+}
+
+func (l *layer) Name() string    { return l.name }
+func (l *layer) Sensitive() bool { return l.sensitive }
+
+func (l *layer) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if l.provider == nil {
+		return nil, &config.SourceError{Layer: l.name, Code: config.ErrNotFound, Message: "no koanf provider given"}
+	}
+	var pa kf.Parser
+	if l.parser != nil {
+		pa = koanfParser{l.parser}
+	}
+	k := kf.New(".")
+	err := k.Load(l.provider, pa)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, ctxErr
+	}
+	if err != nil {
+		return nil, l.loadError(err)
+	}
+
+	source := func(key string) config.Source { return config.Source{Layer: l.name, Location: key} }
+	var unknown []string
+	vals := schema.Flatten("", k.Raw(), source, func(key string) { unknown = append(unknown, key) })
+	if len(unknown) == 0 {
+		return vals, nil
+	}
+	slices.Sort(unknown)
+	errs := make([]error, len(unknown))
+	for i, key := range unknown {
+		errs[i] = schema.UnknownKey(key, source(key))
+	}
+	return vals, errors.Join(errs...)
+}
+
+func (l *layer) loadError(err error) error {
+	var perr *koanfParseError
+	if errors.As(err, &perr) {
+		return &config.SourceError{
+			Layer:   l.name,
+			Code:    config.ErrMalformed,
+			Message: "cannot parse the content",
+			Err:     perr,
+		}
+	}
+	e := &config.SourceError{Layer: l.name, Err: err}
+	switch {
+	case errors.Is(err, config.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
+		e.Code = config.ErrNotFound
+	case errors.Is(err, config.ErrAccessDenied) || errors.Is(err, fs.ErrPermission):
+		e.Code = config.ErrAccessDenied
+	default:
+		e.Code = config.ErrTransient
+	}
+	return e
+}
+
+// koanfParser wraps a parser so that its errors can be told from the
+// provider's once koanf returns them.
+type koanfParser struct{ kf.Parser }
+
+func (p koanfParser) Unmarshal(b []byte) (map[string]any, error) {
+	m, err := p.Parser.Unmarshal(b)
+	if err != nil {
+		return nil, newKoanfParseError(err)
+	}
+	return m, nil
+}
+
+// koanfParseError stands for a parser's error without its message, which may
+// quote the input. It keeps the error's type and, when the error has one, the
+// byte offset.
+type koanfParseError struct {
+	typ    string
+	offset int64 // -1 when unknown
+}
+
+func newKoanfParseError(err error) *koanfParseError {
+	e := &koanfParseError{typ: fmt.Sprintf("%T", err), offset: -1}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		e.offset = syn.Offset
+	}
+	return e
+}
+
+func (e *koanfParseError) Error() string {
+	if e.offset >= 0 {
+		return fmt.Sprintf("parser error %s at byte offset %d (message withheld as it may quote a secret)", e.typ, e.offset)
+	}
+	return fmt.Sprintf("parser error %s (message withheld as it may quote a secret)", e.typ)
+}
