@@ -135,13 +135,28 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // variable under the prefix, a .env entry, or a key of a JSON secret. It is a
 // warning unless Options.Strict is set.
 type UnknownNameError struct {
-	Name       string // "APP_DATABSE_HOST" or a key "database.hots"
+	// Name is the name as the source wrote it: "APP_DATABSE_HOST" or a key
+	// "database.hots". It is empty when the name is part of a secret's
+	// content, such as a key of a JSON secret (see Schema.UnknownSecretKey):
+	// such a name is never shown.
+	Name       string
 	Source     Source
 	Suggestion string // the closest known name, or ""
 }
 
 func (e *UnknownNameError) Error() string {
 	var b strings.Builder
+	if e.Name == "" {
+		b.WriteString("a key of ")
+		b.WriteString(e.Source.String())
+		b.WriteString(" maps to no field")
+		if e.Suggestion != "" {
+			b.WriteString("; did you mean ")
+			b.WriteString(e.Suggestion)
+			b.WriteByte('?')
+		}
+		return b.String()
+	}
 	b.WriteString(e.Name)
 	b.WriteString(": unknown")
 	if e.Suggestion != "" {

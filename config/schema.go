@@ -538,6 +538,15 @@ func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
 	return &UnknownNameError{Name: key, Source: src, Suggestion: closest(key, s.byKey)}
 }
 
+// UnknownSecretKey returns the error for a key of a sensitive source (a JSON
+// secret, a secret store's document) that maps to no field. The key is part of
+// the secret's content, so the error never holds it: it names src (which must
+// not hold the key either, such as the secret's name) and the closest known
+// key as a suggestion.
+func (s *Schema) UnknownSecretKey(key string, src Source) *UnknownNameError {
+	return &UnknownNameError{Source: src, Suggestion: closest(key, s.byKey)}
+}
+
 // Flatten maps a nested structure, such as a parsed JSON document, onto the
 // schema's keys under mount ("database"; "" for the root). A value at the key of
 // a field is taken whole (so a JSON object can fill a map field and an array a
