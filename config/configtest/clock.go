@@ -1,5 +1,7 @@
 // Package configtest provides helpers for testing code that uses a
-// config.Store: a fake clock that moves only when the test says so.
+// config.Store (a fake clock that moves only when the test says so, a locked
+// log buffer) and the conformance suite every layer runs: TestLayer, which
+// states the contract of config.Layer and config.Refresher as named subtests.
 package configtest
 
 import (
