@@ -81,6 +81,9 @@ func (l *Reader) list(ctx context.Context, prefix string) ([]listEntry, error) {
 		if err != nil {
 			return nil, l.sourceError(opList, prefix, ref{}, err)
 		}
+		if page == nil {
+			return nil, noAnswer(opList, prefix)
+		}
 		for _, e := range page.SecretList {
 			name := aws.ToString(e.Name)
 			if e.DeletedDate != nil {
@@ -219,6 +222,10 @@ func (l *Reader) getOne(ctx context.Context, r ref, res *results) {
 		res.fail(r, l.sourceError(opGet, r.id, r, err))
 		return
 	}
+	if out == nil {
+		res.fail(r, noAnswer(opGet, r.id))
+		return
+	}
 	if err := noValue(opGet, r.id, out.VersionId, out.SecretString, out.SecretBinary); err != nil {
 		res.fail(r, err)
 		return
@@ -271,6 +278,12 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 			}
 			for _, r := range pending {
 				res.fail(r, l.sourceError(opBatchGet, r.id, r, err))
+			}
+			return nil
+		}
+		if out == nil {
+			for _, r := range pending {
+				res.fail(r, noAnswer(opBatchGet, r.id))
 			}
 			return nil
 		}
@@ -366,6 +379,8 @@ func (l *Reader) describe(ctx context.Context, ids []string) (map[string]map[str
 			switch {
 			case err != nil:
 				errs[id] = l.sourceError(opDescribe, id, ref{id: id}, err)
+			case out == nil:
+				errs[id] = noAnswer(opDescribe, id)
 			case out.DeletedDate != nil:
 				errs[id] = &config.SourceError{Layer: LayerName, Source: id, Code: config.ErrDeleted, Message: deletedMessage}
 			default:
@@ -397,6 +412,13 @@ func noValue(o op, id string, versionID, text *string, bin []byte) *config.Sourc
 	return malformed(id, fmt.Sprintf("%s answered version %s with neither SecretString nor SecretBinary: the answer was not used, and the secret is read again at the next refresh", o, v))
 }
 
+// noAnswer is the error for a call whose client returned neither an answer
+// nor an error: a broken client or wrapper, reported as config.ErrMalformed
+// like any other answer that cannot be used.
+func noAnswer(o op, id string) *config.SourceError {
+	return malformed(id, fmt.Sprintf("%s returned no answer and no error: the client is broken; nothing was read", o))
+}
+
 // send makes one API call through Layer.call with the SDK options of ctx
 // (see withSingleAttempt), and records on a call cut short by a deadline
 // which deadline fired: Options.Timeout, or the caller's.
@@ -405,11 +427,12 @@ func (l *Reader) send(ctx context.Context, o op, subject slog.Attr, fn func(cont
 	if dl, ok := ctx.Deadline(); ok {
 		callerLeft = max(time.Until(dl), 0)
 	}
+	unsent := ctx.Err() != nil
 	optFns := sdkOptions(ctx)
 	err := l.call(ctx, o, subject, func(cctx context.Context) error { return fn(cctx, optFns...) })
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &deadlineError{caller: true, budget: callerLeft, err: err}
+			return &deadlineError{caller: true, unsent: unsent, budget: callerLeft, err: err}
 		}
 		return &deadlineError{budget: l.opts.Timeout, err: err}
 	}
