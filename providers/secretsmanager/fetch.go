@@ -287,40 +287,7 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 			}
 			return nil
 		}
-		for _, e := range out.SecretValues {
-			name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
-			r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
-			if !ok {
-				continue
-			}
-			if err := noValue(opBatchGet, r.id, e.VersionId, e.SecretString, e.SecretBinary); err != nil {
-				res.fail(r, err)
-				continue
-			}
-			res.ok(r, &secret{
-				name:      name,
-				arn:       arn,
-				versionID: aws.ToString(e.VersionId),
-				stages:    e.VersionStages,
-				text:      aws.ToString(e.SecretString),
-				hasText:   e.SecretString != nil,
-				bin:       e.SecretBinary,
-			})
-		}
-		for _, e := range out.Errors {
-			id := aws.ToString(e.SecretId)
-			r, ok := take(func(r ref) bool { return r.id == id })
-			if !ok {
-				r, ok = take(func(r ref) bool { return sameSecret(r.id, nameOfARN(id), id) })
-			}
-			if !ok {
-				continue
-			}
-			apiErr := &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message), Fault: smithy.FaultClient}
-			// A batch needs GetSecretValue on each secret; that is the
-			// permission a per-secret AccessDenied is about.
-			res.fail(r, l.sourceError(opGet, r.id, r, apiErr))
-		}
+		l.batchAnswer(out, take, res)
 		tok := aws.ToString(out.NextToken)
 		if tok == "" || seenTokens[tok] {
 			break
@@ -329,6 +296,46 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 		in.NextToken = out.NextToken
 	}
 	return pending
+}
+
+// batchAnswer records what one BatchGetSecretValue answer says of the refs
+// still pending: a value, or an error from its Errors list. take removes the
+// first pending ref that matches and reports whether there was one.
+func (l *Reader) batchAnswer(out *sm.BatchGetSecretValueOutput, take func(match func(r ref) bool) (ref, bool), res *results) {
+	for _, e := range out.SecretValues {
+		name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
+		r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
+		if !ok {
+			continue
+		}
+		if err := noValue(opBatchGet, r.id, e.VersionId, e.SecretString, e.SecretBinary); err != nil {
+			res.fail(r, err)
+			continue
+		}
+		res.ok(r, &secret{
+			name:      name,
+			arn:       arn,
+			versionID: aws.ToString(e.VersionId),
+			stages:    e.VersionStages,
+			text:      aws.ToString(e.SecretString),
+			hasText:   e.SecretString != nil,
+			bin:       e.SecretBinary,
+		})
+	}
+	for _, e := range out.Errors {
+		id := aws.ToString(e.SecretId)
+		r, ok := take(func(r ref) bool { return r.id == id })
+		if !ok {
+			r, ok = take(func(r ref) bool { return sameSecret(r.id, nameOfARN(id), id) })
+		}
+		if !ok {
+			continue
+		}
+		apiErr := &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message), Fault: smithy.FaultClient}
+		// A batch needs GetSecretValue on each secret; that is the
+		// permission a per-secret AccessDenied is about.
+		res.fail(r, l.sourceError(opGet, r.id, r, apiErr))
+	}
 }
 
 // sameSecret reports whether id (a name, an ARN or a partial ARN) names the
