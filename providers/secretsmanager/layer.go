@@ -168,8 +168,10 @@ func (l *Reader) LayerStatus() config.LayerStatus {
 // Load reads every spec and returns the values for schema. The error joins
 // every problem found: a *config.SourceError for each secret that could not
 // be read or used, and a *config.UnknownNameError warning for each key that
-// maps to no field (an error instead with Options.StrictKeys). Values that
-// could be read are returned even when there are errors.
+// maps to no field (an error instead with Options.StrictKeys); a key of a
+// secret's content is never shown, the warning names the secret. Values that
+// could be read are returned even when there are errors. A Reader without a
+// client fails with config.ErrLayer, and nothing is sent on a done ctx.
 func (l *Reader) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
 	r, err := l.read(ctx, schema)
 	if err != nil {
