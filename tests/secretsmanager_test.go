@@ -728,3 +728,96 @@ func storeVersions(st config.Status) map[string]string {
 	}
 	return nil
 }
+
+// smCachingClient answers GetSecretValue from what the real client returned
+// before, whatever its ctx, as a caching wrapper may.
+type smCachingClient struct {
+	*sm.Client
+	mu    sync.Mutex
+	cache map[string]*sm.GetSecretValueOutput
+	calls int
+}
+
+func (c *smCachingClient) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, optFns ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
+	c.mu.Lock()
+	c.calls++
+	out, ok := c.cache[aws.ToString(in.SecretId)]
+	c.mu.Unlock()
+	if ok {
+		return out, nil
+	}
+	out, err := c.Client.GetSecretValue(ctx, in, optFns...)
+	if err == nil {
+		c.mu.Lock()
+		c.cache[aws.ToString(in.SecretId)] = out
+		c.mu.Unlock()
+	}
+	return out, err
+}
+
+// TestSecretsManagerDoneContextSendsNothing checks that a read on a done ctx
+// asks the client nothing, even a caching one that would answer, and that the
+// store reports the interruption once, naming the field left unset.
+func TestSecretsManagerDoneContextSendsNothing(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, false)
+	stripe := emu.UniqueName(t, "stripe")
+	emu.CreateString(t, e.direct, stripe, "sk_live_"+smCanary)
+	c := &smCachingClient{Client: sm.NewFromConfig(e.cfg), cache: map[string]*sm.GetSecretValueOutput{}}
+	l := secretsmanager.NewWithClient(c, nil, secretsmanager.String(stripe, "payments.stripe_key", nil))
+	if _, err := l.Load(t.Context(), smSchema(t)); err != nil {
+		t.Fatal(err)
+	}
+	c.calls = 0
+	e.proxy.ResetCalls()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	type required struct {
+		Payments struct {
+			StripeKey config.Secret `validate:"required"`
+		}
+	}
+	_, err := config.Load[required](ctx, &config.Options{Logger: slog.New(slog.DiscardHandler)}, l)
+	if c.calls != 0 || e.proxy.Calls("GetSecretValue") != 0 {
+		t.Errorf("%d client calls, %d requests on a done ctx", c.calls, e.proxy.Calls("GetSecretValue"))
+	}
+	if !errors.Is(err, context.Canceled) || strings.Count(err.Error(), "context canceled") != 1 ||
+		!strings.Contains(err.Error(), "secretsmanager: interrupted") || strings.Contains(err.Error(), "is required") {
+		t.Errorf("err = %v, want one interruption of the secretsmanager layer", err)
+	}
+	noSMCanary(t, fmt.Sprintf("%v %+v", err, err))
+}
+
+// TestSecretsManagerUnknownKeyNotShown checks that a key of a JSON secret
+// that maps to no field is part of the secret: the warning names the secret,
+// never the key, in the error, its Source, the store's logs and Status.
+func TestSecretsManagerUnknownKeyNotShown(t *testing.T) {
+	t.Parallel()
+	e := newSMEnv(t, false)
+	db := emu.UniqueName(t, "database")
+	emu.CreateString(t, e.direct, db, `{"host":"h","`+smCanary+`":"x"}`)
+	var logs smLogBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	store, err := config.Load[smConfig](t.Context(), &config.Options{Logger: logger},
+		e.layer(secretsmanager.Options{Logger: logger}, secretsmanager.JSON(db, "database", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	warns := store.Warnings()
+	var u *config.UnknownNameError
+	if len(warns) != 1 || !errors.As(warns[0], &u) || u.Name != "" || u.Source.Location != db {
+		t.Fatalf("warnings = %v, want one unknown key of %s", warns, db)
+	}
+	if !strings.Contains(warns[0].Error(), db) || !strings.Contains(logs.String(), db) {
+		t.Errorf("warning %q (logged: %s) does not name the secret", warns[0], logs.String())
+	}
+	noSMCanary(t, warns[0].Error(), fmt.Sprintf("%+v", u), logs.String(), fmt.Sprint(store.Status()), store.Masked().String())
+	_, err = config.Load[smConfig](t.Context(), &config.Options{Logger: logger},
+		e.layer(secretsmanager.Options{StrictKeys: true}, secretsmanager.JSON(db, "database", nil)))
+	if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), db) {
+		t.Errorf("StrictKeys: err = %v, want ErrMalformed naming %s", err, db)
+	}
+	noSMCanary(t, fmt.Sprintf("%v %+v", err, err))
+}

@@ -42,9 +42,14 @@ func (p *docProvider) Read() (map[string]any, error) {
 
 // koanfHarness builds a koanf layer over a docProvider with the JSON
 // parser. The document is one source.
-func koanfHarness(t *testing.T, _ configtest.Setup) configtest.Fixture {
+func koanfHarness(*testing.T, configtest.Setup) configtest.Fixture {
+	return koanfFixture(nil)
+}
+
+// koanfFixture is koanfHarness's fixture, with opts for the layer.
+func koanfFixture(opts *koanf.Options) configtest.Fixture {
 	p := &docProvider{doc: map[string]map[string]string{}}
-	layer := koanf.New("koanf", p, koanfjson.Parser(), nil)
+	layer := koanf.New("koanf", p, koanfjson.Parser(), opts)
 	return configtest.Fixture{
 		Set: func(key, value string) {
 			p.mu.Lock()
@@ -78,4 +83,12 @@ func koanfHarness(t *testing.T, _ configtest.Setup) configtest.Fixture {
 
 func TestConformance(t *testing.T) {
 	configtest.TestLayer(t, configtest.Harness{New: koanfHarness})
+}
+
+// TestConformanceSensitive runs the suite on a sensitive layer, whose unknown
+// keys are never shown.
+func TestConformanceSensitive(t *testing.T) {
+	configtest.TestLayer(t, configtest.Harness{New: func(*testing.T, configtest.Setup) configtest.Fixture {
+		return koanfFixture(&koanf.Options{Sensitive: true})
+	}})
 }

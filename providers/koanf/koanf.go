@@ -12,7 +12,11 @@
 // Each Load reads the provider afresh into a new koanf instance and maps the
 // nested document onto the schema's keys ("database.host"). A value's source
 // is {Layer: name, Location: key}. A key that matches no field is reported as
-// a *config.UnknownNameError with the closest known key. config.Values keep the
+// a *config.UnknownNameError with the closest known key. With
+// Options.Sensitive the keys are taken as part of the secret content the layer
+// holds: an unknown key is never shown (Name is "", the Source names the
+// layer only; see config.Schema.UnknownSecretKey), in no error, warning or
+// log line. config.Values keep the
 // types the parser produced (a JSON number is a float64), and the store
 // decodes them into the fields' types.
 //
@@ -20,13 +24,15 @@
 //
 // A failure to read is a *config.SourceError whose Code is config.ErrNotFound
 // or config.ErrAccessDenied when the provider's error says so (including
-// fs.ErrNotExist and fs.ErrPermission), and config.ErrTransient otherwise;
-// the provider's error is kept in the Unwrap chain. A failure to parse is a
-// *config.SourceError with Code config.ErrMalformed. The parser's own error
-// is not kept, neither in the text nor in the Unwrap chain, because parsers
-// quote the input they reject and that input may hold a secret: the cause
-// says only the parser error's type and, for a JSON syntax error, the byte
-// offset.
+// fs.ErrNotExist and fs.ErrPermission), and config.ErrTransient otherwise. A
+// failure to parse is a *config.SourceError with Code config.ErrMalformed.
+// Neither the provider's error nor the parser's is kept, in the text or in the
+// Unwrap chain, because they may quote what was read or sent (a token, a
+// response body, the input a parser rejects), and that may be a secret. The
+// cause says only the error's Go type and, for a JSON syntax error, the byte
+// offset; a provider's cause still matches, with errors.Is, context.Canceled,
+// context.DeadlineExceeded, fs.ErrNotExist, fs.ErrPermission,
+// config.ErrNotFound and config.ErrAccessDenied when its error did.
 //
 // # Context
 //
@@ -105,11 +111,28 @@ func (l *layer) Load(ctx context.Context, schema *config.Schema) (config.Values,
 		return vals, nil
 	}
 	slices.Sort(unknown)
-	errs := make([]error, len(unknown))
-	for i, key := range unknown {
-		errs[i] = schema.UnknownKey(key, source(key))
+	return vals, errors.Join(l.unknownKeys(schema, unknown)...)
+}
+
+// unknownKeys reports the keys that map to no field. A sensitive layer's keys
+// are part of what it holds (the keys of a secret document), so its errors
+// never show them (see config.Schema.UnknownSecretKey): they name the layer
+// and the closest known key, once per distinct suggestion.
+func (l *layer) unknownKeys(schema *config.Schema, keys []string) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, key := range keys {
+		if !l.sensitive {
+			errs = append(errs, schema.UnknownKey(key, config.Source{Layer: l.name, Location: key}))
+			continue
+		}
+		u := schema.UnknownSecretKey(key, config.Source{Layer: l.name})
+		if !seen[u.Suggestion] {
+			seen[u.Suggestion] = true
+			errs = append(errs, u)
+		}
 	}
-	return vals, errors.Join(errs...)
+	return errs
 }
 
 func (l *layer) loadError(err error) error {
@@ -122,7 +145,7 @@ func (l *layer) loadError(err error) error {
 			Err:     perr,
 		}
 	}
-	e := &config.SourceError{Layer: l.name, Err: err}
+	e := &config.SourceError{Layer: l.name, Message: "the provider could not read", Err: newProviderError(err)}
 	switch {
 	case errors.Is(err, config.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
 		e.Code = config.ErrNotFound
@@ -169,3 +192,32 @@ func (e *koanfParseError) Error() string {
 	}
 	return fmt.Sprintf("parser error %s (message withheld as it may quote a secret)", e.typ)
 }
+
+// providerError stands for a provider's error without its message, which may
+// quote what the provider read or was given (a token, a response body). It
+// keeps the error's Go type, and matches with errors.Is the sentinels the
+// provider's error matched: context.Canceled, context.DeadlineExceeded,
+// fs.ErrNotExist, fs.ErrPermission, config.ErrNotFound, config.ErrAccessDenied.
+type providerError struct {
+	typ     string
+	matches []error
+}
+
+var providerSentinels = []error{context.Canceled, context.DeadlineExceeded, fs.ErrNotExist, fs.ErrPermission,
+	config.ErrNotFound, config.ErrAccessDenied}
+
+func newProviderError(err error) *providerError {
+	e := &providerError{typ: fmt.Sprintf("%T", err)}
+	for _, s := range providerSentinels {
+		if errors.Is(err, s) {
+			e.matches = append(e.matches, s)
+		}
+	}
+	return e
+}
+
+func (e *providerError) Error() string {
+	return fmt.Sprintf("provider error %s (message withheld as it may quote a secret)", e.typ)
+}
+
+func (e *providerError) Unwrap() []error { return e.matches }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/build"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -355,5 +356,87 @@ func TestConfigImportsNoKoanf(t *testing.T) {
 	walk("github.com/strata-go/strata/config", ".")
 	if len(seen) < 5 {
 		t.Fatalf("walked only %d packages: the check proves nothing", len(seen))
+	}
+}
+
+// TestKoanfProviderErrorChainClean checks that a provider's error, which may
+// quote what it was given or read, is kept in no text and no cause, while
+// the sentinels it matched still match.
+func TestKoanfProviderErrorChainClean(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-koanf-9b2c"
+	tests := map[string]struct {
+		err  error
+		code error
+		is   []error
+	}{
+		"bad token":  {fmt.Errorf("vault: bad token %s", canary), config.ErrTransient, nil},
+		"missing":    {&fs.PathError{Op: "open", Path: canary, Err: fs.ErrNotExist}, config.ErrNotFound, []error{fs.ErrNotExist}},
+		"canceled":   {fmt.Errorf("vault %s: %w", canary, context.Canceled), config.ErrTransient, []error{context.Canceled}},
+		"timed out":  {fmt.Errorf("vault %s: %w", canary, context.DeadlineExceeded), config.ErrTransient, []error{context.DeadlineExceeded}},
+		"permission": {fmt.Errorf("%s: %w", canary, fs.ErrPermission), config.ErrAccessDenied, []error{fs.ErrPermission}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := koanf.New("vault", koanfMapProvider{err: tt.err}, nil, &koanf.Options{Sensitive: true}).
+				Load(context.Background(), koanfTestSchema(t))
+			if !errors.Is(err, tt.code) {
+				t.Errorf("err = %v, want %v", err, tt.code)
+			}
+			for _, want := range tt.is {
+				if !errors.Is(err, want) {
+					t.Errorf("err = %v does not match %v", err, want)
+				}
+			}
+			if !strings.Contains(err.Error(), fmt.Sprintf("%T", tt.err)) {
+				t.Errorf("err = %q does not give the provider error's type", err)
+			}
+			for _, e := range errorChain(err) {
+				for _, text := range []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
+					if strings.Contains(text, canary) {
+						t.Errorf("%T in the chain quotes the provider's error: %s", e, text)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestKoanfSensitiveUnknownKeys checks that a sensitive layer's unknown keys,
+// part of the secret document it reads, are shown nowhere: not in the error,
+// its Source, or the store's warnings.
+func TestKoanfSensitiveUnknownKeys(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY7f3a"
+	doc := `{"database": {"port": 1, "` + canary + `": "x", "hots": "y"}}`
+	layer := koanf.New("vault", rawbytes.Provider([]byte(doc)), json.Parser(), &koanf.Options{Sensitive: true})
+	_, err := layer.Load(context.Background(), koanfTestSchema(t))
+	got := configtest.UnknownNames(t, err)
+	if len(got) == 0 {
+		t.Fatalf("err = %v, want the unknown keys reported", err)
+	}
+	var suggested bool
+	for _, u := range got {
+		if u.Name != "" || u.Source != (config.Source{Layer: "vault"}) {
+			t.Errorf("unknown = %+v, want no name and the layer as source", u)
+		}
+		suggested = suggested || u.Suggestion == "database.host"
+	}
+	if !suggested {
+		t.Errorf("unknown = %+v, want database.host suggested", got)
+	}
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, lerr := config.Load[koanfTestConfig](context.Background(), &config.Options{Logger: logger}, layer); lerr != nil {
+		t.Fatalf("Load: %v", lerr)
+	}
+	if !strings.Contains(logs.String(), "vault") {
+		t.Errorf("the warning does not name the layer: %s", logs.String())
+	}
+	for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", got), logs.String()} {
+		if strings.Contains(text, canary) || strings.Contains(text, "hots") {
+			t.Errorf("an unknown key of a sensitive layer is shown: %s", text)
+		}
 	}
 }

@@ -65,29 +65,61 @@
 //   - config.ErrAccessDenied: the message names the missing IAM action
 //     (secretsmanager:GetSecretValue, secretsmanager:DescribeSecret,
 //     secretsmanager:ListSecrets) and the secret's ARN or ARN pattern.
+//   - config.ErrCredentials: the client has no AWS credentials that work
+//     (the default chain found none, or their retrieval failed: the cause is a
+//     *CredentialsError, with WithCredentialsHint), or Secrets Manager refused
+//     the ones the call was signed with (expired, not valid for the account,
+//     a signature that does not verify). The message says how to fix it.
 //   - config.ErrDecryption: Secrets Manager could not decrypt the value, or
 //     the secret's KMS key denied the caller: the caller needs kms:Decrypt on
 //     that key.
 //   - config.ErrDeleted: the secret is scheduled for deletion.
 //   - config.ErrMalformed: the value is not valid JSON (the message gives the
 //     byte offset of the syntax error, never the content), is not a JSON object
-//     where one is needed, or is over the 65,536-byte limit.
-//   - config.ErrThrottled: calls were throttled after the SDK's retries.
+//     where one is needed, or is over the 65,536-byte limit; or the answer
+//     has no value (a version with neither SecretString nor SecretBinary, or a
+//     client that returned neither an answer nor an error), which is never
+//     used as a value.
+//   - config.ErrThrottled: calls were throttled; the message says "after N
+//     attempts" (or "in 1 attempt", for a refresh, which sends each call once)
+//     when the SDK's retryer gave up.
 //   - config.ErrTransient: a 5xx answer, a timeout or a broken connection,
-//     after the SDK's retries.
+//     with the same count of attempts. A timeout says which deadline fired:
+//     "no answer within 5s (Options.Timeout, the per-call deadline)", "no
+//     answer before the caller's context deadline", or "the caller's context
+//     deadline had passed before the call was sent".
+//   - config.ErrLayer: the Reader has no API client (NewWithClient was given
+//     nil or a typed nil, reported at the first read: "secretsmanager: no API
+//     client"), or the client panicked during a call. The panic is recovered
+//     in the goroutine of the call and reported as the failure of the secrets
+//     it was reading; its value is never shown. Load and Refresh return only
+//     once every goroutine they started has ended.
 //
-// config.IsTransient tells the last two from the permanent ones. The SDK's
-// error is not kept in the chain, since its message may quote the request or
-// a response body: SourceError.Err is a clean cause naming the operation, the
-// API error code (its ErrorCode method, as smithy.APIError has), the HTTP
-// status and the SDK error's Go type, and it unwraps to context.Canceled or
-// context.DeadlineExceeded when the call was cut short. A call cancelled by
-// the caller's context is "interrupted". SourceError.Keys names the key the
-// spec mounts (a field, a section, or "" for a prefix whose listing
+// config.IsTransient tells ErrThrottled and ErrTransient from the permanent
+// ones. The SDK's error is not kept in the chain, since its message may quote
+// the request or a response body: SourceError.Err is a clean cause naming the
+// operation, the API error code (its ErrorCode method, as smithy.APIError
+// has), the HTTP status and the SDK error's Go type, and it unwraps to
+// context.Canceled or context.DeadlineExceeded when the call was cut short.
+// The debug lines of Options.Logger give the same clean cause, never the
+// SDK's message.
+//
+// A call is never sent on a done context, even to a client that would answer
+// it (a caching wrapper): it fails with the context's error, mapped as above.
+// A call cancelled by the caller's context is "interrupted", and the store
+// reports the interruption of the layer once. SourceError.Keys names the key
+// the spec mounts (a field, a section, or "" for a prefix whose listing
 // failed), so the store reports the fields a failed source left unset once,
-// with it. A key of a JSON secret that maps to no field is a
-// *config.UnknownNameError warning with the closest known key, or, with
-// Options.StrictKeys, an error matching config.ErrMalformed.
+// with it.
+//
+// A key of a JSON secret, or the path of a secret found under a Prefix, that
+// maps to no field is a *config.UnknownNameError warning with the closest
+// known key, or, with Options.StrictKeys, an error matching
+// config.ErrMalformed. Such a key is part of the secret's content, so it is
+// shown nowhere (see config.Schema.UnknownSecretKey): not in the error, not in
+// its Source (whose Location is the secret's name, without "#key"), not in
+// logs. The error names the secret. A spec's own key (String's key that is no
+// field) is the program's and is named.
 //
 // # Refresh
 //

@@ -131,6 +131,7 @@ func rejectsCredentials(code string) bool {
 type deadlineError struct {
 	caller bool          // the caller's context deadline fired
 	budget time.Duration // the time the call had before that deadline
+	unsent bool          // the caller's deadline had passed before the call
 	err    error
 }
 
@@ -138,6 +139,9 @@ func (e *deadlineError) Error() string { return e.reason() }
 func (e *deadlineError) Unwrap() error { return e.err }
 
 func (e *deadlineError) reason() string {
+	if e.unsent {
+		return "the caller's context deadline had passed before the call was sent"
+	}
 	if e.caller {
 		return fmt.Sprintf("no answer before the caller's context deadline (%v after the call started)", e.budget.Round(time.Millisecond))
 	}
@@ -209,6 +213,16 @@ func attempts(err error) string {
 // context's error when the call was cut short.
 func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceError {
 	se := &config.SourceError{Layer: LayerName, Source: id, Err: cleanCause(o, err)}
+	var cp *clientPanic
+	switch {
+	case errors.Is(err, errNoClient):
+		se.Code, se.Message, se.Err = config.ErrLayer, "no API client (NewWithClient was given a nil client)", nil
+		return se
+	case errors.As(err, &cp):
+		// A bug of the client, not a blip: retrying sooner will not help.
+		se.Code, se.Message, se.Err = config.ErrLayer, cp.Error(), nil
+		return se
+	}
 	code := errorCode(err)
 	if errors.Is(err, context.Canceled) {
 		// The caller gave up: nothing to fix here, and the store names the

@@ -81,6 +81,9 @@ func (l *Reader) list(ctx context.Context, prefix string) ([]listEntry, error) {
 		if err != nil {
 			return nil, l.sourceError(opList, prefix, ref{}, err)
 		}
+		if page == nil {
+			return nil, noAnswer(opList, prefix)
+		}
 		for _, e := range page.SecretList {
 			name := aws.ToString(e.Name)
 			if e.DeletedDate != nil {
@@ -219,6 +222,10 @@ func (l *Reader) getOne(ctx context.Context, r ref, res *results) {
 		res.fail(r, l.sourceError(opGet, r.id, r, err))
 		return
 	}
+	if out == nil {
+		res.fail(r, noAnswer(opGet, r.id))
+		return
+	}
 	if err := noValue(opGet, r.id, out.VersionId, out.SecretString, out.SecretBinary); err != nil {
 		res.fail(r, err)
 		return
@@ -274,40 +281,13 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 			}
 			return nil
 		}
-		for _, e := range out.SecretValues {
-			name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
-			r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
-			if !ok {
-				continue
+		if out == nil {
+			for _, r := range pending {
+				res.fail(r, noAnswer(opBatchGet, r.id))
 			}
-			if err := noValue(opBatchGet, r.id, e.VersionId, e.SecretString, e.SecretBinary); err != nil {
-				res.fail(r, err)
-				continue
-			}
-			res.ok(r, &secret{
-				name:      name,
-				arn:       arn,
-				versionID: aws.ToString(e.VersionId),
-				stages:    e.VersionStages,
-				text:      aws.ToString(e.SecretString),
-				hasText:   e.SecretString != nil,
-				bin:       e.SecretBinary,
-			})
+			return nil
 		}
-		for _, e := range out.Errors {
-			id := aws.ToString(e.SecretId)
-			r, ok := take(func(r ref) bool { return r.id == id })
-			if !ok {
-				r, ok = take(func(r ref) bool { return sameSecret(r.id, nameOfARN(id), id) })
-			}
-			if !ok {
-				continue
-			}
-			apiErr := &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message), Fault: smithy.FaultClient}
-			// A batch needs GetSecretValue on each secret; that is the
-			// permission a per-secret AccessDenied is about.
-			res.fail(r, l.sourceError(opGet, r.id, r, apiErr))
-		}
+		l.batchAnswer(out, take, res)
 		tok := aws.ToString(out.NextToken)
 		if tok == "" || seenTokens[tok] {
 			break
@@ -316,6 +296,46 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 		in.NextToken = out.NextToken
 	}
 	return pending
+}
+
+// batchAnswer records what one BatchGetSecretValue answer says of the refs
+// still pending: a value, or an error from its Errors list. take removes the
+// first pending ref that matches and reports whether there was one.
+func (l *Reader) batchAnswer(out *sm.BatchGetSecretValueOutput, take func(match func(r ref) bool) (ref, bool), res *results) {
+	for _, e := range out.SecretValues {
+		name, arn := aws.ToString(e.Name), aws.ToString(e.ARN)
+		r, ok := take(func(r ref) bool { return sameSecret(r.id, name, arn) })
+		if !ok {
+			continue
+		}
+		if err := noValue(opBatchGet, r.id, e.VersionId, e.SecretString, e.SecretBinary); err != nil {
+			res.fail(r, err)
+			continue
+		}
+		res.ok(r, &secret{
+			name:      name,
+			arn:       arn,
+			versionID: aws.ToString(e.VersionId),
+			stages:    e.VersionStages,
+			text:      aws.ToString(e.SecretString),
+			hasText:   e.SecretString != nil,
+			bin:       e.SecretBinary,
+		})
+	}
+	for _, e := range out.Errors {
+		id := aws.ToString(e.SecretId)
+		r, ok := take(func(r ref) bool { return r.id == id })
+		if !ok {
+			r, ok = take(func(r ref) bool { return sameSecret(r.id, nameOfARN(id), id) })
+		}
+		if !ok {
+			continue
+		}
+		apiErr := &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message), Fault: smithy.FaultClient}
+		// A batch needs GetSecretValue on each secret; that is the
+		// permission a per-secret AccessDenied is about.
+		res.fail(r, l.sourceError(opGet, r.id, r, apiErr))
+	}
 }
 
 // sameSecret reports whether id (a name, an ARN or a partial ARN) names the
@@ -366,6 +386,8 @@ func (l *Reader) describe(ctx context.Context, ids []string) (map[string]map[str
 			switch {
 			case err != nil:
 				errs[id] = l.sourceError(opDescribe, id, ref{id: id}, err)
+			case out == nil:
+				errs[id] = noAnswer(opDescribe, id)
 			case out.DeletedDate != nil:
 				errs[id] = &config.SourceError{Layer: LayerName, Source: id, Code: config.ErrDeleted, Message: deletedMessage}
 			default:
@@ -397,6 +419,13 @@ func noValue(o op, id string, versionID, text *string, bin []byte) *config.Sourc
 	return malformed(id, fmt.Sprintf("%s answered version %s with neither SecretString nor SecretBinary: the answer was not used, and the secret is read again at the next refresh", o, v))
 }
 
+// noAnswer is the error for a call whose client returned neither an answer
+// nor an error: a broken client or wrapper, reported as config.ErrMalformed
+// like any other answer that cannot be used.
+func noAnswer(o op, id string) *config.SourceError {
+	return malformed(id, fmt.Sprintf("%s returned no answer and no error: the client is broken; nothing was read", o))
+}
+
 // send makes one API call through Layer.call with the SDK options of ctx
 // (see withSingleAttempt), and records on a call cut short by a deadline
 // which deadline fired: Options.Timeout, or the caller's.
@@ -405,11 +434,12 @@ func (l *Reader) send(ctx context.Context, o op, subject slog.Attr, fn func(cont
 	if dl, ok := ctx.Deadline(); ok {
 		callerLeft = max(time.Until(dl), 0)
 	}
+	unsent := ctx.Err() != nil
 	optFns := sdkOptions(ctx)
 	err := l.call(ctx, o, subject, func(cctx context.Context) error { return fn(cctx, optFns...) })
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &deadlineError{caller: true, budget: callerLeft, err: err}
+			return &deadlineError{caller: true, unsent: unsent, budget: callerLeft, err: err}
 		}
 		return &deadlineError{budget: l.opts.Timeout, err: err}
 	}

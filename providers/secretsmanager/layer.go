@@ -2,7 +2,10 @@ package secretsmanager
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +106,11 @@ func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
 		o = *opts
 	}
 	o = o.normalize()
+	if isNil(client) {
+		// Reported at the first read, as a Reader is built where no error
+		// can be returned.
+		client = nil
+	}
 	l := &Reader{
 		client:  client,
 		sources: append([]Spec(nil), specs...),
@@ -160,8 +168,10 @@ func (l *Reader) LayerStatus() config.LayerStatus {
 // Load reads every spec and returns the values for schema. The error joins
 // every problem found: a *config.SourceError for each secret that could not
 // be read or used, and a *config.UnknownNameError warning for each key that
-// maps to no field (an error instead with Options.StrictKeys). Values that
-// could be read are returned even when there are errors.
+// maps to no field (an error instead with Options.StrictKeys); a key of a
+// secret's content is never shown, the warning names the secret. Values that
+// could be read are returned even when there are errors. A Reader without a
+// client fails with config.ErrLayer, and nothing is sent on a done ctx.
 func (l *Reader) Load(ctx context.Context, schema *config.Schema) (config.Values, error) {
 	r, err := l.read(ctx, schema)
 	if err != nil {
@@ -182,6 +192,9 @@ type readResult struct {
 func (l *Reader) read(ctx context.Context, schema *config.Schema) (*readResult, error) {
 	if err := l.checkSources(); err != nil {
 		return nil, err
+	}
+	if l.client == nil {
+		return nil, noClientError()
 	}
 	m := newMapper(schema, l.opts.StrictKeys)
 	listed, errs := l.listAll(ctx)
@@ -222,7 +235,7 @@ func (l *Reader) bind(schema *config.Schema, listed map[string][]listEntry, m *m
 				continue
 			}
 			if schema != nil && path != "" && schema.Field(path) == nil && !schema.IsSection(path) {
-				m.unknown(path, config.Source{Layer: LayerName, Location: e.name})
+				m.unknownSecret(path, config.Source{Layer: LayerName, Location: e.name})
 				continue
 			}
 			out = append(out, binding{kind: kindPrefix, ref: src.ref(e.name), key: path})
@@ -245,18 +258,66 @@ func uniqueRefs(bs []binding) []ref {
 }
 
 // call runs one API call under the per-call timeout, counts it and logs it.
-func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(context.Context) error) error {
+// It is the one place the layer calls its client, so it holds the checks every
+// call needs: a Reader without a client, or a ctx already done, fails the call
+// before anything is sent (ctx's error then goes through the normal error
+// mapping, as a call the SDK cut short would), and a panic of the client
+// becomes an error (see clientPanic) instead of ending the process from one of
+// the layer's goroutines.
+func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(context.Context) error) (err error) {
+	if l.client == nil {
+		return errNoClient
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	cctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
 	start := time.Now()
-	err := fn(cctx)
-	l.calls.add(o, err)
-	if l.log.Enabled(ctx, slog.LevelDebug) {
-		attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
-		if err != nil {
-			attrs = append(attrs, slog.String("error", err.Error()))
+	defer func() {
+		if p := recover(); p != nil {
+			err = &clientPanic{op: o}
 		}
-		l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: API call", attrs...)
+		l.calls.add(o, err)
+		if l.log.Enabled(ctx, slog.LevelDebug) {
+			attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
+			if err != nil {
+				// Only the clean cause: the SDK's message may quote the
+				// request or the response, and so a secret.
+				attrs = append(attrs, slog.String("error", cleanCause(o, err).Error()))
+			}
+			l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: API call", attrs...)
+		}
+	}()
+	return fn(cctx)
+}
+
+// errNoClient is the error of every call of a Reader made without a client.
+var errNoClient = errors.New("no API client")
+
+// noClientError is the error of a read by a Reader made without a client.
+func noClientError() error {
+	return fmt.Errorf("%w: secretsmanager: no API client (NewWithClient was given a nil client)", config.ErrLayer)
+}
+
+// isNil reports whether client is nil or holds a nil pointer, map, func or
+// channel: a client that would panic at its first call.
+func isNil(client API) bool {
+	if client == nil {
+		return true
 	}
-	return err
+	switch v := reflect.ValueOf(client); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// clientPanic is the error of an API call whose client panicked. The panic's
+// value is not kept: it may hold anything the client had at hand, a secret
+// included.
+type clientPanic struct{ op op }
+
+func (e *clientPanic) Error() string {
+	return fmt.Sprintf("the API client panicked in %s (panic value withheld)", e.op)
 }

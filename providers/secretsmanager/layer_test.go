@@ -521,13 +521,29 @@ func TestUnknownKeys(t *testing.T) {
 		if !errors.As(err, &u) {
 			t.Fatalf("err = %v, want an UnknownNameError", err)
 		}
-		if u.Name != "database.pasword" || u.Suggestion != "database.password" || u.Source.Location != "app/db#pasword" {
+		// The key is part of the secret: it is shown nowhere, the secret's
+		// name is.
+		if u.Name != "" || u.Suggestion != "database.password" || u.Source.Location != "app/db" {
 			t.Errorf("unknown = %+v", u)
 		}
 		if rawOf(t, vals, "database.host") != "h" {
 			t.Error("known key not returned")
 		}
 		noCanary(t, err.Error())
+		var logs strings.Builder
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		store, serr := config.Load[testConfig](t.Context(), &config.Options{Logger: logger}, NewWithClient(f, &Options{Logger: logger}, JSON("app/db", "database", nil)))
+		if serr != nil {
+			t.Fatalf("Load: %v", serr)
+		}
+		if !strings.Contains(logs.String(), "app/db") {
+			t.Errorf("the warning does not name the secret: %s", logs.String())
+		}
+		for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", u), logs.String(), fmt.Sprint(store.Status())} {
+			if strings.Contains(text, "pasword") {
+				t.Errorf("the unknown key of the secret is shown: %s", text)
+			}
+		}
 	})
 	t.Run("strict", func(t *testing.T) {
 		l := NewWithClient(f, &Options{StrictKeys: true}, JSON("app/db", "database", nil))
@@ -536,8 +552,9 @@ func TestUnknownKeys(t *testing.T) {
 		if !errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrUnknownName) || errors.As(err, &u) {
 			t.Fatalf("err = %v, want a SourceError matching ErrMalformed only", err)
 		}
-		if !strings.Contains(err.Error(), "did you mean database.password") {
-			t.Errorf("message = %s", err)
+		if !strings.Contains(err.Error(), "did you mean database.password") || strings.Contains(err.Error(), "pasword") ||
+			!strings.Contains(err.Error(), "app/db") {
+			t.Errorf("message = %s, want the secret named and its key not shown", err)
 		}
 	})
 	t.Run("string to no field", func(t *testing.T) {
@@ -564,8 +581,8 @@ func TestPrefix(t *testing.T) {
 	l := NewWithClient(f, nil, Prefix("my-app/production/", nil), JSON("my-app/production/database", "database", nil))
 	vals, err := l.testLoad(t.Context(), testSchema(t))
 	var u *config.UnknownNameError
-	if !errors.As(err, &u) || u.Name != "nothing.here" {
-		t.Fatalf("err = %v, want unknown nothing.here", err)
+	if !errors.As(err, &u) || u.Name != "" || u.Source.Location != "my-app/production/nothing/here" {
+		t.Fatalf("err = %v, want an unknown key naming the secret only", err)
 	}
 	if rawOf(t, vals, "database.host") != "h" || rawOf(t, vals, "database.password") != canary || rawOf(t, vals, "payments.stripe_key") != "sk" {
 		t.Errorf("values = %v", keysOf(vals))

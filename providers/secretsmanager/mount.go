@@ -127,6 +127,29 @@ func (m *mapper) unknown(key string, src config.Source) {
 	})
 }
 
+// unknownSecret reports a key that maps to no field and is part of a secret's
+// content (a key of its JSON document) or of a name found under a prefix: the
+// error names the secret (src, which must not hold the key) and never the key
+// (see config.Schema.UnknownSecretKey). Identical reports are made once.
+func (m *mapper) unknownSecret(key string, src config.Source) {
+	if m.schema == nil {
+		return
+	}
+	u := m.schema.UnknownSecretKey(key, src)
+	if !m.strict {
+		if msg := u.Error(); !m.seen[msg] {
+			m.seen[msg] = true
+			m.warns = append(m.warns, u)
+		}
+		return
+	}
+	msg := "a key maps to no field"
+	if u.Suggestion != "" {
+		msg += "; did you mean " + u.Suggestion + "?"
+	}
+	m.fail(malformed(src.Location, msg+" (key not shown: it is part of the secret; StrictKeys is set)"))
+}
+
 func (m *mapper) source(b binding, s *secret, jsonKey string) config.Source {
 	loc := b.ref.id
 	if jsonKey != "" {
@@ -254,7 +277,7 @@ func (m *mapper) mount(b binding, s *secret, doc map[string]any) {
 	}
 	vals := m.schema.Flatten(b.key, doc,
 		func(key string) config.Source { return m.source(b, s, jsonKey(key)) },
-		func(key string) { m.unknown(key, m.source(b, s, jsonKey(key))) },
+		func(key string) { m.unknownSecret(key, m.source(b, s, "")) },
 	)
 	for k, v := range vals {
 		m.values[k] = v

@@ -54,6 +54,9 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	if !ok {
 		return config.Update{}, fmt.Errorf("%w: secretsmanager: Refresh was given the State of another layer (%T)", config.ErrLayer, req.Prev)
 	}
+	if l.client == nil {
+		return config.Update{}, noClientError()
+	}
 	// The store retries a failed refresh with its own backoff: each call is
 	// sent once, so an outage costs one request per call and attempt.
 	ctx = withSingleAttempt(ctx)
