@@ -36,9 +36,10 @@ type parser struct {
 	line   int // the line of src[pos]
 	stmts  []statement
 	index  map[string]int // the last statement of each name, once there are many
-	errs   []error        // *config.SourceError, one per malformed statement
+	errs   []error        // *config.SourceError, at least one per malformed statement
 	warns  []error        // *Warning
-	// refs are the messages that may name a variable, which taint decides.
+	// refs are the messages that may name a variable, which resolve names
+	// once taint has decided which values are secret.
 	refs []ref
 	// total is the size of every value computed so far, bounded by maxFile.
 	total int
@@ -166,7 +167,7 @@ func (p *parser) last(name string) (int, bool) {
 	return 0, false
 }
 
-// name reads an optional "export " and the name of a statement up to and
+// readName reads an optional "export " and the name of a statement up to and
 // including its '=' or ':'. A name is made of letters, digits and the
 // characters _ . - [ ].
 func (p *parser) readName() (string, bool) {
