@@ -65,6 +65,14 @@
 // of these forms makes the file malformed. Substituted text is not expanded
 // again.
 //
+// Expansion is bounded, so that a small file cannot cost much time or memory
+// by copying a value many times over (A1=$A0$A0..., A2=$A1$A1..., ...): a
+// value may be at most 1 MiB (1048576 bytes) long, and the values of one file
+// at most 16 MiB (16777216 bytes) together, counted after escapes and
+// substitutions whatever the quoting; the ${NAME<op>word} forms may nest at
+// most 16 deep. A statement beyond a limit is malformed, and its error names the line
+// and the limit.
+//
 // Line breaks may be "\n", "\r\n" or a lone "\r", and are counted alike;
 // inside a quoted value each is read as "\n". A leading byte order mark is
 // skipped. Values must be valid UTF-8.
@@ -104,8 +112,10 @@
 //
 // Each malformed statement (a name with a character a name cannot hold, no
 // '=' or ':', a quote that is never closed, text after a closing quote,
-// invalid UTF-8, a "${" that starts no substitution, a required variable that
-// is unset) is a *config.SourceError whose Code is config.ErrMalformed and
+// invalid UTF-8, a "${" that starts no substitution, substitutions nested
+// deeper than 16, a required variable that is unset, a value longer than
+// 1 MiB, a value that takes the file's values past 16 MiB) is a
+// *config.SourceError whose Code is config.ErrMalformed and
 // whose message gives its line number, and parsing goes on with the next
 // line: the errors of every malformed statement are joined, and the file
 // gives no values.
@@ -119,15 +129,36 @@
 // Options.Strict.
 //
 // No error or warning of this package, nor any error reachable from one
-// through Unwrap, holds text of a value: they name files, lines and names
-// only. A warning or error about an unset variable names the variable only
-// in the value of a field that is not secret, since elsewhere the text after
-// a '$' may be part of a password.
+// through Unwrap, holds text of a value: they name files, lines, limits and
+// names only.
 //
-// A value whose text was substituted from a secret (the value of a secret
-// field's name, or of a variable itself substituted from one), such as
-// APP_DATABASE_URL=postgres://app:${APP_DATABASE_PASSWORD}@db/app, is marked
-// config.Value.Secret, so the store masks it as it masks a secret field.
+// A value is secret by provenance, and marked config.Value.Secret so that the
+// store masks it as it masks a secret field (in messages, Explain and
+// Masked), when its text may hold a secret:
+//
+//   - a statement that the value of a secret field reads, directly or through
+//     other statements, is secret: with PW=hunter2 and APP_PASSWORD=${PW}, PW
+//     is, and so is every statement that PW itself reads;
+//   - a statement that reads a secret statement, or refers to the name of a
+//     secret field (set or not), is secret: APP_URL=https://u:${PW}@db and
+//     APP_URL=postgres://app:${APP_PASSWORD}@db are, wherever they stand in
+//     the file, and so is APP_PORT=${PW}, whose decode error then does not
+//     quote it.
+//
+// A statement reads a variable when it substitutes it or tests it (${X:+alt}
+// reads X); it reads the last statement above it that set the name, so an
+// earlier, different value of the same name is not affected. The value of a
+// secret field may itself be marked; being secret by type, it is masked
+// anyway. A helper such as PW, which is no field, sets nothing; if it is under
+// the prefix (APP_PW) it is reported as an unknown name, which names it but
+// never shows its value.
+//
+// A warning or error about an unset variable names the variable (in
+// Warning.Variable and in its text) only when the statement sets a field that
+// is not secret and its value is not secret by provenance, as decided from
+// the whole file. Elsewhere the text after a '$' may be part of a password
+// (APP_URL=https://u:${APP_PASSWORD}$x@db), so it says "a variable". Of the
+// unset required variables of one value, only the first is reported.
 //
 // A .env file is not a safe home for secrets, so the layer is not sensitive:
 // a secret field set from it breaks the store's secret policy.

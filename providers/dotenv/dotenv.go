@@ -96,6 +96,9 @@ func decode(path string, content []byte, schema *config.Schema) (config.Values, 
 	var unknown []error
 	for i := len(p.stmts) - 1; i >= 0; i-- {
 		st := &p.stmts[i]
+		if st.failed {
+			continue
+		}
 		f := schema.FieldByEnv(st.name)
 		if f == nil {
 			if prefix != "" && strings.HasPrefix(st.name, prefix) && !reported(unknown, st.name) {

@@ -35,6 +35,9 @@ var (
 		`the value is not valid UTF-8; save the file as UTF-8`,
 		`a \$\{ starts no valid substitution such as \$\{NAME\} or \$\{NAME:-default\}; write \$\$ for a literal \$`,
 		`the value requires (\$\{[A-Za-z_][A-Za-z0-9_]*\}|a variable), which is not set( or is empty)?`,
+		`the substitutions are nested deeper than 16 levels, the limit; set a variable on a line above and substitute that instead`,
+		`the value would be longer than 1 MiB \(1048576 bytes\), the limit for one value`,
+		`the values of the file would be longer than 16 MiB \(16777216 bytes\) in all, the limit for one file`,
 	}, "|") + `)$`)
 	undefinedText = regexp.MustCompile(`^fuzz\.env:([1-9][0-9]*): the value of (\S+) refers to (\$\{([A-Za-z_][A-Za-z0-9_]*)\}|a variable), which no earlier line of the file sets; it is kept as written \(write \$\$ for a literal \$\)$`)
 	quoteText     = regexp.MustCompile(`^fuzz\.env:([1-9][0-9]*): the quoted value of (\S+) opens here and runs over line ([1-9][0-9]*), which looks like NAME=value; is a closing quote missing\?$`)
@@ -54,6 +57,9 @@ func FuzzDotenv(f *testing.F) {
 		"D=x\rAPP_DATABASE_HOST=${D:-a}.${E-b}$D$$${F:+c}\r",
 		"APP_DATABASE_URL=\"u:${APP_DATABASE_PASSWORD}@h\"\nAPP_DATABASE_PASSWORD=pa$SECRET99\n",
 		"APP_DATABASE_HOST=\"x\nAPP_SERVER_ADDR=:1\n\"\nV=${W:?}\n",
+		"PW=p$W\nAPP_DATABASE_HOST=${PW}${U:?}$V\nAPP_DATABASE_PASSWORD=$PW\n",
+		"A=${B:-${C:-${D:-${E:-${F:-${G:-${H:-${I:-${J:-${K:-${L:-${M:-${N:-${O:-${P:-${Q:-${R:-x}}}}}}}}}}}}}}}}}\n",
+		"A=aaaaaaaaaaaaaaaa\nB=$A$A$A$A$A$A$A$A$A$A$A$A$A$A$A$A\nC=$B$B$B$B$B$B$B$B$B$B$B$B$B$B$B$B\n",
 	} {
 		f.Add([]byte(seed))
 	}

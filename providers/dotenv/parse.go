@@ -14,10 +14,14 @@ type statement struct {
 	name  string
 	line  int // the line, counted from 1, on which the name stands
 	value string
-	// secret is set when the value holds text expanded from a secret
-	// variable: the value of a secret field, or of a statement that was
-	// itself secret.
+	// deps are the statements, all earlier, whose values this one read.
+	deps []int
+	// secret is set when the value is secret by provenance (see taint): it
+	// read a secret field's name or a secret statement, or a secret field's
+	// value read it.
 	secret bool
+	// failed marks a malformed statement, which sets nothing.
+	failed bool
 }
 
 // parser reads the statements of a .env file. It never stops at a problem:
@@ -32,8 +36,13 @@ type parser struct {
 	line   int // the line of src[pos]
 	stmts  []statement
 	index  map[string]int // the last statement of each name, once there are many
-	errs   []error        // *config.SourceError, one per malformed statement
+	errs   []error        // *config.SourceError, at least one per malformed statement
 	warns  []error        // *Warning
+	// refs are the messages that may name a variable, which resolve names
+	// once taint has decided which values are secret.
+	refs []ref
+	// total is the size of every value computed so far, bounded by maxFile.
+	total int
 }
 
 // parse reads src, which normalize prepared. schema tells which names are
@@ -44,6 +53,8 @@ func parse(path, src string, schema *config.Schema) *parser {
 	for p.skipBlank() {
 		p.statement()
 	}
+	p.taint()
+	p.resolve()
 	return p
 }
 
@@ -113,25 +124,24 @@ func (p *parser) advance(end int) {
 // statement reads one statement, which starts at p.pos.
 func (p *parser) statement() {
 	line := p.line
-	name, ok := p.name()
+	name, ok := p.readName()
 	if !ok {
 		p.fail(line, "expected NAME=value")
 		p.skipLine()
 		return
 	}
-	st := statement{name: name, line: line}
+	p.stmts = append(p.stmts, statement{name: name, line: line, failed: true}) // no value until computed
+	k := len(p.stmts) - 1
 	sep := p.pos
 	p.skipInline()
 	if p.pos < len(p.src) && (p.src[p.pos] == '"' || p.src[p.pos] == '\'') {
-		st.value, st.secret, ok = p.quoted(name, line)
+		ok = p.quoted(k)
 	} else {
-		st.value, st.secret, ok = p.unquoted(name, line, sep)
+		ok = p.unquoted(k, sep)
 	}
-	if ok {
-		p.stmts = append(p.stmts, st)
-		if p.index != nil {
-			p.index[name] = len(p.stmts) - 1
-		}
+	p.stmts[k].failed = !ok
+	if ok && p.index != nil {
+		p.index[name] = k
 	}
 }
 
@@ -140,7 +150,9 @@ func (p *parser) last(name string) (int, bool) {
 	if p.index == nil && len(p.stmts) > 32 {
 		p.index = make(map[string]int, len(p.stmts))
 		for k, st := range p.stmts {
-			p.index[st.name] = k
+			if !st.failed {
+				p.index[st.name] = k
+			}
 		}
 	}
 	if p.index != nil {
@@ -148,17 +160,17 @@ func (p *parser) last(name string) (int, bool) {
 		return k, ok
 	}
 	for k := len(p.stmts) - 1; k >= 0; k-- {
-		if p.stmts[k].name == name {
+		if p.stmts[k].name == name && !p.stmts[k].failed {
 			return k, true
 		}
 	}
 	return 0, false
 }
 
-// name reads an optional "export " and the name of a statement up to and
+// readName reads an optional "export " and the name of a statement up to and
 // including its '=' or ':'. A name is made of letters, digits and the
 // characters _ . - [ ].
-func (p *parser) name() (string, bool) {
+func (p *parser) readName() (string, bool) {
 	if rest, ok := strings.CutPrefix(p.src[p.pos:], "export"); ok && rest != "" && isBlank(rest[0]) {
 		p.pos += len("export")
 		p.skipInline()
@@ -190,7 +202,7 @@ func (p *parser) name() (string, bool) {
 
 // unquoted reads a value that is not quoted: the rest of the line after the
 // separator at sep, up to a '#' that follows blank space, trimmed.
-func (p *parser) unquoted(name string, line, sep int) (value string, secret, ok bool) {
+func (p *parser) unquoted(k, sep int) bool {
 	end := len(p.src)
 	if nl := strings.IndexByte(p.src[sep:], '\n'); nl >= 0 {
 		end = sep + nl
@@ -205,16 +217,17 @@ func (p *parser) unquoted(name string, line, sep int) (value string, secret, ok 
 	raw = strings.TrimFunc(raw, unicode.IsSpace)
 	p.pos = end
 	if !utf8.ValidString(raw) {
-		p.fail(line, "the value is not valid UTF-8; save the file as UTF-8")
-		return "", false, false
+		p.fail(p.stmts[k].line, "the value is not valid UTF-8; save the file as UTF-8")
+		return false
 	}
-	return p.expand(name, line, raw, false)
+	return p.expand(k, raw, false)
 }
 
 // quoted reads a value in single or double quotes, which may span lines. A
 // backslash escapes the character after it, so \" or \' does not close the
 // value.
-func (p *parser) quoted(name string, line int) (value string, secret, ok bool) {
+func (p *parser) quoted(k int) bool {
+	st := &p.stmts[k]
 	q := p.src[p.pos]
 	i := p.pos + 1
 	for ; i < len(p.src); i++ {
@@ -225,27 +238,28 @@ func (p *parser) quoted(name string, line int) (value string, secret, ok bool) {
 		}
 	}
 	if i >= len(p.src) {
-		p.fail(line, "expected NAME=value, the quoted value is not closed")
+		p.fail(st.line, "expected NAME=value, the quoted value is not closed")
 		p.skipLine()
-		return "", false, false
+		return false
 	}
 	raw := p.src[p.pos+1 : i]
 	p.advance(i + 1)
-	p.checkLines(name, line, raw)
+	p.checkLines(st.name, st.line, raw)
 	p.skipInline()
 	if p.pos < len(p.src) && p.src[p.pos] != '\n' && p.src[p.pos] != '#' {
 		p.fail(p.line, "expected NAME=value, only a # comment may follow the closing quote")
 		p.skipLine()
-		return "", false, false
+		return false
 	}
 	if !utf8.ValidString(raw) {
-		p.fail(line, "the value is not valid UTF-8; save the file as UTF-8")
-		return "", false, false
+		p.fail(st.line, "the value is not valid UTF-8; save the file as UTF-8")
+		return false
 	}
 	if q == '\'' {
-		return unescapeSingle(raw), false, true
+		st.value = unescapeSingle(raw)
+		return p.grow(st.line, 0, len(st.value))
 	}
-	return p.expand(name, line, raw, true)
+	return p.expand(k, raw, true)
 }
 
 // checkLines warns about a quoted value whose later lines look like
@@ -316,10 +330,13 @@ func unescapeSingle(raw string) string {
 
 // fail records a malformed statement. The message names the line, never its
 // text, which may hold a secret.
-func (p *parser) fail(line int, problem string) {
-	p.errs = append(p.errs, &config.SourceError{Layer: layerName, Source: p.path, Code: config.ErrMalformed,
-		Message: "line " + itoa(line) + ": " + problem})
+func (p *parser) fail(line int, problem string) *config.SourceError {
+	err := &config.SourceError{Layer: layerName, Source: p.path, Code: config.ErrMalformed, Message: lineProblem(line, problem)}
+	p.errs = append(p.errs, err)
+	return err
 }
+
+func lineProblem(line int, problem string) string { return "line " + itoa(line) + ": " + problem }
 
 // secretName reports whether name is the environment name of a secret field.
 func (p *parser) secretName(name string) bool {

@@ -32,7 +32,9 @@ type Warning struct {
 	// Name is the name of the statement whose value has the problem.
 	Name string
 	// Variable is the name of the undefined variable, given only when Name
-	// is the name of a field that is not secret. In other values the text
+	// is the name of a field that is not secret and the value is not secret
+	// by provenance either (it reads no secret, and no secret field's value
+	// reads it; see the package documentation). In other values the text
 	// after a '$' may be part of a password rather than a variable (and a
 	// value of another name may be copied into a secret), so it is not shown.
 	Variable string
