@@ -39,8 +39,9 @@ func loadErr[T any](t *testing.T, opts *config.Options, layers ...config.Layer) 
 	return err
 }
 
-// TestSecretMapItemHidesKey: a rule failing on an entry of a secret map
-// names the field, never the entry's key; list indexes stay.
+// TestSecretMapItemHidesKey: a rule failing on an entry of a secret map, or
+// of a map from a sensitive layer, names the field, never the entry's key;
+// list indexes stay, and so do keys of a plain map from a plain layer.
 func TestSecretMapItemHidesKey(t *testing.T) {
 	t.Parallel()
 	type cfg struct {
@@ -49,14 +50,16 @@ func TestSecretMapItemHidesKey(t *testing.T) {
 		Nested map[string][]config.Secret `validate:"dive,dive,min=12"`
 		List   []config.Secret            `validate:"dive,min=12"`
 		Plain  map[string]string          `validate:"dive,min=12"`
+		Shared map[string]string          `validate:"dive,min=12"`
 	}
 	err := loadErr[cfg](t, nil, config.StaticSecrets("vault", map[string]string{
 		"keys":   fixCanary + "=short",
 		"names":  fixCanary + "=x",
 		"nested": "",
 		"list":   "short",
-		"plain":  "visible=short",
-	}), rawLayer{"vault2", true, config.Values{"nested": {Raw: map[string]any{fixCanary: []any{"short"}}}}})
+		"shared": fixCanary + "=short",
+	}), rawLayer{"vault2", true, config.Values{"nested": {Raw: map[string]any{fixCanary: []any{"short"}}}}},
+		config.Static("plain", map[string]string{"plain": "visible=short"}))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -70,6 +73,7 @@ func TestSecretMapItemHidesKey(t *testing.T) {
 		"nested has an entry that must have at least 12 characters",
 		"list[0] must have at least 12 characters",
 		"plain[visible] must have at least 12 characters",
+		"shared has an entry that must have at least 12 characters",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)
@@ -338,4 +342,30 @@ func TestUnknownEnvNamesItsLayer(t *testing.T) {
 	if got := hidden.Error(); strings.Contains(got, fixCanary) || !strings.Contains(got, "a key of a sensitive source maps to no field") {
 		t.Errorf("got %q", got)
 	}
+}
+
+// TestTypoLinkOfHiddenKey: a required field left unset next to an unknown
+// key of a secret names the source, not an empty name.
+func TestTypoLinkOfHiddenKey(t *testing.T) {
+	t.Parallel()
+	type cfg struct {
+		Database struct {
+			Password config.Secret `validate:"required"`
+		}
+	}
+	layer := errLayer{fn: func(s *config.Schema) error {
+		return s.UnknownSecretKey("database.pasword", config.Source{Layer: "vault", Location: "kv/app"})
+	}}
+	err := loadErr[cfg](t, nil, layer)
+	if err == nil || !strings.Contains(err.Error(), "; a key of vault kv/app is set, which may be a misspelling of database.password") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+type errLayer struct{ fn func(*config.Schema) error }
+
+func (errLayer) Name() string    { return "vault" }
+func (errLayer) Sensitive() bool { return true }
+func (l errLayer) Load(_ context.Context, s *config.Schema) (config.Values, error) {
+	return config.Values{}, l.fn(s)
 }

@@ -118,7 +118,9 @@ func (s *Schema) validationErrors(err error, merged []slot) []error {
 		}
 		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
 		if f := s.byGoPath[goPath]; f != nil {
-			if f.Secret {
+			if m := merged[f.pos]; f.Secret || m.sensitive || m.Secret {
+				// A map key of a secret, or from a sensitive source (a
+				// JSON secret with shifted keys), may be secret text.
 				var entry bool
 				item, entry = secretItem(f.Type, item)
 				if entry {
