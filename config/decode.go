@@ -547,7 +547,7 @@ func listItems(elem reflect.Type, raw any) ([]any, error) {
 		return v, nil
 	case string:
 		if isContainer(elem) {
-			return jsonText[[]any](v, "a JSON array such as [[...], [...]]: a list of "+typeName(elem)+" cannot be written as comma-separated text")
+			return jsonText[[]any](v, "a JSON array (a list of "+typeName(elem)+" cannot be written as comma-separated text)")
 		}
 		items := splitList(v)
 		for i, it := range items {
@@ -625,7 +625,7 @@ func (d *decoders) mapping(t reflect.Type) (decodeFunc, error) {
 // by its key, which may be secret.
 func textEntries(t reflect.Type, s string, put func(string, any) error) error {
 	if isContainer(t.Elem()) {
-		obj, err := jsonText[map[string]any](s, "a JSON object such as {\"a\": ...}: a map of "+typeName(t.Elem())+" cannot be written as key=value text")
+		obj, err := jsonText[map[string]any](s, "a JSON object (a map of "+typeName(t.Elem())+" cannot be written as key=value text)")
 		if err != nil {
 			return err
 		}
