@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"reflect"
@@ -274,10 +275,19 @@ func intDecoder(t reflect.Type) decodeFunc {
 		if !ok {
 			return expected(expect, raw)
 		}
-		n, err := strconv.ParseInt(s, 10, bits)
-		if err != nil && jsonNum && !isRange(err) {
-			n, err = integralFloat(s, lo, hi)
+		if jsonNum {
+			s, err := exactInteger(s)
+			if err != nil {
+				return expected(rangeOr(err, rangeErr, expect), raw)
+			}
+			n, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return expected(rangeOr(err, rangeErr, expect), raw)
+			}
+			dst.SetInt(n)
+			return nil
 		}
+		n, err := strconv.ParseInt(s, 10, bits)
 		switch {
 		case isRange(err):
 			return expected(rangeErr, raw)
@@ -305,12 +315,16 @@ func uintDecoder(t reflect.Type) decodeFunc {
 		if !ok {
 			return expected(expect, raw)
 		}
-		n, err := strconv.ParseUint(s, 10, bits)
-		if err != nil && jsonNum && !isRange(err) {
-			var i int64
-			i, err = integralFloat(s, 0, int64(min(hi, math.MaxInt64)))
-			n = uint64(i)
+		if jsonNum {
+			var err error
+			if s, err = exactInteger(s); err == nil && strings.HasPrefix(s, "-") {
+				err = strconv.ErrRange
+			}
+			if err != nil {
+				return expected(rangeOr(err, rangeErr, expect), raw)
+			}
 		}
+		n, err := strconv.ParseUint(s, 10, bits)
 		switch {
 		case isRange(err):
 			return expected(rangeErr, raw)
@@ -322,20 +336,69 @@ func uintDecoder(t reflect.Type) decodeFunc {
 	}
 }
 
-// maxExactFloat is 2^53: every integer up to it has an exact float64.
-const maxExactFloat = 1 << 53
+// exactInteger rewrites the text of a JSON number as plain decimal digits
+// when it is exactly an integer, however it is written (10, 1e16, 1.5e1,
+// 9007199254740993.0). A number with a fraction that is not zero is
+// strconv.ErrSyntax, however close to an integer (1.0000000000000001); one
+// with more than 20 digits is strconv.ErrRange. No float is involved, so
+// no value is rounded.
+func exactInteger(s string) (string, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole == "" || !allDigits(whole) || !allDigits(frac) || (hasExp && !validExponent(expText)) {
+		return "", strconv.ErrSyntax
+	}
+	digits := strings.TrimLeft(whole+frac, "0")
+	trimmed := strings.TrimRight(digits, "0")
+	if trimmed == "" {
+		return "0", nil
+	}
+	exp := len(digits) - len(trimmed) - len(frac) // the power of ten after trimmed
+	if hasExp {
+		e, err := strconv.Atoi(expText)
+		switch {
+		case err != nil && strings.HasPrefix(expText, "-"):
+			return "", strconv.ErrSyntax
+		case err != nil:
+			return "", strconv.ErrRange
+		}
+		exp += e
+	}
+	switch {
+	case exp < 0:
+		return "", strconv.ErrSyntax
+	case len(trimmed)+exp > 20:
+		return "", strconv.ErrRange
+	}
+	out := trimmed + strings.Repeat("0", exp)
+	if neg {
+		out = "-" + out
+	}
+	return out, nil
+}
 
-// integralFloat accepts a JSON number written with a fraction or an exponent
-// (1.0, 1e3) when it is an integer that a float64 holds exactly.
-func integralFloat(s string, lo, hi int64) (int64, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > maxExactFloat {
-		return 0, strconv.ErrSyntax
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
 	}
-	if f < float64(lo) || f > float64(hi) {
-		return 0, &strconv.NumError{Err: strconv.ErrRange}
+	return true
+}
+
+func validExponent(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	return s != "" && allDigits(s)
+}
+
+// rangeOr returns rangeMsg for a range error and msg for any other.
+func rangeOr(err error, rangeMsg, msg string) string {
+	if isRange(err) {
+		return rangeMsg
 	}
-	return int64(f), nil
+	return msg
 }
 
 func isRange(err error) bool { return errors.Is(err, strconv.ErrRange) }
@@ -475,18 +538,40 @@ func (d *decoders) array(t reflect.Type) (decodeFunc, error) {
 }
 
 // listItems splits text at commas, or takes a JSON array. A list of lists or
-// maps cannot be written as text: its commas would be ambiguous.
+// maps cannot be written as comma-separated text (its commas would be
+// ambiguous); as text it is a JSON array. Text items are never empty: "a,,b"
+// and "a," are errors, whatever the item type.
 func listItems(elem reflect.Type, raw any) ([]any, error) {
 	switch v := raw.(type) {
 	case []any:
 		return v, nil
 	case string:
 		if isContainer(elem) {
-			return nil, fmt.Errorf("expected a JSON array: a list of %s cannot be written as text", typeName(elem))
+			return jsonText[[]any](v, "a JSON array (a list of "+typeName(elem)+" cannot be written as comma-separated text)")
 		}
-		return splitList(v), nil
+		items := splitList(v)
+		for i, it := range items {
+			if it == "" {
+				return nil, fmt.Errorf("item %d is empty: a comma-separated list has no empty items", i+1)
+			}
+		}
+		return items, nil
 	}
 	return nil, expected("a comma-separated list of "+typeName(elem), raw)
+}
+
+// jsonText parses text that holds a JSON array or object (T is []any or
+// map[string]any), with numbers kept exactly as written. Its error says what
+// was expected and never quotes the text.
+func jsonText[T any](s, expect string) (T, error) {
+	var out T
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if dec.Decode(&out) != nil || dec.Decode(new(any)) != io.EOF {
+		var zero T
+		return zero, errors.New("expected " + expect)
+	}
+	return out, nil
 }
 
 func decodeItems(out reflect.Value, items []any, elem decodeFunc) error {
@@ -540,7 +625,11 @@ func (d *decoders) mapping(t reflect.Type) (decodeFunc, error) {
 // by its key, which may be secret.
 func textEntries(t reflect.Type, s string, put func(string, any) error) error {
 	if isContainer(t.Elem()) {
-		return fmt.Errorf("expected a JSON object: a map of %s cannot be written as text", typeName(t.Elem()))
+		obj, err := jsonText[map[string]any](s, "a JSON object (a map of "+typeName(t.Elem())+" cannot be written as key=value text)")
+		if err != nil {
+			return err
+		}
+		return objectEntries(obj, put)
 	}
 	seen := map[string]bool{}
 	items := splitList(s)

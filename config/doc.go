@@ -51,8 +51,10 @@
 // config:"-" skips the field, embedded structs are flattened into their
 // parent). Its environment name is Options.EnvPrefix followed by the key in
 // upper case with "_" for ".", APP_SERVER_READ_TIMEOUT, or exactly the name in
-// an env:"NAME" tag. Two fields with one environment name are an ErrSchema
-// error. A name under the prefix that maps to no field (a typo such as
+// an env:"NAME" tag. Of two fields with one key, the one promoted through
+// fewer embedded structs wins, and at equal depth the one named by a config
+// tag, as in encoding/json; two fields the rule does not separate, and two
+// fields with one environment name, are an ErrSchema error. A name under the prefix that maps to no field (a typo such as
 // APP_DATABSE_HOST) is an *UnknownNameError naming the closest known name: a
 // warning, returned by Store.Warnings and logged, or an error with
 // Options.Strict. See SchemaFor, SnakeCase and EnvName.
@@ -69,7 +71,10 @@
 // KeyInfo or MaskedConfig of this package contains the value of a secret
 // field or any part of it (a map key, an item), and a decode error never
 // quotes a value that came from a sensitive layer or that its layer marked
-// secret (Value.Secret). Every exported type that holds values or reaches
+// secret (Value.Secret). Nor do they name a key that a sensitive layer gave
+// and that maps to no field (see Schema.UnknownSecretKey), or the key of a
+// map entry from a sensitive layer. Explain shows a value that does not
+// decode as [REDACTED]. Every exported type that holds values or reaches
 // them (Store, Change, Status, KeyInfo, MaskedConfig, Options, Value, Values,
 // Update, RefreshRequest, Schema, Field and the error types) implements
 // fmt.Formatter for every verb, slog.LogValuer and json.Marshaler in a

@@ -148,7 +148,11 @@ func (e *UnknownNameError) Error() string {
 	var b strings.Builder
 	if e.Name == "" {
 		b.WriteString("a key of ")
-		b.WriteString(e.Source.String())
+		if src := e.Source.String(); src != "" {
+			b.WriteString(src)
+		} else {
+			b.WriteString("a sensitive source")
+		}
 		b.WriteString(" maps to no field")
 		if e.Suggestion != "" {
 			b.WriteString("; did you mean ")
@@ -164,7 +168,14 @@ func (e *UnknownNameError) Error() string {
 		b.WriteString(e.Suggestion)
 		b.WriteByte('?')
 	}
-	if e.Source.Layer != "" && e.Source.Location != e.Name {
+	switch {
+	case e.Source.Layer == "":
+	case e.Source.Location == e.Name:
+		// The source is the name itself (env APP_X): say which layer.
+		b.WriteString(" (")
+		b.WriteString(e.Source.Layer)
+		b.WriteByte(')')
+	default:
 		b.WriteString(" (from ")
 		b.WriteString(e.Source.String())
 		b.WriteByte(')')

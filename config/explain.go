@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -51,11 +52,20 @@ func (s *Store[T]) Keys() []KeyInfo {
 // with fingerprints under fingerprintKey (nil for the default; see
 // Options.FingerprintKey). Tools that read layers without a store (such as
 // configcheck) use it.
+//
+// Values need not be valid. A value that does not decode into its field's
+// type is shown as [REDACTED], with no fingerprint, whatever its layer: it may
+// be secret text that a sensitive source put under the wrong key (a JSON
+// secret whose keys are shifted). The load's error says what is wrong with it.
 func Explain(schema *Schema, values Values, fingerprintKey []byte) []KeyInfo {
 	out := make([]KeyInfo, 0, len(schema.fields))
 	for _, f := range schema.fields {
 		v, ok := values[f.Key]
-		out = append(out, keyInfo(f, slot{Value: v, set: ok}, fingerprintKey))
+		ki := keyInfo(f, slot{Value: v, set: ok}, fingerprintKey)
+		if ok && !ki.Secret && decodeField(f, reflect.New(f.Type).Elem(), v.Raw) != nil {
+			ki.Value, ki.Fingerprint = Redacted, ""
+		}
+		out = append(out, ki)
 	}
 	return out
 }

@@ -365,7 +365,7 @@ func TestFailedLoadKeepsWarnings(t *testing.T) {
 		t.Fatalf("err = %#v, want one error and one warning", err)
 	}
 	want := "config: database.host is required; APP_DATABSE_HOST is set, which may be a misspelling of APP_DATABASE_HOST (APP_DATABASE_HOST)\n" +
-		"  warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?"
+		"  warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST? (env)"
 	if err.Error() != want {
 		t.Errorf("err =\n%s\nwant\n%s", err, want)
 	}

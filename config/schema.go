@@ -84,6 +84,11 @@ type Field struct {
 	index []int
 	pos   int // position in Schema.fields
 	dec   decodeFunc
+	// depth is the number of embedded structs the field is promoted
+	// through, and named tells a key named by a config tag: they decide
+	// which of two fields with one key is kept, as in encoding/json.
+	depth int
+	named bool
 }
 
 // TypeName returns a short readable name of the field's type for documentation:
@@ -183,6 +188,7 @@ func buildSchema(t reflect.Type, prefix string) *Schema {
 		b.errs = append(b.errs, fmt.Errorf("%w: the environment prefix %q is not valid: use letters, digits and _, not starting with a digit (such as APP_)", ErrSchema, prefix))
 	}
 	b.walk(t, nil, "", "", false)
+	b.dominant()
 	errs := b.errs
 	for _, f := range s.fields {
 		if other, dup := s.byEnv[f.Env]; dup {
@@ -254,6 +260,59 @@ type builder struct {
 	warns     []error
 	stack     []reflect.Type // the struct types being walked, outermost first
 	prefixBad bool           // the prefix is reported once, not for every field
+	depth     int            // embedded structs around the fields being walked
+}
+
+// dominant keeps, of fields that share a key, the one encoding/json would
+// keep: the shallowest (promoted through the fewest embedded structs), or
+// at equal depth the only one named by a config tag. Fields of equal depth
+// that neither rule separates stay, and are reported as a collision. A field
+// that is hidden so is never set, so validate rules on it are an error.
+func (b *builder) dominant() {
+	byKey := map[string][]*Field{}
+	for _, f := range b.s.fields {
+		byKey[f.Key] = append(byKey[f.Key], f)
+	}
+	hidden := map[*Field]*Field{}
+	for _, group := range byKey {
+		if len(group) < 2 {
+			continue
+		}
+		win := group[0]
+		tie := false
+		for _, f := range group[1:] {
+			switch {
+			case f.depth < win.depth, f.depth == win.depth && f.named && !win.named:
+				win, tie = f, false
+			case f.depth == win.depth && f.named == win.named:
+				tie = true
+			}
+		}
+		if tie {
+			continue // a collision, reported by buildSchema
+		}
+		for _, f := range group {
+			if f != win {
+				hidden[f] = win
+			}
+		}
+	}
+	if len(hidden) == 0 {
+		return
+	}
+	kept := b.s.fields[:0:0]
+	for _, f := range b.s.fields {
+		win, ok := hidden[f]
+		if !ok {
+			kept = append(kept, f)
+			continue
+		}
+		if f.Validate != "" && f.Validate != "-" {
+			b.fail("field %s is hidden by %s, which has the same key %s and is shallower (or named by a config tag), so no layer can set it, yet it has the validate rules %q; remove the rules or rename one field",
+				f.GoPath, win.GoPath, f.Key, f.Validate)
+		}
+	}
+	b.s.fields = kept
 }
 
 func (b *builder) fail(format string, args ...any) {
@@ -298,6 +357,8 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 		if sf.Anonymous && name == "" && isSection(ft) {
 			// As in encoding/json, the exported fields of an embedded
 			// unexported struct are promoted; the validator checks them too.
+			b.depth++
+			defer func() { b.depth-- }()
 			return b.walk(ft, idx, keyPrefix, goPath+".", secret)
 		}
 		b.checkSkipped(sf, goPath, "not exported")
@@ -315,6 +376,8 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 			// encoding/json; the validator still names them, so they stay in
 			// the Go path.
 			key, seg = strings.TrimSuffix(keyPrefix, "."), ""
+			b.depth++
+			defer func() { b.depth-- }()
 		} else {
 			b.s.parents[key] = true
 		}
@@ -324,7 +387,7 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, declare UnmarshalText on *%s, or skip it with config:\"-\"", goPath, ft, ft.Name())
 		return 1
 	}
-	return b.leaf(sf, idx, goPath, key, opts, secret)
+	return b.leaf(sf, idx, goPath, key, name != "", opts, secret)
 }
 
 func dotIf(key string) string {
@@ -335,7 +398,7 @@ func dotIf(key string) string {
 }
 
 // leaf adds a field decoded as one value.
-func (b *builder) leaf(sf reflect.StructField, idx []int, goPath, key string, opts decodeOpts, secret bool) int {
+func (b *builder) leaf(sf reflect.StructField, idx []int, goPath, key string, named bool, opts decodeOpts, secret bool) int {
 	ft := sf.Type
 	d := decoders{opts: opts, stack: slices.Clone(b.stack)}
 	dec, err := d.build(ft)
@@ -356,6 +419,8 @@ func (b *builder) leaf(sf reflect.StructField, idx []int, goPath, key string, op
 		Validate: sf.Tag.Get("validate"),
 		index:    idx,
 		dec:      dec,
+		depth:    b.depth,
+		named:    named,
 	}
 	f.Default, f.HasDefault = sf.Tag.Lookup("default")
 	f.Required = slices.Contains(strings.Split(f.Validate, ","), "required")

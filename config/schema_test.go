@@ -154,7 +154,7 @@ func TestUnknownSuggestions(t *testing.T) {
 	if err.Suggestion != "APP_DATABASE_HOSTNAME" {
 		t.Errorf("suggestion = %q", err.Suggestion)
 	}
-	if got := err.Error(); got != "APP_DATABSE_HOSTNAME: unknown, did you mean APP_DATABASE_HOSTNAME?" {
+	if got := err.Error(); got != "APP_DATABSE_HOSTNAME: unknown, did you mean APP_DATABASE_HOSTNAME? (env)" {
 		t.Errorf("message = %q", got)
 	}
 	if !errors.Is(err, config.ErrUnknownName) {

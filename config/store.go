@@ -295,13 +295,31 @@ func (s *Store[T]) merge(layers []Values) ([]slot, []error) {
 		for k, v := range vals {
 			f := schema.byKey[k]
 			if f == nil {
-				problems = append(problems, fmt.Errorf("%s returned the key %q, which is no field", s.meta[i].label, k))
+				problems = append(problems, s.noFieldError(i, k))
 				continue
+			}
+			if v.Source.Layer == "" {
+				// The layer gave no source: the value is still set, by it.
+				v.Source.Layer = s.meta[i].name
 			}
 			merged[f.pos] = slot{Value: v, set: true, sensitive: sensitive, exposed: f.Secret && !sensitive}
 		}
 	}
 	return merged, problems
+}
+
+// noFieldError is the problem of a layer that returned a key that is no field.
+// The key of a sensitive layer may be secret text, so it is not shown.
+func (s *Store[T]) noFieldError(i int, key string) error {
+	m := s.meta[i]
+	if !m.sensitive {
+		return fmt.Errorf("%s returned the key %q, which is no field", m.label, key)
+	}
+	msg := m.label + " returned a key that is no field (the layer is sensitive, so the key is not shown)"
+	if u := s.schema.UnknownSecretKey(key, Source{Layer: m.name}); u.Suggestion != "" {
+		msg += "; did you mean " + u.Suggestion + "?"
+	}
+	return errors.New(msg)
 }
 
 // linkTypos adds to each unset required field the unknown name that is
@@ -315,7 +333,11 @@ func linkTypos(problems, warnings []error) {
 		for _, w := range warnings {
 			var u *UnknownNameError
 			if errors.As(w, &u) && u.Suggestion != "" && (u.Suggestion == fe.Env || u.Suggestion == fe.Key) {
-				fe.Message += fmt.Sprintf("; %s is set, which may be a misspelling of %s", u.Name, u.Suggestion)
+				name := u.Name
+				if name == "" { // a key of a secret, which is never shown
+					name = "a key of " + u.Source.String()
+				}
+				fe.Message += fmt.Sprintf("; %s is set, which may be a misspelling of %s", name, u.Suggestion)
 			}
 		}
 	}

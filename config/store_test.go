@@ -186,7 +186,7 @@ func TestUnknownNamesWarnOrFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := st.Warnings(); len(w) != 1 || w[0].Error() != "APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?" {
+	if w := st.Warnings(); len(w) != 1 || w[0].Error() != "APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST? (env)" {
 		t.Errorf("warnings = %v", w)
 	}
 	_, err = load(t, &config.Options{Strict: true}, l, goodSecrets)

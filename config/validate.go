@@ -77,9 +77,13 @@ func (s *Schema) validatePanicked(v *validator.Validate, cfg any, merged []slot)
 			}
 		}
 		name, _, _ := strings.Cut(rule, "=")
-		out = append(out, &FieldError{Key: f.Key, Env: f.Env, Rule: name, secret: f.Secret,
+		e := &FieldError{Key: f.Key, Env: f.Env, Rule: name, secret: f.Secret,
 			Message: fmt.Sprintf("has a validate rule %q that cannot run (the validator panicked); fix the tag or the custom rule", rule),
-			Err:     ErrSchema})
+			Err:     ErrSchema}
+		if merged[f.pos].set {
+			e.Source = merged[f.pos].Source
+		}
+		out = append(out, e)
 		except = append(except, f.GoPath)
 	}
 	if len(except) == 0 {
@@ -114,6 +118,15 @@ func (s *Schema) validationErrors(err error, merged []slot) []error {
 		}
 		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
 		if f := s.byGoPath[goPath]; f != nil {
+			if m := merged[f.pos]; f.Secret || m.sensitive || m.Secret {
+				// A map key of a secret, or from a sensitive source (a
+				// JSON secret with shifted keys), may be secret text.
+				var entry bool
+				item, entry = secretItem(f.Type, item)
+				if entry {
+					e.Message = "has an entry that " + e.Message
+				}
+			}
 			e.Key, e.Env, e.secret = f.Key+item, f.Env, f.Secret
 			if merged[f.pos].set {
 				e.Source = merged[f.pos].Source
@@ -124,6 +137,28 @@ func (s *Schema) validationErrors(err error, merged []slot) []error {
 		out = append(out, e)
 	}
 	return out
+}
+
+// secretItem returns the part of item ("[2]", "[key][0]") that a message
+// about a secret field may show: the indexes of lists up to the first map,
+// whose keys may be secret text. entry reports that a map key was dropped.
+func secretItem(t reflect.Type, item string) (shown string, entry bool) {
+	rest := item
+	for rest != "" {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return item[:len(item)-len(rest)], true
+		}
+		end := strings.IndexByte(rest, ']')
+		if !strings.HasPrefix(rest, "[") || end < 0 {
+			return item[:len(item)-len(rest)], true
+		}
+		rest = rest[end+1:]
+		t = t.Elem()
+	}
+	return item, false
 }
 
 // keyOfGoPath returns the key of a Go selector path that is no field, such as

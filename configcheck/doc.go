@@ -47,7 +47,8 @@
 //   - cost: API calls and dollars a month for a fleet.
 //   - iam: the least-privilege IAM policy for the layers.
 //
-// Every subcommand accepts --help.
+// Every subcommand accepts --help. Flags may come before the subcommand
+// ("--environment prod validate"), between and after its arguments.
 //
 // # Layers
 //
@@ -92,7 +93,9 @@
 //
 // explain prints its table in every case and exits with 1 or 2, as validate
 // does, when a source failed (its table is then not what the service would
-// run with); values that fail their rules are left to validate. A source
+// run with), and with 1 when a value does not decode into its setting's type
+// (the table shows it as [REDACTED]); values that fail their rules are left
+// to validate. A source
 // error about a file a FileLister lists is exit 2 unless the file does not
 // parse; any other source error is exit 1 when its Code says what the
 // environment lacks (config.ErrNotFound, ErrAccessDenied, ErrDecryption, ...),

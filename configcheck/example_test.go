@@ -46,7 +46,7 @@ func ExampleMain() {
 	})
 	fmt.Println("exit code:", code)
 	// Output:
-	// warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?
+	// warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST? (env)
 	// warning: database.password is a secret but was set by a layer that is not sensitive; move it to a secret store (env APP_DATABASE_PASSWORD)
 	// error: database.host is required (APP_DATABASE_HOST)
 	// error: database.port must be at most 65535 (env APP_DATABASE_PORT)

@@ -37,9 +37,11 @@ what the service would run with: the source is named on stderr and explain
 exits as validate does, with 1 for a problem of the environment (a secret
 that is missing, denied or cannot be decrypted, a file that does not parse)
 and 2 for a source that could not be read at all (a file, a remote store not
-answering). Other problems (values that fail their rules, unknown names,
-secret-policy findings) are counted on stderr and leave the exit code 0:
-validate is the command that judges them.`,
+answering). A value that does not decode into its setting's type is shown as
+[REDACTED] (it may be secret text under the wrong key), named on stderr, and
+ends explain with 1. Other problems (values that fail their rules, unknown
+names, secret-policy findings) are counted on stderr and leave the exit code
+0: validate is the command that judges them.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			lf = r.defineLayerFlags(fs)
 			format = formatFlag(fs, "text", "json")
@@ -66,11 +68,12 @@ validate is the command that judges them.`,
 				rep.add(classify(e, l.policy(lf)))
 			}
 			// A source that failed leaves keys unset or set by an earlier
-			// layer, so the table is not what the service would run with: say
-			// which, and exit as validate does for it.
+			// layer, and a value that does not decode cannot be run with, so
+			// the table is not what the service would run with: say which,
+			// and exit as validate does for it.
 			failed := &report{}
 			for _, f := range rep.findings {
-				if f.Kind == kindSource {
+				if f.Kind == kindSource || f.Kind == kindInvalidValue {
 					r.errorf("%s: %s", f.Severity, f.Message)
 					failed.add(f)
 				}

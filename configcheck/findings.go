@@ -75,9 +75,13 @@ func classify(err error, p policy) finding {
 	case errors.As(err, &unknown):
 		f.Kind = kindUnknownName
 		f.Suggestion = unknown.Suggestion
-		if p.known.isEnvName(unknown) {
+		switch {
+		case unknown.Name == "":
+			// A key of a secret's content: never shown, so the finding
+			// has neither key nor env; its source names where it is.
+		case p.known.isEnvName(unknown):
 			f.Env = unknown.Name
-		} else {
+		default:
 			f.Key = unknown.Name
 		}
 		f.Source = unknown.Source.String()
@@ -255,6 +259,8 @@ func (f finding) annotation() string {
 		title = f.Env
 	case f.Source != "":
 		title = f.Source
+	case f.Kind == kindUnknownName:
+		title = "unknown name"
 	}
 	props = append(props, "title="+escapeProperty(title))
 	return "::" + f.Severity + " " + strings.Join(props, ",") + "::" + escapeData(f.Message) + "\n"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/strata-go/strata/config"
@@ -178,6 +179,8 @@ func (r *runner) run(ctx context.Context, args []string) int {
 		return ExitOK
 	case !strings.HasPrefix(args[0], "-"):
 		name, args = args[0], args[1:]
+	default:
+		name, args = r.commandAfterFlags(args)
 	}
 	c := findCommand(name)
 	if c == nil {
@@ -203,6 +206,28 @@ func (r *runner) run(ctx context.Context, args []string) int {
 		return ExitUsage
 	}
 	return c.run(r, ctx, pos)
+}
+
+// commandAfterFlags finds a command named after flags, as in
+// "--environment prod validate": the first argument that names a command and
+// follows only flags of that command (with their values). It returns the
+// command and the other arguments, or validate and args unchanged.
+func (r *runner) commandAfterFlags(args []string) (string, []string) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		c := findCommand(a)
+		if c == nil || i == 0 {
+			continue
+		}
+		fs := r.flagSet(c)
+		fs.SetOutput(io.Discard)
+		if err := fs.Parse(args[:i]); err == nil && fs.NArg() == 0 {
+			return a, append(slices.Clip(args[:i]), args[i+1:]...)
+		}
+	}
+	return "validate", args
 }
 
 // unknownCommand reports a command that does not exist, with the closest one

@@ -159,7 +159,8 @@ func TestUnknownNames(t *testing.T) {
 	if diff := cmp.Diff(wantUnknown, unknown); diff != "" {
 		t.Errorf("unknown names (-want +got):\n%s", diff)
 	}
-	if msg := err.Error(); strings.Contains(msg, "again") || !strings.Contains(msg, "did you mean APP_DATABASE_HOST?") {
+	// The message names the layer, as a .env name says its file.
+	if msg := err.Error(); strings.Contains(msg, "again") || !strings.Contains(msg, "did you mean APP_DATABASE_HOST? (env)") {
 		t.Errorf("error text %q", msg)
 	}
 }

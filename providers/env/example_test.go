@@ -42,5 +42,5 @@ func ExampleNew() {
 	// Output:
 	// database.url = postgres://db.internal/app (env DATABASE_URL)
 	// server.addr = :9090 (env APP_SERVER_ADDR)
-	// warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST?
+	// warning: APP_DATABSE_HOST: unknown, did you mean APP_DATABASE_HOST? (env)
 }

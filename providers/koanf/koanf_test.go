@@ -306,7 +306,7 @@ func ExampleNew() {
 	// Output:
 	// database.host = db.internal (json database.host)
 	// server.addr = :9090 (json server.addr)
-	// warning: database.prot: unknown, did you mean database.port?
+	// warning: database.prot: unknown, did you mean database.port? (json)
 }
 
 // errorChain lists err and every error its Unwrap methods reach.
