@@ -125,23 +125,23 @@ func (s *Store[T]) loop() {
 	for {
 		s.mu.Lock()
 		wait := s.sched.next.Sub(s.clock.Now())
+		var timer <-chan time.Time
 		if wait > 0 {
-			s.loopAt = s.sched.next
+			// Set under s.mu, so a read that moves the schedule earlier
+			// finds the timer to stop (see finish).
+			timer = s.clock.After(wait)
+			s.loopAt, s.loopTimer = s.sched.next, timer
 		}
 		s.mu.Unlock()
 		if wait > 0 {
-			timer := s.clock.After(wait)
 			select {
 			case <-s.ctx.Done():
 				return
 			case <-timer:
 			case <-s.resched:
-				if c, ok := s.clock.(stopper); ok {
-					c.Stop(timer) // a fake clock then no longer counts it as a waiter
-				}
 			}
 			s.mu.Lock()
-			s.loopAt = time.Time{}
+			s.loopAt, s.loopTimer = time.Time{}, nil
 			s.mu.Unlock()
 			continue // the schedule may have moved meanwhile
 		}
@@ -369,7 +369,13 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 		s.sched.finished(now, res.outcome)
 		s.nextCheck.Store(s.sched.next.UnixNano())
 		if !s.loopAt.IsZero() && s.sched.next.Before(s.loopAt) {
-			select { // the loop waits for a later time than is now due
+			// The loop waits for a later time than is now due: wake it, and
+			// release its timer (a fake clock then no longer counts it).
+			if c, ok := s.clock.(stopper); ok {
+				c.Stop(s.loopTimer)
+			}
+			s.loopAt, s.loopTimer = time.Time{}, nil
+			select {
 			case s.resched <- struct{}{}:
 			default:
 			}

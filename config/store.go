@@ -108,14 +108,15 @@ type Store[T any] struct {
 	// refresh state, see refresh.go
 	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next read
 	mu        sync.Mutex
-	st        refreshState  // what the published snapshot was built from, and Status
-	sched     schedule      // when the next read is due
-	pending   *refreshCall  // the next read, waited on and not started yet
-	inflight  *refreshCall  // the read running
-	armed     bool          // a goroutine waits to start pending once MinRefreshInterval has passed
-	loopAt    time.Time     // when the loop's timer fires; zero when it does not wait on one
-	resched   chan struct{} // wakes the loop when the next read moved earlier than its timer
-	joined    chan struct{} // closed and replaced when a Refresh joins a read
+	st        refreshState     // what the published snapshot was built from, and Status
+	sched     schedule         // when the next read is due
+	pending   *refreshCall     // the next read, waited on and not started yet
+	inflight  *refreshCall     // the read running
+	armed     bool             // a goroutine waits to start pending once MinRefreshInterval has passed
+	loopAt    time.Time        // when the loop's timer fires; zero when it does not wait on one
+	loopTimer <-chan time.Time // the loop's timer while loopAt is set
+	resched   chan struct{}    // wakes the loop when the next read moved earlier than its timer
+	joined    chan struct{}    // closed and replaced when a Refresh joins a read
 	subs      map[int]*subscriber[T]
 	live      map[*subscriber[T]]bool // subscribers whose goroutine has not exited
 	nextSub   int

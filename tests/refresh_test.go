@@ -822,8 +822,8 @@ func TestRefreshLazy(t *testing.T) {
 	v := emu.Rotate(t, e.direct, s.db, rfDB("app", "lazy-password-0002"))
 	e.proxy.ResetCalls()
 
-	// Before the TTL: no refresh.
-	clock.Advance(rfTTL - time.Nanosecond)
+	// Before the TTL -10 % (the earliest the jittered schedule is due): no refresh.
+	clock.Advance(rfTTL - rfTTL/10 - time.Nanosecond)
 	for range 10 {
 		if store.Get() != old {
 			t.Fatal("Get changed the snapshot before the TTL")
@@ -836,7 +836,7 @@ func TestRefreshLazy(t *testing.T) {
 	// Hold the refresh's DescribeSecret calls, so the Get below would be
 	// seen waiting for it.
 	e.proxy.Add(faultproxy.Rule{Op: "DescribeSecret", Fault: faultproxy.Latency, Delay: 300 * time.Millisecond, Times: 3})
-	clock.Advance(time.Nanosecond)
+	clock.Advance(rfTTL/5 + time.Nanosecond) // past the TTL +10 %: due whatever the jitter
 	got := store.Get()
 	st := store.Status()
 	if got != old || got.Database.Password.Reveal() != "lazy-password-0001" {
