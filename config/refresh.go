@@ -391,8 +391,8 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 	close(call.done)
 }
 
-// logResult logs a failed read, and the warnings of a published change that
-// the snapshot before it did not have: each once per change.
+// logResult logs a failed read, and the warnings of a published change:
+// once with each change, not on every refresh that finds nothing new.
 func (s *Store[T]) logResult(res commitResult[T]) {
 	if res.err != nil {
 		s.log.Warn("config: refresh failed; serving the last good configuration", "error", res.err.Error())
@@ -402,23 +402,8 @@ func (s *Store[T]) logResult(res commitResult[T]) {
 			continue
 		}
 		s.log.Debug("config: configuration changed", "keys", ev.Keys)
-		s.logWarnings(s.ctx, newWarnings(ev.old.warnings, ev.new.warnings))
+		s.logWarnings(s.ctx, ev.new.warnings)
 	}
-}
-
-// newWarnings returns the warnings of cur whose text is not among old's.
-func newWarnings(old, cur []error) []error {
-	seen := map[string]bool{}
-	for _, w := range old {
-		seen[w.Error()] = true
-	}
-	var out []error
-	for _, w := range cur {
-		if !seen[w.Error()] {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 // buildEach finds, after the changes of several layers failed to build

@@ -291,6 +291,29 @@ func (s *Schema) keyOfGoPath(goPath string) string {
 	return strings.Join(segs, ".")
 }
 
+// boundMessage phrases the rules that bound a value or a size.
+func boundMessage(tag, p string, sized bool, unit string) (string, bool) {
+	var size, value string
+	switch tag {
+	case "min", "gte":
+		size, value = "must have at least ", "must be at least "
+	case "max", "lte":
+		size, value = "must have at most ", "must be at most "
+	case "gt":
+		size, value = "must have more than ", "must be greater than "
+	case "lt":
+		size, value = "must have fewer than ", "must be less than "
+	case "len":
+		size, value = "must have exactly ", "must be "
+	default:
+		return "", false
+	}
+	if sized {
+		return size + p + unit, true
+	}
+	return value + p, true
+}
+
 // ruleMessage turns a failed rule into a readable predicate, such as "must be
 // at most 65535" or "is required".
 func ruleMessage(fe validator.FieldError) string {
@@ -307,36 +330,14 @@ func ruleMessage(fe validator.FieldError) string {
 			unit = " characters"
 		}
 	}
+	if msg, ok := boundMessage(fe.Tag(), p, sized, unit); ok {
+		return msg
+	}
 	switch fe.Tag() {
 	case "required":
 		return "is required"
 	case "required_if", "required_unless", "required_with", "required_without", "required_with_all", "required_without_all":
 		return fmt.Sprintf("is required (%s %s)", strings.ReplaceAll(fe.Tag(), "_", " "), p)
-	case "min", "gte":
-		if sized {
-			return "must have at least " + p + unit
-		}
-		return "must be at least " + p
-	case "max", "lte":
-		if sized {
-			return "must have at most " + p + unit
-		}
-		return "must be at most " + p
-	case "gt":
-		if sized {
-			return "must have more than " + p + unit
-		}
-		return "must be greater than " + p
-	case "lt":
-		if sized {
-			return "must have fewer than " + p + unit
-		}
-		return "must be less than " + p
-	case "len":
-		if sized {
-			return "must have exactly " + p + unit
-		}
-		return "must be " + p
 	case "eq":
 		return "must equal " + p
 	case "ne":
