@@ -248,6 +248,10 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		return err // nobody waits for it: no read
+	}
 	call := s.pending
 	if call == nil {
 		call = newCall()
