@@ -37,7 +37,7 @@
 // starts from the default tags and applies the layers in the order given; a
 // later layer overrides an earlier one key by key. The merged values are then
 // decoded strictly into a new T and checked with the validate tags
-// (go-playground/validator; pass Options.Validator for custom rules). The
+// (go-playground/validator; for custom rules register them on NewValidator and pass it as Options.Validator). The
 // providers packages hold the .env, environment and Secrets Manager layers;
 // Static and StaticSecrets are layers of fixed values, and providers/koanf
 // wraps any koanf provider (config itself does not import koanf). Store.Explain, Store.Keys and Store.Masked tell which layer
@@ -112,11 +112,13 @@
 // it on its last good values, and reports the rejection in Store.Status (and
 // from Store.Refresh) until that layer changes again. A change from one source is
 // published even when another source fails in the same refresh; the failing
-// source keeps its last good value. Transient failures are retried
-// after Options.RetryBackoff, doubling up to a quarter of the interval;
-// permanent ones at the next interval. Store.Refresh refreshes on demand
-// (at most once per Options.MinRefreshInterval), Store.Subscribe reports
-// changes and failures, and Options.Lazy refreshes from Get without a
-// background goroutine, for AWS Lambda. Close stops everything the store
-// started.
+// source keeps its last good value. One schedule decides every read, whoever
+// asks: transient failures are retried after Options.RetryBackoff, doubling
+// until it reaches the interval, then at the interval; permanent ones at the
+// next interval; and no two reads start within Options.MinRefreshInterval.
+// Store.Refresh waits for a read that starts after it was called,
+// Store.Subscribe reports changes and failures (merged while a subscriber is
+// busy), and Options.Lazy refreshes from Get without a background goroutine,
+// for AWS Lambda. Close stops everything the store started. See
+// docs/refresh.md.
 package config

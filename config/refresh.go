@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"math/rand/v2"
+	"math"
 	"reflect"
 	"slices"
 	"time"
@@ -33,6 +33,10 @@ type Status struct {
 	// changes, rebuilt configs that failed decoding or validation, and attempts
 	// that failed to read a layer.
 	Refreshes, Changes, Rejected, Failures int
+	// Warnings are the problems of the snapshot served that did not stop it
+	// (as Store.Warnings): unknown names, secret-policy findings and layer
+	// warnings, whether they came with Load or with a refreshed layer.
+	Warnings []error
 	// Layers describes each layer that is a Refresher or a StatusReporter, in
 	// the order given to Load: the versions this store serves from it and
 	// the API calls it made.
@@ -60,35 +64,37 @@ type StatusReporter interface {
 
 // Change is delivered to subscribers after each refresh that published a
 // snapshot in which a value changed, and after each refresh that was rejected
-// or failed.
+// or failed. Changes queued for a busy subscriber are merged into one (see
+// Store.Subscribe).
 type Change[T any] struct {
 	// Old and New are the snapshots before and after. After a rejected or failed
-	// refresh both are the snapshot still in use.
+	// refresh that published nothing both are the snapshot still in use.
 	Old, New *T
 	// Keys lists the keys whose values changed, sorted. Secret keys are listed
 	// by name; values are never included.
 	Keys []string
-	// Err is the reason a refresh was rejected or failed; nil for a change.
+	// Err is the reason a refresh was rejected or failed, nil if neither. A
+	// refresh that published a change and failed to read another layer gives
+	// one Change with both Keys and Err.
 	Err error
 	// At is when the refresh finished.
 	At time.Time
+	// Warnings are the problems of New that did not stop it, as
+	// Store.Warnings: unknown names, secret-policy findings, layer warnings.
+	Warnings []error
 
-	collapsible bool        // a plain failure, which a later failure may replace in a queue
-	view        *changeView // how to print Old and New masked; see Format
+	old, new *snapshot[T] // the snapshots of Old and New, when the store made the Change
+	view     *changeView  // how to print Old and New masked; see Format
 }
 
+// refreshCall is one read of the refreshable layers, which callers wait on.
 type refreshCall struct {
-	done chan struct{}
-	err  error
-	next time.Duration // when to check again: the TTL, or a backoff after a transient failure
+	done    chan struct{}
+	err     error
+	callers int // the calls of Refresh that joined it; guarded by Store.mu
 }
 
-type subscriber[T any] struct {
-	fn     func(Change[T])
-	queue  []Change[T]
-	wake   chan struct{}
-	cancel chan struct{}
-}
+func newCall() *refreshCall { return &refreshCall{done: make(chan struct{})} }
 
 // start launches the refresh loop when a layer is refreshable.
 func (s *Store[T]) start() {
@@ -113,73 +119,149 @@ func (s *Store[T]) refreshable() bool {
 	return false
 }
 
-// loop refreshes every jittered TTL, and sooner with backoff after a transient
-// failure. It exits when the store is closed.
+// loop reads the layers whenever the schedule says a read is due. It exits
+// when the store is closed.
 func (s *Store[T]) loop() {
 	defer s.wg.Done()
-	wait := s.jittered()
 	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.clock.After(wait):
+		s.mu.Lock()
+		wait := s.sched.next.Sub(s.clock.Now())
+		var timer <-chan time.Time
+		if wait > 0 {
+			// Set under s.mu, so a read that moves the schedule earlier
+			// finds the timer to stop (see finish).
+			timer = s.clock.After(wait)
+			s.loopAt, s.loopTimer = s.sched.next, timer
 		}
-		call, mine := s.begin(true)
+		s.mu.Unlock()
+		if wait > 0 {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-timer:
+			case <-s.resched:
+			}
+			s.mu.Lock()
+			s.loopAt, s.loopTimer = time.Time{}, nil
+			s.mu.Unlock()
+			continue // the schedule may have moved meanwhile
+		}
+		call := s.scheduled()
 		if call == nil {
 			return
 		}
-		if mine {
-			s.run(call)
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-call.done:
 		}
-		wait = call.next
 	}
 }
 
-// jittered returns the TTL moved by up to ±10 %.
-func (s *Store[T]) jittered() time.Duration {
-	ttl := s.opts.RefreshInterval
-	return ttl - ttl/10 + rand.N(ttl/5+1)
+// stopper is a Clock that can release a channel returned by After, as
+// configtest.Clock can.
+type stopper interface {
+	Stop(ch <-chan time.Time) bool
 }
 
-// backoff returns the wait before retry n (1-based): full jitter over an
-// exponential bound, capped at a quarter of the TTL.
-func (s *Store[T]) backoff(n int) time.Duration {
-	limit := s.opts.RefreshInterval / 4
-	d := s.opts.RetryBackoff
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	if d <= 0 {
-		return time.Nanosecond
-	}
-	return rand.N(d) + 1
+// scheduled returns the read that serves a scheduled check: the one in
+// flight, the one waiting to start, or a new one. It returns nil once the
+// store is closed.
+func (s *Store[T]) scheduled() *refreshCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scheduledLocked()
 }
 
-// Refresh re-reads the refreshable layers now and publishes the result if it
-// changed and is valid. Use it when the application has a reason to believe a
-// secret changed, such as a database login that failed during a rotation.
+// scheduledLocked is scheduled with s.mu held.
+func (s *Store[T]) scheduledLocked() *refreshCall {
+	switch {
+	case s.closed:
+		return nil
+	case s.inflight != nil:
+		return s.inflight
+	case s.pending != nil:
+		return s.pending
+	}
+	c := newCall()
+	s.pending = c
+	s.kickLocked()
+	return c
+}
+
+// kickLocked starts the pending read if it may start: no read in flight and
+// MinRefreshInterval passed since the last one started. Otherwise, when only
+// the interval holds it back, it arranges to start it then. s.mu must be held.
+func (s *Store[T]) kickLocked() {
+	if s.closed || s.pending == nil || s.inflight != nil {
+		return
+	}
+	now := s.clock.Now()
+	if at := s.sched.earliest(); now.Before(at) {
+		if !s.armed {
+			s.armed = true
+			s.wg.Add(1)
+			go s.startAfter(s.clock.After(at.Sub(now))) // the timer is set now, not when the goroutine runs
+		}
+		return
+	}
+	c := s.pending
+	s.pending, s.inflight = nil, c
+	s.sched.started(now)
+	s.st.status.LastAttempt = now
+	s.st.status.Refreshes++
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(c)
+	}()
+}
+
+// startAfter waits for timer, then starts the pending read if it still may.
+func (s *Store[T]) startAfter(timer <-chan time.Time) {
+	defer s.wg.Done()
+	select {
+	case <-s.ctx.Done():
+	case <-timer:
+	}
+	s.mu.Lock()
+	s.armed = false
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// Refresh reads the refreshable layers and publishes the result if it changed
+// and is valid. Use it when the application has a reason to believe a secret
+// changed, such as a database login that failed during a rotation.
 //
-// Concurrent calls share one refresh. A call within Options.MinRefreshInterval
-// of the previous attempt makes no API call and returns the last attempt's
-// error. Refresh returns when the refresh ends or ctx is done, whichever is first.
+// The read Refresh waits for starts after Refresh was called: a read already
+// in flight does not count, since it may have missed the change. Calls that
+// arrive before that read starts share it, and it starts no earlier than
+// Options.MinRefreshInterval after the previous read started, so a login storm
+// cannot become an API storm: a call soon after another waits for the interval
+// to pass. Refresh returns what Status().LastError reports after that read
+// (its problems and any rejection still outstanding), or ctx.Err() if ctx
+// ends first, or ErrClosed. A read that Refresh stopped waiting for still
+// completes.
 func (s *Store[T]) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	// The interval check and the start are one step under s.mu, so a caller
-	// cannot start a second refresh just after another caller's has finished.
-	call := s.inflight
-	if call == nil {
-		if s.clock.Now().Sub(s.status.LastAttempt) < s.opts.MinRefreshInterval {
-			err := s.status.LastError
-			s.mu.Unlock()
-			return err
-		}
-		call = s.startLocked(false)
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		return err // nobody waits for it: no read
 	}
+	call := s.pending
+	if call == nil {
+		call = newCall()
+		s.pending = call
+		s.kickLocked()
+	}
+	call.callers++
+	close(s.joined) // tells a test that a caller arrived; see export_test.go
+	s.joined = make(chan struct{})
 	s.mu.Unlock()
 	select {
 	case <-call.done:
@@ -189,93 +271,58 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 	}
 }
 
-// begin returns the refresh in flight, or starts one and reports started. With
-// inline set the caller must run a started refresh itself (the loop does), and
-// waits for one already in flight; otherwise a started refresh runs on its own
-// goroutine. It returns nil once the store is closed.
-func (s *Store[T]) begin(inline bool) (call *refreshCall, started bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, false
-	}
-	if c := s.inflight; c != nil {
-		if inline {
-			s.mu.Unlock()
-			<-c.done
-			s.mu.Lock()
-		}
-		return c, false
-	}
-	return s.startLocked(inline), true
-}
-
-// startLocked records a new refresh attempt and makes it the one in flight.
-// Unless inline is set it runs the refresh on its own goroutine. s.mu must be
-// held, the store must be open and no refresh in flight.
-func (s *Store[T]) startLocked(inline bool) *refreshCall {
-	c := &refreshCall{done: make(chan struct{})}
-	s.inflight = c
-	s.status.LastAttempt = s.clock.Now()
-	s.status.Refreshes++
-	if !inline {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.run(c)
-		}()
-	}
-	return c
-}
-
-// revalidate is Get's lazy-mode check: once the next check is due it starts
-// one background refresh and returns at once. A compare-and-swap lets exactly
-// one Get through; the others return after one atomic load.
+// revalidate is Get's lazy-mode check: once the schedule says a read is due it
+// starts one in the background and returns at once. A compare-and-swap lets
+// exactly one Get through until that read ends; the others return after one
+// atomic load.
 func (s *Store[T]) revalidate() {
 	next := s.nextCheck.Load()
-	now := s.clock.Now().UnixNano()
-	mine := now + int64(s.opts.MinRefreshInterval)
-	if now < next || !s.nextCheck.CompareAndSwap(next, mine) {
+	if s.clock.Now().UnixNano() < next || !s.nextCheck.CompareAndSwap(next, math.MaxInt64) {
 		return
 	}
-	s.mu.Lock()
-	// A run that finished meanwhile has set the next check itself: then there
-	// is nothing to start.
-	if s.inflight == nil && !s.closed && s.nextCheck.Load() == mine {
-		s.startLocked(false)
-	}
-	s.mu.Unlock()
+	// The read's end stores the next check; a closed store checks no more.
+	s.scheduled()
 }
 
-// run performs one refresh and completes call.
+// run performs one read, commits it and completes call. Reads are serialised
+// through s.inflight, so the state read here is not changed by anyone else
+// before this run commits.
 func (s *Store[T]) run(call *refreshCall) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.RefreshTimeout)
 	defer cancel()
-
-	// Runs are serialised through s.inflight, so the cache read here is not
-	// changed by anyone else before this run stores it back.
 	s.mu.Lock()
-	good, goodWarn := slices.Clone(s.cache), slices.Clone(s.cacheWarn)
-	prev, rejectedVals := slices.Clone(s.states), maps.Clone(s.rejectedVals)
+	prev := s.st
 	s.mu.Unlock()
-	cache, cacheWarn := slices.Clone(good), slices.Clone(goodWarn)
 
-	var errs []error
-	var changedLayers []int
-	updates := map[int]Update{} // the changes read, by layer
-	var settled []int           // layers back at the values served after a rejected change
+	read := s.collect(ctx, prev)
+	if s.ctx.Err() != nil {
+		// Closed while refreshing: nothing to record and nobody to tell.
+		s.finish(call, commitResult[T]{err: ErrClosed, outcome: readClosed})
+		return
+	}
+	// Decoding and validation run outside the lock: they may call user code
+	// (UnmarshalText, custom rules), which must block neither Get nor Status.
+	built := s.buildChanges(prev, read)
+	res := commit(s.schema, prev, s.snap.Load(), read, built, s.clock.Now())
+	s.finish(call, res)
+	s.logResult(res)
+}
+
+// collect reads every refreshable layer with the State of the values served.
+func (s *Store[T]) collect(ctx context.Context, prev refreshState) readResult {
+	r := readResult{updates: map[int]Update{}, warnings: map[int][]error{}}
 	for i, l := range s.layers {
-		r, ok := l.(Refresher)
+		ref, ok := l.(Refresher)
 		if !ok {
 			continue
 		}
-		u, err := refreshLayer(ctx, s.meta[i], r, RefreshRequest{Schema: s.schema, Prev: prev[i]})
+		u, err := refreshLayer(ctx, s.meta[i], ref, RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
 		ch := u.Changed
-		switch rv, was := rejectedVals[i]; {
+		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
 			ch = false // the change rejected before, read again: still outstanding
 		case was && !u.Changed && err == nil:
-			settled = append(settled, i)
+			r.settled = append(r.settled, i)
 		}
 		var warnings []error
 		for _, e := range flattenErrors(nil, err) {
@@ -284,121 +331,83 @@ func (s *Store[T]) run(call *refreshCall) {
 			if isLayerWarning(e) && (ch || !s.opts.Strict) {
 				warnings = append(warnings, e)
 			} else {
-				errs = append(errs, e)
+				r.errs = append(r.errs, e)
 			}
 		}
 		if ch {
-			cache[i], cacheWarn[i] = u.Values, warnings
-			updates[i] = u
-			changedLayers = append(changedLayers, i)
+			r.updates[i], r.warnings[i] = u, warnings
+			r.changed = append(r.changed, i)
 		}
 	}
-	if s.ctx.Err() != nil {
-		// Closed while refreshing: nothing to record and nobody to tell.
-		s.finish(call, ErrClosed, 0, nil)
-		return
-	}
+	return r
+}
 
-	// Decoding and validation run outside the lock: they may call user code
-	// (UnmarshalText, custom rules), which must block neither Get nor Status.
-	var snap *snapshot[T]
-	accepted := changedLayers
-	rejections := map[int]error{} // changed layers whose values were rejected
-	if len(changedLayers) > 0 {
-		var err error
-		snap, err = s.build(cache, slices.Concat(cacheWarn...))
-		if err != nil {
-			snap, accepted, cache, cacheWarn = s.buildEach(good, goodWarn, cache, cacheWarn, changedLayers, err, rejections)
-		}
+// buildChanges builds a snapshot from the values served with the changes read.
+func (s *Store[T]) buildChanges(prev refreshState, read readResult) buildResult[T] {
+	b := buildResult[T]{rejections: map[int]error{}}
+	if len(read.changed) == 0 {
+		return b
 	}
-	var rejected []error // each distinct rejection once
-	for _, i := range changedLayers {
-		if r, ok := rejections[i]; ok && !slices.Contains(rejected, r) {
-			rejected = append(rejected, r)
-		}
+	cache, cacheWarn := slices.Clone(prev.cache), slices.Clone(prev.cacheWarn)
+	for _, i := range read.changed {
+		cache[i], cacheWarn[i] = read.updates[i].Values, read.warnings[i]
 	}
-	var failure error
-	if len(errs) > 0 {
-		failure = &AggregateError{Errs: errs}
+	snap, err := s.build(cache, slices.Concat(cacheWarn...))
+	if err == nil {
+		b.snap, b.accepted, b.cache, b.cacheWarn = snap, read.changed, cache, cacheWarn
+		return b
 	}
-	now := s.clock.Now()
-	old := s.snap.Load()
-	var events []Change[T]
+	b.snap, b.accepted, b.cache, b.cacheWarn = s.buildEach(prev.cache, prev.cacheWarn, cache, cacheWarn, read.changed, err, b.rejections)
+	return b
+}
 
+// finish stores what a read committed, moves the schedule on, queues the
+// events, completes call and starts a read that waited for this one.
+func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 	s.mu.Lock()
-	// A layer whose values were rejected has handed them over and will not
-	// report them again until its source changes: it stays on its last good
-	// values, so a change elsewhere still gets published, and its rejection
-	// stays reported until it changes again.
-	for i, r := range rejections {
-		s.rejectedBy[i], s.rejectedVals[i] = r, updates[i].Values
-	}
-	for _, i := range settled {
-		delete(s.rejectedBy, i)
-		delete(s.rejectedVals, i)
-	}
-	if len(rejections) > 0 {
-		s.status.Rejected++
-	}
-	if snap != nil {
-		s.cache, s.cacheWarn = cache, cacheWarn
-		for _, i := range accepted {
-			// The store keeps each layer's State; it moves on only now that
-			// the values read with it are served.
-			s.states[i], s.versions[i] = updates[i].State, updates[i].Versions
-			delete(s.rejectedBy, i)
-			delete(s.rejectedVals, i)
+	now := s.clock.Now()
+	if res.outcome != readClosed {
+		s.st = res.state
+		if res.publish != nil {
+			s.snap.Store(res.publish)
 		}
-		// Publish even when no value changed, so provenance shows the new versions.
-		s.snap.Store(snap)
-		if keys := changedKeys(s.schema, old.values, snap.values); len(keys) > 0 {
-			s.status.Changes++
-			s.status.LastChange = now
-			events = append(events, Change[T]{Old: &old.cfg, New: &snap.cfg, Keys: keys, At: now, view: s.changeView(old, snap)})
+		s.sched.finished(now, res.outcome)
+		s.nextCheck.Store(s.sched.next.UnixNano())
+		if !s.loopAt.IsZero() && s.sched.next.Before(s.loopAt) {
+			// The loop waits for a later time than is now due: wake it, and
+			// release its timer (a fake clock then no longer counts it).
+			if c, ok := s.clock.(stopper); ok {
+				c.Stop(s.loopTimer)
+			}
+			s.loopAt, s.loopTimer = time.Time{}, nil
+			select {
+			case s.resched <- struct{}{}:
+			default:
+			}
 		}
 	}
-	// The loop waits a jittered TTL, so a fleet started together spreads out;
-	// lazy mode checks once the snapshot is a TTL old, as documented.
-	next, lazyNext := s.jittered(), s.opts.RefreshInterval
-	var problems []error
-	for _, r := range rejected {
-		problems = flattenErrors(problems, r)
+	call.err = res.err
+	s.inflight = nil
+	for _, ev := range res.events {
+		s.notify(ev)
 	}
-	problems = append(problems, errs...)
-	if failure != nil {
-		s.status.Failures++
-		if transient(failure) {
-			s.failures++
-			next = s.backoff(s.failures)
-			lazyNext = next
-		}
-		s.status.LastError = s.reportedError(problems, rejected)
-		s.status.Healthy = len(s.rejectedBy) == 0 && transient(failure)
-	} else {
-		s.failures = 0
-		s.status.LastSuccess = now
-		s.status.LastError = s.reportedError(problems, rejected)
-		s.status.Healthy = len(s.rejectedBy) == 0
-	}
-	// Refresh returns what Status reports: a rejection stays outstanding until
-	// its layer changes again, even through refreshes that find nothing new.
-	callErr := s.status.LastError
-	if len(problems) > 0 {
-		cur := s.snap.Load()
-		// One event for one refresh, naming every problem of it. Only a plain
-		// failure may later be replaced by the next one in a busy queue.
-		events = append(events, Change[T]{Old: &cur.cfg, New: &cur.cfg, Err: callErr, At: now,
-			collapsible: len(rejected) == 0, view: s.changeView(cur, cur)})
-	}
-	s.nextCheck.Store(now.Add(lazyNext).UnixNano())
-	s.finishLocked(call, callErr, next, events)
+	s.kickLocked()
 	s.mu.Unlock()
 	close(call.done)
+}
 
-	if callErr != nil {
-		s.log.Warn("config: refresh failed; serving the last good configuration", "error", callErr.Error())
-	} else if len(events) > 0 {
-		s.log.Debug("config: configuration changed", "keys", events[0].Keys)
+// logResult logs a failed read, and the warnings of a published change:
+// once with each change, not on every refresh that finds nothing new.
+func (s *Store[T]) logResult(res commitResult[T]) {
+	if res.err != nil {
+		s.log.Warn("config: refresh failed; serving the last good configuration", "error", res.err.Error())
+	}
+	for _, ev := range res.events {
+		if len(ev.Keys) == 0 {
+			continue
+		}
+		s.log.Debug("config: configuration changed", "keys", ev.Keys)
+		s.logWarnings(s.ctx, ev.new.warnings)
 	}
 }
 
@@ -438,26 +447,6 @@ func (s *Store[T]) buildEach(good []Values, goodWarn [][]error, cache []Values, 
 	return snap, accepted, trial, trialWarn
 }
 
-// reportedError is the error Status reports: the problems of the last attempt
-// (which include its rejection, if any) and every rejection still outstanding.
-// s.mu must be held.
-func (s *Store[T]) reportedError(problems, current []error) error {
-	errs := slices.Clone(problems)
-	seen := slices.Clone(current) // rejections are the *AggregateError of build, so == is safe
-	for _, i := range slices.Sorted(maps.Keys(s.rejectedBy)) {
-		r := s.rejectedBy[i]
-		if slices.Contains(seen, r) {
-			continue
-		}
-		seen = append(seen, r)
-		errs = append(errs, flattenErrors(nil, r)...)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &AggregateError{Errs: errs, Warnings: warningsOf(seen)}
-}
-
 // warningsOf collects the warnings of rejected builds, so a rejection keeps
 // its hints (such as the unknown name that left a required field unset).
 func warningsOf(rejections []error) []error {
@@ -468,24 +457,6 @@ func warningsOf(rejections []error) []error {
 		}
 	}
 	return out
-}
-
-// finishLocked completes call and queues events. s.mu must be held; the
-// caller closes call.done after unlocking.
-func (s *Store[T]) finishLocked(call *refreshCall, err error, next time.Duration, events []Change[T]) {
-	call.err, call.next = err, next
-	s.inflight = nil
-	for _, ev := range events {
-		s.notify(ev)
-	}
-}
-
-// finish completes call without recording anything.
-func (s *Store[T]) finish(call *refreshCall, err error, next time.Duration, events []Change[T]) {
-	s.mu.Lock()
-	s.finishLocked(call, err, next, events)
-	s.mu.Unlock()
-	close(call.done)
 }
 
 // transient reports whether every failure of a refresh is transient, so that
@@ -520,119 +491,20 @@ func changedKeys(schema *Schema, old, cur []slot) []string {
 // Status reports the health of the store's refresh.
 func (s *Store[T]) Status() Status {
 	s.mu.Lock()
-	st := s.status
+	st := s.st.status
+	versions := slices.Clone(s.st.versions)
 	s.mu.Unlock()
+	st.Warnings = slices.Clone(st.Warnings)
 	st.Staleness = s.clock.Now().Sub(st.LastSuccess)
 	if s.opts.MaxStaleness > 0 && st.Staleness > s.opts.MaxStaleness {
 		st.Healthy = false
 	}
-	st.Layers = s.layerStatus()
+	st.Layers = s.layerStatus(versions)
 	return st
 }
 
-// Subscribe calls fn after every refresh that publishes a snapshot in which a
-// value changed, and after every refresh that fails or is rejected (Change.Err
-// set); a refresh that publishes only new versions of unchanged values calls
-// no one. Each
-// subscriber has its own goroutine and queue, so a slow one delays neither
-// readers nor the refresh loop nor other subscribers. The returned function
-// unsubscribes; Close unsubscribes everyone.
-func (s *Store[T]) Subscribe(fn func(Change[T])) (unsubscribe func()) {
-	sub := &subscriber[T]{fn: fn, wake: make(chan struct{}, 1), cancel: make(chan struct{})}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return func() {}
-	}
-	if s.subs == nil {
-		s.subs = map[int]*subscriber[T]{}
-	}
-	id := s.nextSub
-	s.nextSub++
-	s.subs[id] = sub
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go s.deliver(sub)
-	return func() {
-		s.mu.Lock()
-		if _, ok := s.subs[id]; ok {
-			delete(s.subs, id)
-			close(sub.cancel)
-		}
-		s.mu.Unlock()
-	}
-}
-
-// notify queues ev for every subscriber. A failure following a failure still
-// queued replaces it, so a stuck subscriber during an outage holds one event,
-// not one per retry. s.mu must be held.
-func (s *Store[T]) notify(ev Change[T]) {
-	for _, sub := range s.subs {
-		if n := len(sub.queue); n > 0 && ev.collapsible && sub.queue[n-1].collapsible {
-			sub.queue[n-1] = ev
-		} else {
-			sub.queue = append(sub.queue, ev)
-		}
-		select {
-		case sub.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (s *Store[T]) deliver(sub *subscriber[T]) {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-sub.cancel:
-			return
-		case <-sub.wake:
-		}
-		for {
-			s.mu.Lock()
-			if len(sub.queue) == 0 {
-				s.mu.Unlock()
-				break
-			}
-			ev := sub.queue[0]
-			sub.queue[0] = Change[T]{} // let the snapshots it holds go
-			sub.queue = sub.queue[1:]
-			s.mu.Unlock()
-			select {
-			case <-sub.cancel:
-				return
-			default:
-			}
-			sub.fn(ev)
-		}
-	}
-}
-
-// Close stops the refresh loop and subscribers and waits for them to exit. Get
-// keeps returning the last snapshot after Close; Refresh returns ErrClosed.
-// Close is safe to call more than once.
-func (s *Store[T]) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	for id, sub := range s.subs {
-		delete(s.subs, id)
-		close(sub.cancel)
-	}
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-	return nil
-}
-
 // layerStatus describes each layer that is a Refresher or a StatusReporter.
-func (s *Store[T]) layerStatus() []LayerStatus {
-	s.mu.Lock()
-	versions := slices.Clone(s.versions)
-	s.mu.Unlock()
+func (s *Store[T]) layerStatus(versions []map[string]string) []LayerStatus {
 	var out []LayerStatus
 	for i, l := range s.layers {
 		_, refresher := l.(Refresher)

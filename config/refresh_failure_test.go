@@ -37,11 +37,10 @@ func TestChangeIsPublishedThroughAnotherLayersFailure(t *testing.T) {
 	if s.Get().Password.Reveal() != rfSecret2 || s.Get().Host != "db1" {
 		t.Fatal("the change of layer a was not published with layer b's last good values")
 	}
-	if c := rfNext(t, changes); c.Err != nil || !slices.Equal(c.Keys, []string{"password"}) {
-		t.Errorf("first Change = Keys %v Err %v, want the password change", c.Keys, c.Err)
-	}
-	if c := rfNext(t, changes); !errors.Is(c.Err, config.ErrTransient) {
-		t.Errorf("second Change = %v, want the failure", c.Err)
+	// One refresh, one event: the change it published and the failure.
+	if c := rfNext(t, changes); !errors.Is(c.Err, config.ErrTransient) || !slices.Equal(c.Keys, []string{"password"}) ||
+		c.New.Password.Reveal() != rfSecret2 || c.Old.Password.Reveal() != rfSecret1 {
+		t.Errorf("Change = Keys %v Err %v, want the password change with the failure", c.Keys, c.Err)
 	}
 	if st := s.Status(); !st.Healthy || st.Failures != 1 || st.Changes != 1 {
 		t.Errorf("Status = healthy %v failures %d changes %d", st.Healthy, st.Failures, st.Changes)
@@ -61,19 +60,24 @@ func TestLazyRetriesPermanentFailureAtTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	clock.Advance(61 * time.Second)
-	s.Get() // due: starts the first refresh
-	rfEventually(t, "the first refresh", func() bool { return s.Status().Failures == 1 })
-	for range 30 { // 30 s of Gets, one a second, all before the next TTL
+	changes, _ := rfSubscribe(t, s)
+	clock.Advance(67 * time.Second) // past the TTL +10 %
+	s.Get()                         // due: starts the first refresh
+	if c := rfNext(t, changes); !errors.Is(c.Err, config.ErrAccessDenied) {
+		t.Fatalf("Change = %v, want the permanent failure", c.Err)
+	}
+	for range 53 { // 53 s of Gets, one a second, all before the TTL -10 %
 		clock.Advance(time.Second)
 		s.Get()
 	}
 	if n := l.Calls(); n != 1 {
-		t.Fatalf("layer refreshed %d times in 30 s after a permanent failure; want 1 (retry at the TTL)", n)
+		t.Fatalf("layer refreshed %d times in 53 s after a permanent failure; want 1 (retry at the TTL)", n)
 	}
-	clock.Advance(31 * time.Second)
+	clock.Advance(14 * time.Second)
 	s.Get()
-	rfEventually(t, "the retry at the TTL", func() bool { return l.Calls() == 2 })
+	if c := rfNext(t, changes); !errors.Is(c.Err, config.ErrAccessDenied) || l.Calls() != 2 {
+		t.Fatalf("after the TTL: Change %v with %d layer calls, want the retry", c.Err, l.Calls())
+	}
 }
 
 // After a rejected change the store stays unhealthy, with the rejection as
@@ -144,8 +148,9 @@ func TestRejectionAndFailureTogether(t *testing.T) {
 	if st.Healthy || !errors.Is(st.LastError, config.ErrValidation) || !strings.Contains(st.LastError.Error(), "password") {
 		t.Errorf("Status = healthy %v, LastError %v; want unhealthy naming the rejected field", st.Healthy, st.LastError)
 	}
+	clock.Advance(time.Minute) // the next Refresh waits for the minimum interval
 	if err := s.Refresh(rfCtx(t)); !errors.Is(err, config.ErrValidation) {
-		t.Errorf("Refresh within the minimum interval = %v, want the outstanding rejection", err)
+		t.Errorf("Refresh that finds nothing new = %v, want the outstanding rejection", err)
 	}
 }
 

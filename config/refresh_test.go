@@ -49,6 +49,7 @@ type rfFixture struct {
 	ctx   context.Context // bounds the test's waits
 	clock *configtest.Clock
 	layer refreshingLayer
+	enter chan struct{} // receives each time a refresh enters layer
 	store *config.Store[rfConfig]
 	logs  *configtest.LogBuffer
 }
@@ -69,7 +70,8 @@ func newRFFixture(t *testing.T, opts config.Options, steps ...refreshStep) *rfFi
 	}
 	opts.Clock = f.clock
 	opts.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := config.Load[rfConfig](context.Background(), &opts, f.layer)
+	f.enter = make(chan struct{}, 100_000)
+	s, err := config.Load[rfConfig](context.Background(), &opts, enteringLayer{f.layer, f.enter})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -133,18 +135,6 @@ func rfCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// rfEventually polls cond until it holds, for at most ten seconds.
-func rfEventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-}
-
 // rfSubscribe collects the changes a subscriber receives.
 func rfSubscribe[T any](t *testing.T, s *config.Store[T]) (<-chan config.Change[T], func()) {
 	ch := make(chan config.Change[T], 1000)
@@ -169,24 +159,34 @@ func rfWithin(d, ttl time.Duration) bool {
 	return d >= ttl-ttl/10 && d <= ttl+ttl/10
 }
 
-// rfGoroutinesIn counts the goroutines whose stack has a frame containing fn.
-func rfGoroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
+// enteringLayer is a refreshingLayer that tells each time a refresh (not the
+// first read) enters it, just before the refreshingLayer counts the call.
+type enteringLayer struct {
+	refreshingLayer
+	ch chan struct{}
+}
+
+func (l enteringLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	if req.Prev != nil {
+		l.ch <- struct{}{}
 	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, fn) {
-			count++
-		}
+	return l.refreshingLayer.Refresh(ctx, req)
+}
+
+// entered returns a channel that receives each time a refresh enters the
+// fixture's layer.
+func (f *rfFixture) entered() <-chan struct{} { return f.enter }
+
+// rfRecv waits for a value from ch, for at most ten seconds.
+func rfRecv[V any](t *testing.T, ch <-chan V, what string) V {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting until %s", what)
+		panic("unreachable")
 	}
-	return count
 }
 
 // seqLayer is a refreshable layer whose n-th refresh (1-based) returns next(n):
@@ -459,10 +459,10 @@ func TestTransientErrorsRetryWithBackoff(t *testing.T) {
 		if c := rfNext(t, changes); !config.IsTransient(c.Err) || c.New != good {
 			t.Errorf("failure %d: Change = %+v, want the transient error", i, c)
 		}
+		// 1s, 2s, 4s, ... until the TTL, each ±10 %.
 		wait := f.loopWait()
-		limit := min(backoff<<(i-1), ttl/4)
-		if wait <= 0 || wait > limit {
-			t.Fatalf("after %d transient failures the loop waits %v, want (0, %v]", i, wait, limit)
+		if want := min(backoff<<(i-1), ttl); !rfWithin(wait, want) {
+			t.Fatalf("after %d transient failures the loop waits %v, want %v ±10 %%", i, wait, want)
 		}
 		f.fireLoop()
 	}
@@ -561,25 +561,27 @@ func TestMaxStalenessMakesUnhealthy(t *testing.T) {
 	}
 }
 
+// Callers that arrive before a read starts share it: ten callers within the
+// minimum interval of Load wait for one read, and all get its error.
 func TestConcurrentRefreshesShareOne(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	fail := fmt.Errorf("GetSecretValue: %w", config.ErrTransient)
 	f := newRFFixture(t, config.Options{MinRefreshInterval: time.Second},
 		refreshStep{blockOn: gate, err: fail}, refreshStep{})
-	f.clock.Advance(time.Minute)
 
 	const callers = 10
 	errs := make(chan error, callers)
 	for range callers {
 		go func() { errs <- f.store.Refresh(rfCtx(t)) }()
 	}
-	rfEventually(t, "the layer is refreshing", func() bool { return f.layer.Calls() == 1 })
-	// The refresh cannot end before the gate opens, so every caller finds it in
-	// flight; wait until all of them are inside Refresh.
-	rfEventually(t, "every caller waits in Refresh", func() bool {
-		return rfGoroutinesIn("config.(*Store[...]).Refresh(") == callers
-	})
+	if err := config.WaitRefreshCallers(f.ctx, f.store, callers); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.layer.Calls(); got != 0 {
+		t.Fatalf("the layer was refreshed %d times within the minimum interval of Load", got)
+	}
+	f.clock.Advance(time.Second) // the read may start now
 	close(gate)
 	for range callers {
 		if err := <-errs; !errors.Is(err, fail) {
@@ -600,15 +602,13 @@ func TestLoopJoinsRefreshInFlight(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	f := newRFFixture(t, config.Options{}, refreshStep{blockOn: gate, vals: rfVals("db2", "5432", rfSecret2)}, refreshStep{})
+	entered := f.entered()
 	wait := f.loopWait()
 	f.clock.Advance(time.Second) // past the minimum interval since Load
 	done := make(chan error, 1)
 	go func() { done <- f.store.Refresh(f.ctx) }()
-	rfEventually(t, "the layer is refreshing", func() bool { return f.layer.Calls() == 1 })
+	rfRecv(t, entered, "the layer is refreshing")
 	f.clock.Advance(wait - time.Second) // the loop's turn
-	rfEventually(t, "the loop waits for the refresh in flight", func() bool {
-		return rfGoroutinesIn("config.(*Store[...]).begin(") == 1
-	})
 	close(gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -624,33 +624,48 @@ func TestLoopJoinsRefreshInFlight(t *testing.T) {
 	}
 }
 
-// Callers that arrive together while no refresh is in flight start one refresh;
-// those that find it finished are within the minimum interval and get its result.
-func TestSimultaneousRefreshesCallTheLayerOnce(t *testing.T) {
+// A Refresh that finds a read in flight, which started before it was called
+// and may have missed the change it looks for, waits for the next read.
+func TestRefreshWaitsForAReadThatStartsAfterIt(t *testing.T) {
 	t.Parallel()
-	for round := range 20 {
-		f := newRFFixture(t, config.Options{MinRefreshInterval: time.Second}, refreshStep{})
-		f.clock.Advance(time.Minute)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				if err := f.store.Refresh(rfCtx(t)); err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		if got := f.layer.Calls(); got != 1 {
-			t.Fatalf("round %d: the layer was refreshed %d times within the minimum interval, want 1", round, got)
-		}
+	gate := make(chan struct{})
+	f := newRFFixture(t, config.Options{MinRefreshInterval: time.Second},
+		refreshStep{blockOn: gate}, refreshStep{vals: rfVals("db2", "5432", rfSecret2)}, refreshStep{})
+	entered := f.entered()
+	f.clock.Advance(time.Second)
+	first := make(chan error, 1)
+	go func() { first <- f.store.Refresh(f.ctx) }()
+	rfRecv(t, entered, "the first read started")
+
+	second := make(chan error, 1)
+	go func() { second <- f.store.Refresh(f.ctx) }()
+	if err := config.WaitRefreshCallers(f.ctx, f.store, 1); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("Refresh returned %v with a read that started before it was called", err)
+	default:
+	}
+	if f.store.Get().Host != "db1" || f.layer.Calls() != 1 {
+		t.Fatalf("a second read ran within the minimum interval")
+	}
+	f.clock.Advance(time.Second) // a second after the first read started
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if got := f.store.Get().Host; got != "db2" || f.layer.Calls() != 2 {
+		t.Errorf("after Refresh Host = %q with %d reads, want db2 from a second read", got, f.layer.Calls())
 	}
 }
 
+// The read a Refresh waits for starts no earlier than the minimum interval
+// after the previous one, so Refresh right after Load waits rather than
+// returning what Load read.
 func TestRefreshMinInterval(t *testing.T) {
 	t.Parallel()
 	fail := fmt.Errorf("GetSecretValue: %w", config.ErrThrottled)
@@ -658,23 +673,29 @@ func TestRefreshMinInterval(t *testing.T) {
 		refreshStep{err: fail}, refreshStep{vals: rfVals("db2", "5432", rfSecret2)}, refreshStep{})
 	ctx := rfCtx(t)
 
-	// Load was the previous attempt.
-	if err := f.store.Refresh(ctx); err != nil || f.layer.Calls() != 0 {
-		t.Fatalf("Refresh right after Load = %v with %d layer calls, want nil and none", err, f.layer.Calls())
+	done := make(chan error, 1)
+	go func() { done <- f.store.Refresh(ctx) }()
+	if err := config.WaitRefreshCallers(ctx, f.store, 1); err != nil {
+		t.Fatal(err)
 	}
-	f.clock.Advance(10 * time.Second)
-	if err := f.store.Refresh(ctx); !errors.Is(err, fail) || f.layer.Calls() != 1 {
+	f.clock.Advance(10*time.Second - time.Nanosecond)
+	if f.layer.Calls() != 0 {
+		t.Fatal("a read started within the minimum interval of Load")
+	}
+	f.clock.Advance(time.Nanosecond)
+	if err := <-done; !errors.Is(err, fail) || f.layer.Calls() != 1 {
 		t.Fatalf("Refresh = %v with %d layer calls, want the failure and 1", err, f.layer.Calls())
 	}
 	f.clock.Advance(9 * time.Second)
-	if err := f.store.Refresh(ctx); !errors.Is(err, fail) || f.layer.Calls() != 1 {
-		t.Fatalf("Refresh within the interval = %v with %d layer calls, want the last error and 1", err, f.layer.Calls())
+	go func() { done <- f.store.Refresh(ctx) }()
+	if err := config.WaitRefreshCallers(ctx, f.store, 1); err != nil {
+		t.Fatal(err)
 	}
-	if st := f.store.Status(); st.Refreshes != 1 {
-		t.Errorf("Status.Refreshes = %d, want 1", st.Refreshes)
+	if st := f.store.Status(); st.Refreshes != 1 || f.layer.Calls() != 1 {
+		t.Errorf("Status.Refreshes = %d with %d layer calls within the interval, want 1", st.Refreshes, f.layer.Calls())
 	}
 	f.clock.Advance(time.Second)
-	if err := f.store.Refresh(ctx); err != nil || f.layer.Calls() != 2 {
+	if err := <-done; err != nil || f.layer.Calls() != 2 {
 		t.Fatalf("Refresh after the interval = %v with %d layer calls, want nil and 2", err, f.layer.Calls())
 	}
 	if f.store.Get().Host != "db2" {
@@ -708,11 +729,12 @@ func TestRefreshContextEndsEarly(t *testing.T) {
 	gate := make(chan struct{})
 	f := newRFFixture(t, config.Options{},
 		refreshStep{blockOn: gate, vals: rfVals("db2", "5432", rfSecret2)}, refreshStep{})
+	changes, _ := rfSubscribe(t, f.store)
 	f.clock.Advance(time.Second)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- f.store.Refresh(ctx) }()
-	rfEventually(t, "the layer is refreshing", func() bool { return f.layer.Calls() == 1 })
+	rfRecv(t, f.entered(), "the layer is refreshing")
 	cancel()
 	select {
 	case err := <-done:
@@ -726,7 +748,9 @@ func TestRefreshContextEndsEarly(t *testing.T) {
 		t.Fatal("the change was published before the layer returned")
 	}
 	close(gate)
-	rfEventually(t, "the refresh completes", func() bool { return f.store.Get().Host == "db2" })
+	if c := rfNext(t, changes); c.New.Host != "db2" || f.store.Get().Host != "db2" {
+		t.Fatalf("Change to %q, want the refresh to complete with db2", c.New.Host)
+	}
 	if st := f.store.Status(); st.Changes != 1 || !st.Healthy {
 		t.Errorf("Status = %+v, want the change published", st)
 	}
@@ -744,19 +768,20 @@ func TestLazyRevalidate(t *testing.T) {
 		t.Errorf("a lazy store waits on the clock (%d waiters)", n)
 	}
 
-	f.clock.Advance(ttl - time.Nanosecond)
+	changes, unsubscribe := rfSubscribe(t, f.store)
+	f.clock.Advance(ttl - ttl/10 - time.Nanosecond)
 	old := f.store.Get()
 	if f.layer.Calls() != 0 || f.store.Status().Refreshes != 0 {
-		t.Fatal("a Get before the TTL started a refresh")
+		t.Fatal("a Get before the TTL -10 % started a refresh")
 	}
 
-	f.clock.Advance(time.Nanosecond)
+	f.clock.Advance(ttl/5 + time.Nanosecond) // past the TTL +10 %
 	// The layer blocks until the gate opens, so Get returning at all shows it
 	// does not wait for the refresh.
 	if got := f.store.Get(); got != old {
 		t.Fatal("Get after the TTL did not return the current snapshot")
 	}
-	rfEventually(t, "the background refresh starts", func() bool { return f.layer.Calls() == 1 })
+	rfRecv(t, f.entered(), "the background refresh starts")
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -771,17 +796,20 @@ func TestLazyRevalidate(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if f.layer.Calls() != 1 || f.store.Status().Refreshes != 1 {
-		t.Errorf("%d layer refreshes and %d attempts while one was in flight, want 1", f.layer.Calls(), f.store.Status().Refreshes)
+	if n := len(f.enter); n != 0 || f.store.Status().Refreshes != 1 {
+		t.Errorf("%d more layer refreshes and %d attempts while one was in flight, want 0 and 1", n, f.store.Status().Refreshes)
 	}
 
 	close(gate)
-	rfEventually(t, "a Get sees the refreshed snapshot", func() bool { return f.store.Get().Host == "db2" })
-	f.clock.Advance(ttl - time.Nanosecond)
+	if c := rfNext(t, changes); c.New.Host != "db2" || f.store.Get().Host != "db2" {
+		t.Fatalf("Change to %q, want a Get to see db2", c.New.Host)
+	}
+	f.clock.Advance(ttl - ttl/10 - time.Nanosecond)
 	f.store.Get()
 	if f.layer.Calls() != 1 || f.store.Status().Refreshes != 1 {
 		t.Errorf("a Get within the TTL of the refresh started another")
 	}
+	unsubscribe()
 	f.store.Close()
 	goleak.VerifyNone(t, ignore)
 }
@@ -792,7 +820,7 @@ func TestLazyConcurrentGetsStartOneRefresh(t *testing.T) {
 	const ttl = time.Hour
 	for round := range 20 {
 		f := newRFFixture(t, config.Options{Lazy: true, RefreshInterval: ttl, MinRefreshInterval: time.Second}, refreshStep{})
-		f.clock.Advance(ttl)
+		f.clock.Advance(ttl + ttl/10)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for range 8 {
@@ -811,7 +839,7 @@ func TestLazyConcurrentGetsStartOneRefresh(t *testing.T) {
 		if got := f.store.Status().Refreshes; got != 1 {
 			t.Fatalf("round %d: %d refreshes started, want 1", round, got)
 		}
-		rfEventually(t, "the refresh completes", func() bool { return f.layer.Calls() == 1 && f.store.Status().LastSuccess.Equal(f.clock.Now()) })
+		rfRecv(t, f.entered(), "the refresh starts")
 		f.store.Close()
 		if got := f.layer.Calls(); got != 1 {
 			t.Fatalf("round %d: the layer was refreshed %d times, want 1", round, got)
@@ -820,6 +848,9 @@ func TestLazyConcurrentGetsStartOneRefresh(t *testing.T) {
 }
 
 // Not parallel: it checks for leaked goroutines.
+//
+// The changes that come while the slow subscriber is busy reach it merged,
+// in one call.
 func TestSlowSubscriber(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	var steps []refreshStep
@@ -847,9 +878,11 @@ func TestSlowSubscriber(t *testing.T) {
 		if c := rfNext(t, fast); c.New.Port != port {
 			t.Fatalf("the fast subscriber received port %d, want %d", c.New.Port, port)
 		}
-	}
-	if c := rfNext(t, slow); c.New.Port != 1 {
-		t.Fatalf("the slow subscriber received port %d first, want 1", c.New.Port)
+		if port == 1 { // the slow subscriber is in its first call from now on
+			if c := rfNext(t, slow); c.New.Port != 1 {
+				t.Fatalf("the slow subscriber received port %d first, want 1", c.New.Port)
+			}
+		}
 	}
 
 	unsubscribeFast()
@@ -866,14 +899,21 @@ func TestSlowSubscriber(t *testing.T) {
 
 	// Close waits for the slow subscriber's call to return, then delivers it
 	// nothing more.
+	// A Refresh waiting for the next read (the clock stands still within the
+	// minimum interval) returns ErrClosed once Close has begun.
+	waiting := make(chan error, 1)
+	go func() { waiting <- f.store.Refresh(t.Context()) }()
+	if err := config.WaitRefreshCallers(f.ctx, f.store, 1); err != nil {
+		t.Fatal(err)
+	}
 	closed := make(chan struct{})
 	go func() {
 		f.store.Close()
 		close(closed)
 	}()
-	rfEventually(t, "the store is closed", func() bool {
-		return errors.Is(f.store.Refresh(t.Context()), config.ErrClosed)
-	})
+	if err := rfRecv(t, waiting, "Close begins"); !errors.Is(err, config.ErrClosed) {
+		t.Fatalf("a waiting Refresh returned %v on Close, want ErrClosed", err)
+	}
 	select {
 	case <-closed:
 		t.Fatal("Close returned while a subscriber was still running")
@@ -905,7 +945,7 @@ func TestCloseWaitsForInFlightRefresh(t *testing.T) {
 				f.clock.Advance(time.Second)
 				go func() { refreshErr <- f.store.Refresh(t.Context()) }()
 			}
-			rfEventually(t, "the layer is refreshing", func() bool { return f.layer.Calls() == 1 })
+			rfRecv(t, f.entered(), "the layer is refreshing")
 
 			if err := f.store.Close(); err != nil {
 				t.Fatal(err)
@@ -965,37 +1005,51 @@ func TestNoTornReads(t *testing.T) {
 	const (
 		readers   = 8
 		minReads  = 1000
-		maxReads  = 1_000_000
 		refreshes = 300
+		overlaps  = 5 // swaps that the writer holds back until a reader saw the version before
 	)
 	var writerDone atomic.Bool
-	var torn, versions atomic.Int64
-	var wg, started sync.WaitGroup
+	var torn atomic.Int64
+	seen := make(chan int, readers*(refreshes+1)) // each reader sends each version it sees once
+	var wg sync.WaitGroup
 	for range readers {
 		wg.Add(1)
-		started.Add(1)
 		go func() {
 			defer wg.Done()
-			last := ""
-			for i := 0; i < maxReads && (i < minReads || !writerDone.Load()); i++ {
-				if i == 1 {
-					started.Done()
-				}
+			last := -1
+			for i := 0; i < minReads || !writerDone.Load(); i++ {
 				c := s.Get()
 				user := strings.TrimPrefix(c.User, "user-")
 				if pass := strings.TrimPrefix(c.Password.Reveal(), "password-"); user != pass {
 					torn.Add(1)
 				}
-				if user != last {
-					versions.Add(1)
-					last = user
+				if v, _ := strconv.Atoi(user); v != last {
+					seen <- v
+					last = v
 				}
 			}
 		}()
 	}
 	ctx := rfCtx(t)
-	started.Wait() // every reader is reading before the first swap
-	for range refreshes {
+	// waitSeen waits until a reader reports version k, so the next swap
+	// happens while readers read: reads overlap swaps without relying on
+	// scheduling.
+	waitSeen := func(k int) {
+		for {
+			select {
+			case v := <-seen:
+				if v >= k {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no reader saw version %d", k)
+			}
+		}
+	}
+	for k := range refreshes {
+		if k < overlaps {
+			waitSeen(k)
+		}
 		clock.Advance(time.Millisecond)
 		if err := s.Refresh(ctx); err != nil {
 			t.Error(err)
@@ -1009,10 +1063,6 @@ func TestNoTornReads(t *testing.T) {
 	}
 	if got := s.Get().User; got != "user-"+strconv.Itoa(refreshes) {
 		t.Errorf("User = %q after %d refreshes", got, refreshes)
-	}
-	// Each reader sees version 0 first; more than that shows reads overlapped swaps.
-	if n := versions.Load(); n <= readers {
-		t.Errorf("the readers saw %d versions in all: no read overlapped a swap", n)
 	}
 }
 
@@ -1044,6 +1094,9 @@ func TestRefreshSoak(t *testing.T) {
 	}
 	var events atomic.Int64
 	s.Subscribe(func(config.Change[rfCreds]) { events.Add(1) })
+	// The goroutines a settled store keeps: the loop and the subscriber.
+	keep := []goleak.Option{ignore, goleak.IgnoreTopFunction("github.com/strata-go/strata/config.(*Store[...]).loop"),
+		goleak.IgnoreTopFunction("github.com/strata-go/strata/config.(*Store[...]).deliver")}
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -1056,16 +1109,18 @@ func TestRefreshSoak(t *testing.T) {
 			}
 			return
 		}
-		rfFireLoop(t, ctx, clock)
+		// After a forced refresh the loop's timer may fire early: it then
+		// waits again, for the time the schedule moved to.
+		for calls := layer.calls.Load(); layer.calls.Load() == calls; {
+			rfFireLoop(t, ctx, clock)
+		}
 	}
-	// settle waits until every change has been delivered and the goroutines of
-	// finished refreshes have exited, then returns the live heap and the
-	// goroutine count.
+	// settle waits until the goroutines of finished refreshes have exited,
+	// then returns the live heap and the goroutine count.
 	settle := func() (heap uint64, goroutines int) {
-		rfEventually(t, "the subscriber has every change", func() bool { return events.Load() == notices.Load() })
-		rfEventually(t, "no refresh goroutine is left", func() bool {
-			return rfGoroutinesIn("config.(*Store[...]).begin.func") == 0
-		})
+		if err := goleak.Find(keep...); err != nil {
+			t.Fatalf("goroutines left besides the loop and the subscriber: %v", err)
+		}
 		var ms runtime.MemStats
 		runtime.GC()
 		runtime.GC()
@@ -1085,6 +1140,9 @@ func TestRefreshSoak(t *testing.T) {
 	elapsed := time.Since(start)
 	heap1, goroutines1 := settle()
 
+	if n := events.Load(); n == 0 || n > notices.Load() {
+		t.Errorf("the subscriber was called %d times for %d changes and failures", n, notices.Load())
+	}
 	if got := layer.calls.Load(); got != 11_000 {
 		t.Errorf("%d layer refreshes, want 11000", got)
 	}

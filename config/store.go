@@ -37,34 +37,43 @@ type Options struct {
 	// with which fingerprints still compare across processes.
 	FingerprintKey []byte
 	// Validator checks the validate tags; pass one to use custom rules
-	// registered with RegisterValidation. Load registers Strata's value types on
-	// it. Default: a validator with the built-in rules.
+	// registered with RegisterValidation, preferably made by NewValidator.
+	// Load never modifies it, so stores may share it; register every custom
+	// rule before the first Load. Default: NewValidator().
 	Validator *validator.Validate
 
 	// RefreshInterval is the TTL of refreshable layers such as Secrets Manager:
 	// each is checked this often, jittered by ±10 % so a fleet does not call in
-	// lockstep. Default: 5 minutes. It is unused when no layer is refreshable.
+	// lockstep. Default: 5 minutes (or an explicit MinRefreshInterval above
+	// that). It is unused when no layer is refreshable.
 	RefreshInterval time.Duration
-	// MinRefreshInterval protects the provider from Refresh storms: a Refresh
-	// within this time of the previous attempt returns the current state without
-	// calling. Default: 5 seconds.
+	// MinRefreshInterval is the least time between the starts of two reads
+	// of the refreshable layers, whoever asks (the schedule, lazy mode,
+	// Refresh): it protects the provider from Refresh storms. A Refresh within
+	// it of the last read waits until it has passed. Default: 5 seconds or
+	// RefreshInterval, whichever is shorter; set above an explicit
+	// RefreshInterval, Load fails with ErrOptions.
 	MinRefreshInterval time.Duration
 	// RetryBackoff is the first wait after a transient refresh failure; each
-	// further failure doubles it, with full jitter, up to a quarter of
-	// RefreshInterval. Default: 1 second.
+	// further failure in a row doubles it (±10 %) until it reaches
+	// RefreshInterval, after which retries come at the TTL ±10 %: a long
+	// outage costs about as many attempts as health. Default: 1 second.
 	RetryBackoff time.Duration
 	// RefreshTimeout bounds one refresh of all layers. Default: 30 seconds.
 	RefreshTimeout time.Duration
 	// MaxStaleness, when set, makes Status unhealthy once the last successful
 	// refresh is older than this. Default: 0 (no limit).
 	MaxStaleness time.Duration
-	// Lazy runs no background goroutine: a Get that finds the last check older
-	// than RefreshInterval starts one refresh in the background and returns the
+	// Lazy runs no background goroutine: a Get that finds a read due by the
+	// schedule (RefreshInterval ±10 % after the last, or a retry after a
+	// transient failure) starts one read in the background and returns the
 	// current snapshot at once (stale-while-revalidate). Use it on AWS Lambda,
 	// where the runtime freezes goroutines between invocations.
 	Lazy bool
-	// Clock supplies time to the refresh loop; tests inject a fake one.
-	// Default: the system clock.
+	// Clock supplies time to the refresh schedule; tests inject a fake one
+	// (configtest.Clock). A Clock that also has a method
+	// Stop(<-chan time.Time) bool is told of each channel of After the store
+	// stops waiting on. Default: the system clock.
 	Clock Clock
 }
 
@@ -90,35 +99,31 @@ type Store[T any] struct {
 	layers    []Layer
 	opts      Options
 	validator *validator.Validate
+	foreign   bool // validator is Options.Validator, which Strata's types are not registered on
 	log       *slog.Logger
 	clock     Clock
 
 	meta []layerMeta // what each layer said of itself at Load
 
 	// refresh state, see refresh.go
-	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next refresh
+	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next read
 	mu        sync.Mutex
-	cache     []Values  // the values each layer gave for the published snapshot
-	cacheWarn [][]error // the warnings each layer gave with them
-	// states and versions hold, for each Refresher, the State and versions
-	// of the values in cache: what the published snapshot serves.
-	states   []State
-	versions []map[string]string
-	inflight *refreshCall
-	// rejectedBy holds, for each refreshable layer whose last change was
-	// rejected, why; the store is unhealthy while it is not empty.
-	rejectedBy map[int]error
-	// rejectedVals holds the values of each rejected change, so the same
-	// change read again is not rejected (and reported) again.
-	rejectedVals map[int]Values
-	failures     int // transient failures in a row, for the backoff
-	status       Status
-	subs         map[int]*subscriber[T]
-	nextSub      int
-	closed       bool
-	ctx          context.Context
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup
+	st        refreshState     // what the published snapshot was built from, and Status
+	sched     schedule         // when the next read is due
+	pending   *refreshCall     // the next read, waited on and not started yet
+	inflight  *refreshCall     // the read running
+	armed     bool             // a goroutine waits to start pending once MinRefreshInterval has passed
+	loopAt    time.Time        // when the loop's timer fires; zero when it does not wait on one
+	loopTimer <-chan time.Time // the loop's timer while loopAt is set
+	resched   chan struct{}    // wakes the loop when the next read moved earlier than its timer
+	joined    chan struct{}    // closed and replaced when a Refresh joins a read
+	subs      map[int]*subscriber[T]
+	live      map[*subscriber[T]]bool // subscribers whose goroutine has not exited
+	nextSub   int
+	closed    bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // the loop and the reads; not subscribers
 }
 
 // snapshot is one published configuration. It is never modified after it is
@@ -145,15 +150,19 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	if opts != nil {
 		o = *opts
 	}
+	if err := o.setDefaults(); err != nil {
+		return nil, &AggregateError{Errs: []error{err}}
+	}
 	schema, err := schemaOf(reflect.TypeFor[T](), o.EnvPrefix)
 	if err != nil {
 		return nil, &AggregateError{Errs: flattenErrors(nil, err)}
 	}
-	s := &Store[T]{schema: schema, layers: layers, opts: o, validator: schema.validator, log: o.Logger, clock: o.Clock}
+	s := &Store[T]{schema: schema, layers: layers, opts: o, validator: schema.validator, log: o.Logger, clock: o.Clock,
+		resched: make(chan struct{}, 1), joined: make(chan struct{})}
 	if o.Validator != nil {
-		registerTypes(o.Validator)
-		schema.registerWrappers(o.Validator)
-		s.validator = o.Validator
+		// The caller's validator is never modified: it may be shared with
+		// other stores, and the validator is not safe to change while in use.
+		s.validator, s.foreign = o.Validator, true
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -161,41 +170,47 @@ func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T]
 	if s.clock == nil {
 		s.clock = systemClock{}
 	}
-	s.opts.setDefaults()
-
-	cache := make([]Values, len(layers))
-	cacheWarn := make([][]error, len(layers))
-	s.states, s.versions = make([]State, len(layers)), make([]map[string]string, len(layers))
-	s.meta = make([]layerMeta, len(layers))
-	var unusable []error
-	for i, l := range layers {
-		m, err := inspectLayer(i, l)
-		s.meta[i] = m
-		if err != nil {
-			unusable = append(unusable, err)
-			continue
-		}
-		u, err := loadLayer(ctx, m, l, schema)
-		cache[i], s.states[i], s.versions[i] = u.Values, u.State, u.Versions
-		cacheWarn[i] = flattenErrors(nil, err)
-	}
-	snap, err := s.build(cache, slices.Concat(append([][]error{unusable}, cacheWarn...)...))
+	start := s.clock.Now()
+	st, unusable := s.readAll(ctx)
+	snap, err := s.build(st.cache, slices.Concat(append([][]error{unusable}, st.cacheWarn...)...))
 	if err != nil {
 		if agg, ok := err.(*AggregateError); ok {
 			s.logWarnings(ctx, agg.Warnings)
 		}
 		return nil, err
 	}
-	s.cacheWarn = cacheWarn
 	s.logWarnings(ctx, snap.warnings)
-	s.cache = cache
-	s.rejectedBy, s.rejectedVals = map[int]error{}, map[int]Values{}
 	s.snap.Store(snap)
 	now := s.clock.Now()
-	s.nextCheck.Store(now.Add(s.opts.RefreshInterval).UnixNano())
-	s.status = Status{Healthy: true, LastSuccess: now, LastAttempt: now, LastChange: now}
+	st.status = Status{Healthy: true, LastSuccess: now, LastAttempt: start, LastChange: now,
+		Warnings: slices.Clone(snap.warnings)}
+	s.st = st
+	s.sched = newSchedule(s.opts, start)
+	s.nextCheck.Store(s.sched.next.UnixNano())
 	s.start()
 	return s, nil
+}
+
+// readAll reads every layer for the first time. It returns the state of the
+// values read and the layers that cannot be used.
+func (s *Store[T]) readAll(ctx context.Context) (refreshState, []error) {
+	n := len(s.layers)
+	st := refreshState{cache: make([]Values, n), cacheWarn: make([][]error, n), states: make([]State, n),
+		versions: make([]map[string]string, n), rejectedBy: map[int]error{}, rejectedVals: map[int]Values{}}
+	s.meta = make([]layerMeta, n)
+	var unusable []error
+	for i, l := range s.layers {
+		m, err := inspectLayer(i, l)
+		s.meta[i] = m
+		if err != nil {
+			unusable = append(unusable, err)
+			continue
+		}
+		u, err := loadLayer(ctx, m, l, s.schema)
+		st.cache[i], st.states[i], st.versions[i] = u.Values, u.State, u.Versions
+		st.cacheWarn[i] = flattenErrors(nil, err)
+	}
+	return st, unusable
 }
 
 func (s *Store[T]) logWarnings(ctx context.Context, warnings []error) {
@@ -269,7 +284,7 @@ func (s *Store[T]) build(layers []Values, layerErrs []error) (*snapshot[T], erro
 		}
 	}
 	sources := failedSources(problems)
-	for _, err := range schema.validate(s.validator, &snap.cfg, merged) {
+	for _, err := range schema.validateWith(s.validator, s.foreign, &snap.cfg, merged) {
 		fe, ok := err.(*FieldError)
 		if ok && (failed[fe.Key] || sources.explain(schema, merged, fe)) {
 			continue
@@ -492,18 +507,31 @@ func warningKind(err error) string {
 	return "other"
 }
 
-func (o *Options) setDefaults() {
+// ErrOptions is matched by the error of Load for Options that contradict
+// each other.
+var ErrOptions = errors.New("invalid options")
+
+// setDefaults fills in the defaults of unset intervals. An explicit
+// MinRefreshInterval above an explicit RefreshInterval is an error; the
+// default MinRefreshInterval never exceeds RefreshInterval, and the default
+// RefreshInterval is raised to an explicit MinRefreshInterval above it.
+func (o *Options) setDefaults() error {
+	if o.RefreshInterval > 0 && o.MinRefreshInterval > o.RefreshInterval {
+		return fmt.Errorf("%w: Options.MinRefreshInterval (%v) is longer than Options.RefreshInterval (%v): "+
+			"a refresh could never run on schedule; shorten MinRefreshInterval or lengthen RefreshInterval",
+			ErrOptions, o.MinRefreshInterval, o.RefreshInterval)
+	}
 	if o.RefreshInterval <= 0 {
-		o.RefreshInterval = 5 * time.Minute
+		o.RefreshInterval = max(5*time.Minute, o.MinRefreshInterval)
 	}
 	if o.MinRefreshInterval <= 0 {
-		o.MinRefreshInterval = 5 * time.Second
+		o.MinRefreshInterval = min(5*time.Second, o.RefreshInterval)
 	}
-	o.RefreshInterval = max(o.RefreshInterval, o.MinRefreshInterval)
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
 	}
 	if o.RefreshTimeout <= 0 {
 		o.RefreshTimeout = 30 * time.Second
 	}
+	return nil
 }

@@ -10,9 +10,18 @@ import (
 	"github.com/go-playground/validator/v10"
 )
 
-// newValidator returns a validator that sees through Strata's value types: a
-// Secret is validated as its string (so min=12 counts characters) and a url.URL
-// as its text.
+// NewValidator returns a validator prepared for Strata's value types: a
+// Secret is validated as its string (so min=12 counts characters) and a
+// url.URL as its text. Register custom rules on it (RegisterValidation), then
+// pass it as Options.Validator; register nothing on it once a Load has used
+// it, as the validator is not safe to modify while in use. Load never
+// modifies a validator, so one can be shared by any number of stores.
+//
+// Load also accepts a validator that did not come from NewValidator: the
+// rules of fields holding a Secret or a url.URL are then checked on their
+// text by the store itself (such a rule cannot refer to another field).
+func NewValidator() *validator.Validate { return newValidator() }
+
 func newValidator() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	registerTypes(v)
@@ -43,6 +52,132 @@ func (s *Schema) validate(v *validator.Validate, cfg any, merged []slot) []error
 		return s.validatePanicked(v, cfg, merged)
 	}
 	return s.validationErrors(err, merged)
+}
+
+// validateWith is validate for the store's validator; foreign marks one
+// given in Options.Validator, on which Strata's types may not be registered:
+// the rules of fields that hold them are checked on their text.
+func (s *Schema) validateWith(v *validator.Validate, foreign bool, cfg any, merged []slot) []error {
+	var except []string
+	var own []*Field
+	for _, f := range s.fields {
+		if foreign && f.Validate != "" && holdsText(f.Type) {
+			except = append(except, f.GoPath)
+			own = append(own, f)
+		}
+	}
+	if len(own) == 0 {
+		return s.validate(v, cfg, merged)
+	}
+	var out []error
+	err, panicked := runValidator(func() error { return v.StructExcept(cfg, except...) })
+	if panicked {
+		out = append(out, fmt.Errorf("%w: a validate rule panicked; check the rules and custom validations", ErrSchema))
+	} else {
+		out = s.validationErrors(err, merged)
+	}
+	root := reflect.ValueOf(cfg).Elem()
+	for _, f := range own {
+		fv, err := root.FieldByIndexErr(f.index)
+		if err != nil {
+			continue // under a nil pointer: not set
+		}
+		out = append(out, s.validateText(v, f, textView(fv), merged)...)
+	}
+	return out
+}
+
+// validateText checks the rules of f on val, the text view of its value.
+func (s *Schema) validateText(v *validator.Validate, f *Field, val any, merged []slot) []error {
+	err, panicked := runValidator(func() error { return v.Var(val, f.Validate) })
+	if panicked {
+		return []error{&FieldError{Key: f.Key, Env: f.Env, secret: f.Secret, Err: ErrSchema,
+			Message: fmt.Sprintf("has a validate rule %q that cannot run (the validator panicked); fix the tag or the custom rule", f.Validate)}}
+	}
+	var verrs validator.ValidationErrors
+	if err == nil {
+		return nil
+	} else if !errors.As(err, &verrs) {
+		return []error{fmt.Errorf("%w: %T", ErrValidation, err)}
+	}
+	var out []error
+	for _, fe := range verrs {
+		item := fe.Namespace()
+		if !strings.HasPrefix(item, "[") {
+			item = ""
+		}
+		e := &FieldError{Key: f.Key + item, Env: f.Env, Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation, secret: f.Secret}
+		if merged[f.pos].set {
+			e.Source = merged[f.pos].Source
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// holdsText reports whether values of t contain a Secret, a type embedding
+// one, or a url.URL, which a validator checks as text only once told how.
+func holdsText(t reflect.Type) bool {
+	for range 32 {
+		if k := t.Kind(); k != reflect.Pointer && k != reflect.Slice && k != reflect.Array && k != reflect.Map {
+			break
+		}
+		t = t.Elem()
+	}
+	_, wraps := embeddedSecret(t)
+	return t == secretType || t == urlType || wraps
+}
+
+func embeddedSecret(t reflect.Type) ([]int, bool) {
+	if t.Kind() != reflect.Struct || t == secretType {
+		return nil, false
+	}
+	if sf, ok := t.FieldByName("Secret"); ok && sf.Anonymous && sf.Type == secretType {
+		return sf.Index, true
+	}
+	return nil, false
+}
+
+// textView is v with every Secret and url.URL replaced by its text, for the
+// validator: slices and arrays become []any, maps map[K]any.
+func textView(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	t := v.Type()
+	switch t {
+	case secretType:
+		return v.Interface().(Secret).value
+	case urlType:
+		u := v.Interface().(url.URL)
+		return u.String()
+	}
+	if index, ok := embeddedSecret(t); ok {
+		return v.FieldByIndex(index).Interface().(Secret).value
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return textView(v.Elem())
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return []any(nil)
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = textView(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		out := reflect.MakeMapWithSize(reflect.MapOf(t.Key(), reflect.TypeFor[any]()), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			out.SetMapIndex(it.Key(), reflect.ValueOf(textView(it.Value())))
+		}
+		return out.Interface()
+	}
+	return v.Interface()
 }
 
 // runValidator calls fn and reports whether it panicked.
@@ -191,6 +326,29 @@ func (s *Schema) keyOfGoPath(goPath string) string {
 	return strings.Join(segs, ".")
 }
 
+// boundMessage phrases the rules that bound a value or a size.
+func boundMessage(tag, p string, sized bool, unit string) (string, bool) {
+	var size, value string
+	switch tag {
+	case "min", "gte":
+		size, value = "must have at least ", "must be at least "
+	case "max", "lte":
+		size, value = "must have at most ", "must be at most "
+	case "gt":
+		size, value = "must have more than ", "must be greater than "
+	case "lt":
+		size, value = "must have fewer than ", "must be less than "
+	case "len":
+		size, value = "must have exactly ", "must be "
+	default:
+		return "", false
+	}
+	if sized {
+		return size + p + unit, true
+	}
+	return value + p, true
+}
+
 // ruleMessage turns a failed rule into a readable predicate, such as "must be
 // at most 65535" or "is required".
 func ruleMessage(fe validator.FieldError) string {
@@ -207,36 +365,14 @@ func ruleMessage(fe validator.FieldError) string {
 			unit = " characters"
 		}
 	}
+	if msg, ok := boundMessage(fe.Tag(), p, sized, unit); ok {
+		return msg
+	}
 	switch fe.Tag() {
 	case "required":
 		return "is required"
 	case "required_if", "required_unless", "required_with", "required_without", "required_with_all", "required_without_all":
 		return fmt.Sprintf("is required (%s %s)", strings.ReplaceAll(fe.Tag(), "_", " "), p)
-	case "min", "gte":
-		if sized {
-			return "must have at least " + p + unit
-		}
-		return "must be at least " + p
-	case "max", "lte":
-		if sized {
-			return "must have at most " + p + unit
-		}
-		return "must be at most " + p
-	case "gt":
-		if sized {
-			return "must have more than " + p + unit
-		}
-		return "must be greater than " + p
-	case "lt":
-		if sized {
-			return "must have fewer than " + p + unit
-		}
-		return "must be less than " + p
-	case "len":
-		if sized {
-			return "must have exactly " + p + unit
-		}
-		return "must be " + p
 	case "eq":
 		return "must equal " + p
 	case "ne":

@@ -735,10 +735,12 @@ func TestRefreshSoak(t *testing.T) {
 	afterSetup := goleak.IgnoreCurrent()
 	// RefreshInterval far beyond the clock's advance, so only Refresh calls.
 	store := rfStore(t, layer, clock, config.Options{RefreshInterval: 24 * time.Hour})
-	var delivered atomic.Int64
+	// Changes that come while the subscriber is busy reach it merged, so it
+	// sees at most one event per rotation and always the last.
+	seen := make(chan string, cycles)
 	stop := store.Subscribe(func(c config.Change[rfConfig]) {
 		if c.Err == nil {
-			delivered.Add(1)
+			seen <- c.New.Database.Password.Reveal()
 		}
 	})
 	defer stop()
@@ -770,12 +772,20 @@ func TestRefreshSoak(t *testing.T) {
 	if d, g, all := e.proxy.Calls("DescribeSecret"), e.proxy.Calls("GetSecretValue"), e.proxy.Calls(""); d != 3*cycles || g != cycles/rotateEvery || all != d+g {
 		t.Errorf("calls: describe %d, get %d, total %d; want %d, %d, %d", d, g, all, 3*cycles, cycles/rotateEvery, 3*cycles+cycles/rotateEvery)
 	}
-	deadline := time.Now().Add(rfWait)
-	for delivered.Load() != cycles/rotateEvery && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := delivered.Load(); n != cycles/rotateEvery {
-		t.Errorf("subscriber got %d changes, want %d", n, cycles/rotateEvery)
+	timeout := time.After(rfWait)
+	for n := 1; ; n++ {
+		select {
+		case got := <-seen:
+			if n > cycles/rotateEvery {
+				t.Errorf("subscriber got %d changes for %d rotations", n, cycles/rotateEvery)
+			}
+			if got != password {
+				continue
+			}
+		case <-timeout:
+			t.Fatalf("the subscriber did not get the last rotation within %v", rfWait)
+		}
+		break
 	}
 
 	if err := store.Close(); err != nil {
@@ -822,8 +832,8 @@ func TestRefreshLazy(t *testing.T) {
 	v := emu.Rotate(t, e.direct, s.db, rfDB("app", "lazy-password-0002"))
 	e.proxy.ResetCalls()
 
-	// Before the TTL: no refresh.
-	clock.Advance(rfTTL - time.Nanosecond)
+	// Before the TTL -10 % (the earliest the jittered schedule is due): no refresh.
+	clock.Advance(rfTTL - rfTTL/10 - time.Nanosecond)
 	for range 10 {
 		if store.Get() != old {
 			t.Fatal("Get changed the snapshot before the TTL")
@@ -836,7 +846,7 @@ func TestRefreshLazy(t *testing.T) {
 	// Hold the refresh's DescribeSecret calls, so the Get below would be
 	// seen waiting for it.
 	e.proxy.Add(faultproxy.Rule{Op: "DescribeSecret", Fault: faultproxy.Latency, Delay: 300 * time.Millisecond, Times: 3})
-	clock.Advance(time.Nanosecond)
+	clock.Advance(rfTTL/5 + time.Nanosecond) // past the TTL +10 %: due whatever the jitter
 	got := store.Get()
 	st := store.Status()
 	if got != old || got.Database.Password.Reveal() != "lazy-password-0001" {

@@ -6,6 +6,7 @@ package configtest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -99,6 +100,22 @@ func (c *Clock) Advance(d time.Duration) {
 	for _, w := range due {
 		w.ch <- c.now
 	}
+}
+
+// Stop releases ch, a channel returned by After that has not fired: it no
+// longer counts as a waiter and never fires. It reports whether ch was
+// pending. A store calls it for a wait it gives up, such as the loop's timer
+// when a failed Refresh brought the next attempt forward.
+func (c *Clock) Stop(ch <-chan time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, w := range c.waiters {
+		if w.ch == ch {
+			c.waiters = slices.Delete(c.waiters, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // Waiters returns how many channels returned by After have not fired yet. A

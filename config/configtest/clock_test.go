@@ -154,3 +154,33 @@ func TestClockConcurrentUse(t *testing.T) {
 		t.Errorf("Now() = %v, want %v", got, want)
 	}
 }
+
+func TestClockStopReleasesAWaiter(t *testing.T) {
+	t.Parallel()
+	c := configtest.NewClock(epoch)
+	stopped := c.After(time.Second)
+	kept := c.After(2 * time.Second)
+	if !c.Stop(stopped) || c.Waiters() != 1 {
+		t.Fatalf("Stop of a pending channel: %d waiters left, want 1", c.Waiters())
+	}
+	if c.Stop(stopped) {
+		t.Error("a second Stop reported the channel pending")
+	}
+	if next, _ := c.Next(); !next.Equal(epoch.Add(2 * time.Second)) {
+		t.Errorf("Next() = %v, want the deadline of the channel kept", next)
+	}
+	c.Advance(2 * time.Second)
+	select {
+	case <-stopped:
+		t.Error("a stopped channel fired")
+	default:
+	}
+	select {
+	case <-kept:
+	default:
+		t.Error("the channel kept did not fire")
+	}
+	if c.Stop(kept) {
+		t.Error("Stop of a channel that fired reported it pending")
+	}
+}
