@@ -91,8 +91,12 @@ func (s *Schema) validateWith(v *validator.Validate, foreign bool, cfg any, merg
 func (s *Schema) validateText(v *validator.Validate, f *Field, val any, merged []slot) []error {
 	err, panicked := runValidator(func() error { return v.Var(val, f.Validate) })
 	if panicked {
-		return []error{&FieldError{Key: f.Key, Env: f.Env, secret: f.Secret, Err: ErrSchema,
-			Message: fmt.Sprintf("has a validate rule %q that cannot run (the validator panicked); fix the tag or the custom rule", f.Validate)}}
+		e := &FieldError{Key: f.Key, Env: f.Env, secret: f.Secret, Err: ErrSchema,
+			Message: fmt.Sprintf("has a validate rule %q that cannot run (the validator panicked); fix the tag or the custom rule", f.Validate)}
+		if merged[f.pos].set {
+			e.Source = merged[f.pos].Source
+		}
+		return []error{e}
 	}
 	var verrs validator.ValidationErrors
 	if err == nil {
