@@ -22,24 +22,6 @@ import (
 
 const redactCanary = "CANARY-redact-4b9e0d"
 
-// errorChain returns err and every error it wraps, through Unwrap() error and
-// Unwrap() []error, as an error reporter that walks causes sees them.
-func errorChain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch e := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, errorChain(e.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, x := range e.Unwrap() {
-			out = append(out, errorChain(x)...)
-		}
-	}
-	return out
-}
-
 // leakForms are the ways a canary shows up in output: as it is, quoted, in
 // hex, in base64 and as the decimal bytes %d prints.
 func leakForms(c string) []string {
@@ -62,7 +44,7 @@ func renderings(v any) map[string]string {
 	b, err := json.Marshal(v)
 	out["json"] = string(b) + errText(err)
 	if e, ok := v.(error); ok {
-		for i, c := range errorChain(e) {
+		for i, c := range configtest.ErrorTree(e) {
 			out[fmt.Sprintf("chain %d (%T)", i, c)] = c.Error()
 		}
 	}

@@ -215,7 +215,7 @@ func noCanaryInStore(t *testing.T, e *env) {
 // every verb and through slog, for Canary.
 func noCanaryInError(t *testing.T, what string, err error) {
 	t.Helper()
-	for _, e := range flatten(err) {
+	for _, e := range ErrorTree(err) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%v\n%+v\n%#v\n%s\n%q\n", e, e, e, e, e)
 		slog.New(slog.NewJSONHandler(&b, nil)).Error("x", "err", e)

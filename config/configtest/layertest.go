@@ -392,27 +392,10 @@ func clone(want map[string]string) map[string]string {
 	return out
 }
 
-// flatten returns every error in err's Unwrap tree, err first.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, flatten(u.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-	}
-	return out
-}
-
 // unknownNames returns the *config.UnknownNameError in err's tree.
 func unknownNames(err error) []*config.UnknownNameError {
 	var out []*config.UnknownNameError
-	for _, e := range flatten(err) {
+	for _, e := range ErrorTree(err) {
 		if u, ok := e.(*config.UnknownNameError); ok {
 			out = append(out, u)
 		}

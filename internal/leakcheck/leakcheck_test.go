@@ -333,26 +333,8 @@ func renderings(v any) map[string]string {
 		out["json error"] = err.Error()
 	}
 	if e, ok := v.(error); ok {
-		for i, c := range chain(e) {
+		for i, c := range configtest.ErrorTree(e) {
 			out[fmt.Sprintf("chain %d %T", i, c)] = c.Error() + fmt.Sprintf(" %+v %#v", c, c)
-		}
-	}
-	return out
-}
-
-// chain returns err and every error it wraps, through Unwrap() error and
-// Unwrap() []error.
-func chain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch e := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, chain(e.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, x := range e.Unwrap() {
-			out = append(out, chain(x)...)
 		}
 	}
 	return out
@@ -375,7 +357,7 @@ func canaryValue() config.Value {
 func errorsOf[E error](errs []error) []any {
 	var out []any
 	for _, err := range errs {
-		for _, e := range chain(err) {
+		for _, e := range configtest.ErrorTree(err) {
 			if x, ok := e.(E); ok {
 				out = append(out, x)
 			}

@@ -207,7 +207,7 @@ func TestKoanfParseErrorChainClean(t *testing.T) {
 		if !errors.Is(err, config.ErrMalformed) {
 			t.Fatalf("err = %v, want ErrMalformed", err)
 		}
-		chain := errorChain(err)
+		chain := configtest.ErrorTree(err)
 		if len(chain) < 2 {
 			t.Fatalf("chain of %v has no cause", err)
 		}
@@ -309,23 +309,6 @@ func ExampleNew() {
 	// warning: database.prot: unknown, did you mean database.port? (json)
 }
 
-// errorChain lists err and every error its Unwrap methods reach.
-func errorChain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch e := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, errorChain(e.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, x := range e.Unwrap() {
-			out = append(out, errorChain(x)...)
-		}
-	}
-	return out
-}
-
 // TestConfigImportsNoKoanf checks that package config, and everything it
 // imports, stays free of koanf: only programs that use this package pull it
 // in.
@@ -392,7 +375,7 @@ func TestKoanfProviderErrorChainClean(t *testing.T) {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%T", tt.err)) {
 				t.Errorf("err = %q does not give the provider error's type", err)
 			}
-			for _, e := range errorChain(err) {
+			for _, e := range configtest.ErrorTree(err) {
 				for _, text := range []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
 					if strings.Contains(text, canary) {
 						t.Errorf("%T in the chain quotes the provider's error: %s", e, text)

@@ -13,32 +13,15 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
 )
-
-// chain returns err and every error it wraps, through Unwrap() error and
-// Unwrap() []error, as an error reporter that walks causes sees them.
-func chain(err error) []error {
-	if err == nil {
-		return nil
-	}
-	out := []error{err}
-	switch e := err.(type) {
-	case interface{ Unwrap() error }:
-		out = append(out, chain(e.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, x := range e.Unwrap() {
-			out = append(out, chain(x)...)
-		}
-	}
-	return out
-}
 
 func assertCleanChain(t *testing.T, err error) {
 	t.Helper()
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, e := range chain(err) {
+	for _, e := range configtest.ErrorTree(err) {
 		for _, text := range []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
 			if strings.Contains(text, canary) {
 				t.Errorf("%T in the chain of %q holds the canary: %s", e, err, text)
@@ -91,7 +74,7 @@ func TestSourceErrorKeys(t *testing.T) {
 	l := NewWithClient(f, nil, JSON("app/db", "database", nil), String("app/stripe", "payments.stripe_key", nil))
 	_, err := l.Load(t.Context(), testSchema(t))
 	got := map[string][]string{}
-	for _, e := range chain(err) {
+	for _, e := range configtest.ErrorTree(err) {
 		var se *config.SourceError
 		if errors.As(e, &se) {
 			got[se.Source] = se.Keys
