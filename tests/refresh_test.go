@@ -134,6 +134,13 @@ func rfStore(tb testing.TB, layer config.Layer, clock *configtest.Clock, opts co
 		opts.RefreshInterval = rfTTL
 	}
 	opts.MinRefreshInterval = rfMinInterval
+	if opts.RetryBackoff == 0 {
+		// The first retry after a failure comes well after rfStep, so the
+		// loop does not start a read of its own while a test's Refresh runs
+		// (Refresh would then wait for a later read, on a clock that only
+		// the test moves).
+		opts.RetryBackoff = rfTTL / 4
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
