@@ -70,8 +70,9 @@ func BenchmarkGetDuringRefresh(b *testing.B) {
 	}
 }
 
-// BenchmarkNoChangeRefresh measures a forced refresh whose layer reports no
-// change: the store calls the layer and publishes nothing.
+// BenchmarkNoChangeRefresh measures a forced refresh through the store whose
+// layer reports no change: the store calls the layer and publishes nothing
+// (Get returns the same snapshot before and after).
 func BenchmarkNoChangeRefresh(b *testing.B) {
 	clock := configtest.NewClock(rfEpoch)
 	layer := rfCredsLayer()
@@ -83,6 +84,7 @@ func BenchmarkNoChangeRefresh(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := context.Background()
+	before := s.Get()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -94,5 +96,8 @@ func BenchmarkNoChangeRefresh(b *testing.B) {
 	b.StopTimer()
 	if got := layer.calls.Load(); got < int64(b.N) {
 		b.Fatalf("%d layer refreshes for %d Refresh calls", got, b.N)
+	}
+	if s.Get() != before {
+		b.Fatal("a refresh with no change published a new snapshot")
 	}
 }
