@@ -142,7 +142,10 @@ func (s *Store[T]) Close() error {
 		close(sub.cancel)
 	}
 	var wait []chan struct{}
-	me := goroutineID()
+	var me uint64
+	if len(s.live) > 0 {
+		me = goroutineID() // only a subscriber's own Close needs telling apart
+	}
 	for sub := range s.live {
 		if sub.routine != me {
 			wait = append(wait, sub.done)
