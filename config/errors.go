@@ -142,7 +142,17 @@ type UnknownNameError struct {
 	Name       string
 	Source     Source
 	Suggestion string // the closest known name, or ""
+	// Mount and Known are set for a key withheld because it is part of a
+	// secret (see Schema.UnknownSecretKeyUnder): Mount is where the document
+	// is mounted ("database"; "" for the root) and Known the names the
+	// schema has directly under it ("host", "replica.*"), which the message
+	// lists so that the wrong key can be found without being shown.
+	Mount string
+	Known []string
 }
+
+// maxKnown is the most names of Known the message lists.
+const maxKnown = 20
 
 func (e *UnknownNameError) Error() string {
 	var b strings.Builder
@@ -154,6 +164,7 @@ func (e *UnknownNameError) Error() string {
 			b.WriteString("a sensitive source")
 		}
 		b.WriteString(" maps to no field")
+		e.writeKnown(&b)
 		if e.Suggestion != "" {
 			b.WriteString("; did you mean ")
 			b.WriteString(e.Suggestion)
@@ -181,6 +192,25 @@ func (e *UnknownNameError) Error() string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// writeKnown writes " (the keys under database are host, port, user)".
+func (e *UnknownNameError) writeKnown(b *strings.Builder) {
+	if len(e.Known) == 0 {
+		return
+	}
+	if e.Mount == "" {
+		b.WriteString(" (the top-level keys are ")
+	} else {
+		b.WriteString(" (the keys under ")
+		b.WriteString(e.Mount)
+		b.WriteString(" are ")
+	}
+	b.WriteString(strings.Join(e.Known[:min(len(e.Known), maxKnown)], ", "))
+	if n := len(e.Known) - maxKnown; n > 0 {
+		fmt.Fprintf(b, " and %d more", n)
+	}
+	b.WriteByte(')')
 }
 
 func (e *UnknownNameError) Unwrap() error { return ErrUnknownName }

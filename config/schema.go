@@ -612,6 +612,48 @@ func (s *Schema) UnknownSecretKey(key string, src Source) *UnknownNameError {
 	return &UnknownNameError{Source: src, Suggestion: closest(key, s.byKey)}
 }
 
+// UnknownSecretKeyUnder is UnknownSecretKey for a key of a document mounted
+// under mount ("database"; "" for the root), such as a JSON secret: the error
+// also lists, in Known, the names the schema has directly under mount. Those
+// are the program's names, not the secret's, so the user can tell which key
+// is wrong without the key being shown. Known is empty when mount is neither
+// "" nor a section.
+func (s *Schema) UnknownSecretKeyUnder(mount, key string, src Source) *UnknownNameError {
+	u := s.UnknownSecretKey(key, src)
+	u.Mount, u.Known = mount, s.namesUnder(mount)
+	return u
+}
+
+// namesUnder returns the names directly under mount, sorted: a field's last
+// segment ("host"), a section's followed by ".*" ("replica.*").
+func (s *Schema) namesUnder(mount string) []string {
+	prefix := ""
+	if mount != "" {
+		if !s.parents[mount] {
+			return nil
+		}
+		prefix = mount + "."
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range s.fields {
+		rel, ok := strings.CutPrefix(f.Key, prefix)
+		if !ok || rel == "" {
+			continue
+		}
+		name := rel
+		if head, _, nested := strings.Cut(rel, "."); nested {
+			name = head + ".*"
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Flatten maps a nested structure, such as a parsed JSON document, onto the
 // schema's keys under mount ("database"; "" for the root). A value at the key of
 // a field is taken whole (so a JSON object can fill a map field and an array a

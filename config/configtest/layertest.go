@@ -158,7 +158,9 @@ const timeout = 30 * time.Second
 //     no values and no error, and reads no values;
 //   - RefreshAfterChange: a refresh after a change returns the full set with
 //     the new value, a new State and, for a versioned layer, new Versions;
-//   - RefreshKeepsPrev: the Prev of a request is never modified: the same
+//   - RefreshKeepsPrev: the Prev of a request is never modified: nothing
+//     reachable from it (unexported fields, map entries, slice elements
+//     included) differs after any Refresh the suite makes, and the same
 //     request gives the same answer;
 //   - RefreshPartialFailure: a source that fails keeps its previous values,
 //     the others' changes are returned, and the error says what failed;
@@ -296,17 +298,33 @@ func (e *env) firstRead(t *testing.T, ctx context.Context) (config.Values, confi
 	return u.Values, u.State, err
 }
 
-// refresh calls Refresh with prev, bounded in time.
+// refresh calls Refresh with prev, bounded in time, and fails the test if
+// the call modified prev (anything reachable from it, unexported fields
+// included).
 func (e *env) refresh(t *testing.T, ctx context.Context, prev config.State) (config.Update, error) {
 	t.Helper()
 	r := e.refresher(t)
+	before := snapshotOf(prev)
 	var u config.Update
 	_, err := bounded(t, "Refresh", func() (config.Values, error) {
 		var err error
 		u, err = r.Refresh(ctx, config.RefreshRequest{Schema: e.schema, Prev: prev})
 		return u.Values, err
 	})
+	if changed := before.changes(snapshotOf(prev)); len(changed) > 0 {
+		t.Errorf("a Refresh modified its req.Prev (RefreshKeepsPrev): %s changed; the Prev is owned by the store, "+
+			"which passes it again when it rejects a change: build a new State, never write into Prev", listPaths(changed))
+	}
 	return u, err
+}
+
+// listPaths names up to five paths and how many more there are.
+func listPaths(paths []string) string {
+	const most = 5
+	if len(paths) <= most {
+		return strings.Join(paths, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(paths[:most], ", "), len(paths)-most)
 }
 
 // bounded runs read and fails the test if it takes longer than timeout.

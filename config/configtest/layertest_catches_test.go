@@ -31,6 +31,8 @@ var bugs = map[string][]string{
 	"always-changed":     {"RefreshNoChange"},
 	"changed-only":       {"RefreshAfterChange"},
 	"modifies-prev":      {"RefreshKeepsPrev"},
+	"mutates-version":    {"RefreshKeepsPrev"},
+	"copies-values":      {"RefreshKeepsPrev"},
 	"state-in-the-layer": {"SharedByStores"},
 	"stale-versions":     {"RefreshAfterChange"},
 	"load-reads-nothing": {"FirstRead"},
@@ -146,6 +148,14 @@ func (l *brokenLayer) Refresh(ctx context.Context, req config.RefreshRequest) (c
 	case "modifies-prev":
 		if next, ok := u.State.(*docState); ok && prev != nil {
 			maps.Copy(prev.versions, next.versions)
+			maps.Copy(prev.values, next.values)
+		}
+	case "mutates-version":
+		if prev != nil {
+			prev.versions["alpha"] = -1
+		}
+	case "copies-values":
+		if next, ok := u.State.(*docState); ok && prev != nil {
 			maps.Copy(prev.values, next.values)
 		}
 	case "stale-versions":

@@ -126,7 +126,7 @@ func (l *layer) unknownKeys(schema *config.Schema, keys []string) []error {
 			errs = append(errs, schema.UnknownKey(key, config.Source{Layer: l.name, Location: key}))
 			continue
 		}
-		u := schema.UnknownSecretKey(key, config.Source{Layer: l.name})
+		u := schema.UnknownSecretKeyUnder("", key, config.Source{Layer: l.name})
 		if !seen[u.Suggestion] {
 			seen[u.Suggestion] = true
 			errs = append(errs, u)

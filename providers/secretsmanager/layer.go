@@ -235,7 +235,7 @@ func (l *Reader) bind(schema *config.Schema, listed map[string][]listEntry, m *m
 				continue
 			}
 			if schema != nil && path != "" && schema.Field(path) == nil && !schema.IsSection(path) {
-				m.unknownSecret(path, config.Source{Layer: LayerName, Location: e.name})
+				m.unknownSecret("", path, config.Source{Layer: LayerName, Location: e.name})
 				continue
 			}
 			out = append(out, binding{kind: kindPrefix, ref: src.ref(e.name), key: path})

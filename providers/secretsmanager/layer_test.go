@@ -526,6 +526,10 @@ func TestUnknownKeys(t *testing.T) {
 		if u.Name != "" || u.Suggestion != "database.password" || u.Source.Location != "app/db" {
 			t.Errorf("unknown = %+v", u)
 		}
+		// The keys the schema knows under the mount tell which key is wrong.
+		if want := "(the keys under database are host, labels, password, port, replica.*, user)"; !strings.Contains(err.Error(), want) {
+			t.Errorf("message = %s, want it to list %s", err, want)
+		}
 		if rawOf(t, vals, "database.host") != "h" {
 			t.Error("known key not returned")
 		}
@@ -553,6 +557,7 @@ func TestUnknownKeys(t *testing.T) {
 			t.Fatalf("err = %v, want a SourceError matching ErrMalformed only", err)
 		}
 		if !strings.Contains(err.Error(), "did you mean database.password") || strings.Contains(err.Error(), "pasword") ||
+			!strings.Contains(err.Error(), "(the keys under database are host, labels, password, port, replica.*, user)") ||
 			!strings.Contains(err.Error(), "app/db") {
 			t.Errorf("message = %s, want the secret named and its key not shown", err)
 		}

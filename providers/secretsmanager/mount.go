@@ -130,12 +130,14 @@ func (m *mapper) unknown(key string, src config.Source) {
 // unknownSecret reports a key that maps to no field and is part of a secret's
 // content (a key of its JSON document) or of a name found under a prefix: the
 // error names the secret (src, which must not hold the key) and never the key
-// (see config.Schema.UnknownSecretKey). Identical reports are made once.
-func (m *mapper) unknownSecret(key string, src config.Source) {
+// (see config.Schema.UnknownSecretKeyUnder), and lists the names the schema
+// has under mount, where the secret is mounted. Identical reports are made
+// once.
+func (m *mapper) unknownSecret(mount, key string, src config.Source) {
 	if m.schema == nil {
 		return
 	}
-	u := m.schema.UnknownSecretKey(key, src)
+	u := m.schema.UnknownSecretKeyUnder(mount, key, src)
 	if !m.strict {
 		if msg := u.Error(); !m.seen[msg] {
 			m.seen[msg] = true
@@ -144,6 +146,13 @@ func (m *mapper) unknownSecret(key string, src config.Source) {
 		return
 	}
 	msg := "a key maps to no field"
+	if len(u.Known) > 0 {
+		what := "the keys under " + mount
+		if mount == "" {
+			what = "the top-level keys"
+		}
+		msg += " (" + what + " are " + strings.Join(u.Known, ", ") + ")"
+	}
 	if u.Suggestion != "" {
 		msg += "; did you mean " + u.Suggestion + "?"
 	}
@@ -277,7 +286,7 @@ func (m *mapper) mount(b binding, s *secret, doc map[string]any) {
 	}
 	vals := m.schema.Flatten(b.key, doc,
 		func(key string) config.Source { return m.source(b, s, jsonKey(key)) },
-		func(key string) { m.unknownSecret(key, m.source(b, s, "")) },
+		func(key string) { m.unknownSecret(b.key, key, m.source(b, s, "")) },
 	)
 	for k, v := range vals {
 		m.values[k] = v
