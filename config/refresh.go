@@ -15,7 +15,9 @@ type Status struct {
 	// Healthy is false after a permanent failure (not found, access denied,
 	// decryption), while a rejected change is outstanding (until the layer that
 	// brought it changes again), and when the last success is older than
-	// Options.MaxStaleness. The store keeps serving its last good snapshot either way.
+	// Options.MaxStaleness, and while a layer call the store abandoned (a
+	// layer that did not return after its context ended) has not returned.
+	// The store keeps serving its last good snapshot either way.
 	Healthy bool
 	// LastSuccess is when a refresh (or the first load) last completed, whether
 	// or not anything changed.
@@ -75,7 +77,9 @@ type Change[T any] struct {
 	Keys []string
 	// Err is the reason a refresh was rejected or failed, nil if neither. A
 	// refresh that published a change and failed to read another layer gives
-	// one Change with both Keys and Err.
+	// one Change with both Keys and Err. A merged Change (see Store.Subscribe)
+	// carries the distinct errors of every event merged into it, joined
+	// (errors.Join), earliest first: nil only if none of them failed.
 	Err error
 	// At is when the refresh finished.
 	At time.Time
@@ -99,6 +103,7 @@ func newCall() *refreshCall { return &refreshCall{done: make(chan struct{})} }
 // start launches the refresh loop when a layer is refreshable.
 func (s *Store[T]) start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.stop = s.ctx.Done()
 	if !s.refreshable() {
 		return
 	}
@@ -316,7 +321,11 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState) readResult {
 		if !ok {
 			continue
 		}
-		u, err := refreshLayer(ctx, s.meta[i], ref, RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
+		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
+			RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
+		s.mu.Lock()
+		r.stuck = r.stuck || s.stuck[i] != nil
+		s.mu.Unlock()
 		ch := u.Changed
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
