@@ -172,8 +172,8 @@ func (s *Store[T]) callLayer(ctx context.Context, i int, dl deadline, method str
 	s.stuck[i] = a
 	s.mu.Unlock()
 	return Update{}, &SourceError{Layer: nameOf(m), Code: ErrTransient, Err: ctx.Err(),
-		Message: fmt.Sprintf("%s did not return from %s %s; the store does not call it again until it returns",
-			m.label, method, dl.when())}
+		Message: fmt.Sprintf("%s did not return %s: its call of %s, which ignores its context, is abandoned, "+
+			"and the store does not call the layer again until it returns", m.label, dl.when(), method)}
 }
 
 // abandoned is a layer call the store stopped waiting for.
@@ -187,8 +187,8 @@ type abandoned struct {
 // call has not returned.
 func stillRunning(m layerMeta, a *abandoned) error {
 	return &SourceError{Layer: nameOf(m), Code: ErrTransient,
-		Message: fmt.Sprintf("%s has still not returned from a call of %s abandoned after it did not return %s; "+
-			"the store does not call it again until it returns", m.label, a.method, a.dl.when())}
+		Message: fmt.Sprintf("%s has still not returned from the call of %s abandoned when it did not return %s; "+
+			"the store does not call the layer again until it returns", m.label, a.method, a.dl.when())}
 }
 
 // guarded calls call, turning a panic into an error naming the layer.

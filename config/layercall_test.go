@@ -102,7 +102,7 @@ func TestRefreshAbandonsLayerIgnoringContext(t *testing.T) {
 
 	clock.Advance(time.Minute)
 	err = s.Refresh(ctx)
-	want := "layer 1 (stubborn) did not return from Refresh within Options.RefreshTimeout (1ms)"
+	want := "layer 1 (stubborn) did not return within Options.RefreshTimeout (1ms)"
 	if err == nil || !strings.Contains(err.Error(), want) || !config.IsTransient(err) {
 		t.Fatalf("Refresh = %v, want a transient error containing %q", err, want)
 	}
@@ -113,7 +113,7 @@ func TestRefreshAbandonsLayerIgnoringContext(t *testing.T) {
 
 	clock.Advance(time.Minute)
 	err = s.Refresh(ctx)
-	if err == nil || !strings.Contains(err.Error(), "layer 1 (stubborn) has still not returned from a call of Refresh") {
+	if err == nil || !strings.Contains(err.Error(), "layer 1 (stubborn) has still not returned from the call of Refresh") {
 		t.Fatalf("second Refresh = %v, want the layer reported as still not returned", err)
 	}
 	if calls, _ := l.counts(); calls != 1 {
@@ -177,7 +177,7 @@ func TestLoadAbandonsLayerIgnoringContext(t *testing.T) {
 	go func() { <-l.entered; cancel() }()
 	type plain struct{ Database struct{ Host string } }
 	_, err := config.Load[plain](ctx, &config.Options{Logger: discard()}, loadOnly{l})
-	want := "layer 1 (stubborn) did not return from Load after the context given to Load ended"
+	want := "layer 1 (stubborn) did not return after the context given to Load ended"
 	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Load = %v, want an error containing %q that is context.Canceled", err, want)
 	}
@@ -245,5 +245,28 @@ func TestLoadInterruptionNamesContext(t *testing.T) {
 	want := "vault: transient failure: interrupted (the context given to Load): context deadline exceeded"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Load = %v, want %q", err, want)
+	}
+}
+
+// TestRefreshContextNamed checks that a Refresh whose own context ends says
+// that context ended, and still matches the context's error.
+func TestRefreshContextNamed(t *testing.T) {
+	t.Parallel()
+	s, _, _ := subStore(t, discard())
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.Refresh(done); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the context given to Refresh") {
+		t.Errorf("Refresh on a done context = %v", err)
+	}
+	// The clock does not move, so the read waits for MinRefreshInterval.
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Refresh(ctx) }()
+	if err := config.WaitRefreshCallers(bounded(t), s, 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the context given to Refresh ended") {
+		t.Errorf("Refresh whose context ended while waiting = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -245,8 +246,9 @@ func (s *Store[T]) startAfter(timer <-chan time.Time) {
 // Options.MinRefreshInterval after the previous read started, so a login storm
 // cannot become an API storm: a call soon after another waits for the interval
 // to pass. Refresh returns what Status().LastError reports after that read
-// (its problems and any rejection still outstanding), or ctx.Err() if ctx
-// ends first, or ErrClosed. A read that Refresh stopped waiting for still
+// (its problems and any rejection still outstanding), or, if ctx ends first,
+// an error naming the context given to Refresh that matches ctx.Err()
+// (errors.Is), or ErrClosed. A read that Refresh stopped waiting for still
 // completes.
 func (s *Store[T]) Refresh(ctx context.Context) error {
 	s.mu.Lock()
@@ -256,7 +258,7 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		s.mu.Unlock()
-		return err // nobody waits for it: no read
+		return refreshCtxError(err, "before Refresh was called; no read was started") // nobody waits for it: no read
 	}
 	call := s.pending
 	if call == nil {
@@ -272,8 +274,14 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 	case <-call.done:
 		return call.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return refreshCtxError(ctx.Err(), "before the read; the read still completes")
 	}
+}
+
+// refreshCtxError is what Refresh returns when its ctx ended: it names that
+// context, and matches ctx.Err() (errors.Is).
+func refreshCtxError(cause error, when string) error {
+	return fmt.Errorf("config: Refresh stopped waiting (the context given to Refresh ended %s): %w", when, cause)
 }
 
 // revalidate is Get's lazy-mode check: once the schedule says a read is due it
