@@ -31,6 +31,7 @@ type readResult struct {
 	warnings map[int][]error // the warnings that go with each change
 	settled  []int           // layers back at the values served after a rejected change
 	errs     []error         // every failure to read
+	stuck    bool            // a layer's abandoned call has not returned
 }
 
 // buildResult is what building the changes of a read gave (buildChanges).
@@ -112,7 +113,7 @@ func commit[T any](schema *Schema, prev refreshState, cur *snapshot[T], read rea
 		if transient(&AggregateError{Errs: read.errs}) {
 			res.outcome = readTransient
 		}
-		st.status.Healthy = len(st.rejectedBy) == 0 && res.outcome == readTransient
+		st.status.Healthy = len(st.rejectedBy) == 0 && res.outcome == readTransient && !read.stuck
 	} else {
 		st.status.LastSuccess = now
 		st.status.Healthy = len(st.rejectedBy) == 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // layerMeta is what the store reads once from each layer at Load.
@@ -65,37 +66,153 @@ func panicError(m layerMeta, method string, r any) error {
 	return &layerError{fmt.Sprintf("%s panicked in %s (a panic of type %T); its values are ignored", m.label, method, r)}
 }
 
-// loadLayer reads a layer for the first time: Load, or for a Refresher a
-// Refresh with no previous State. It turns a panic into an error and an
-// interruption by ctx into one error naming the layer.
-func loadLayer(ctx context.Context, m layerMeta, l Layer, schema *Schema) (u Update, err error) {
-	if r, ok := l.(Refresher); ok {
-		return refreshLayer(ctx, m, r, RefreshRequest{Schema: schema})
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			u, err = Update{}, panicError(m, "Load", r)
-		}
-	}()
-	vals, err := l.Load(ctx, schema)
-	return Update{Changed: true, Values: vals}, interrupted(ctx, m, err)
+// abandonGrace is how long, in real time, the store waits for a layer call
+// after its context ended before it abandons the call: long enough for a
+// layer that honours ctx to return its own error (which names the keys it
+// left unset), short enough that one that ignores ctx holds nothing up.
+const abandonGrace = 100 * time.Millisecond
+
+// deadline names what bounds a layer call, for the messages of a call it cut.
+type deadline struct {
+	option  string        // "Options.RefreshTimeout"; "" when a caller's context bounds the call
+	timeout time.Duration // the option's value
+	context string        // "the context given to Load"
 }
 
-// refreshLayer calls the layer's Refresh like loadLayer calls Load.
-func refreshLayer(ctx context.Context, m layerMeta, r Refresher, req RefreshRequest) (u Update, err error) {
+func refreshDeadline(d time.Duration) deadline {
+	return deadline{option: "Options.RefreshTimeout", timeout: d}
+}
+
+func callerDeadline(method string) deadline {
+	return deadline{context: "the context given to " + method}
+}
+
+// String is "Options.RefreshTimeout, 30s" or "the context given to Load".
+func (d deadline) String() string {
+	if d.option != "" {
+		return fmt.Sprintf("%s, %v", d.option, d.timeout)
+	}
+	return d.context
+}
+
+// when is "within Options.RefreshTimeout (30s)" or "after the context given
+// to Load ended".
+func (d deadline) when() string {
+	if d.option != "" {
+		return fmt.Sprintf("within %s (%v)", d.option, d.timeout)
+	}
+	return "after " + d.context + " ended"
+}
+
+// loadLayer reads the layer at index i for the first time: Load, or for a
+// Refresher a Refresh with no previous State. See callLayer.
+func (s *Store[T]) loadLayer(ctx context.Context, i int, dl deadline) (Update, error) {
+	if r, ok := s.layers[i].(Refresher); ok {
+		return s.refreshLayer(ctx, i, dl, r, RefreshRequest{Schema: s.schema})
+	}
+	l := s.layers[i]
+	return s.callLayer(ctx, i, dl, "Load", func() (Update, error) {
+		vals, err := l.Load(ctx, s.schema)
+		return Update{Changed: true, Values: vals}, err
+	})
+}
+
+// refreshLayer calls the Refresh of the layer at index i. See callLayer.
+func (s *Store[T]) refreshLayer(ctx context.Context, i int, dl deadline, r Refresher, req RefreshRequest) (Update, error) {
+	return s.callLayer(ctx, i, dl, "Refresh", func() (Update, error) { return r.Refresh(ctx, req) })
+}
+
+// callLayer makes call, a call of method of the layer at index i, on a
+// goroutine of its own. It turns a panic into an error and an interruption by
+// ctx into one error naming the layer and dl. A call that has not returned
+// abandonGrace after ctx ended (at once when the store closes) is abandoned:
+// its goroutine runs on until the layer returns, and until then the layer is
+// not called again by this store, so a store never has two calls of one
+// layer running. Each attempt meanwhile is a transient error saying so.
+func (s *Store[T]) callLayer(ctx context.Context, i int, dl deadline, method string, call func() (Update, error)) (Update, error) {
+	m := s.meta[i]
+	s.mu.Lock()
+	prev := s.stuck[i]
+	if prev != nil {
+		select {
+		case <-prev.returned:
+			s.stuck[i], prev = nil, nil
+		default:
+		}
+	}
+	s.mu.Unlock()
+	if prev != nil {
+		return Update{}, stillRunning(m, prev)
+	}
+	type result struct {
+		u   Update
+		err error
+	}
+	done := make(chan result, 1)
+	a := &abandoned{method: method, dl: dl, returned: make(chan struct{})}
+	go func() {
+		defer close(a.returned)
+		u, err := guarded(m, method, call)
+		done <- result{u, err}
+	}()
+	select {
+	case r := <-done:
+		return r.u, interrupted(ctx, m, dl, r.err)
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(abandonGrace)
+	defer grace.Stop()
+	select {
+	case r := <-done:
+		return r.u, interrupted(ctx, m, dl, r.err)
+	case <-grace.C:
+	case <-s.stop:
+	}
+	s.mu.Lock()
+	s.stuck[i] = a
+	s.mu.Unlock()
+	return Update{}, &SourceError{Layer: nameOf(m), Code: ErrTransient, Err: ctx.Err(),
+		Message: fmt.Sprintf("%s did not return %s: its call of %s, which ignores its context, is abandoned, "+
+			"and the store does not call the layer again until it returns", m.label, dl.when(), method)}
+}
+
+// abandoned is a layer call the store stopped waiting for.
+type abandoned struct {
+	method   string
+	dl       deadline
+	returned chan struct{} // closed when the layer returns
+}
+
+// stillRunning is the error of an attempt to read a layer whose abandoned
+// call has not returned.
+func stillRunning(m layerMeta, a *abandoned) error {
+	return &SourceError{Layer: nameOf(m), Code: ErrTransient,
+		Message: fmt.Sprintf("%s has still not returned from the call of %s abandoned when it did not return %s; "+
+			"the store does not call the layer again until it returns", m.label, a.method, a.dl.when())}
+}
+
+// guarded calls call, turning a panic into an error naming the layer.
+func guarded(m layerMeta, method string, call func() (Update, error)) (u Update, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			u, err = Update{}, panicError(m, "Refresh", p)
+			u, err = Update{}, panicError(m, method, p)
 		}
 	}()
-	u, err = r.Refresh(ctx, req)
-	return u, interrupted(ctx, m, err)
+	return call()
+}
+
+func nameOf(m layerMeta) string {
+	if m.name == "" {
+		return m.label
+	}
+	return m.name
 }
 
 // interrupted replaces the errors a layer returned because ctx ended (each
 // "context canceled", often one per source) by one error that names the layer
-// and the fields its failed sources would have set. Other errors stay.
-func interrupted(ctx context.Context, m layerMeta, err error) error {
+// and the deadline that fired (dl), with the fields its failed sources would
+// have set. Other errors stay.
+func interrupted(ctx context.Context, m layerMeta, dl deadline, err error) error {
 	cause := ctx.Err()
 	if err == nil || cause == nil {
 		return err
@@ -121,11 +238,7 @@ func interrupted(ctx context.Context, m layerMeta, err error) error {
 	if len(kept) == len(flattenErrors(nil, err)) {
 		return err
 	}
-	name := m.name
-	if name == "" {
-		name = m.label
-	}
-	one := &SourceError{Layer: name, Message: "interrupted", Err: cause, Keys: keys}
+	one := &SourceError{Layer: nameOf(m), Message: "interrupted (" + dl.String() + ")", Err: cause, Keys: keys}
 	if errors.Is(cause, context.DeadlineExceeded) {
 		one.Code = ErrTransient // a timeout may pass: the store retries soon
 	}

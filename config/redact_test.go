@@ -320,7 +320,7 @@ func TestInterruptedLayerNamedOnce(t *testing.T) {
 	cancel()
 	_, err := config.Load[appCfg](ctx, &config.Options{Logger: discard()}, perSourceLayer{})
 	msg := errText(err)
-	if strings.Count(msg, "context canceled") != 1 || !strings.Contains(msg, "vault: interrupted: context canceled") {
+	if strings.Count(msg, "context canceled") != 1 || !strings.Contains(msg, "vault: interrupted (the context given to Load): context canceled") {
 		t.Errorf("err = %v, want the vault layer interrupted, once", err)
 	}
 	if strings.Contains(msg, "database.host is required") || !strings.Contains(msg, "database.host, database.password are unset") {

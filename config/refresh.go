@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -15,7 +16,9 @@ type Status struct {
 	// Healthy is false after a permanent failure (not found, access denied,
 	// decryption), while a rejected change is outstanding (until the layer that
 	// brought it changes again), and when the last success is older than
-	// Options.MaxStaleness. The store keeps serving its last good snapshot either way.
+	// Options.MaxStaleness, and while a layer call the store abandoned (a
+	// layer that did not return after its context ended) has not returned.
+	// The store keeps serving its last good snapshot either way.
 	Healthy bool
 	// LastSuccess is when a refresh (or the first load) last completed, whether
 	// or not anything changed.
@@ -75,7 +78,9 @@ type Change[T any] struct {
 	Keys []string
 	// Err is the reason a refresh was rejected or failed, nil if neither. A
 	// refresh that published a change and failed to read another layer gives
-	// one Change with both Keys and Err.
+	// one Change with both Keys and Err. A merged Change (see Store.Subscribe)
+	// carries the distinct errors of every event merged into it, joined
+	// (errors.Join), earliest first: nil only if none of them failed.
 	Err error
 	// At is when the refresh finished.
 	At time.Time
@@ -99,6 +104,7 @@ func newCall() *refreshCall { return &refreshCall{done: make(chan struct{})} }
 // start launches the refresh loop when a layer is refreshable.
 func (s *Store[T]) start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.stop = s.ctx.Done()
 	if !s.refreshable() {
 		return
 	}
@@ -240,8 +246,9 @@ func (s *Store[T]) startAfter(timer <-chan time.Time) {
 // Options.MinRefreshInterval after the previous read started, so a login storm
 // cannot become an API storm: a call soon after another waits for the interval
 // to pass. Refresh returns what Status().LastError reports after that read
-// (its problems and any rejection still outstanding), or ctx.Err() if ctx
-// ends first, or ErrClosed. A read that Refresh stopped waiting for still
+// (its problems and any rejection still outstanding), or, if ctx ends first,
+// an error naming the context given to Refresh that matches ctx.Err()
+// (errors.Is), or ErrClosed. A read that Refresh stopped waiting for still
 // completes.
 func (s *Store[T]) Refresh(ctx context.Context) error {
 	s.mu.Lock()
@@ -251,7 +258,7 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		s.mu.Unlock()
-		return err // nobody waits for it: no read
+		return refreshCtxError(err, "before Refresh was called; no read was started") // nobody waits for it: no read
 	}
 	call := s.pending
 	if call == nil {
@@ -267,8 +274,14 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 	case <-call.done:
 		return call.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return refreshCtxError(ctx.Err(), "before the read; the read still completes")
 	}
+}
+
+// refreshCtxError is what Refresh returns when its ctx ended: it names that
+// context, and matches ctx.Err() (errors.Is).
+func refreshCtxError(cause error, when string) error {
+	return fmt.Errorf("config: Refresh stopped waiting (the context given to Refresh ended %s): %w", when, cause)
 }
 
 // revalidate is Get's lazy-mode check: once the schedule says a read is due it
@@ -316,7 +329,11 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState) readResult {
 		if !ok {
 			continue
 		}
-		u, err := refreshLayer(ctx, s.meta[i], ref, RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
+		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
+			RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
+		s.mu.Lock()
+		r.stuck = r.stuck || s.stuck[i] != nil
+		s.mu.Unlock()
 		ch := u.Changed
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):

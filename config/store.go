@@ -59,7 +59,15 @@ type Options struct {
 	// RefreshInterval, after which retries come at the TTL ±10 %: a long
 	// outage costs about as many attempts as health. Default: 1 second.
 	RetryBackoff time.Duration
-	// RefreshTimeout bounds one refresh of all layers. Default: 30 seconds.
+	// RefreshTimeout bounds one refresh of all layers: the context given to
+	// each layer's Refresh ends then. A layer that has not returned 100 ms
+	// (real time) after its context ended, at Load or in a refresh, is
+	// abandoned: the attempt fails with a transient error naming the layer and
+	// the deadline, counted in Status().Failures and retried with backoff;
+	// Status is unhealthy, and the store does not call that layer again
+	// (each attempt reports it as still not returned) until the abandoned call
+	// returns, so a store never runs two calls of one layer at once. The
+	// abandoned call keeps its goroutine until it returns. Default: 30 seconds.
 	RefreshTimeout time.Duration
 	// MaxStaleness, when set, makes Status unhealthy once the last successful
 	// refresh is older than this. Default: 0 (no limit).
@@ -104,6 +112,10 @@ type Store[T any] struct {
 	clock     Clock
 
 	meta []layerMeta // what each layer said of itself at Load
+	// stuck holds, for each layer, the call the store abandoned and that has
+	// not returned yet (see callLayer); guarded by mu.
+	stuck []*abandoned
+	stop  <-chan struct{} // closed by Close: abandon layer calls at once
 
 	// refresh state, see refresh.go
 	nextCheck atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next read
@@ -198,6 +210,7 @@ func (s *Store[T]) readAll(ctx context.Context) (refreshState, []error) {
 	st := refreshState{cache: make([]Values, n), cacheWarn: make([][]error, n), states: make([]State, n),
 		versions: make([]map[string]string, n), rejectedBy: map[int]error{}, rejectedVals: map[int]Values{}}
 	s.meta = make([]layerMeta, n)
+	s.stuck = make([]*abandoned, n)
 	var unusable []error
 	for i, l := range s.layers {
 		m, err := inspectLayer(i, l)
@@ -206,7 +219,7 @@ func (s *Store[T]) readAll(ctx context.Context) (refreshState, []error) {
 			unusable = append(unusable, err)
 			continue
 		}
-		u, err := loadLayer(ctx, m, l, s.schema)
+		u, err := s.loadLayer(ctx, i, callerDeadline("Load"))
 		st.cache[i], st.states[i], st.versions[i] = u.Values, u.State, u.Versions
 		st.cacheWarn[i] = flattenErrors(nil, err)
 	}

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,9 +25,16 @@ type subscriber[T any] struct {
 // readers nor the refresh loop nor other subscribers.
 //
 // While fn runs, the events that come are merged into one: Old of the first,
-// New, Err, At and Warnings of the last, and the union of their Keys. So a
-// slow subscriber is never behind by more than one call, and holds at most
-// two snapshots besides the one it is handling.
+// New, At and Warnings of the last, the union of their Keys, and as Err the
+// distinct errors of all of them joined (errors.Join), earliest first, so an
+// earlier failure is not hidden by a later success. So a slow subscriber is
+// never behind by more than one call, and holds at most two snapshots besides
+// the one it is handling.
+//
+// A panic of fn does not crash the process: the store recovers it, logs
+// "config: subscriber panicked (a panic of type T)" at error level (the
+// panic's text is not logged, as it may quote a value) and keeps delivering
+// later events to fn.
 //
 // The returned function unsubscribes; Close unsubscribes everyone. fn may
 // call Close and unsubscribe.
@@ -73,11 +82,12 @@ func (s *Store[T]) notify(ev Change[T]) {
 	}
 }
 
-// mergeChanges is one Change for a and the later b: a's Old, b's New, Err,
-// At and Warnings, and the keys either changed, in schema order.
+// mergeChanges is one Change for a and the later b: a's Old, b's New, At and
+// Warnings, the keys either changed, in schema order, and the errors of both.
 func mergeChanges[T any](schema *Schema, a, b Change[T]) Change[T] {
 	m := b
 	m.Old, m.old = a.Old, a.old
+	m.Err = joinDistinct(a.Err, b.Err)
 	m.Keys = nil
 	for _, f := range schema.fields {
 		if slices.Contains(a.Keys, f.Key) || slices.Contains(b.Keys, f.Key) {
@@ -120,8 +130,19 @@ func (s *Store[T]) deliver(sub *subscriber[T]) {
 			ev.view = s.changeView(ev.old, ev.new)
 		}
 		ev.old, ev.new = nil, nil
-		sub.fn(ev)
+		s.call(sub, ev)
 	}
+}
+
+// call hands ev to sub. A panic of fn is logged by its type only (its text
+// may quote a value) and does not end the subscription.
+func (s *Store[T]) call(sub *subscriber[T], ev Change[T]) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error(fmt.Sprintf("config: subscriber panicked (a panic of type %T)", r))
+		}
+	}()
+	sub.fn(ev)
 }
 
 // Close stops the refresh loop and subscribers and waits for them to exit. Get
@@ -130,6 +151,11 @@ func (s *Store[T]) deliver(sub *subscriber[T]) {
 // more than once and from a subscriber: called from a subscriber's fn, it
 // waits for everything but that subscriber's own goroutine, which exits as
 // soon as fn returns.
+//
+// Close does not wait for a layer that ignores its context: a call that has
+// not returned shortly after its context ended is abandoned (see
+// Options.RefreshTimeout), and its goroutine runs until the layer returns. It
+// is the only goroutine of a store that Close cannot stop.
 func (s *Store[T]) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -178,3 +204,32 @@ func goroutineID() uint64 {
 	id, _ := strconv.ParseUint(string(b), 10, 64)
 	return id
 }
+
+// joinDistinct is the errors of a (which may itself be a join made here) and
+// b, each distinct one once, earliest first: nil if both are nil, the one
+// error if there is one.
+func joinDistinct(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	errs := []error{a}
+	if j, ok := a.(*joinedErrors); ok {
+		errs = j.errs
+	}
+	for _, e := range errs {
+		if e == b || e.Error() == b.Error() {
+			return a
+		}
+	}
+	return &joinedErrors{errs: append(slices.Clip(errs), b)}
+}
+
+// joinedErrors is the Err of a merged Change: the distinct errors of the
+// events merged, as errors.Join makes them.
+type joinedErrors struct{ errs []error }
+
+func (j *joinedErrors) Error() string   { return errors.Join(j.errs...).Error() }
+func (j *joinedErrors) Unwrap() []error { return j.errs }

@@ -138,7 +138,7 @@ func TestCanceledOnce(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	msg := err.Error()
-	if strings.Count(msg, "context canceled") != 1 || !strings.Contains(msg, "secretsmanager: interrupted: context canceled") ||
+	if strings.Count(msg, "context canceled") != 1 || !strings.Contains(msg, "secretsmanager: interrupted (the context given to Load): context canceled") ||
 		strings.Contains(msg, "is required") {
 		t.Errorf("err = %v, want one interruption of the secretsmanager layer", err)
 	}
