@@ -58,6 +58,9 @@ type Layer interface {
 //
 // Refresh may be called from any goroutine, concurrently for different
 // stores; the store never calls it concurrently with itself for one store.
+// A call that has not returned shortly after its ctx ended is abandoned: the
+// store reports the layer as failing, and calls it again only once that call
+// has returned.
 type Refresher interface {
 	Layer
 	Refresh(ctx context.Context, req RefreshRequest) (Update, error)
