@@ -1,15 +1,10 @@
 package config_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,35 +17,6 @@ import (
 
 const redactCanary = "CANARY-redact-4b9e0d"
 
-// leakForms are the ways a canary shows up in output: as it is, quoted, in
-// hex, in base64 and as the decimal bytes %d prints.
-func leakForms(c string) []string {
-	q := strconv.Quote(c)
-	return []string{c, q[1 : len(q)-1], hex.EncodeToString([]byte(c)), strings.ToUpper(hex.EncodeToString([]byte(c))),
-		base64.StdEncoding.EncodeToString([]byte(c)), strings.Trim(fmt.Sprint([]byte(c)), "[]")}
-}
-
-// renderings prints v every way a program might: each fmt verb, slog's text
-// and JSON handlers, and encoding/json.
-func renderings(v any) map[string]string {
-	out := map[string]string{}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
-		out[verb] = fmt.Sprintf(verb, v)
-	}
-	var text, js bytes.Buffer
-	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", slog.Any("v", v))
-	out["slog text"], out["slog json"] = text.String(), js.String()
-	b, err := json.Marshal(v)
-	out["json"] = string(b) + errText(err)
-	if e, ok := v.(error); ok {
-		for i, c := range configtest.ErrorTree(e) {
-			out[fmt.Sprintf("chain %d (%T)", i, c)] = c.Error()
-		}
-	}
-	return out
-}
-
 func errText(err error) string {
 	if err == nil {
 		return ""
@@ -60,8 +26,8 @@ func errText(err error) string {
 
 func assertRedacted(t *testing.T, what string, v any, canary string) {
 	t.Helper()
-	for how, s := range renderings(v) {
-		for _, form := range leakForms(canary) {
+	for how, s := range configtest.Renderings(v) {
+		for _, form := range configtest.LeakForms(canary) {
 			if strings.Contains(s, form) {
 				t.Errorf("%s printed with %s shows the canary (%q): %s", what, how, form, s)
 			}

@@ -7,11 +7,7 @@
 package leakcheck
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -23,7 +19,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -281,8 +276,8 @@ func TestNoCanaryInAnyRendering(t *testing.T) {
 			if got := typeKey(v); got != name {
 				t.Errorf("%s: the registry built a %s", name, got)
 			}
-			for how, text := range renderings(v) {
-				for _, form := range leakForms(canary) {
+			for how, text := range configtest.Renderings(v) {
+				for _, form := range configtest.LeakForms(canary) {
 					if strings.Contains(text, form) {
 						t.Errorf("%s (%T) printed with %s shows the canary (%q):\n%s", name, v, how, form, text)
 					}
@@ -291,7 +286,7 @@ func TestNoCanaryInAnyRendering(t *testing.T) {
 		}
 	}
 	for i, v := range f.extra {
-		for how, text := range renderings(v) {
+		for how, text := range configtest.Renderings(v) {
 			if strings.Contains(text, canary) {
 				t.Errorf("extra value %d (%T) printed with %s shows the canary:\n%s", i, v, how, text)
 			}
@@ -307,37 +302,6 @@ func typeKey(v any) string {
 	}
 	name, _, _ := strings.Cut(t.Name(), "[")
 	return strings.TrimPrefix(strings.TrimPrefix(t.PkgPath(), module), "/") + "." + name
-}
-
-// leakForms are the ways the canary shows up in output.
-func leakForms(c string) []string {
-	q := strconv.Quote(c)
-	return []string{c, q[1 : len(q)-1], hex.EncodeToString([]byte(c)), strings.ToUpper(hex.EncodeToString([]byte(c))),
-		base64.StdEncoding.EncodeToString([]byte(c)), strings.Trim(fmt.Sprint([]byte(c)), "[]")}
-}
-
-// renderings prints v with each fmt verb, slog's text and JSON handlers and
-// encoding/json, and an error with every error of its Unwrap chain.
-func renderings(v any) map[string]string {
-	out := map[string]string{}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
-		out[verb] = fmt.Sprintf(verb, v)
-	}
-	var text, js bytes.Buffer
-	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", slog.Any("v", v))
-	out["slog text"], out["slog json"] = text.String(), js.String()
-	b, err := json.Marshal(v)
-	out["json"] = string(b)
-	if err != nil {
-		out["json error"] = err.Error()
-	}
-	if e, ok := v.(error); ok {
-		for i, c := range configtest.ErrorTree(e) {
-			out[fmt.Sprintf("chain %d %T", i, c)] = c.Error() + fmt.Sprintf(" %+v %#v", c, c)
-		}
-	}
-	return out
 }
 
 // both returns each value and a pointer to it.
