@@ -121,10 +121,10 @@ func (l *layer) readFile(prev *state, target, readPath, path, key, name string) 
 		p.size == info.Size() && p.mtime.Equal(info.ModTime()) {
 		return p, nil
 	}
+	content, err := os.ReadFile(readPath)
 	if l.readHook != nil {
 		l.readHook(path)
 	}
-	content, err := os.ReadFile(readPath)
 	if err != nil {
 		return fileState{}, fileError(path, key, err)
 	}

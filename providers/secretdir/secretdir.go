@@ -65,7 +65,7 @@ type layer struct {
 	optional bool
 	naming   Naming
 	names    map[string]string
-	// readHook, when set by a test, is called before each file is read.
+	// readHook, when set by a test, is called after each file is read.
 	readHook func(path string)
 }
 
