@@ -27,8 +27,12 @@ const maxAttempts = 3
 func (l *layer) scan(ctx context.Context, schema *config.Schema, prev *state) (*state, error) {
 	for attempt := 1; ; attempt++ {
 		next, swapped, err := l.scanOnce(ctx, schema, prev)
-		if !swapped || attempt == maxAttempts {
+		if !swapped {
 			return next, err
+		}
+		if attempt == maxAttempts {
+			return nil, &config.SourceError{Layer: layerName, Source: l.dir, Code: config.ErrTransient, Keys: []string{""},
+				Message: fmt.Sprintf("%s moved during each of %d reads; reading again at the next refresh", dataLink, maxAttempts)}
 		}
 	}
 }
