@@ -292,3 +292,27 @@ func TestNoCanaryInOutput(t *testing.T) {
 		t.Error("the unreadable file did not keep its value")
 	}
 }
+
+// TestSwapOutrunsReads: when ..data moves under every read, the refresh is a
+// transient error and the served values stay, rather than a silent no-change
+// or a mix.
+func TestSwapOutrunsReads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secrets")
+	k := newKube(t, dir)
+	k.files["APP_DATABASE_USER"] = "u0"
+	k.files["APP_DATABASE_PASSWORD"] = "p0"
+	k.swap()
+	l := Dir(dir, nil).(*layer)
+	s := schemaOf(t)
+	u, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.set("APP_DATABASE_USER", "u1")
+	n := 1
+	l.readHook = func(string) { n++; k.set("APP_DATABASE_USER", "u"+string(rune('0'+n))) }
+	u2, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: s, Prev: u.State})
+	if !config.IsTransient(err) || u2.Changed {
+		t.Errorf("Changed %v, error %v; want no change and a transient error", u2.Changed, err)
+	}
+}

@@ -122,7 +122,7 @@ func (l *layer) readFile(prev *state, target, readPath, path, key, name string) 
 			Message: fmt.Sprintf("not a regular file (%s); a value is one file", info.Mode().Type())}
 	}
 	if p, ok := prev.file(name); ok && prev.target == target && p.key == key &&
-		p.size == info.Size() && p.mtime.Equal(info.ModTime()) {
+		p.size == info.Size() && p.mtime == info.ModTime().UnixNano() {
 		return p, nil
 	}
 	content, err := os.ReadFile(readPath)
@@ -132,7 +132,7 @@ func (l *layer) readFile(prev *state, target, readPath, path, key, name string) 
 	if err != nil {
 		return fileState{}, fileError(path, key, err)
 	}
-	return fileState{key: key, path: path, size: info.Size(), mtime: info.ModTime(),
+	return fileState{key: key, path: path, size: info.Size(), mtime: info.ModTime().UnixNano(),
 		sum: sha256.Sum256(content), value: trimNewline(string(content))}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/strata-go/strata/config"
 )
@@ -24,7 +23,7 @@ type fileState struct {
 	key   string
 	path  string
 	size  int64
-	mtime time.Time
+	mtime int64 // UnixNano: no pointer to a shared *time.Location
 	sum   [sha256.Size]byte
 	value string
 }
@@ -45,7 +44,7 @@ func (s *state) equal(o *state) bool {
 	}
 	for name, f := range s.files {
 		g, ok := o.files[name]
-		if !ok || f.key != g.key || f.size != g.size || !f.mtime.Equal(g.mtime) || f.sum != g.sum {
+		if !ok || f.key != g.key || f.size != g.size || f.mtime != g.mtime || f.sum != g.sum {
 			return false
 		}
 	}
