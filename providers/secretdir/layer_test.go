@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -270,14 +271,14 @@ func TestNoCanaryInOutput(t *testing.T) {
 	for _, f := range u.State.(*state).files {
 		noCanary(t, "a file record", f)
 	}
-	var logs bytes.Buffer
+	logs := &lockedBuffer{}
 	clock := configtest.NewClock(time.Unix(0, 0))
 	st, err := config.Load[appConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Clock: clock,
-		RefreshInterval: time.Hour, MinRefreshInterval: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, l)
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Second, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	k.broken["APP_DATABASE_PASSWORD"] = true
 	k.swap()
 	clock.Advance(time.Second)
@@ -287,10 +288,14 @@ func TestNoCanaryInOutput(t *testing.T) {
 	}
 	noCanary(t, "the refresh error", err)
 	noCanary(t, "Status", st.Status())
-	noCanary(t, "the logs", logs.String())
 	if st.Get().Database.Password.Reveal() != canary {
 		t.Error("the unreadable file did not keep its value")
 	}
+	_ = st.Close() // the store logs from its own goroutine: read the logs once it stopped
+	if !strings.Contains(logs.String(), "APP_DATABASE_PASSWORD") {
+		t.Errorf("the logs do not name the unreadable file: %s", logs.String())
+	}
+	noCanary(t, "the logs", logs.String())
 }
 
 // TestSwapOutrunsReads: when ..data moves under every read, the refresh is a
@@ -315,4 +320,22 @@ func TestSwapOutrunsReads(t *testing.T) {
 	if !config.IsTransient(err) || u2.Changed {
 		t.Errorf("Changed %v, error %v; want no change and a transient error", u2.Changed, err)
 	}
+}
+
+// lockedBuffer is a log sink the store may write from its own goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
