@@ -21,6 +21,7 @@ const canary = "CANARY-secretdir-41c9e2"
 type appConfig struct {
 	Database struct {
 		Host     string
+		Name     string
 		User     string
 		Password config.Secret
 	}
@@ -163,6 +164,10 @@ func TestUnreadableFile(t *testing.T) {
 	if err := os.Symlink(loop, loop); err != nil {
 		t.Fatal(err)
 	}
+	dangling := filepath.Join(dir, "APP_DATABASE_NAME")
+	if err := os.Symlink(filepath.Join(dir, "..data", "APP_DATABASE_NAME"), dangling); err != nil {
+		t.Fatal(err)
+	}
 	sub := filepath.Join(dir, "APP_DATABASE_HOST")
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
@@ -171,16 +176,16 @@ func TestUnreadableFile(t *testing.T) {
 	if vals["database.password"].Raw != canary {
 		t.Errorf("the readable file was not read: %v", vals)
 	}
-	for _, path := range []string{loop, sub} {
+	for path, code := range map[string]error{loop: config.ErrMalformed, sub: config.ErrMalformed, dangling: config.ErrNotFound} {
 		var found bool
 		for _, e := range configtest.ErrorTree(err) {
 			var se *config.SourceError
-			if errors.As(e, &se) && se.Source == path && se.Layer == "secretdir" {
+			if errors.As(e, &se) && se.Source == path && se.Layer == "secretdir" && errors.Is(se, code) {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("no *config.SourceError names %s: %v", path, err)
+			t.Errorf("no *config.SourceError matching %v names %s: %v", code, path, err)
 		}
 	}
 	noCanary(t, "the error", err)
@@ -338,4 +343,13 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestForeignPrev: a Prev that this layer did not return is an ErrLayer
+// error, not a panic or a silent full read.
+func TestForeignPrev(t *testing.T) {
+	_, err := Dir(t.TempDir(), nil).Refresh(t.Context(), config.RefreshRequest{Schema: schemaOf(t), Prev: "other"})
+	if !errors.Is(err, config.ErrLayer) {
+		t.Errorf("foreign Prev: %v, want config.ErrLayer", err)
+	}
 }
