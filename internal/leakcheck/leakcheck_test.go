@@ -31,6 +31,7 @@ import (
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/koanf"
+	"github.com/strata-go/strata/providers/secretdir"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -146,7 +147,11 @@ var registry = map[string]entry{
 	"providers/env.Options": {values: func(*fixture) []any {
 		return both(env.Options{Environ: func() []string { return []string{"APP_DATABASE_PASSWORD=" + canary} }})
 	}},
-	"providers/dotenv.Options":     {values: func(*fixture) []any { return both(dotenv.Options{Optional: true}) }},
+	"providers/dotenv.Options": {values: func(*fixture) []any { return both(dotenv.Options{Optional: true}) }},
+	"providers/secretdir.Options": {values: func(*fixture) []any {
+		return both(secretdir.Options{Optional: true, Naming: secretdir.ByKey, Names: map[string]string{"db-password": "database.password"}})
+	}},
+	"providers/secretdir.Naming":   {values: func(*fixture) []any { return both(secretdir.ByEnv, secretdir.ByKey) }},
 	"providers/dotenv.Warning":     {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
 	"providers/dotenv.WarningKind": {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},
 	"providers/secretsmanager.CredentialsError": {values: func(*fixture) []any {
