@@ -1,14 +1,12 @@
 package secretdir
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -276,7 +274,7 @@ func TestNoCanaryInOutput(t *testing.T) {
 	for _, f := range u.State.(*state).files {
 		noCanary(t, "a file record", f)
 	}
-	logs := &lockedBuffer{}
+	logs := &configtest.LogBuffer{}
 	clock := configtest.NewClock(time.Unix(0, 0))
 	st, err := config.Load[appConfig](context.Background(), &config.Options{EnvPrefix: "APP_", Clock: clock,
 		RefreshInterval: time.Hour, MinRefreshInterval: time.Second, Logger: slog.New(slog.NewJSONHandler(logs, nil))}, l)
@@ -325,24 +323,6 @@ func TestSwapOutrunsReads(t *testing.T) {
 	if !config.IsTransient(err) || u2.Changed {
 		t.Errorf("Changed %v, error %v; want no change and a transient error", u2.Changed, err)
 	}
-}
-
-// lockedBuffer is a log sink the store may write from its own goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestForeignPrev: a Prev that this layer did not return is an ErrLayer
