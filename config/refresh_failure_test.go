@@ -127,8 +127,12 @@ func TestRejectionAndFailureTogether(t *testing.T) {
 	clock := configtest.NewClock(rfEpoch)
 	l := refreshingLayer{&fakeLayer{name: "secretsmanager", sensitive: true, vals: rfVals("db1", "5432", rfSecret1),
 		refreshes: []refreshStep{{vals: rfVals("db1", "5432", "short"), err: fmt.Errorf("other: %w", config.ErrTransient)}, {}}}}
+	// The loop's retry after the transient failure comes long after the
+	// test's second Refresh, so it starts no read of its own meanwhile (the
+	// test's Refresh would then wait for a later read, on a clock only the
+	// test moves).
 	s, err := config.Load[rfConfig](t.Context(), &config.Options{Clock: clock, Logger: discard(),
-		RefreshInterval: time.Hour, MinRefreshInterval: time.Minute}, l)
+		RefreshInterval: time.Hour, MinRefreshInterval: time.Minute, RetryBackoff: 20 * time.Minute}, l)
 	if err != nil {
 		t.Fatal(err)
 	}
