@@ -276,23 +276,14 @@ func intDecoder(t reflect.Type) decodeFunc {
 			return expected(expect, raw)
 		}
 		if jsonNum {
-			s, err := exactInteger(s)
-			if err != nil {
+			var err error
+			if s, err = exactInteger(s); err != nil {
 				return expected(rangeOr(err, rangeErr, expect), raw)
 			}
-			n, err := strconv.ParseInt(s, 10, bits)
-			if err != nil {
-				return expected(rangeOr(err, rangeErr, expect), raw)
-			}
-			dst.SetInt(n)
-			return nil
 		}
 		n, err := strconv.ParseInt(s, 10, bits)
-		switch {
-		case isRange(err):
-			return expected(rangeErr, raw)
-		case err != nil:
-			return expected(expect, raw)
+		if err != nil {
+			return expected(rangeOr(err, rangeErr, expect), raw)
 		}
 		dst.SetInt(n)
 		return nil
@@ -325,11 +316,8 @@ func uintDecoder(t reflect.Type) decodeFunc {
 			}
 		}
 		n, err := strconv.ParseUint(s, 10, bits)
-		switch {
-		case isRange(err):
-			return expected(rangeErr, raw)
-		case err != nil:
-			return expected(expect, raw)
+		if err != nil {
+			return expected(rangeOr(err, rangeErr, expect), raw)
 		}
 		dst.SetUint(n)
 		return nil

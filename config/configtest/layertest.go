@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -364,7 +365,7 @@ func (e *env) wantValues(t *testing.T, what string, vals config.Values, want map
 			t.Errorf("%s: %q has Source.Layer %q, want the layer's Name %q", what, key, v.Source.Layer, name)
 		}
 	}
-	for _, key := range slices.Sorted(mapsKeys(vals)) {
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
 		if _, ok := want[key]; !ok {
 			t.Errorf("%s: a value for %q, which was not set (or belongs to a failed source)", what, key)
 		}
@@ -380,16 +381,6 @@ func shown(key string, v any) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func mapsKeys(v config.Values) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range v {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // without returns want minus the keys of section.
 func without(want map[string]string, section string) map[string]string {
 	out := map[string]string{}
@@ -397,15 +388,6 @@ func without(want map[string]string, section string) map[string]string {
 		if !strings.HasPrefix(k, section+".") {
 			out[k] = v
 		}
-	}
-	return out
-}
-
-// clone copies want.
-func clone(want map[string]string) map[string]string {
-	out := make(map[string]string, len(want))
-	for k, v := range want {
-		out[k] = v
 	}
 	return out
 }

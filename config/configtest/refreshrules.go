@@ -95,7 +95,7 @@ func testRefreshAfterChange(t *testing.T, e *env) {
 func testRefreshKeepsPrev(t *testing.T, e *env) {
 	e.seed("r1")
 	s1 := e.firstState(t)
-	want1 := clone(e.want)
+	want1 := maps.Clone(e.want)
 	e.wantUnchanged(t, "before the change", s1)
 	e.set("alpha.host", "alpha-r2.internal")
 	s2 := e.wantChanged(t, "after alpha.host changed", s1, e.want)
@@ -124,7 +124,7 @@ func testRefreshPartialFailure(t *testing.T, e *env) {
 			e := newEnv(t, e.h)
 			e.seed("r1")
 			s1 := e.firstState(t)
-			old := clone(e.want)
+			old := maps.Clone(e.want)
 			e.set("alpha.host", "alpha-r2.internal")
 			e.set("beta.host", "beta-r2.internal")
 			if !e.f.Fail("beta", f, "{"+Canary) {
@@ -137,7 +137,7 @@ func testRefreshPartialFailure(t *testing.T, e *env) {
 				t.Fatalf("alpha changed while beta failed (%s), and Refresh returned Changed false: "+
 					"a failing source must not hide the others' changes", f)
 			}
-			want := clone(e.want)
+			want := maps.Clone(e.want)
 			for k, v := range old {
 				if strings.HasPrefix(k, "beta.") {
 					want[k] = v
