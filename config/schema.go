@@ -719,7 +719,7 @@ func EnvName(key string) string {
 func closest[V any](name string, known map[string]V) string {
 	best, bestD := "", -1
 	for k := range known {
-		d := editDistance(name, k)
+		d := EditDistance(name, k)
 		if bestD < 0 || d < bestD || (d == bestD && k < best) {
 			best, bestD = k, d
 		}
@@ -730,31 +730,35 @@ func closest[V any](name string, known map[string]V) string {
 	return best
 }
 
-// editDistance is the Damerau-Levenshtein distance (with adjacent swaps), so
-// DATABSE is one edit from DATABASE.
-func editDistance(a, b string) int {
+// EditDistance is the optimal string alignment distance of a and b, counted
+// in runes: the fewest insertions, deletions, substitutions and swaps of two
+// neighbouring letters that turn a into b, so DATABSE is one edit from
+// DATABASE. Strata's suggestions ("did you mean ...?") are the known names
+// nearest by it.
+func EditDistance(a, b string) int {
 	if a == b {
 		return 0
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	x, y := []rune(a), []rune(b)
+	prev2 := make([]int, len(y)+1)
+	prev := make([]int, len(y)+1)
+	cur := make([]int, len(y)+1)
 	for j := range prev {
 		prev[j] = j
 	}
-	for i := 1; i <= len(a); i++ {
+	for i := 1; i <= len(x); i++ {
 		cur[0] = i
-		for j := 1; j <= len(b); j++ {
+		for j := 1; j <= len(y); j++ {
 			cost := 1
-			if a[i-1] == b[j-1] {
+			if x[i-1] == y[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
 				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[len(b)]
+	return prev[len(y)]
 }

@@ -254,7 +254,7 @@ func closestCommand(name string) string {
 		if len(name) >= 2 && strings.HasPrefix(c.name, name) {
 			prefixed = append(prefixed, c.name)
 		}
-		if d := editDistance(name, c.name); bestDist < 0 || d < bestDist {
+		if d := config.EditDistance(name, c.name); bestDist < 0 || d < bestDist {
 			best, bestDist = c.name, d
 		}
 	}
@@ -269,34 +269,6 @@ func closestCommand(name string) string {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the optimal string alignment distance of a and b: the
-// fewest insertions, deletions, substitutions and swaps of two neighbouring
-// letters that turn a into b.
-func editDistance(a, b string) int {
-	x, y := []rune(a), []rune(b)
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(x)][len(y)]
 }
 
 func (r *runner) flagSet(c *command) *flag.FlagSet {
