@@ -71,7 +71,7 @@
 // KeyInfo or MaskedConfig of this package contains the value of a secret
 // field or any part of it (a map key, an item), and a decode error never
 // quotes a value that came from a sensitive layer or that its layer marked
-// secret (Value.Secret). Nor do they name a key that a sensitive layer gave
+// secret or sensitive (Value.Secret, Value.Sensitive). Nor do they name a key that a sensitive layer gave
 // and that maps to no field (see Schema.UnknownSecretKey), or the key of a
 // map entry from a sensitive layer. Explain shows a value that does not
 // decode as [REDACTED]. Every exported type that holds values or reaches
@@ -80,9 +80,11 @@
 // fmt.Formatter for every verb, slog.LogValuer and json.Marshaler in a
 // redacted form; Fingerprint gives a short keyed hash
 // to compare values instead (it can confirm a guess of a weak secret, so it is
-// for comparison only). Each layer says whether it is Sensitive: a secret field
-// set by a layer that is not (defaults, .env, the plain environment) is an
-// ErrSecretPolicy warning, or an error with Options.Production.
+// for comparison only). Each layer says whether it is Sensitive, and a layer
+// that is not may mark single values Sensitive (an SSM SecureString among
+// String parameters): a secret field set by a value that is neither (from
+// defaults, .env, the plain environment) is an ErrSecretPolicy warning, or an
+// error with Options.Production.
 //
 // # Errors
 //

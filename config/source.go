@@ -84,6 +84,12 @@ type Value struct {
 	// store treats it as the value of a secret field in every message, in
 	// Explain and in Masked. Layers that are sensitive need not set it.
 	Secret bool
+	// Sensitive marks a value read from a proper home for secrets in a layer
+	// that is not one as a whole, such as an SSM SecureString among String
+	// parameters. The store treats it as a value of a sensitive layer: it may
+	// set a secret field without breaking the secret policy, and no message
+	// quotes it. Layers that are sensitive need not set it.
+	Sensitive bool
 }
 
 // Values maps field keys ("database.host") to the values a layer read. A key of a

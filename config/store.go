@@ -330,7 +330,8 @@ func (s *Store[T]) merge(layers []Values) ([]slot, []error) {
 				// The layer gave no source: the value is still set, by it.
 				v.Source.Layer = s.meta[i].name
 			}
-			merged[f.pos] = slot{Value: v, set: true, sensitive: sensitive, exposed: f.Secret && !sensitive}
+			home := sensitive || v.Sensitive // a proper home for a secret: the layer or this value
+			merged[f.pos] = slot{Value: v, set: true, sensitive: home, exposed: f.Secret && !home}
 		}
 	}
 	return merged, problems
@@ -474,7 +475,7 @@ func (fs sourceFailures) explain(schema *Schema, merged []slot, fe *FieldError) 
 type slot struct {
 	Value
 	set, exposed bool
-	sensitive    bool // set by a sensitive layer
+	sensitive    bool // set by a sensitive layer, or a value its layer marked Sensitive
 }
 
 // decodeError describes a value that did not decode. It shows the offending

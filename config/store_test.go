@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -277,5 +278,45 @@ func TestGetIsStableAndNeverNil(t *testing.T) {
 	}
 	if err := st.Refresh(context.Background()); !errors.Is(err, config.ErrClosed) {
 		t.Errorf("Refresh after Close = %v", err)
+	}
+}
+
+// valuesLayer is a layer that is not sensitive and returns vals as they are.
+type valuesLayer struct{ vals config.Values }
+
+func (valuesLayer) Name() string    { return "params" }
+func (valuesLayer) Sensitive() bool { return false }
+func (l valuesLayer) Load(context.Context, *config.Schema) (config.Values, error) {
+	return l.vals, nil
+}
+
+// A layer that is not sensitive may hold some values that are, such as SSM
+// SecureStrings among String parameters: those may set secrets, and no message
+// quotes them; the layer's other values still break the policy.
+func TestPerValueSensitivity(t *testing.T) {
+	t.Parallel()
+	const canary = "canary-securestring-7f3a"
+	src := func(name string) config.Source { return config.Source{Layer: "params", Location: name} }
+	mixed := valuesLayer{vals: config.Values{
+		"database.password": {Raw: canary, Source: src("/app/password"), Sensitive: true},
+		"database.user":     {Raw: "app", Source: src("/app/user")},
+		"database.port":     {Raw: canary, Source: src("/app/port"), Sensitive: true},
+		"database.host":     {Raw: "db.internal", Source: src("/app/host")},
+	}}
+	_, err := load(t, &config.Options{Production: true}, mixed)
+	if err == nil {
+		t.Fatal("an invalid port loaded")
+	}
+	if errors.Is(err, config.ErrSecretPolicy) != true || strings.Count(err.Error(), "is a secret") != 1 ||
+		!strings.Contains(err.Error(), "database.user") {
+		t.Errorf("only the plain database.user should break the policy: %v", err)
+	}
+	if strings.Contains(err.Error(), canary) || strings.Contains(fmt.Sprintf("%+v", err), canary) {
+		t.Errorf("a sensitive value was quoted: %v", err)
+	}
+	mixed.vals["database.port"] = config.Value{Raw: "5432", Source: src("/app/port"), Sensitive: true}
+	mixed.vals["database.user"] = config.Value{Raw: "app", Source: src("/app/user"), Sensitive: true}
+	if _, err := load(t, &config.Options{Production: true}, mixed); err != nil {
+		t.Errorf("every secret from a sensitive value: %v", err)
 	}
 }
