@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // parseJSON parses one JSON object into a node tree, with the line of each
@@ -24,7 +25,7 @@ func parseJSON(content []byte) (*node, []*problem) {
 		line, col := p.at()
 		return nil, []*problem{{line: line, col: col, msg: "the document is not a JSON object of keys to values"}}
 	}
-	root := p.object(0)
+	root := p.object(0, "")
 	if p.prob != nil {
 		return nil, []*problem{p.prob}
 	}
@@ -60,23 +61,51 @@ func (p *jsonParser) fail(msg string) *node {
 	return &node{}
 }
 
-// syntax is the problem of a decoder error: its position only, as its text
-// quotes the input.
+// syntax is the problem of a decoder error. The decoder's offsets are
+// relative to the value it was reading, so the document is scanned again
+// whole for the offset of the first error. Only the position and the
+// scanner's fixed words are kept: its text quotes the input.
 func (p *jsonParser) syntax(err error) *problem {
+	var whole any
+	if uerr := json.Unmarshal(p.content, &whole); uerr != nil {
+		err = uerr
+	}
 	var syn *json.SyntaxError
 	off := len(p.content)
 	if errors.As(err, &syn) {
 		off = int(syn.Offset)
 	}
 	line, col := position(p.content, max(off-1, 0))
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &problem{line: line, col: col, msg: "invalid JSON syntax: the file ends inside a value"}
+	pr := &problem{line: line, col: col, msg: "invalid JSON syntax"}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || msg == "unexpected end of JSON input":
+		pr.msg = "invalid JSON syntax: the file ends inside a value"
+	case strings.HasPrefix(msg, "invalid character "):
+		for _, ctx := range jsonContexts {
+			if strings.HasSuffix(msg, " "+ctx) {
+				pr.msg = "invalid JSON syntax: an unexpected character " + ctx
+				break
+			}
+		}
 	}
-	return &problem{line: line, col: col, msg: "invalid JSON syntax"}
+	return pr
+}
+
+// jsonContexts are the fixed words of the JSON scanner's errors, which name
+// no text of the input.
+var jsonContexts = []string{
+	"after array element", "after decimal point in numeric literal", "after object key:value pair", "after object key",
+	"after top-level value", `in \u hexadecimal character escape`, "in exponent of numeric literal",
+	"in numeric literal", "in string escape code", "in string literal", "looking for beginning of object key string",
+	"looking for beginning of value", "in literal true (expecting 'r')", "in literal true (expecting 'u')",
+	"in literal true (expecting 'e')", "in literal false (expecting 'a')", "in literal false (expecting 'l')",
+	"in literal false (expecting 's')", "in literal false (expecting 'e')", "in literal null (expecting 'u')",
+	"in literal null (expecting 'l')",
 }
 
 // object reads the entries of an object whose '{' was read.
-func (p *jsonParser) object(depth int) *node {
+func (p *jsonParser) object(depth int, path string) *node {
 	out := &node{kind: table}
 	ix := tableIndex{}
 	for p.prob == nil {
@@ -93,9 +122,9 @@ func (p *jsonParser) object(depth int) *node {
 		if len(key) > maxValue || !p.budget.spend(len(key)) {
 			return p.fail(fmt.Sprintf("a key is longer than %d bytes, or the document holds too many", maxValue))
 		}
-		val := p.value(depth + 1)
+		val := p.value(depth+1, join(path, key))
 		if first, dup := ix.add(key, line); dup && p.prob == nil {
-			p.prob = duplicate(key, line, first)
+			p.prob = duplicate(join(path, key), line, first)
 		}
 		out.keys = append(out.keys, entry{key: key, line: line, val: val})
 	}
@@ -103,7 +132,7 @@ func (p *jsonParser) object(depth int) *node {
 }
 
 // value reads one value.
-func (p *jsonParser) value(depth int) *node {
+func (p *jsonParser) value(depth int, path string) *node {
 	if depth > maxDepth {
 		return p.fail(fmt.Sprintf("objects and arrays are nested deeper than %d levels", maxDepth))
 	}
@@ -131,18 +160,18 @@ func (p *jsonParser) value(depth int) *node {
 		return &node{kind: null}
 	case json.Delim:
 		if v == '{' {
-			return p.object(depth)
+			return p.object(depth, path)
 		}
-		return p.array(depth)
+		return p.array(depth, path)
 	}
 	return &node{kind: scalar, raw: tok}
 }
 
 // array reads the items of an array whose '[' was read.
-func (p *jsonParser) array(depth int) *node {
+func (p *jsonParser) array(depth int, path string) *node {
 	out := &node{kind: list}
 	for p.prob == nil && p.dec.More() {
-		out.items = append(out.items, p.value(depth+1))
+		out.items = append(out.items, p.value(depth+1, path))
 	}
 	if p.prob == nil {
 		if _, err := p.dec.Token(); err != nil { // the closing ']'

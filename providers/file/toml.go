@@ -126,12 +126,7 @@ func (b *tomlBuilder) expression(e *unstable.Node) {
 }
 
 // child returns the path of key under t.
-func (b *tomlBuilder) child(t *node, key string) string {
-	if p := b.meta[t].path; p != "" {
-		return p + "." + key
-	}
-	return key
-}
+func (b *tomlBuilder) child(t *node, key string) string { return join(b.meta[t].path, key) }
 
 // add adds key to t on line, with val, or records that it is set twice.
 func (b *tomlBuilder) add(t *node, key string, line int, val *node) bool {

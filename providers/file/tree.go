@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/strata-go/strata/config"
@@ -72,6 +73,12 @@ func (b *budget) exceeded(line int) *problem {
 type problem struct {
 	line, col int // col 0 when unknown
 	msg       string
+	// dupKey is the full key of a key set twice, first the line it was
+	// set on first. The message names the key only when the schema does:
+	// a key the program does not know is input text, maybe a value pasted
+	// on the wrong line.
+	dupKey string
+	first  int
 }
 
 func (p *problem) where() string {
@@ -120,7 +127,15 @@ func (ix tableIndex) add(key string, line int) (first int, dup bool) {
 }
 
 func duplicate(key string, line, first int) *problem {
-	return &problem{line: line, msg: fmt.Sprintf("the key %s is set twice, here and on line %d; keep one", key, first)}
+	return &problem{line: line, dupKey: key, first: first}
+}
+
+// join returns key under prefix.
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
 }
 
 // decode parses content, read from path, in format and maps it onto schema.
@@ -153,14 +168,21 @@ func decode(path string, format Format, content []byte, schema *config.Schema) (
 	if len(probs) == 0 {
 		return config.Values{}, nil // an empty document
 	}
-	return nil, malformed(path, probs)
+	return nil, malformed(path, schema, probs)
 }
 
 // malformed joins the problems of a document, in line order.
-func malformed(path string, probs []*problem) error {
+func malformed(path string, schema *config.Schema, probs []*problem) error {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].line < probs[j].line })
 	errs := make([]error, len(probs))
 	for i, p := range probs {
+		if p.first > 0 {
+			if schema.Field(p.dupKey) != nil || schema.IsSection(p.dupKey) {
+				p.msg = fmt.Sprintf("the key %s is set twice, here and on line %d; keep one", p.dupKey, p.first)
+			} else {
+				p.msg = fmt.Sprintf("a key is set twice, here and on line %d; keep one", p.first)
+			}
+		}
 		errs[i] = &config.SourceError{Layer: layerName, Source: path, Code: config.ErrMalformed, Keys: []string{""},
 			Message: p.where() + ": " + p.msg}
 	}
@@ -231,10 +253,7 @@ type mapper struct {
 // be dotted ("server.read_timeout"): its segments are read as nested keys.
 func (m *mapper) walk(prefix string, t *node) {
 	for _, e := range t.keys {
-		key := e.key
-		if prefix != "" {
-			key = prefix + "." + e.key
-		}
+		key := join(prefix, e.key)
 		src := config.Source{Layer: layerName, Location: m.path, Line: e.line}
 		switch {
 		case m.schema.Field(key) != nil:
@@ -254,7 +273,29 @@ func (m *mapper) walk(prefix string, t *node) {
 			m.probs = append(m.probs, &problem{line: e.line,
 				msg: fmt.Sprintf("%s is a section of settings, not one value; write its keys under it", key)})
 		default:
-			m.unknown = append(m.unknown, m.schema.UnknownKey(key, src))
+			m.unknown = append(m.unknown, m.unknownKey(key, src, e.val))
 		}
 	}
+}
+
+// unknownKey is the error of a key that is no field. For a table under a
+// misspelt section (databse: {host: h}), whose own name is near no field
+// key, the suggestion is the section of the key nearest to a key inside it
+// (database).
+func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.UnknownNameError {
+	u := m.schema.UnknownKey(key, src)
+	if u.Suggestion != "" || val.kind != table {
+		return u
+	}
+	depth := strings.Count(key, ".") + 1
+	for _, e := range val.keys {
+		s := m.schema.UnknownKey(join(key, e.key), src).Suggestion
+		if parts := strings.Split(s, "."); len(parts) > depth {
+			if sec := strings.Join(parts[:depth], "."); m.schema.IsSection(sec) {
+				u.Suggestion = sec
+				return u
+			}
+		}
+	}
+	return u
 }

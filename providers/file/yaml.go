@@ -45,7 +45,7 @@ func parseYAML(content []byte) (root *node, probs []*problem) {
 		top = doc.Content[0]
 	}
 	c := yamlConverter{active: map[*yaml.Node]bool{}}
-	n := c.convert(top, 0)
+	n := c.convert(top, 0, "")
 	switch {
 	case len(c.probs) > 0:
 		return nil, c.probs
@@ -69,7 +69,8 @@ func (c *yamlConverter) fail(n *yaml.Node, msg string) *node {
 	return &node{}
 }
 
-func (c *yamlConverter) convert(n *yaml.Node, depth int) *node {
+// convert converts n, found at the key path.
+func (c *yamlConverter) convert(n *yaml.Node, depth int, path string) *node {
 	if len(c.probs) > 0 {
 		return &node{}
 	}
@@ -87,17 +88,17 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int) *node {
 		}
 		c.active[n.Alias] = true
 		defer delete(c.active, n.Alias)
-		return c.convert(n.Alias, depth+1)
+		return c.convert(n.Alias, depth+1, path)
 	case yaml.ScalarNode:
 		return c.scalar(n)
 	case yaml.SequenceNode:
 		out := &node{kind: list, items: make([]*node, 0, len(n.Content))}
 		for _, it := range n.Content {
-			out.items = append(out.items, c.convert(it, depth+1))
+			out.items = append(out.items, c.convert(it, depth+1, path))
 		}
 		return out
 	case yaml.MappingNode:
-		return c.mapping(n, depth)
+		return c.mapping(n, depth, path)
 	}
 	return c.fail(n, "invalid YAML: a node of an unknown kind")
 }
@@ -125,7 +126,7 @@ func (c *yamlConverter) scalar(n *yaml.Node) *node {
 // mapping converts a mapping, applying merge keys (<<: *defaults): keys
 // written in the mapping win over merged ones, and earlier merged mappings
 // over later ones.
-func (c *yamlConverter) mapping(n *yaml.Node, depth int) *node {
+func (c *yamlConverter) mapping(n *yaml.Node, depth int, path string) *node {
 	out := &node{kind: table}
 	ix := tableIndex{}
 	var merged []*node
@@ -135,7 +136,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, depth int) *node {
 			return c.fail(k, "a key is not a plain string (a list, a mapping or an alias as a key)")
 		}
 		if k.ShortTag() == "!!merge" {
-			merged = append(merged, c.mergeSources(v, depth)...)
+			merged = append(merged, c.mergeSources(v, depth, path)...)
 			continue
 		}
 		if !c.budget.spend(len(k.Value)) {
@@ -143,10 +144,10 @@ func (c *yamlConverter) mapping(n *yaml.Node, depth int) *node {
 			return &node{}
 		}
 		if first, dup := ix.add(k.Value, k.Line); dup {
-			c.probs = append(c.probs, duplicate(k.Value, k.Line, first))
+			c.probs = append(c.probs, duplicate(join(path, k.Value), k.Line, first))
 			continue
 		}
-		out.keys = append(out.keys, entry{key: k.Value, line: k.Line, val: c.convert(v, depth+1)})
+		out.keys = append(out.keys, entry{key: k.Value, line: k.Line, val: c.convert(v, depth+1, join(path, k.Value))})
 	}
 	for _, m := range merged {
 		for _, e := range m.keys {
@@ -160,14 +161,14 @@ func (c *yamlConverter) mapping(n *yaml.Node, depth int) *node {
 
 // mergeSources returns the mappings a merge key's value names: one mapping
 // (or an alias of one), or a list of them.
-func (c *yamlConverter) mergeSources(v *yaml.Node, depth int) []*node {
+func (c *yamlConverter) mergeSources(v *yaml.Node, depth int, path string) []*node {
 	items := []*yaml.Node{v}
 	if v.Kind == yaml.SequenceNode {
 		items = v.Content
 	}
 	var out []*node
 	for _, it := range items {
-		m := c.convert(it, depth+1)
+		m := c.convert(it, depth+1, path)
 		if m.kind != table {
 			c.fail(it, "a merge key (<<) takes a mapping, an alias of one, or a list of them")
 			return nil
@@ -206,6 +207,16 @@ func init() {
 	}
 }
 
+// yamlParserProblems are those of yamlProblems that the parser (rather than
+// the scanner) reports: the parser gives their line counted from 0, and no
+// line when it is the first.
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
+	"did not find expected '-' indicator": true, "did not find expected <document start>": true,
+	"did not find expected key": true, "did not find expected node content": true,
+	"found incompatible YAML document": true, "found undefined tag handle": true,
+}
+
 // yamlProblem turns an error of the YAML parser into a problem: its line,
 // and its words only when they are one of yamlProblems. The parser's text
 // may quote the input (an anchor's name, a value), so it is never kept.
@@ -219,7 +230,11 @@ func yamlProblem(err error) *problem {
 		}
 	}
 	switch {
+	case yamlParserProblems[msg]:
+		p.line++
+		p.msg = "invalid YAML syntax: " + msg
 	case yamlProblems[msg]:
+		p.line = max(p.line, 1)
 		p.msg = "invalid YAML syntax: " + msg
 	case strings.HasPrefix(msg, "unknown anchor"):
 		p.msg = "invalid YAML: an alias refers to an anchor that no node above defines"
