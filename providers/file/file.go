@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/config"
 )
@@ -64,6 +65,8 @@ type layer struct {
 	// readHook, when set by a test, is called each time the file's content
 	// is read.
 	readHook func()
+	// now, when set by a test, replaces time.Now in the test of a racy read.
+	now func() time.Time
 }
 
 // Name returns "file".
@@ -131,7 +134,11 @@ func (l *layer) read(ctx context.Context, schema *config.Schema, format Format, 
 	if err := ctx.Err(); err != nil {
 		return config.Update{}, err
 	}
-	next := newState(info, content)
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	next := newState(info, content, now())
 	if prev != nil && !prev.missing && prev.sum == next.sum && next.racy {
 		// The same content, and a stat not to be trusted yet. Once it can
 		// be (a racy Prev read again later, a touched file), the same values

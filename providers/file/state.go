@@ -41,9 +41,10 @@ type state struct {
 	racy bool
 }
 
-func newState(info os.FileInfo, content []byte) *state {
+// newState records a read at now of content from the file of info.
+func newState(info os.FileInfo, content []byte, now time.Time) *state {
 	st := statOf(info)
-	age := time.Since(info.ModTime())
+	age := now.Sub(info.ModTime())
 	return &state{stat: st, sum: sha256.Sum256(content), racy: age < racyWindow}
 }
 
