@@ -303,6 +303,59 @@ func (b *tomlBuilder) parserProblem(err error) *problem {
 			off = len(b.data)
 		}
 		p.line, p.col = position(b.data, off)
+		p.msg = "invalid TOML syntax" + tomlWords(perr.Message)
 	}
 	return p
+}
+
+// tomlWords returns ": " and the words of a parser message that quotes no
+// input: one of tomlMessages, or the words before the quoted character of
+// one of tomlPrefixes; "" for any other.
+func tomlWords(msg string) string {
+	if tomlMessages[msg] {
+		return ": " + msg
+	}
+	for prefix, words := range tomlPrefixes {
+		if strings.HasPrefix(msg, prefix) {
+			return ": " + words
+		}
+	}
+	return ""
+}
+
+// tomlMessages are the parser's messages made of fixed words.
+var tomlMessages = map[string]bool{}
+
+func init() {
+	for _, m := range []string{
+		"array is incomplete", "basic strings cannot have control characters", "basic strings cannot have new lines",
+		"carriage returns are not allowed in comments", "carriage returns must be followed by a newline character",
+		"control characters are not allowed in comments", "decimal point must be followed by a digit",
+		"escape sequence is not a valid unicode code point", "expected ',' or ']' after array value",
+		"expected ',' or '}' after inline table key-value", "expected '=' after key", "expected ']' to close table name",
+		"expected ']]' to close array table name", "expected key but reached end of input", "expected number after sign",
+		"expected value, not end of input", "exponent must contain at least one digit", "inline table is incomplete",
+		"integers cannot have leading zeroes", "invalid hexadecimal digit in unicode escape sequence",
+		"literal strings cannot have control characters", "literal strings cannot have new lines",
+		"multiline basic strings cannot have control characters", "multiline literal string not terminated by '''",
+		"multiline literal strings cannot have control characters", "number must have at least one digit between underscores",
+		"radix prefix must be followed by at least one digit", "sign is not allowed on numbers with a radix prefix",
+		"strings must be quoted", "too many quotes at the end of a multiline basic string",
+		"too many quotes at the end of a multiline literal string", "unexpected comma in inline table",
+		"unicode escape sequence is too short", "unterminated basic string", "unterminated literal string",
+	} {
+		tomlMessages[m] = true
+	}
+}
+
+// tomlPrefixes maps the fixed start of a parser message that goes on to
+// quote a character of the input to the words shown instead.
+var tomlPrefixes = map[string]string{
+	"expected newline but got ":           "expected a line break",
+	"expected value but got ":             "expected a value",
+	"invalid character at start of key: ": "a character that cannot start a key",
+	"unexpected character ":               "a character that cannot start a value",
+	"invalid escape character ":           "an invalid escape sequence",
+	"expected digit but got ":             "expected a digit",
+	"arrays and inline tables are nested": "arrays and inline tables are nested too deep",
 }
