@@ -218,3 +218,28 @@ func TestForeignPrev(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// TestTouchedFile: a file whose modification time moved but whose content
+// did not is read once, gives the same values with a new State, and is not
+// read again.
+func TestTouchedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	edit(t, path, "server:\n  addr: a:1\n", 0)
+	l := New(path, nil).(*layer)
+	var reads int
+	l.readHook = func() { reads++ }
+	s := schema(t)
+	u, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(t, path, "server:\n  addr: a:1\n", 1)
+	u2, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: s, Prev: u.State})
+	if err != nil || !u2.Changed || u2.Values["server.addr"].Raw != "a:1" || reads != 2 {
+		t.Fatalf("after a touch: %+v, %v, %d reads", u2, err, reads)
+	}
+	u3, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: s, Prev: u2.State})
+	if err != nil || u3.Changed || reads != 2 {
+		t.Errorf("the refresh after: %+v, %v, %d reads; want no change and no read", u3, err, reads)
+	}
+}
