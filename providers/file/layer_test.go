@@ -519,3 +519,22 @@ func TestStatePrintsNoContent(t *testing.T) {
 		t.Errorf("json %s", b)
 	}
 }
+
+// TestManyNodesBounded: a document of very many small values is refused
+// when the limit is reached (for YAML, before the parser builds them), in
+// each format.
+func TestManyNodesBounded(t *testing.T) {
+	n := maxNodes + 10
+	for name, doc := range map[string]string{
+		"c.yaml":  strings.Repeat("- a\n", n),
+		"c2.yaml": "a: [" + strings.Repeat("1,", n) + "1]\n",
+		"c.json":  `{"a": [` + strings.Repeat("1,", n) + "1]}",
+		"c.toml":  strings.Repeat("[[a]]\n", n),
+		"c2.toml": "a = [" + strings.Repeat("1,", n) + "1]\n",
+	} {
+		_, err := load(t, name, doc)
+		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), fmt.Sprint(maxNodes)) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

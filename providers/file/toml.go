@@ -192,6 +192,10 @@ func (b *tomlBuilder) arrayHeader(t *node, key string, line int) *node {
 		b.probs = append(b.probs, duplicate(b.child(t, key), line, b.meta[t].ix[key]))
 		return nil
 	}
+	if !b.budget.spend(0) {
+		b.probs = append(b.probs, b.budget.exceeded(line))
+		return nil
+	}
 	n := b.newTable(b.meta[arr].path, originHeader)
 	arr.items = append(arr.items, n)
 	return n

@@ -21,6 +21,12 @@ func parseYAML(content []byte) (root *node, probs []*problem) {
 			root, probs = nil, []*problem{{msg: fmt.Sprintf("invalid YAML: the parser failed (a panic of type %T)", r)}}
 		}
 	}()
+	if n := yamlIndicators(content); n > maxNodes {
+		// The parser builds every node before the budget can count them:
+		// refuse a document that may hold too many, at a cost of one scan.
+		return nil, []*problem{{line: 1, msg: fmt.Sprintf("the document has %d line breaks and YAML indicators (- : , [ { ?), "+
+			"more than the %d this layer parses", n, maxNodes)}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -55,6 +61,21 @@ func parseYAML(content []byte) (root *node, probs []*problem) {
 		return nil, []*problem{{line: top.Line, col: top.Column, msg: "the document is not a mapping of keys to values"}}
 	}
 	return n, nil
+}
+
+// yamlIndicators counts the bytes that can start a YAML node: each node but
+// the first follows a line break or one of - : , [ { ?, and no more than
+// two nodes follow one, so twice the count bounds the nodes the parser
+// builds.
+func yamlIndicators(b []byte) int {
+	n := 0
+	for _, c := range b {
+		switch c {
+		case '\n', '-', ':', ',', '[', '{', '?':
+			n++
+		}
+	}
+	return n
 }
 
 // yamlConverter converts yaml.Nodes, expanding aliases within a budget.
