@@ -34,7 +34,9 @@
 // key, the file and the line, with the closest known key ("did you mean
 // server.read_timeout?"), or for a mapping under a misspelt section, the
 // closest section; it is a warning unless Options.Strict, and the other
-// values are read. A section written as one value (server: 5) makes the
+// values are read. A key longer than 200 bytes or with a character that is
+// not printable (a line break) is shown quoted with Go escapes and cut, so
+// that it cannot forge a line of a log. A section written as one value (server: 5) makes the
 // file malformed.
 //
 // A key set twice is an error that names both lines, whether in one mapping

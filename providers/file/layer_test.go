@@ -538,3 +538,16 @@ func TestManyNodesBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownKeyPrintable: an unknown key with a line break or over 200
+// bytes is shown quoted and cut, so it cannot forge a log line.
+func TestUnknownKeyPrintable(t *testing.T) {
+	long := strings.Repeat("k", 300)
+	_, err := load(t, "c.json", `{"a\nlevel=ERROR msg=forged": 1, "`+long+`": 2}`)
+	if err == nil || strings.Contains(err.Error(), "\nlevel=ERROR") || !strings.Contains(err.Error(), `"a\nlevel=ERROR msg=forged"`) {
+		t.Errorf("%v", err)
+	}
+	if strings.Contains(err.Error(), long) || !strings.Contains(err.Error(), `"`+strings.Repeat("k", 200)+`"…`) {
+		t.Errorf("the long key is not cut: %.300v", err)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/strata-go/strata/config"
@@ -222,6 +224,34 @@ func position(b []byte, off int) (line, col int) {
 	return line, 1 + utf8.RuneCount(before)
 }
 
+// maxShownKey is the longest key an error shows whole.
+const maxShownKey = 200
+
+// printable returns key as an error shows it: as written when it is short
+// and holds only printable characters, otherwise quoted with Go escapes and
+// cut to maxShownKey bytes, so that a key cannot forge lines of a log or
+// fill it.
+func printable(key string) string {
+	plain := len(key) <= maxShownKey
+	for _, r := range key {
+		if !unicode.IsPrint(r) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return key
+	}
+	if len(key) > maxShownKey {
+		cut := maxShownKey
+		for cut > 0 && !utf8.RuneStart(key[cut]) {
+			cut--
+		}
+		return strconv.Quote(key[:cut]) + "…"
+	}
+	return strconv.Quote(key)
+}
+
 // lineIndex finds the line of a byte offset in O(log n): the offsets of the
 // line breaks of a document.
 type lineIndex []int
@@ -284,6 +314,7 @@ func (m *mapper) walk(prefix string, t *node) {
 // (database).
 func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.UnknownNameError {
 	u := m.schema.UnknownKey(key, src)
+	u.Name = printable(key)
 	if u.Suggestion != "" || val.kind != table {
 		return u
 	}
