@@ -58,16 +58,19 @@ type budget struct {
 	nodes, bytes int
 }
 
+// nodeLimit is maxNodes; a test lowers it to reach it fast.
+var nodeLimit = maxNodes
+
 // spend counts one node of n bytes; it reports false past a limit.
 func (b *budget) spend(n int) bool {
 	b.nodes++
 	b.bytes += n
-	return b.nodes <= maxNodes && b.bytes <= maxTotal
+	return b.nodes <= nodeLimit && b.bytes <= maxTotal
 }
 
 func (b *budget) exceeded(line int) *problem {
 	return &problem{line: line, msg: fmt.Sprintf("the document holds more than %d keys and values or %d bytes (16 MiB) of them, "+
-		"counted after aliases expand", maxNodes, maxTotal)}
+		"counted after aliases expand", nodeLimit, maxTotal)}
 }
 
 // problem is one malformed place of a document. Its message is this

@@ -33,13 +33,13 @@ func parseYAML(content []byte) (root *node, probs []*problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, []*problem{yamlProblem(err)}
+		return nil, []*problem{yamlProblem(err, content)}
 	}
 	var second yaml.Node
 	switch err := dec.Decode(&second); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, []*problem{yamlProblem(err)}
+		return nil, []*problem{yamlProblem(err, content)}
 	default:
 		return nil, []*problem{{line: second.Line, msg: "a second YAML document starts here; the file must hold one"}}
 	}
@@ -241,7 +241,7 @@ var yamlParserProblems = map[string]bool{
 // yamlProblem turns an error of the YAML parser into a problem: its line,
 // and its words only when they are one of yamlProblems. The parser's text
 // may quote the input (an anchor's name, a value), so it is never kept.
-func yamlProblem(err error) *problem {
+func yamlProblem(err error, content []byte) *problem {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	p := &problem{msg: "invalid YAML syntax"}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -251,6 +251,10 @@ func yamlProblem(err error) *problem {
 		}
 	}
 	switch {
+	case msg == "control characters are not allowed":
+		// The reader says no line: find the character.
+		p.line, p.col = yamlControl(content)
+		p.msg = "invalid YAML: a control character, which YAML does not allow (write it escaped in a double-quoted string)"
 	case yamlParserProblems[msg]:
 		p.line++
 		p.msg = "invalid YAML syntax: " + msg
@@ -261,4 +265,22 @@ func yamlProblem(err error) *problem {
 		p.msg = "invalid YAML: an alias refers to an anchor that no node above defines"
 	}
 	return p
+}
+
+// yamlControl returns the position of the first character YAML does not
+// allow in a document (outside c-printable), or 0, 0.
+func yamlControl(b []byte) (line, col int) {
+	line, col = 1, 1
+	for _, r := range string(b) {
+		switch {
+		case r == '\n':
+			line, col = line+1, 1
+			continue
+		case r == '\t' || r == '\r' || r == 0x85 || r >= 0x20 && r <= 0x7e || r >= 0xa0 && r <= 0xfffd || r > 0xffff:
+		default:
+			return line, col
+		}
+		col++
+	}
+	return 0, 0
 }
