@@ -558,3 +558,26 @@ func TestUnknownKeyPrintable(t *testing.T) {
 		t.Errorf("the long key is not cut: %.300v", err)
 	}
 }
+
+// TestTOMLTables: TOML's rules of tables, from the specification's own
+// examples: sub-tables may extend a table that dotted keys made, but the
+// table may not be opened again by a header.
+func TestTOMLTables(t *testing.T) {
+	vals, err := load(t, "c.toml", "[server]\nlabels.team = \"core\"\n\n[server.labels2]\n\n[[server.hosts]]\n[[server.hosts]]\n")
+	var u *config.UnknownNameError
+	if !errors.As(err, &u) || u.Name != "server.labels2" || fmt.Sprint(vals["server.labels"].Raw) != "map[team:core]" ||
+		fmt.Sprint(vals["server.hosts"].Raw) != "[map[] map[]]" || vals["server.hosts"].Source.Line != 6 {
+		t.Errorf("%v, %v", vals, err)
+	}
+	for doc, want := range map[string]string{
+		"[server]\nlabels.team = \"core\"\n[server.labels]\n":        "line 3: the key server.labels is set twice, here and on line 2",
+		"[server]\nlabels = {team = \"core\"}\n[server.labels]\nx = 1\n": "line 3: the key server.labels is set twice, here and on line 2",
+		"[server]\nlabels = {team = \"core\"}\nlabels.tier = \"1\"\n":     "line 3: the key server.labels extends an inline table",
+		"[[server.hosts]]\n[server.hosts]\n":                               "line 2: the key server.hosts is set twice, here and on line 1",
+	} {
+		_, err := load(t, "c.toml", doc)
+		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want %q", doc, err, want)
+		}
+	}
+}
