@@ -570,10 +570,10 @@ func TestTOMLTables(t *testing.T) {
 		t.Errorf("%v, %v", vals, err)
 	}
 	for doc, want := range map[string]string{
-		"[server]\nlabels.team = \"core\"\n[server.labels]\n":        "line 3: the key server.labels is set twice, here and on line 2",
+		"[server]\nlabels.team = \"core\"\n[server.labels]\n":            "line 3: the key server.labels is set twice, here and on line 2",
 		"[server]\nlabels = {team = \"core\"}\n[server.labels]\nx = 1\n": "line 3: the key server.labels is set twice, here and on line 2",
-		"[server]\nlabels = {team = \"core\"}\nlabels.tier = \"1\"\n":     "line 3: the key server.labels extends an inline table",
-		"[[server.hosts]]\n[server.hosts]\n":                               "line 2: the key server.hosts is set twice, here and on line 1",
+		"[server]\nlabels = {team = \"core\"}\nlabels.tier = \"1\"\n":    "line 3: the key server.labels extends an inline table",
+		"[[server.hosts]]\n[server.hosts]\n":                             "line 2: the key server.hosts is set twice, here and on line 1",
 	} {
 		_, err := load(t, "c.toml", doc)
 		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), want) {
