@@ -86,3 +86,17 @@ func TestExplainAndValidate(t *testing.T) {
 		t.Errorf("validate exit %d:\n%s", code, out)
 	}
 }
+
+// TestLocate: the file is where a setting can be set, but never a secret.
+func TestLocate(t *testing.T) {
+	l := New("config.yaml", nil).(*layer)
+	s := schema(t)
+	if src, ok := l.Locate(s, "server.addr"); !ok || src.String() != "file config.yaml" {
+		t.Errorf("server.addr: %v, %v", src, ok)
+	}
+	for _, key := range []string{"database.password", "server.nope"} {
+		if src, ok := l.Locate(s, key); ok {
+			t.Errorf("%s located at %v", key, src)
+		}
+	}
+}

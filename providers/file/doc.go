@@ -160,5 +160,7 @@
 // The layer is a configcheck FileLister (a problem with the file is placed
 // on it in GitHub annotations), a SharedFiler (lint does not flag the mode
 // of a settings file, or that git tracks it, as it does a .env file), and a
-// Locator (configcheck env lists the file where a key can be set).
+// Locator (configcheck env lists the file where a key can be set, for every
+// key but the secret ones: a shared file is no place for a secret, not even
+// for local development).
 package file

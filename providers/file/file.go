@@ -187,9 +187,14 @@ func (l *layer) Files() []string { return []string{l.path} }
 func (l *layer) SharedFiles() bool { return true }
 
 // Locate returns the file as the place the field key can be set, for
-// configcheck env; it reads nothing.
+// configcheck env; it reads nothing. It locates no secret field: a file
+// meant to be shared is no place for a secret, not even for local
+// development.
 func (l *layer) Locate(schema *config.Schema, key string) (config.Source, bool) {
-	if schema == nil || schema.Field(key) == nil {
+	if schema == nil {
+		return config.Source{}, false
+	}
+	if f := schema.Field(key); f == nil || f.Secret {
 		return config.Source{}, false
 	}
 	return config.Source{Layer: layerName, Location: l.path}, true
