@@ -36,7 +36,8 @@
 // closest section; it is a warning unless Options.Strict, and the other
 // values are read. A key longer than 200 bytes or with a character that is
 // not printable (a line break) is shown quoted with Go escapes and cut, so
-// that it cannot forge a line of a log. A section written as one value (server: 5) makes the
+// that it cannot forge a line of a log. Past 100 unknown keys, one more
+// warning (matching config.ErrUnknownName) counts the rest. A section written as one value (server: 5) makes the
 // file malformed.
 //
 // A key set twice is an error that names both lines, whether in one mapping

@@ -95,7 +95,7 @@ func (l *layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 		return config.Update{}, err
 	}
 	if req.Schema == nil {
-		return config.Update{}, errors.New("file: Refresh without a schema")
+		return config.Update{}, l.sourceError(config.ErrLayer, "Refresh was called without a schema", nil)
 	}
 	prev, _ := req.Prev.(*state)
 	if req.Prev != nil && prev == nil {
@@ -108,10 +108,7 @@ func (l *layer) Refresh(ctx context.Context, req config.RefreshRequest) (config.
 	info, err := statFile(l.path)
 	switch {
 	case err != nil && l.optional && errors.Is(err, fs.ErrNotExist):
-		if prev != nil && prev.missing {
-			return config.Update{}, nil
-		}
-		return config.Update{Changed: true, Values: config.Values{}, State: &state{missing: true}}, nil
+		return absent(prev), nil
 	case err != nil:
 		return config.Update{}, l.readError(err)
 	case prev != nil && !prev.missing && !prev.racy && prev.stat == info:
@@ -128,7 +125,10 @@ func (l *layer) read(ctx context.Context, schema *config.Schema, format Format, 
 	if l.readHook != nil {
 		l.readHook()
 	}
-	if err != nil {
+	switch {
+	case err != nil && l.optional && errors.Is(err, fs.ErrNotExist):
+		return absent(prev), nil // removed since the stat
+	case err != nil:
 		return config.Update{}, l.readError(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -151,6 +151,15 @@ func (l *layer) read(ctx context.Context, schema *config.Schema, format Format, 
 		return config.Update{}, err
 	}
 	return config.Update{Changed: true, Values: vals, State: next, Versions: map[string]string{l.path: next.version()}}, err
+}
+
+// absent is the Update of an Optional file that does not exist: no values,
+// or no change when Prev says it was absent already.
+func absent(prev *state) config.Update {
+	if prev != nil && prev.missing {
+		return config.Update{}
+	}
+	return config.Update{Changed: true, Values: config.Values{}, State: &state{missing: true}}
 }
 
 // resolveFormat returns the layer's format: the one given, or the one the

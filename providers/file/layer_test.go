@@ -581,3 +581,23 @@ func TestTOMLTables(t *testing.T) {
 		}
 	}
 }
+
+// TestManyUnknownKeys: past 100 unknown keys, one more warning counts the
+// rest.
+func TestManyUnknownKeys(t *testing.T) {
+	var b strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&b, "k%d: 1\n", i)
+	}
+	b.WriteString("version: v\n")
+	vals, err := load(t, "c.yaml", b.String())
+	var n int
+	for _, e := range configtest.ErrorTree(err) {
+		if _, ok := e.(*config.UnknownNameError); ok {
+			n++
+		}
+	}
+	if vals["version"].Raw != "v" || n != 100 || !errors.Is(err, config.ErrUnknownName) || !strings.Contains(err.Error(), "50 more keys map to no field") {
+		t.Errorf("%d unknown names, %v", n, err)
+	}
+}

@@ -167,7 +167,7 @@ func decode(path string, format Format, content []byte, schema *config.Schema) (
 		m.walk("", root)
 		probs = m.probs
 		if len(probs) == 0 {
-			return m.out, errors.Join(m.unknown...)
+			return m.out, errors.Join(m.unknownErrors()...)
 		}
 	}
 	if len(probs) == 0 {
@@ -309,6 +309,19 @@ func (m *mapper) walk(prefix string, t *node) {
 			m.unknown = append(m.unknown, m.unknownKey(key, src, e.val))
 		}
 	}
+}
+
+// maxUnknown is the most unknown keys reported one by one; the others are
+// counted in one more warning, so that a file of many stray keys does not
+// flood the log.
+const maxUnknown = 100
+
+func (m *mapper) unknownErrors() []error {
+	if len(m.unknown) <= maxUnknown {
+		return m.unknown
+	}
+	return append(m.unknown[:maxUnknown:maxUnknown], fmt.Errorf("file %s: %d more keys map to no field (the first %d are listed): %w",
+		m.path, len(m.unknown)-maxUnknown, maxUnknown, config.ErrUnknownName))
 }
 
 // unknownKey is the error of a key that is no field. For a table under a
