@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -214,4 +215,21 @@ const storeAttr = "strata.store=app"
 
 func callAttr(layer, op, outcome string) string {
 	return fmt.Sprintf("strata.layer=%s,strata.operation=%s,strata.outcome=%s,%s", layer, op, outcome, storeAttr)
+}
+
+// The library module requires no OpenTelemetry and keeps its Go version:
+// only a service that imports this module pulls OpenTelemetry in.
+func TestLibraryModuleRequiresNoOpenTelemetry(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := string(b)
+	if !strings.Contains(mod, "module github.com/strata-go/strata\n") {
+		t.Fatalf("../go.mod is not the library's:\n%s", mod)
+	}
+	if strings.Contains(mod, "go.opentelemetry.io") || !strings.Contains(mod, "\ngo 1.24.0\n") {
+		t.Errorf("the library's go.mod requires OpenTelemetry or left go 1.24.0:\n%s", mod)
+	}
 }
