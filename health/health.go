@@ -29,7 +29,10 @@
 //	  "warnings": ["..."],
 //	  "layers": [{"name": "secretsmanager",
 //	              "versions": {"my-app/production/database": "3f2a..."},
-//	              "calls": {"DescribeSecret": {"ok": 12, "error": 0}}}]
+//	              "calls": {"DescribeSecret": {"ok": 12, "error": 0}},
+//	              "watch": {"connected": true, "last_event": "2026-12-01T20:00:00Z",
+//	                        "events": 1, "handled": 1, "ignored": 0, "malformed": 0,
+//	                        "lag": "850ms", "lag_seconds": 0.85}}]
 //	}
 //
 // The fields are those of config.Status: last_error is omitted when the last
@@ -37,7 +40,9 @@
 // none; layers lists each layer that is refreshable or reports calls, in the
 // order given to config.Load, with the versions the store serves from it and
 // its API calls by operation and outcome (versions and calls omitted when
-// empty). Errors and warnings appear as their messages, which the config
+// empty), and for a layer that watches (config.WatchStatus) its watch: error
+// is omitted while it is connected, last_event before the first event, and
+// lag is 0 until a change announced with a time has been published. Errors and warnings appear as their messages, which the config
 // package guarantees never contain a secret value; no value of any field
 // appears, secret or not.
 package health
@@ -138,6 +143,35 @@ type layerDoc struct {
 	Name     string             `json:"name"`
 	Versions map[string]string  `json:"versions,omitempty"`
 	Calls    map[string]callDoc `json:"calls,omitempty"`
+	Watch    *watchDoc          `json:"watch,omitempty"`
+}
+
+type watchDoc struct {
+	Connected  bool       `json:"connected"`
+	Error      string     `json:"error,omitempty"`
+	LastEvent  *time.Time `json:"last_event,omitempty"`
+	Events     int        `json:"events"`
+	Handled    int        `json:"handled"`
+	Ignored    int        `json:"ignored"`
+	Malformed  int        `json:"malformed"`
+	Lag        string     `json:"lag"`
+	LagSeconds float64    `json:"lag_seconds"`
+}
+
+func watchDocOf(w *config.WatchStatus) *watchDoc {
+	if w == nil {
+		return nil
+	}
+	d := &watchDoc{Connected: w.Connected, Events: w.Events, Handled: w.Handled, Ignored: w.Ignored,
+		Malformed: w.Malformed, Lag: w.Lag.String(), LagSeconds: w.Lag.Seconds()}
+	if w.Err != nil {
+		d.Error = w.Err.Error()
+	}
+	if !w.LastEvent.IsZero() {
+		at := w.LastEvent
+		d.LastEvent = &at
+	}
+	return d
 }
 
 type callDoc struct {
@@ -159,7 +193,7 @@ func documentOf(st config.Status) document {
 		}
 	}
 	for _, l := range st.Layers {
-		ld := layerDoc{Name: l.Name, Versions: l.Versions}
+		ld := layerDoc{Name: l.Name, Versions: l.Versions, Watch: watchDocOf(l.Watch)}
 		if len(ld.Versions) == 0 {
 			ld.Versions = nil
 		}

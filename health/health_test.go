@@ -94,7 +94,7 @@ func (v *vault) fail(err error, panicOn string) {
 
 const goodPassword = "correct-horse-battery-staple-42"
 
-func load(t *testing.T, v *vault, opts config.Options) (*config.Store[appCfg], *configtest.Clock) {
+func load(t *testing.T, v config.Layer, opts config.Options) (*config.Store[appCfg], *configtest.Clock) {
 	t.Helper()
 	clock := configtest.NewClock(time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC))
 	opts.Clock, opts.Logger = clock, slog.New(slog.DiscardHandler)
@@ -125,6 +125,17 @@ type doc struct {
 		Name     string                      `json:"name"`
 		Versions map[string]string           `json:"versions"`
 		Calls    map[string]map[string]int64 `json:"calls"`
+		Watch    *struct {
+			Connected  bool       `json:"connected"`
+			Error      *string    `json:"error"`
+			LastEvent  *time.Time `json:"last_event"`
+			Events     int        `json:"events"`
+			Handled    int        `json:"handled"`
+			Ignored    int        `json:"ignored"`
+			Malformed  int        `json:"malformed"`
+			Lag        string     `json:"lag"`
+			LagSeconds float64    `json:"lag_seconds"`
+		} `json:"watch"`
 	} `json:"layers"`
 }
 
@@ -292,5 +303,51 @@ func TestNoSecretInDocument(t *testing.T) {
 	}
 	if !strings.Contains(bodies[1], "password") || !strings.Contains(bodies[2], "panicked") {
 		t.Fatalf("the documents do not report the rejection and the panic; the test proves nothing:\n%s", all)
+	}
+}
+
+// watchingVault is a vault that watches: each call of Watch hands its
+// config.Watch to the test and runs until the store closes.
+type watchingVault struct {
+	*vault
+	watches chan config.Watch
+}
+
+func (v watchingVault) Watch(ctx context.Context, w config.Watch) error {
+	v.watches <- w
+	<-ctx.Done()
+	return nil
+}
+
+// A layer that watches shows its watch: connected or the error, the last
+// event, the counts and the lag of the last change it announced.
+func TestWatchIsShown(t *testing.T) {
+	t.Parallel()
+	v := watchingVault{newVault(goodPassword), make(chan config.Watch, 1)}
+	s, clock := load(t, v, config.Options{})
+	w := <-v.watches
+	h := health.Handler(s)
+	if d := getDoc(t, h, http.StatusOK); d.Layers[0].Watch == nil || d.Layers[0].Watch.Connected ||
+		d.Layers[0].Watch.LastEvent != nil || d.Layers[0].Watch.Lag != "0s" {
+		t.Errorf("before any event: watch = %+v", d.Layers[0].Watch)
+	}
+	changes := make(chan config.Change[appCfg], 4)
+	defer s.Subscribe(func(c config.Change[appCfg]) { changes <- c })()
+	v.set(goodPassword+"-2", "v2")
+	w.Notify(config.Event{Source: "app/db", Version: "v2", At: clock.Now().Add(-400 * time.Millisecond)})
+	clock.Advance(20 * time.Millisecond) // the store's wait for more events to share the read
+	if ch := <-changes; ch.Err != nil {
+		t.Fatal(ch.Err)
+	}
+	last := clock.Now()
+	w.Report(config.WatchReport{Connected: true, LastEvent: last, Handled: 3, Ignored: 1, Malformed: 2})
+	d := getDoc(t, h, http.StatusOK)
+	if ws := d.Layers[0].Watch; ws == nil || !ws.Connected || ws.Error != nil || ws.LastEvent == nil || !ws.LastEvent.Equal(last) ||
+		ws.Events != 1 || ws.Handled != 3 || ws.Ignored != 1 || ws.Malformed != 2 || ws.Lag != "420ms" || ws.LagSeconds != 0.42 {
+		t.Errorf("watch = %+v", ws)
+	}
+	w.Report(config.WatchReport{Err: fmt.Errorf("queue app-events: %w", config.ErrAccessDenied)})
+	if ws := getDoc(t, h, http.StatusOK).Layers[0].Watch; ws.Connected || ws.Error == nil || !strings.Contains(*ws.Error, "access denied") {
+		t.Errorf("a broken watch: %+v", ws)
 	}
 }

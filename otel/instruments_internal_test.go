@@ -3,6 +3,7 @@ package strataotel
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/config"
 )
@@ -26,5 +27,28 @@ func TestByNameMergesLayersOfOneName(t *testing.T) {
 	}
 	if in[0].Calls["DescribeSecret"].OK != 2 {
 		t.Error("byName modified the Status it was given")
+	}
+}
+
+// The watches of layers of one name merge: connected only if all are, counts
+// summed, the longest lag, the latest event.
+func TestByNameMergesWatches(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	a := &config.WatchStatus{WatchReport: config.WatchReport{Connected: true, LastEvent: t0, Handled: 1, Ignored: 2, Malformed: 3},
+		Events: 4, Lag: time.Second}
+	b := &config.WatchStatus{WatchReport: config.WatchReport{Connected: false, LastEvent: t0.Add(time.Minute), Handled: 10},
+		Events: 1, Lag: 300 * time.Millisecond}
+	got := byName([]config.LayerStatus{{Name: "sm", Watch: a}, {Name: "other"}, {Name: "sm", Watch: b}})
+	want := &config.WatchStatus{WatchReport: config.WatchReport{Connected: false, LastEvent: t0.Add(time.Minute), Handled: 11, Ignored: 2, Malformed: 3},
+		Events: 5, Lag: time.Second}
+	if len(got) != 2 || !reflect.DeepEqual(got[0].Watch, want) || got[1].Watch != nil {
+		t.Errorf("byName = %+v (watch %+v), want the merged watch %+v", got, got[0].Watch, want)
+	}
+	if a.Handled != 1 || !a.Connected || b.Handled != 10 {
+		t.Error("byName modified a watch it was given")
+	}
+	if one := byName([]config.LayerStatus{{Name: "sm", Watch: a}}); one[0].Watch == a {
+		t.Error("byName returned the caller's watch, not a copy")
 	}
 }

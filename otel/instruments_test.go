@@ -159,3 +159,46 @@ func TestRegisterRefusesBadArguments(t *testing.T) {
 }
 
 type noopProvider struct{ noop.MeterProvider }
+
+// A layer that watches has its watch observed: connected, events, messages
+// by outcome and the lag of the last change it announced.
+func TestWatchIsObserved(t *testing.T) {
+	t.Parallel()
+	v := watchingVault{newVault("vault", goodPassword), make(chan config.Watch, 1)}
+	s, clock := load(t, config.Options{}, v)
+	r, mp := newReader(t)
+	register(t, mp, "app", s, nil)
+	w := <-v.watches
+	layerAttr := "strata.layer=vault," + storeAttr
+
+	c := collect(t, r)
+	c.want(t, layerAttr, map[string]float64{"strata.config.watch.connected": 0, "strata.config.watch.events": 0})
+	if c.has("strata.config.watch.lag") {
+		t.Error("a lag is observed before any event")
+	}
+
+	changes := make(chan config.Change[appCfg], 4)
+	defer s.Subscribe(func(c config.Change[appCfg]) { changes <- c })()
+	v.set(goodPassword+"-2", "v2", nil)
+	w.Notify(config.Event{Source: "app/db", Version: "v2", At: clock.Now().Add(-400 * time.Millisecond)})
+	clock.Advance(20 * time.Millisecond) // the store's wait for more events to share the read
+	if ch := <-changes; ch.Err != nil || len(ch.Keys) != 1 {
+		t.Fatalf("change = %v, want the password", ch)
+	}
+	w.Report(config.WatchReport{Connected: true, Handled: 3, Ignored: 1, Malformed: 2})
+	c = collect(t, r)
+	c.want(t, layerAttr, map[string]float64{"strata.config.watch.connected": 1, "strata.config.watch.events": 1,
+		"strata.config.watch.lag": 0.42})
+	for outcome, n := range map[string]float64{"handled": 3, "ignored": 1, "malformed": 2} {
+		c.want(t, "strata.layer=vault,strata.outcome="+outcome+","+storeAttr, map[string]float64{"strata.config.watch.messages": n})
+	}
+	if got := c.meta["strata.config.watch.lag"]; got != "s gauge" {
+		t.Errorf("strata.config.watch.lag: %q", got)
+	}
+	if got := c.meta["strata.config.watch.messages"]; got != "{message} sum monotonic=true CumulativeTemporality" {
+		t.Errorf("strata.config.watch.messages: %q", got)
+	}
+
+	w.Report(config.WatchReport{Err: fmt.Errorf("queue: %w", config.ErrAccessDenied), Handled: 3, Ignored: 1, Malformed: 2})
+	collect(t, r).want(t, layerAttr, map[string]float64{"strata.config.watch.connected": 0})
+}

@@ -201,6 +201,15 @@ func (c collected) value(t *testing.T, metric, attrs string) float64 {
 	return found[0]
 }
 
+func (c collected) has(metric string) bool {
+	for _, p := range c.points {
+		if p.metric == metric {
+			return true
+		}
+	}
+	return false
+}
+
 // want checks the values of the store's own instruments.
 func (c collected) want(t *testing.T, attrs string, want map[string]float64) {
 	t.Helper()
@@ -232,4 +241,17 @@ func TestLibraryModuleRequiresNoOpenTelemetry(t *testing.T) {
 	if strings.Contains(mod, "go.opentelemetry.io") || !strings.Contains(mod, "\ngo 1.24.0\n") {
 		t.Errorf("the library's go.mod requires OpenTelemetry or left go 1.24.0:\n%s", mod)
 	}
+}
+
+// watchingVault is a vault that watches: each call of Watch hands its
+// config.Watch to the test and runs until the store closes.
+type watchingVault struct {
+	*vault
+	watches chan config.Watch
+}
+
+func (v watchingVault) Watch(ctx context.Context, w config.Watch) error {
+	v.watches <- w
+	<-ctx.Done()
+	return nil
 }

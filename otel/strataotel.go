@@ -15,7 +15,8 @@
 // code for metrics unless a reader collects. Every observation carries the
 // attribute strata.store with the name given (plus Options.Attributes); the
 // calls of a layer also carry strata.layer, strata.operation and
-// strata.outcome.
+// strata.outcome, the watch of a layer strata.layer (and strata.outcome for
+// its messages).
 //
 // # Instruments
 //
@@ -27,10 +28,24 @@
 //	strata.config.staleness           gauge   s            time since the last successful refresh or the load (Status.Staleness)
 //	strata.config.healthy             gauge   1            1 while Status.Healthy, 0 otherwise
 //
+// For each layer that watches (a config.Watcher, Status.Layers[i].Watch set),
+// by layer:
+//
+//	strata.config.watch.connected     gauge   1            1 while the watch receives events (WatchStatus.Connected)
+//	strata.config.watch.events        counter {event}      change notifications the store received from it (WatchStatus.Events)
+//	strata.config.watch.messages      counter {message}    messages it received, by outcome: handled, ignored, malformed
+//	strata.config.watch.lag           gauge   s            from the last change it announced to the publication serving it (WatchStatus.Lag)
+//
+// The lag is observed once a change announced with a time has been published;
+// it is the last such change's, not a distribution. The messages are counted
+// by the watch since it last started: a watch that broke and was started
+// again may start them from 0, which a backend reads as a counter reset.
+//
 // The counters are cumulative from the store's Load and monotonic. A layer
 // shared by several stores counts its calls once for all of them, so each
 // store reports the same calls for it; layers of one store that share a name
-// are summed into one series. Both outcomes of every operation a layer
+// are merged into one series (counts summed; a watch connected only if every
+// one is, the longest lag). Both outcomes of every operation a layer
 // reports are observed, at 0 if need be, so a rate over them exists from the
 // first collection. No observation carries a value of the configuration or
 // the text of an error, only names and counts.
@@ -61,11 +76,13 @@ const ScopeName = "github.com/strata-go/strata/otel"
 const (
 	// StoreKey names the store, as given to Register. It is on every observation.
 	StoreKey = attribute.Key("strata.store")
-	// LayerKey is a layer's Name ("secretsmanager"), on strata.config.layer.calls.
+	// LayerKey is a layer's Name ("secretsmanager"), on strata.config.layer.calls
+	// and strata.config.watch.*.
 	LayerKey = attribute.Key("strata.layer")
 	// OperationKey is the operation of a layer's calls ("DescribeSecret").
 	OperationKey = attribute.Key("strata.operation")
-	// OutcomeKey is "ok" for calls that returned a response, "error" for the others.
+	// OutcomeKey is "ok" for calls that returned a response, "error" for the
+	// others; for a watch's messages "handled", "ignored" or "malformed".
 	OutcomeKey = attribute.Key("strata.outcome")
 )
 
