@@ -2,6 +2,7 @@ package strataotel
 
 import (
 	"errors"
+	"fmt"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -63,7 +64,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.watchLag = fgauge("strata.config.watch.lag", "s",
 		"Time from the last change a watch announced to the publication of the configuration serving it.")
 	if err := errors.Join(errs...); err != nil {
-		return nil, errors.Join(errors.New("strataotel: the meter refused an instrument"), err)
+		return nil, fmt.Errorf("strataotel: the meter refused an instrument: %w", err)
 	}
 	return &in, nil
 }

@@ -104,10 +104,11 @@ type Options struct {
 
 // Register creates the instruments on mp's meter ScopeName and registers a
 // callback that observes s.Status() under the name store. Unregister the
-// returned registration to stop (a Close of the store does not). It fails,
-// registering nothing, when mp or s is nil, when store is empty, when
-// Options.Attributes sets a key of Register's own, and when the meter refuses
-// an instrument or the callback.
+// returned registration to stop (a Close of the store does not: a closed
+// store is observed with its last status). It fails, registering no
+// callback, when mp or s is nil, when store is empty, when Options.Attributes
+// sets a key of Register's own, and when the meter refuses an instrument or
+// the callback.
 func Register(mp metric.MeterProvider, store string, s StatusSource, opts *Options) (metric.Registration, error) {
 	switch {
 	case isNil(mp):
@@ -138,7 +139,7 @@ func Register(mp metric.MeterProvider, store string, s StatusSource, opts *Optio
 		return nil
 	}, inst.observables()...)
 	if err != nil {
-		return nil, errors.Join(errors.New("strataotel: the meter refused the callback"), err)
+		return nil, fmt.Errorf("strataotel: the meter refused the callback: %w", err)
 	}
 	return reg, nil
 }
