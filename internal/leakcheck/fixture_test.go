@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/health"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/koanf"
@@ -132,6 +135,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.extra = append(f.extra, f.update.State)
 	f.changes = changesOf(t, f, api, clock)
+	f.extra = append(f.extra, healthDocument(t, f.store))
 	if f.defaults, err = config.SchemaFor[withDefault]("APP_"); err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +224,16 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 		t.Fatalf("the first load found %v; the check would prove little", errs[0])
 	}
 	return errs
+}
+
+// healthDocument is the body health.Handler serves for the store, which has a
+// rejected change of a canary secret outstanding.
+func healthDocument(t *testing.T, st health.StatusSource) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	health.Handler(st).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if body := rec.Body.String(); rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "database.password") {
+		t.Fatalf("/healthz = %d %s; want the outstanding rejection, or the check would prove little", rec.Code, body)
+	}
+	return rec.Body.String()
 }
