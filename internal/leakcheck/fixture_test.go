@@ -150,11 +150,23 @@ func changesOf(t *testing.T, f *fixture, api *stubAPI, clock *configtest.Clock) 
 	events := make(chan config.Change[appCfg], 4)
 	unsubscribe := f.store.Subscribe(func(c config.Change[appCfg]) { events <- c })
 	defer unsubscribe()
+	var out []any
+	// Each event is taken before the next refresh: events queued for a busy
+	// subscriber are merged into one.
+	next := func() {
+		select {
+		case c := <-events:
+			out = append(out, c, &c)
+		case <-time.After(30 * time.Second):
+			t.Fatal("no change event")
+		}
+	}
 	api.put("app/stripe", canary+"-rotated")
 	clock.Advance(time.Second)
 	if err := f.store.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	next()
 	api.put("app/db", `{"host": "db", "password": "`+canary+`-too-long-for-the-max-rule", "user": "`+canary+`"}`)
 	clock.Advance(time.Second)
 	rejected := f.store.Refresh(context.Background())
@@ -162,15 +174,7 @@ func changesOf(t *testing.T, f *fixture, api *stubAPI, clock *configtest.Clock) 
 		t.Fatal("the refresh was not rejected")
 	}
 	f.errs = append(f.errs, rejected)
-	var out []any
-	for range 2 {
-		select {
-		case c := <-events:
-			out = append(out, c, &c)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no change event")
-		}
-	}
+	next()
 	cur := f.store.Get()
 	return append(out, config.Change[appCfg]{Old: cur, New: cur, Keys: []string{"payments.stripe_key"}})
 }
