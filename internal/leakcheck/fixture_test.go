@@ -26,6 +26,7 @@ import (
 	"github.com/strata-go/strata/health"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/file"
 	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
@@ -222,6 +223,19 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	add(err)
 	if len(errorsOf[*dotenv.Warning](errs[len(errs)-1:])) < 2 {
 		t.Fatalf("the .env load found %v, not both warnings; the check would prove little", err)
+	}
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"bad.yaml": "database:\n  host: db\n  user: \"" + canary + "\n", "bad.json": `{"database": {"user": "` + canary + "\n",
+		"bad.toml": "[database]\nuser = \"" + canary + "\n",
+		"set.yaml": "database:\n  password: " + canary + "\n  user: " + canary + "\n  port: x\npayments:\n  stripe_key: " + canary + "\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = config.Load[appCfg](ctx, quiet, file.New(path, nil))
+		add(err)
 	}
 	var agg *config.AggregateError
 	if !errors.As(errs[0], &agg) || len(agg.Errs) < 4 {
