@@ -27,13 +27,13 @@ const pushWait = 2 * time.Second
 
 // feedRun is one Run of a feed with a target that records what it is told.
 type feedRun struct {
-	events chan push.Event
+	events chan config.Event
 	done   chan struct{} // closed when Run returned
 	err    error         // what Run returned, once done is closed
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	reports []push.WatchReport
+	reports []config.WatchReport
 	changed chan struct{} // a report arrived
 }
 
@@ -42,18 +42,18 @@ type feedRun struct {
 func runFeed(t *testing.T, f *push.Feed, inUse ...string) *feedRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &feedRun{events: make(chan push.Event, 64), done: make(chan struct{}), cancel: cancel, changed: make(chan struct{}, 1)}
+	r := &feedRun{events: make(chan config.Event, 64), done: make(chan struct{}), cancel: cancel, changed: make(chan struct{}, 1)}
 	target := push.Target{
-		Resolve: func(c push.Change) []push.Event {
+		Resolve: func(c push.Change) []config.Event {
 			for _, n := range inUse {
 				if c.Name == n {
-					return []push.Event{{Source: n, Version: c.VersionID, At: c.At}}
+					return []config.Event{{Source: n, Version: c.VersionID, At: c.At}}
 				}
 			}
 			return nil
 		},
-		Notify: func(e push.Event) { r.events <- e },
-		Report: func(w push.WatchReport) {
+		Notify: func(e config.Event) { r.events <- e },
+		Report: func(w config.WatchReport) {
 			r.mu.Lock()
 			r.reports = append(r.reports, w)
 			r.mu.Unlock()
@@ -79,17 +79,17 @@ func runFeed(t *testing.T, f *push.Feed, inUse ...string) *feedRun {
 }
 
 // last returns the last report.
-func (r *feedRun) last() push.WatchReport {
+func (r *feedRun) last() config.WatchReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.reports) == 0 {
-		return push.WatchReport{}
+		return config.WatchReport{}
 	}
 	return r.reports[len(r.reports)-1]
 }
 
 // waitReport waits until ok holds for the last report.
-func (r *feedRun) waitReport(t *testing.T, what string, ok func(push.WatchReport) bool) push.WatchReport {
+func (r *feedRun) waitReport(t *testing.T, what string, ok func(config.WatchReport) bool) config.WatchReport {
 	t.Helper()
 	deadline := time.After(rfWait)
 	for {
@@ -117,7 +117,7 @@ func (r *feedRun) ended(t *testing.T, within time.Duration) error {
 }
 
 // next waits for the next event.
-func (r *feedRun) next(t *testing.T) push.Event {
+func (r *feedRun) next(t *testing.T) config.Event {
 	t.Helper()
 	select {
 	case e := <-r.events:
@@ -127,7 +127,7 @@ func (r *feedRun) next(t *testing.T) push.Event {
 	case <-time.After(pushWait):
 		t.Fatalf("no event within %v", pushWait)
 	}
-	return push.Event{}
+	return config.Event{}
 }
 
 func newPushEnv(t *testing.T) (string, *sqs.Client, *sns.Client) {
@@ -152,7 +152,7 @@ func TestPushQueueFromEventBridgeRule(t *testing.T) {
 	emu.RouteEventsToQueue(t, eb, emu.QueueName(t, "rule"), qARN)
 
 	r := runFeed(t, push.Queue(sqsc, qURL, &push.Options{Timeout: 2 * time.Second}), "app/db")
-	r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 	start := time.Now()
 	emu.PutSecretEvent(t, eb, emu.SecretEvent{Name: "app/db", ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/db-AbCdEf", VersionID: "v2"})
 	e := r.next(t)
@@ -160,7 +160,7 @@ func TestPushQueueFromEventBridgeRule(t *testing.T) {
 		t.Fatalf("event = %+v, want app/db v2 with a time", e)
 	}
 	t.Logf("pickup through EventBridge and a 20 s long poll: %v", time.Since(start))
-	w := r.waitReport(t, "one handled", func(w push.WatchReport) bool { return w.Handled == 1 })
+	w := r.waitReport(t, "one handled", func(w config.WatchReport) bool { return w.Handled == 1 })
 	if w.Ignored != 0 || w.Malformed != 0 || w.LastEvent.IsZero() {
 		t.Fatalf("report = %+v", w)
 	}
@@ -201,13 +201,13 @@ func TestPushQueueFromSNS(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := runFeed(t, push.Queue(sqsc, qURL, fastFeed(nil)), "app/db")
-			r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+			r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 			at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 			emu.PublishSecretEvent(t, snsc, topic, emu.SecretEvent{Name: "app/db", ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/db-AbCdEf", VersionID: "v7", Time: at})
 			if e := r.next(t); e.Source != "app/db" || e.Version != "v7" || !e.At.Equal(at) {
 				t.Fatalf("event = %+v, want app/db v7 at %v", e, at)
 			}
-			r.waitReport(t, "one handled", func(w push.WatchReport) bool { return w.Handled == 1 })
+			r.waitReport(t, "one handled", func(w config.WatchReport) bool { return w.Handled == 1 })
 			wantQueueEmpty(t, sqsc, qURL)
 		})
 	}
@@ -222,14 +222,14 @@ func TestPushIgnoredAndMalformed(t *testing.T) {
 	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "mixed"))
 	var log configtest.LogBuffer
 	r := runFeed(t, push.Queue(sqsc, qURL, fastFeed(&log)), "app/db")
-	r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 
 	emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "other/" + canary, VersionID: "v1"}.Envelope())
 	emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "app/db", Label: "AWSPENDING", VersionID: canary}.Envelope())
 	emu.SendMessage(t, sqsc, qURL, `{"source":"aws.ec2","detail-type":"`+canary+`","detail":{}}`)
 	emu.SendMessage(t, sqsc, qURL, "not json "+canary)
 	emu.SendMessage(t, sqsc, qURL, `{"source":"aws.secretsmanager","detail-type":"Secret Label Updated","detail":{"versionId":"`+canary+`"}}`)
-	w := r.waitReport(t, "3 ignored and 2 malformed", func(w push.WatchReport) bool { return w.Ignored+w.Malformed == 5 })
+	w := r.waitReport(t, "3 ignored and 2 malformed", func(w config.WatchReport) bool { return w.Ignored+w.Malformed == 5 })
 	if w.Ignored != 3 || w.Malformed != 2 || w.Handled != 0 {
 		t.Fatalf("report = %+v, want 3 ignored, 2 malformed", w)
 	}
@@ -278,7 +278,7 @@ func TestPushQueueDeletedMidRun(t *testing.T) {
 	qURL, _ := emu.CreateQueue(t, sqsc, name)
 	f := push.Queue(sqsc, qURL, &push.Options{WaitTime: time.Second, Timeout: 2 * time.Second})
 	r := runFeed(t, f, "app/db")
-	r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 	emu.DeleteQueue(t, sqsc, qURL)
 	select {
 	case <-r.done:
@@ -291,7 +291,7 @@ func TestPushQueueDeletedMidRun(t *testing.T) {
 	}
 	emu.CreateQueue(t, sqsc, name)
 	r2 := runFeed(t, f, "app/db")
-	r2.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+	r2.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 	emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "app/db", VersionID: "v2"}.Envelope())
 	if e := r2.next(t); e.Version != "v2" {
 		t.Fatalf("event = %+v", e)
@@ -324,7 +324,7 @@ func TestPushSQSFaults(t *testing.T) {
 			// A blip: the SDK's retry hides it.
 			p.Add(faultproxy.Rule{Op: "ReceiveMessage", Fault: tc.fault, Times: 1})
 			r := runFeed(t, push.Queue(via, qURL, fastFeed(nil)), "app/db")
-			r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+			r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 			emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "app/db", VersionID: "v2"}.Envelope())
 			if tc.fault != faultproxy.AccessDenied {
 				if e := r.next(t); e.Version != "v2" {
@@ -362,7 +362,7 @@ func TestPushCloseDuringLongPoll(t *testing.T) {
 	t.Cleanup(func() { _ = p.Close() })
 	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "close"))
 	r := runFeed(t, push.Queue(emu.SQSClient(p.URL()), qURL, nil), "app/db") // 20 s polls
-	r.waitReport(t, "Connected", func(w push.WatchReport) bool { return w.Connected })
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 	for p.Calls("ReceiveMessage") == 0 { // the poll is on its way
 		runtime.Gosched()
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/strata-go/strata/config"
 )
 
 // consumer is one run of a feed on one queue.
@@ -19,7 +21,7 @@ type consumer struct {
 	queueURL string
 	fanout   *ownQueue // nil for a Queue feed
 
-	report WatchReport
+	report config.WatchReport
 }
 
 // publish sends the report, if the target wants it.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"regexp"
 	"time"
+
+	"github.com/strata-go/strata/config"
 )
 
 // Defaults of Options.
@@ -139,13 +141,13 @@ func (f *Feed) String() string {
 type Target struct {
 	// Resolve turns a change of AWSCURRENT into the events of the sources
 	// it concerns; none when the secret is not in use. Required.
-	Resolve func(Change) []Event
+	Resolve func(Change) []config.Event
 	// Notify is called with each event Resolve returned; it must not block.
 	// Required.
-	Notify func(Event)
+	Notify func(config.Event)
 	// Report is called whenever the feed's health or counts change. May be
 	// nil.
-	Report func(WatchReport)
+	Report func(config.WatchReport)
 }
 
 // ErrFeed marks a feed that cannot run as configured (no client, a bad
