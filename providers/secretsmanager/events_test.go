@@ -299,3 +299,18 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshEventsOnDemandReadsAll: events that join an on-demand read
+// (Store.Refresh) do not narrow it: its caller wants every source read.
+func TestRefreshEventsOnDemandReadsAll(t *testing.T) {
+	e := newEvEnv(t)
+	served := e.u.Versions["app/stripe"]
+	e.f.putString("app/user", "u-2")
+	u, err := e.l.Refresh(t.Context(), config.RefreshRequest{Schema: e.schema, Prev: e.u.State, OnDemand: true,
+		Events: []config.Event{{Source: "app/stripe", Version: served, At: time.Now()}}})
+	if err != nil || !u.Changed {
+		t.Fatalf("Refresh = %v, %v; want the change of the secret no event names", u.Changed, err)
+	}
+	e.u = u
+	e.want(t, "database.user", "u-2")
+}

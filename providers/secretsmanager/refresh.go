@@ -36,7 +36,8 @@ import (
 // config.ErrMalformed, never a value, and the source keeps the value and
 // version of req.Prev until a later refresh reads it whole.
 //
-// With req.Events (a read that Watch's events caused), it reads only the
+// With req.Events (a read that Watch's events caused) and not req.OnDemand
+// (Store.Refresh, whose caller wants every source read), it reads only the
 // sources the events name, by stage with GetSecretValue (or
 // BatchGetSecretValue), not by the version an event names, and keeps every
 // other source at its value and version in req.Prev. An event that
@@ -74,7 +75,7 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	if l.client == nil {
 		return config.Update{}, noClientError()
 	}
-	if len(req.Events) > 0 {
+	if len(req.Events) > 0 && !req.OnDemand { // a caller of Store.Refresh wants every source read
 		if u, ok, err := l.refreshEvents(ctx, req, prev); ok {
 			return u, err
 		}
