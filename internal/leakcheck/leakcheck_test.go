@@ -104,6 +104,7 @@ var registry = map[string]entry{
 		return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3}).Calls...)
 	}},
 	"configcheck.Setup":        {exempt: noValue},
+	"health.StatusSource":      {exempt: noValue},
 	"configcheck.CostModeler":  {exempt: noValue},
 	"configcheck.FileLister":   {exempt: noValue},
 	"configcheck.Locator":      {exempt: noValue},
