@@ -499,7 +499,9 @@ func TestRefreshRecoversAfterValidRotation(t *testing.T) {
 // healthy, permanent ones do not; once the fault is gone a refresh recovers.
 func TestRefreshFaults(t *testing.T) {
 	t.Parallel()
-	const callTimeout = 500 * time.Millisecond
+	// Long enough that a healthy call under a busy machine's load does not
+	// time out, which would hide the fault the subtest injects.
+	const callTimeout = 2 * time.Second
 	faults := []struct {
 		fault     faultproxy.Fault
 		delay     time.Duration
@@ -535,7 +537,7 @@ func TestRefreshFaults(t *testing.T) {
 				e.proxy.Add(faultproxy.Rule{Op: op, Fault: f.fault, Delay: f.delay})
 				start := time.Now()
 				err := rfRefresh(t, store, clock)
-				if d := time.Since(start); d > 3*time.Second {
+				if d := time.Since(start); d > 3*callTimeout {
 					t.Errorf("the faulted refresh took %v; the per-call timeout did not hold", d)
 				}
 				if !errors.Is(err, f.want) {
