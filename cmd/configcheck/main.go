@@ -46,7 +46,7 @@ func main() {
 func options() configcheck.Options {
 	return configcheck.Options{
 		Name:        "configcheck",
-		Setup:       appconfig.Setup{EnvFile: appconfig.DefaultEnvFile()}.Layers,
+		Setup:       appconfig.Setup{SettingsFile: appconfig.DefaultSettingsFile(), EnvFile: appconfig.DefaultEnvFile()}.Layers,
 		Environment: "demo",
 	}
 }

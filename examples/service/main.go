@@ -64,7 +64,7 @@ type app struct {
 func run(ctx context.Context, logger *slog.Logger, environment, envFile string, demo bool) error {
 	// The same setup as configcheck's (cmd/configcheck), so that what it
 	// checks is what runs here.
-	opts, layers, err := appconfig.Setup{EnvFile: envFile}.Layers(ctx, environment)
+	opts, layers, err := appconfig.Setup{SettingsFile: appconfig.DefaultSettingsFile(), EnvFile: envFile}.Layers(ctx, environment)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/file"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -74,6 +75,11 @@ func Secrets(environment string) []secretsmanager.Spec {
 // Setup says how a process of the service reads its configuration. The zero
 // value reads no .env file, as the Lambda function does.
 type Setup struct {
+	// SettingsFile is the YAML file of the settings every environment
+	// shares, read first after the defaults, so that .env, the environment
+	// and Secrets Manager override it key by key; "" for none. A missing
+	// file is an error. The service reads DefaultSettingsFile.
+	SettingsFile string
 	// EnvFile is the .env file read first, skipped when it does not exist;
 	// "" for none. The service reads DefaultEnvFile.
 	EnvFile string
@@ -101,6 +107,9 @@ func (s Setup) Layers(ctx context.Context, environment string) (*config.Options,
 		Production: Production(environment),
 	}
 	var layers []config.Layer
+	if s.SettingsFile != "" {
+		layers = append(layers, file.New(s.SettingsFile, nil))
+	}
 	if s.EnvFile != "" {
 		layers = append(layers, dotenv.File(s.EnvFile, &dotenv.Options{Optional: true}))
 	}
@@ -121,8 +130,24 @@ func DefaultEnvFile() string {
 	if _, err := os.Stat(".env"); err == nil {
 		return ".env"
 	}
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", ".env")
+	return exampleFile(".env")
+}
+
+// DefaultSettingsFile is the settings file the service reads: ./config.yaml
+// when the working directory has one, otherwise the example's own
+// examples/service/config.yaml.
+func DefaultSettingsFile() string {
+	if _, err := os.Stat("config.yaml"); err == nil {
+		return "config.yaml"
+	}
+	return exampleFile("config.yaml")
+}
+
+// exampleFile returns the path of a file of examples/service, relative to
+// the working directory when it can.
+func exampleFile(name string) string {
+	_, self, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(self), "..", name)
 	if wd, err := os.Getwd(); err == nil {
 		if rel, err := filepath.Rel(wd, path); err == nil {
 			return rel
