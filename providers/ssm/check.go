@@ -144,7 +144,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	followed := named + paths*perPath
 	m := config.CostModel{
 		Calls:  []config.APICall{get, byPath, describe},
-		Stored: followed, StoredUnit: "parameter", PricePerStoredMonth: 0,
+		// Standard parameters are not billed by item: Stored stays 0.
 		Followed:  followed,
 		PollCalls: float64(ceilDiv(named, maxNamesPerGet) + paths*max(1, ceilDiv(perPath, pageByPath))), PollOperation: OpGetParameters,
 	}
