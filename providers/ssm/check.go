@@ -143,7 +143,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	describe.Note = "AWS publishes no separate quota figure for DescribeParameters"
 	followed := named + paths*perPath
 	m := config.CostModel{
-		Calls:  []config.APICall{get, byPath, describe},
+		Calls: []config.APICall{get, byPath, describe},
 		// Standard parameters are not billed by item: Stored stays 0.
 		Followed:  followed,
 		PollCalls: float64(ceilDiv(named, maxNamesPerGet) + paths*max(1, ceilDiv(perPath, pageByPath))), PollOperation: OpGetParameters,

@@ -123,12 +123,43 @@ type fetched struct {
 }
 
 // get reads names with GetParameters, ten a call, at most
-// Options.Concurrency calls at once.
+// Options.Concurrency calls at once. A call holds the names of one spec
+// only: a call fails as a whole (a name the caller may not read denies the
+// call), so a failing spec does not hold back the others.
 func (l *Reader) get(ctx context.Context, names []string) *fetched {
 	res := &fetched{got: map[string]*param{}, missing: map[string]bool{}, errs: map[string]error{}}
-	chunks := slices.Collect(slices.Chunk(names, maxNamesPerGet))
+	var order []int
+	groups := map[int][]string{}
+	for _, n := range names {
+		g := l.specOf(n)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], n)
+	}
+	var chunks [][]string
+	for _, g := range order {
+		chunks = append(chunks, slices.Collect(slices.Chunk(groups[g], maxNamesPerGet))...)
+	}
 	l.parallel(len(chunks), func(i int) { l.getChunk(ctx, chunks[i], res) })
 	return res
+}
+
+// specOf returns the index of the first spec that reads the parameter name,
+// or -1.
+func (l *Reader) specOf(name string) int {
+	for i, s := range l.sources {
+		if s.kind == kindPath {
+			if _, ok := under(name, s.root); ok {
+				return i
+			}
+			continue
+		}
+		if slices.Contains(s.ParameterNames(), name) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (l *Reader) getChunk(ctx context.Context, chunk []string, res *fetched) {

@@ -167,8 +167,8 @@ func TestNamesBatchedInParallel(t *testing.T) {
 		Parameter(root+"/database/host", "database.host", nil),
 	}
 	_, u, err := first(t, api, &Options{Concurrency: 2}, specs...)
-	if got := api.count(OpGetParameters); got != 3 {
-		t.Errorf("GetParameters calls = %d, want 3 for 27 names", got)
+	if got := api.count(OpGetParameters); got != 4 {
+		t.Errorf("GetParameters calls = %d, want 3 for the 26 names of Names and 1 for the other spec", got)
 	}
 	if most.Load() != 2 {
 		t.Errorf("at most %d calls ran at once, want 2 (Concurrency)", most.Load())
@@ -181,6 +181,27 @@ func TestNamesBatchedInParallel(t *testing.T) {
 	}
 	if u.Values["database.host"].Raw != "db.internal" {
 		t.Errorf("database.host = %v", u.Values["database.host"].Raw)
+	}
+}
+
+// A GetParameters call holds the names of one spec: a spec whose call is
+// denied does not hold back the others.
+func TestDeniedSpecKeepsOthers(t *testing.T) {
+	t.Parallel()
+	api := newFake()
+	api.put("/a/database/host", types.ParameterTypeString, "db.internal")
+	api.put("/b/database/port", types.ParameterTypeString, "5432")
+	api.fail["/b"] = apiErr("AccessDeniedException", "not authorized to perform: ssm:GetParameters")
+	_, u, err := first(t, api, nil, Names("/a", "", []string{"database/host"}, nil), Names("/b", "", []string{"database/port"}, nil))
+	if !errors.Is(err, config.ErrAccessDenied) || !strings.Contains(err.Error(), `ssm:GetParameters on "/b/database/port"`) {
+		t.Errorf("err = %v", err)
+	}
+	if u.Values["database.host"].Raw != "db.internal" {
+		t.Errorf("the other spec was held back: %v", u.Values)
+	}
+	var se *config.SourceError
+	if !errors.As(err, &se) || len(se.Keys) != 1 || se.Keys[0] != "database.port" {
+		t.Errorf("the error should name the key it leaves unset: %+v", se)
 	}
 }
 
