@@ -137,3 +137,26 @@ func TestUnusable(t *testing.T) {
 		t.Errorf("done ctx: %v, %d calls", err, api.count(OpGetParametersByPath))
 	}
 }
+
+// A path that never could be read, and still cannot, is no change: the
+// store does not rebuild at each failing refresh.
+func TestFailingPathIsNoChange(t *testing.T) {
+	t.Parallel()
+	api := newFake()
+	api.put("/a/database/host", types.ParameterTypeString, "db.internal")
+	api.put("/b/database/port", types.ParameterTypeString, "5432")
+	api.fail["/b"] = apiErr("InternalServerError", "boom")
+	l, u, err := first(t, api, nil, Path("/a", "", nil), Path("/b", "", nil))
+	if !config.IsTransient(err) || u.Values["database.host"].Raw != "db.internal" {
+		t.Fatalf("first read: %v", err)
+	}
+	u2, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schemaOf(t), Prev: u.State})
+	if u2.Changed || !config.IsTransient(err) {
+		t.Errorf("still failing: changed %v, %v", u2.Changed, err)
+	}
+	delete(api.fail, "/b")
+	u3, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schemaOf(t), Prev: u.State})
+	if err != nil || !u3.Changed || u3.Values["database.port"].Raw != "5432" {
+		t.Errorf("recovered: changed %v, %v", u3.Changed, err)
+	}
+}

@@ -117,7 +117,9 @@ func (l *Reader) relist(prev, next *state, paths []string, failed map[string]boo
 	var errs []error
 	for _, path := range paths {
 		if failed[path] {
-			next.listed[path] = prev.listed[path]
+			if names, ok := prev.listed[path]; ok {
+				next.listed[path] = names
+			}
 			continue
 		}
 		var names []string
