@@ -144,7 +144,8 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	followed := named + paths*perPath
 	m := config.CostModel{
 		Calls: []config.APICall{get, byPath, describe},
-		// Standard parameters are not billed by item: Stored stays 0.
+		// Standard parameters are free to store: counted, at no price.
+		Stored: followed, StoredUnit: "parameter",
 		Followed:  followed,
 		PollCalls: float64(ceilDiv(named, maxNamesPerGet) + paths*max(1, ceilDiv(perPath, pageByPath))), PollOperation: OpGetParameters,
 	}

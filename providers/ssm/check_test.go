@@ -65,7 +65,7 @@ func TestCostModel(t *testing.T) {
 	if d := calls[OpDescribeParameters]; d.PerRefresh != 3+1 || d.AtStart != 0 {
 		t.Errorf("DescribeParameters = %+v", d)
 	}
-	if m.Followed != 131 || m.Stored != 0 {
+	if m.Followed != 131 || m.Stored != 131 || m.PricePerStoredMonth != 0 {
 		t.Errorf("followed %d, stored %d", m.Followed, m.Stored)
 	}
 	h := NewWithClient(newFake(), &Options{Throughput: HigherThroughput}, Path(root, "", nil)).CostModel(config.CostScope{ItemsPerListing: 10})
