@@ -308,3 +308,27 @@ func TestSSMRefreshThroughFaults(t *testing.T) {
 	}
 	noSSMCanary(t, logs.String(), store.Status())
 }
+
+// Through the emulator, a secret field set by a String parameter breaks the
+// production secret policy, and the same value as a SecureString does not.
+func TestSSMSecretPolicy(t *testing.T) {
+	t.Parallel()
+	e := newSSMEnv(t)
+	root := e.root(t)
+	e.put(t, root+"/database/password", types.ParameterTypeString, ssmCanary)
+	opts := &config.Options{EnvPrefix: "APP_", Production: true, Logger: slog.New(slog.DiscardHandler)}
+	_, err := config.Load[ssmConfig](t.Context(), opts, e.layer(ssm.Options{}, ssm.Path(root, "", nil)))
+	if !errors.Is(err, config.ErrSecretPolicy) || !strings.Contains(err.Error(), "database.password") {
+		t.Fatalf("a String parameter set a secret: %v", err)
+	}
+	noSSMCanary(t, err)
+	e.put(t, root+"/database/password", types.ParameterTypeSecureString, ssmCanary)
+	store, err := config.Load[ssmConfig](t.Context(), opts, e.layer(ssm.Options{}, ssm.Path(root, "", nil)))
+	if err != nil {
+		t.Fatalf("a SecureString: %v", err)
+	}
+	defer store.Close()
+	if store.Get().Database.Password.Reveal() != ssmCanary {
+		t.Error("the SecureString was not read")
+	}
+}
