@@ -142,7 +142,10 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		notFound *types.ParameterNotFound
 		badKey   *types.InvalidKeyId
 	)
+	var creds *credentialsError
 	switch {
+	case errors.As(err, &creds):
+		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, creds
 	case rejectsCredentials(code):
 		se.Code = config.ErrCredentials
 		se.Message = fmt.Sprintf("%s was refused with %s: the credentials the call was signed with are expired or not valid for this account; renew them (aws sso login, a fresh session) or check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", o, code)
@@ -180,6 +183,13 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 	}
 	return se
 }
+
+// credentialsHint is the message of a call that failed because the client's
+// AWS credentials could not be retrieved, before any request was sent.
+const credentialsHint = "no AWS credentials to sign the call with: the SDK's default chain found none that work. " +
+	"It looks for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, the profile of AWS_PROFILE (SSO included: run aws sso login when it has expired), " +
+	"a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, as on EKS), the ECS or EKS Pod Identity endpoint, and the IAM role of the EC2 instance; " +
+	"against a local emulator, any dummy keys do"
 
 // resource names the IAM resource of a parameter or path.
 func (l *Reader) resource(name string) string {

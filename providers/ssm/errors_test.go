@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -158,5 +159,35 @@ func TestFailingPathIsNoChange(t *testing.T) {
 	u3, err := l.Refresh(t.Context(), config.RefreshRequest{Schema: schemaOf(t), Prev: u.State})
 	if err != nil || !u3.Changed || u3.Values["database.port"].Raw != "5432" {
 		t.Errorf("recovered: changed %v, %v", u3.Changed, err)
+	}
+}
+
+// A call whose credentials cannot be retrieved is ErrCredentials, with the
+// provider's reason and where the default chain looks; nothing is sent.
+func TestNoCredentials(t *testing.T) {
+	t.Parallel()
+	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+		})}
+	l := New(cfg, nil, Path(root, "", nil))
+	_, err := l.Load(t.Context(), schemaOf(t))
+	if !errors.Is(err, config.ErrCredentials) || !strings.Contains(err.Error(), "no EC2 IMDS role found") || !strings.Contains(err.Error(), "AWS_PROFILE") {
+		t.Errorf("err = %v", err)
+	}
+	if config.IsTransient(err) {
+		t.Errorf("missing credentials are not transient: %v", err)
+	}
+}
+
+// A name Parameter Store would refuse is an ErrLayer error before any call.
+func TestInvalidNames(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Spec{Parameter("/my app/x", "database.host", nil), Path("/a b", "", nil), Names("/a", "", []string{"b c"}, nil)} {
+		api := newFake()
+		_, err := NewWithClient(api, nil, s).Load(t.Context(), schemaOf(t))
+		if !errors.Is(err, config.ErrLayer) || !strings.Contains(err.Error(), "only letters, digits and _.-/") || api.count(OpGetParameters)+api.count(OpGetParametersByPath) != 0 {
+			t.Errorf("%s: %v", s, err)
+		}
 	}
 }

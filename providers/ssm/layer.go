@@ -122,9 +122,50 @@ var (
 // New returns a reader of specs with a client built from cfg, as
 // awsconfig.LoadDefaultConfig returns it: credentials from the default chain,
 // and the endpoint from AWS_ENDPOINT_URL_SSM when it is set. opts may be nil.
+//
+// A call that fails because no credentials could be retrieved is an error
+// matching config.ErrCredentials that says where the SDK's default chain
+// looks for them.
 func New(cfg aws.Config, opts *Options, specs ...Spec) *Reader {
-	return NewWithClient(awsssm.NewFromConfig(cfg), opts, specs...)
+	return NewWithClient(awsssm.NewFromConfig(cfg, withCredentialsHint), opts, specs...)
 }
+
+// withCredentialsHint marks the errors of the client's credentials provider
+// with *credentialsError, so that the layer can tell them from the
+// service's answers. A client without credentials (anonymous) is left as it
+// is.
+func withCredentialsHint(o *awsssm.Options) {
+	if o.Credentials == nil || aws.IsCredentialsProvider(o.Credentials, (*aws.AnonymousCredentials)(nil)) {
+		return
+	}
+	o.Credentials = hintingCredentials{o.Credentials}
+}
+
+// hintingCredentials wraps the errors of a credentials provider in
+// *credentialsError. A retrieval given up because the caller canceled is
+// not wrapped: it says nothing about the credentials.
+type hintingCredentials struct{ aws.CredentialsProvider }
+
+func (p hintingCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return c, &credentialsError{err: err}
+	}
+	return c, err
+}
+
+// IsCredentialsProvider lets the SDK see through the wrapper.
+func (p hintingCredentials) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(p.CredentialsProvider, target)
+}
+
+// credentialsError is the error of a credentials provider. Its text is the
+// provider's, which says which source failed and holds nothing read from
+// Parameter Store.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
 
 // NewWithClient returns a reader of specs with client. opts may be nil.
 func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {

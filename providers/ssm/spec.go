@@ -176,11 +176,37 @@ func (s Spec) check() error {
 	case s.kind == kindNames && len(s.names) == 0:
 		return fmt.Errorf("ssm: %s: no names", s)
 	}
+	for _, n := range append(s.ParameterNames(), s.root) {
+		if err := checkName(n); err != nil {
+			return fmt.Errorf("ssm: %s: %w", s, err)
+		}
+	}
 	if s.kind == kindNames {
 		for _, n := range s.names {
 			if _, ok := under(s.absolute(n), s.root); !ok || strings.Trim(n, "/") == "" {
 				return fmt.Errorf("ssm: %s: the name %q is not under the root %q", s, n, s.root)
 			}
+		}
+	}
+	return nil
+}
+
+// maxNameLength is the longest parameter name Parameter Store accepts (the
+// name, not its ARN).
+const maxNameLength = 1011
+
+// checkName reports a parameter name or path Parameter Store would refuse:
+// it holds only letters, digits and _.-/ (so no spaces), and is at most 1011
+// characters. The name is quoted: names are not secret.
+func checkName(n string) error {
+	if len(n) > maxNameLength {
+		return fmt.Errorf("the name %q is longer than %d characters", n[:32]+"...", maxNameLength)
+	}
+	for _, r := range n {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_.-/", r):
+		default:
+			return fmt.Errorf("the name %q holds %q: parameter names hold only letters, digits and _.-/", n, r)
 		}
 	}
 	return nil
