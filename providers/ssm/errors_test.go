@@ -40,9 +40,12 @@ func TestErrorClasses(t *testing.T) {
 			api := newFake()
 			api.put(root+"/database/host", types.ParameterTypeSecureString, canary)
 			api.fail[root] = c.err
-			_, _, err := first(t, api, nil, Path(root, "", nil))
+			l, _, err := first(t, api, nil, Path(root, "", nil))
 			if !errors.Is(err, c.code) || !strings.Contains(err.Error(), c.message) {
 				t.Errorf("err = %v, want %v with %q", err, c.code, c.message)
+			}
+			if n := l.Calls()[OpGetParametersByPath]; n.Error != 1 || n.OK != 0 || l.LayerStatus().Calls[OpGetParametersByPath] != n {
+				t.Errorf("calls = %v, want the failed call counted once", n)
 			}
 			if config.IsTransient(err) != (c.code == config.ErrTransient || c.code == config.ErrThrottled) {
 				t.Errorf("IsTransient = %v for %v", config.IsTransient(err), err)

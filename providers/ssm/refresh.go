@@ -7,10 +7,10 @@ import (
 	"github.com/strata-go/strata/config"
 )
 
-// check asks for the version of every parameter in use, and of every
+// checkVersions asks for the version of every parameter in use, and of every
 // parameter now under a path, and reads those whose version is new. What
 // cannot be checked or read keeps its version of prev.
-func (l *Reader) check(ctx context.Context, prev *state) (*state, []error) {
+func (l *Reader) checkVersions(ctx context.Context, prev *state) (*state, []error) {
 	next := newState()
 	var errs []error
 	var toFetch []string

@@ -95,7 +95,7 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	if !ok || prev == nil {
 		return config.Update{}, fmt.Errorf("%w: ssm: Refresh was given the State of another layer (%T)", config.ErrLayer, req.Prev)
 	}
-	next, errs := l.check(withSingleAttempt(ctx), prev)
+	next, errs := l.checkVersions(withSingleAttempt(ctx), prev)
 	if !next.changedFrom(prev) {
 		l.log.LogAttrs(ctx, slog.LevelDebug, "ssm: refresh found no change", slog.Int("parameters", len(next.params)))
 		return config.Update{}, joinErrs(l.withKeys(errs))
