@@ -166,3 +166,22 @@ func TestLintPerValueSensitivity(t *testing.T) {
 		t.Errorf("lint must flag api.key only:\n%s%s", out, errOut)
 	}
 }
+
+// locatingPerValueLayer is a perValueLayer that says where it reads keys and
+// that it holds secrets value by value.
+type locatingPerValueLayer struct{ perValueLayer }
+
+func (locatingPerValueLayer) HoldsSecrets() bool { return true }
+func (locatingPerValueLayer) Locate(_ *config.Schema, key string) (config.Source, bool) {
+	return config.Source{Layer: "params", Location: "/app/" + strings.ReplaceAll(key, ".", "/")}, true
+}
+
+// TestEnvNamesSecretHolders checks that env names a SecretHolder as where a
+// deployed environment reads a secret, not as a place for local development.
+func TestEnvNamesSecretHolders(t *testing.T) {
+	t.Parallel()
+	out, errOut, code := runCheck(t, setupOf(&config.Options{EnvPrefix: "APP_"}, locatingPerValueLayer{}), "env")
+	if code != configcheck.ExitOK || !strings.Contains(out, "| `database.password` | `params /app/database/password` | - |") {
+		t.Errorf("env must name the layer as the secret's source:\n%s%s", out, errOut)
+	}
+}

@@ -161,6 +161,11 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	return m
 }
 
+// HoldsSecrets returns true: the layer is not sensitive as a whole, but its
+// SecureString values are marked Sensitive, so configcheck env names it as
+// the source of the secrets it locates.
+func (l *Reader) HoldsSecrets() bool { return true }
+
 // Locate returns where the layer would read the field key: the last spec
 // that maps a parameter to it, as in Load; a Path only as the name a
 // parameter would have under it. No parameter is read.
