@@ -77,6 +77,9 @@
 //     lint does not check so.
 //   - Locator (env): where it would read a key; secretsmanager.Reader and
 //     env.New.
+//   - SecretHolder (env, with Locator): a layer that is not sensitive as a
+//     whole but marks its sensitive values, as ssm.Reader does for
+//     SecureStrings, so that env names it as a secret's source.
 //
 // A layer that implements none of them is left out only of iam and cost,
 // which end with ExitUsage when no layer implements theirs, and of the

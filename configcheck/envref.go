@@ -24,8 +24,8 @@ func envCommand() *command {
 The Markdown reference lists every setting: its environment name, key, type,
 default, whether it is required or secret, its rules and the description from
 its desc tag, and for each secret where a deployed environment reads it (the
-last sensitive layer of the service's setup that can say, see
-configcheck.Locator) and where it can be set for local development (the other
+last layer of the service's setup that holds secrets and can say, see
+configcheck.Locator and configcheck.SecretHolder) and where it can be set for local development (the other
 layers that can say). With --format dotenv it prints a .env.example instead:
 settings with a default are commented out, the rest (secrets included) are
 left blank. No layer is read.`,
@@ -65,13 +65,13 @@ type locations struct {
 	layers []config.Layer
 }
 
-// expected returns where a deployed environment reads key: the last sensitive
-// layer that locates it, as later layers override earlier ones; "" when none
-// does.
+// expected returns where a deployed environment reads key: the last layer
+// that holds secrets (sensitive, or a SecretHolder) and locates it, as later
+// layers override earlier ones; "" when none does.
 func (l locations) expected(key string) string {
 	where := ""
 	for _, layer := range l.layers {
-		if loc, ok := layer.(Locator); ok && layer.Sensitive() {
+		if loc, ok := layer.(Locator); ok && holdsSecrets(layer) {
 			if src, ok := loc.Locate(l.schema, key); ok {
 				where = src.String()
 			}
@@ -80,12 +80,12 @@ func (l locations) expected(key string) string {
 	return where
 }
 
-// plain returns where key can be set by the layers that are not sensitive,
-// in their order.
+// plain returns where key can be set by the layers that hold no secrets, in
+// their order.
 func (l locations) plain(key string) []string {
 	var out []string
 	for _, layer := range l.layers {
-		if loc, ok := layer.(Locator); ok && !layer.Sensitive() {
+		if loc, ok := layer.(Locator); ok && !holdsSecrets(layer) {
 			if src, ok := loc.Locate(l.schema, key); ok {
 				out = append(out, src.String())
 			}

@@ -141,3 +141,47 @@ func TestExplainUndecodableValue(t *testing.T) {
 		}
 	}
 }
+
+// perValueLayer is a layer that is not sensitive and holds one value that
+// is: a SecureString among String parameters.
+type perValueLayer struct{}
+
+func (perValueLayer) Name() string    { return "params" }
+func (perValueLayer) Sensitive() bool { return false }
+func (perValueLayer) Load(context.Context, *config.Schema) (config.Values, error) {
+	src := func(n string) config.Source { return config.Source{Layer: "params", Location: n} }
+	return config.Values{
+		"database.password": {Raw: "a-long-password-1", Source: src("/app/password"), Sensitive: true, Secret: true},
+		"api.key":           {Raw: "plain-key", Source: src("/app/api-key")},
+	}, nil
+}
+
+// TestLintPerValueSensitivity checks that lint judges the secret policy per
+// value, as the store does: a value its layer marked Sensitive may set a
+// secret, and the layer's other values may not.
+func TestLintPerValueSensitivity(t *testing.T) {
+	t.Parallel()
+	out, errOut, _ := runCheck(t, setupOf(&config.Options{EnvPrefix: "APP_"}, perValueLayer{}), "lint")
+	if strings.Contains(out, "database.password is a secret") || !strings.Contains(out, "api.key is a secret") {
+		t.Errorf("lint must flag api.key only:\n%s%s", out, errOut)
+	}
+}
+
+// locatingPerValueLayer is a perValueLayer that says where it reads keys and
+// that it holds secrets value by value.
+type locatingPerValueLayer struct{ perValueLayer }
+
+func (locatingPerValueLayer) HoldsSecrets() bool { return true }
+func (locatingPerValueLayer) Locate(_ *config.Schema, key string) (config.Source, bool) {
+	return config.Source{Layer: "params", Location: "/app/" + strings.ReplaceAll(key, ".", "/")}, true
+}
+
+// TestEnvNamesSecretHolders checks that env names a SecretHolder as where a
+// deployed environment reads a secret, not as a place for local development.
+func TestEnvNamesSecretHolders(t *testing.T) {
+	t.Parallel()
+	out, errOut, code := runCheck(t, setupOf(&config.Options{EnvPrefix: "APP_"}, locatingPerValueLayer{}), "env")
+	if code != configcheck.ExitOK || !strings.Contains(out, "| `database.password` | `params /app/database/password` | - |") {
+		t.Errorf("env must name the layer as the secret's source:\n%s%s", out, errOut)
+	}
+}

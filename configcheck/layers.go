@@ -68,6 +68,27 @@ type Locator interface {
 	Locate(schema *config.Schema, key string) (src config.Source, ok bool)
 }
 
+// A SecretHolder is a layer that is not sensitive as a whole but marks each
+// value that is (config.Value.Sensitive), such as an SSM Parameter Store
+// layer with its SecureStrings: env names where it locates a secret field as
+// that secret's source in a deployed environment, as it does for a sensitive
+// layer, rather than as a place to set it for local development.
+type SecretHolder interface {
+	// HoldsSecrets reports whether the layer may return values marked
+	// Sensitive.
+	HoldsSecrets() bool
+}
+
+// holdsSecrets reports whether a layer is a proper home for secrets, as a
+// whole or value by value.
+func holdsSecrets(layer config.Layer) bool {
+	if layer.Sensitive() {
+		return true
+	}
+	h, ok := layer.(SecretHolder)
+	return ok && h.HoldsSecrets()
+}
+
 // Setup is the function a service loads its configuration with: it returns the
 // options and the layers the service passes to config.Load in an environment
 // (the value of --environment). The service's main calls the same function,

@@ -64,7 +64,8 @@ Unlike validate, lint does not check that required values are present.`,
 }
 
 // lintSecrets reports every secret field that a default or a layer that is not
-// sensitive sets, whichever layer wins.
+// sensitive sets, whichever layer wins; a value its layer marked Sensitive
+// (an SSM SecureString) is a proper home for a secret whatever its layer.
 func lintSecrets(rep *report, l *loaded) {
 	for _, f := range l.schema.Fields() {
 		if !f.Secret {
@@ -78,7 +79,7 @@ func lintSecrets(rep *report, l *loaded) {
 		}
 		for _, rl := range l.layers {
 			v, ok := rl.values[f.Key]
-			if !ok || rl.layer.Sensitive() {
+			if !ok || rl.layer.Sensitive() || v.Sensitive {
 				continue
 			}
 			fd := finding{

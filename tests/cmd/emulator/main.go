@@ -7,6 +7,7 @@
 //	strata-emulator [serve] [-port N] [-seed FILE] [-url-file PATH] [-batch=false]
 //	strata-emulator put    [-endpoint URL] NAME VALUE|-
 //	strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
+//	strata-emulator put-parameter [-endpoint URL] [-type TYPE] NAME VALUE|-
 //
 // (go run ./cmd/emulator from the tests folder; make demo builds
 // bin/strata-emulator.)
@@ -52,6 +53,9 @@
 //
 // A service that reads the secret picks up the new version at its next
 // refresh, or at once with store.Refresh.
+//
+// put-parameter stores an SSM Parameter Store parameter (kumo serves SSM at
+// the same URL) as a new version, for the SSM layer; see parameters.go.
 package main
 
 import (
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return putCommand(ctx, args, e)
 	case "rotate":
 		return rotateCommand(ctx, args, e)
+	case "put-parameter":
+		return putParameterCommand(ctx, args, e)
 	case "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
@@ -115,5 +121,5 @@ const usage = `Usage:
   strata-emulator [serve] [-port N] [-seed FILE] [-url-file PATH] [-batch=false]
   strata-emulator put    [-endpoint URL] NAME VALUE|-
   strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
-Run 'strata-emulator COMMAND -h' for the flags of a command.
+` + putParameterUsage + `Run 'strata-emulator COMMAND -h' for the flags of a command.
 `

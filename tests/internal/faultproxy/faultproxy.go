@@ -91,6 +91,9 @@ var faultNames = [...]string{
 
 // String returns the name of the fault.
 func (f Fault) String() string {
+	if n, ok := moreNames[f]; ok {
+		return n
+	}
 	if f >= 0 && int(f) < len(faultNames) {
 		return faultNames[f]
 	}
@@ -117,6 +120,9 @@ type Rule struct {
 	Delay time.Duration
 	// After is how many matching calls the rule lets pass before it starts.
 	After int
+	// Match, when set, limits the rule to calls whose request body contains
+	// it, such as a parameter path, so that one source can fail alone.
+	Match string
 }
 
 // Options configures a Proxy. The zero value is valid.
@@ -268,13 +274,13 @@ func operation(r *http.Request) string {
 }
 
 // pick counts the call and returns the rule that takes it, if any.
-func (p *Proxy) pick(op string) (Rule, bool) {
+func (p *Proxy) pick(op string, body []byte) (Rule, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.total++
 	p.calls[op]++
 	for _, rs := range p.rules {
-		if rs.Op != "" && rs.Op != op {
+		if (rs.Op != "" && rs.Op != op) || (rs.Match != "" && !bytes.Contains(body, []byte(rs.Match))) {
 			continue
 		}
 		rs.seen++
@@ -312,7 +318,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	op := operation(r)
-	rule, ok := p.pick(op)
+	rule, ok := p.pick(op, body)
 	if e, isErr := errorFaults[rule.Fault]; ok && isErr {
 		writeError(w, e.status, e.code, e.msg)
 		return
@@ -341,12 +347,16 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			abort()
 		case AccessDenied:
 			writeError(w, http.StatusBadRequest, "AccessDeniedException",
-				"User is not authorized to perform: secretsmanager:"+op)
+				"User is not authorized to perform: "+actionPrefix(r)+op)
 			return
 		case StripValue, TruncateBody, ShortBody:
 			p.rewrite(w, r, op, body, rule.Fault)
 			return
 		default:
+			if _, ok := rewriters[rule.Fault]; ok {
+				p.rewrite(w, r, op, body, rule.Fault)
+				return
+			}
 			http.Error(w, "faultproxy: unknown fault "+rule.Fault.String(), http.StatusInternalServerError)
 			return
 		}
@@ -401,6 +411,10 @@ func (p *Proxy) rewrite(w http.ResponseWriter, r *http.Request, op string, body 
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(data)
 		return // net/http closes the connection: the body is short
+	default:
+		if rw, ok := rewriters[f]; ok {
+			data = rw(data)
+		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)

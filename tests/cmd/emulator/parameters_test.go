@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// put-parameter stores a new version of a parameter in the running emulator
+// and prints its version, never its value.
+func TestEmulatorPutParameter(t *testing.T) {
+	url := startServe(t)
+	const canary = "CANARY-put-parameter-7d1e"
+	for i, want := range []string{"version 1 (SecureString)", "version 2 (SecureString)"} {
+		out, stderr, code := cli(t, "", "put-parameter", "-endpoint", url, "-type", "SecureString", "/rehearse/database/password", canary)
+		if code != exitOK || out != "/rehearse/database/password: "+want+"\n" {
+			t.Fatalf("put-parameter %d: exit %d, %q %q", i, code, out, stderr)
+		}
+		if strings.Contains(out+stderr, canary) {
+			t.Fatalf("the value was printed: %s%s", out, stderr)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := ssmClient(url).GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/rehearse/database/password"}, WithDecryption: aws.Bool(true)})
+	if err != nil || len(got.Parameters) != 1 || aws.ToString(got.Parameters[0].Value) != canary {
+		t.Errorf("GetParameters = %+v, %v", got, err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"put-parameter", "-endpoint", url, "relative", "v"}, `must start with "/"`},
+		{[]string{"put-parameter", "-endpoint", url, "-type", "Bogus", "/a", "v"}, "expected String, StringList or SecureString"},
+		{[]string{"put-parameter", "-endpoint", url, "/a"}, "expected NAME VALUE|-"},
+		{[]string{"put-parameter", "/a", "v"}, "no emulator"},
+	} {
+		if _, stderr, code := cli(t, "", c.args...); code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, %q", c.args, code, stderr)
+		}
+	}
+}
