@@ -31,8 +31,10 @@ echo "Secrets Manager emulator on $url (seeded with examples/service/testdata/de
 
 # The SDK's standard settings reach the emulator with no code change. The
 # emulator checks no signature; any static key works.
-export AWS_ENDPOINT_URL_SECRETS_MANAGER="$url" AWS_REGION=us-east-1 \
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="$url" AWS_ENDPOINT_URL_SSM="$url" AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true
+# A non-secret setting in SSM Parameter Store, read by path.
+"$BIN/strata-emulator" put-parameter -endpoint "$url" /strata-demo/demo/database/port 6432 >/dev/null
 APP_SERVER_WRITE_TIMEOUT=15s "$BIN/service" -demo -environment demo -env-file examples/service/.env
 
 echo

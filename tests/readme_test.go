@@ -103,10 +103,11 @@ func runProgram(t *testing.T, bin string, environ []string, args ...string) (std
 	return out.String(), errOut.String(), code
 }
 
-// emulatorEnv is what a program needs to read Secrets Manager from the
-// emulator at url: the endpoint, a region and dummy keys.
+// emulatorEnv is what a program needs to read Secrets Manager and SSM
+// Parameter Store from the emulator at url: the endpoints, a region and
+// dummy keys.
 func emulatorEnv(url string) []string {
-	return []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url, "AWS_REGION=" + emu.Region,
+	return []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url, "AWS_ENDPOINT_URL_SSM=" + url, "AWS_REGION=" + emu.Region,
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}
 }
 
@@ -204,7 +205,8 @@ func TestReadmeExamplesExitNonZero(t *testing.T) {
 	environment := strings.ReplaceAll(emu.UniqueName(t, "none"), "/", "-") // no secret exists under it
 	withEmulator := append(emulatorEnv(url), "APP_DATABASE_HOST=db.internal")
 	// No credentials at all: the real default chain, with nothing to find.
-	noCredentials := []string{"AWS_REGION=" + emu.Region, "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:1", "APP_DATABASE_HOST=db.internal"}
+	noCredentials := []string{"AWS_REGION=" + emu.Region, "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:1",
+		"AWS_ENDPOINT_URL_SSM=http://127.0.0.1:1", "APP_DATABASE_HOST=db.internal"}
 	credentialsHint := []string{"no AWS credentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "IAM role", "any dummy keys do"}
 	cases := []struct {
 		name     string

@@ -20,6 +20,7 @@ import (
 	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/file"
 	"github.com/strata-go/strata/providers/secretsmanager"
+	"github.com/strata-go/strata/providers/ssm"
 )
 
 // EnvPrefix is put before every environment name: APP_DATABASE_HOST.
@@ -114,11 +115,17 @@ func (s Setup) Layers(ctx context.Context, environment string) (*config.Options,
 		layers = append(layers, dotenv.File(s.EnvFile, &dotenv.Options{Optional: true}))
 	}
 	layers = append(layers,
-		env.New(&env.Options{Environ: s.Environ}),
+		// Optional: an environment that keeps no parameter still loads.
+		ssm.New(awsCfg, nil, ssm.Path(ParameterPath(environment), "", &ssm.SpecOptions{Optional: true})),
+		env.New(&env.Options{Environ: s.Environ}), // after SSM, so the environment still overrides it
 		secretsmanager.New(awsCfg, nil, Secrets(environment)...),
 	)
 	return opts, layers, nil
 }
+
+// ParameterPath is where the service's non-secret settings live in SSM
+// Parameter Store: /strata-demo/ENVIRONMENT/database/port is database.port.
+func ParameterPath(environment string) string { return "/strata-demo/" + environment }
 
 var _ configcheck.Setup = Setup{}.Layers
 
