@@ -142,6 +142,9 @@ var registry = map[string]entry{
 	"providers/secretsmanager.SpecOptions": {values: func(*fixture) []any {
 		return both(secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious, VersionID: "v1", Optional: true})
 	}},
+	"providers/secretsmanager.ListGate": {values: func(*fixture) []any {
+		return both(secretsmanager.ListGateOff, secretsmanager.ListGateAuto, secretsmanager.ListGate(9))
+	}},
 	"providers/secretsmanager.KoanfOptions": {values: func(*fixture) []any { return both(secretsmanager.KoanfOptions{Timeout: time.Second}) }},
 	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},
 	"providers/env.Options": {values: func(*fixture) []any {

@@ -44,6 +44,11 @@ type Options struct {
 	// Logger receives debug lines about API calls: operation, secret name,
 	// duration, outcome. Values are never logged. Defaults to discarding.
 	Logger *slog.Logger
+	// ListGate chooses how a refresh checks the versions of secrets named by
+	// id: ListGateOff (the default), one DescribeSecret per secret; or
+	// ListGateAuto, ListSecrets pages filtered by name when that takes fewer
+	// calls (see ListGateAuto for the lag it brings).
+	ListGate ListGate
 }
 
 func (o Options) normalize() Options {
@@ -76,6 +81,7 @@ type Reader struct {
 
 	calls   counters
 	noBatch atomic.Bool // BatchGetSecretValue was refused for good
+	noList  atomic.Bool // ListSecrets was refused for good: the gate is off
 }
 
 // state is what one read found: the config.State a store keeps for the

@@ -122,7 +122,9 @@ func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, lis
 			ids = append(ids, r.id)
 		}
 	}
-	described, derrs := l.describe(ctx, ids)
+	gated := l.gate(ctx, prev, ids)
+	described, derrs := l.describe(ctx, slices.DeleteFunc(ids, func(id string) bool { _, ok := gated[id]; return ok }))
+	maps.Copy(described, gated)
 
 	next := map[ref]*secret{}
 	var toFetch []ref
