@@ -86,16 +86,20 @@ var registry = map[string]entry{
 		return both(f.sm.Permissions(config.PermissionScope{Account: "123456789012"})...)
 	}},
 	"config.PermissionScope": {values: func(*fixture) []any { return both(config.PermissionScope{Account: "*"}) }},
-	"config.CostScope":       {values: func(*fixture) []any { return both(config.CostScope{ItemsPerListing: 3}) }},
-	"config.CostModel":       {values: func(f *fixture) []any { return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3})) }},
+	"config.PushWiring": {values: func(*fixture) []any {
+		return both(config.PushWiring{Mode: config.PushFanout, Queue: "orders-", Topic: "secret-changes"})
+	}},
+	"config.CostScope": {values: func(*fixture) []any { return both(config.CostScope{ItemsPerListing: 3}) }},
+	"config.CostModel": {values: func(f *fixture) []any { return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3})) }},
 	"config.APICall": {values: func(f *fixture) []any {
 		return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3}).Calls...)
 	}},
-	"configcheck.Setup":        {exempt: noValue},
-	"configcheck.CostModeler":  {exempt: noValue},
-	"configcheck.FileLister":   {exempt: noValue},
-	"configcheck.Locator":      {exempt: noValue},
-	"configcheck.Permissioner": {exempt: noValue},
+	"configcheck.Setup":          {exempt: noValue},
+	"configcheck.CostModeler":    {exempt: noValue},
+	"configcheck.EventPatterner": {exempt: noValue},
+	"configcheck.FileLister":     {exempt: noValue},
+	"configcheck.Locator":        {exempt: noValue},
+	"configcheck.Permissioner":   {exempt: noValue},
 	"examples/service/appconfig.Setup": {values: func(*fixture) []any {
 		return both(appconfig.Setup{EnvFile: ".env", Environ: func() []string { return []string{"APP_API_KEY=" + canary} }})
 	}},

@@ -3,6 +3,7 @@ package secretsmanager
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -289,6 +290,36 @@ func TestListGateIDsAsARNs(t *testing.T) {
 	} {
 		if got := filterName(id); got != want {
 			t.Errorf("filterName(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+// The gate's listing needs secretsmanager:ListSecrets, and the cost model
+// counts it: one page per 10 secrets named by id at each refresh, and a
+// DescribeSecret only to confirm a change.
+func TestListGatePermissionAndCost(t *testing.T) {
+	t.Parallel()
+	var specs []Spec
+	for i := range 25 {
+		specs = append(specs, String(fmt.Sprintf("app/s%02d", i), fmt.Sprintf("s%02d", i), nil))
+	}
+	for _, gate := range []ListGate{ListGateOff, ListGateAuto} {
+		l := NewWithClient(newFake(), &Options{ListGate: gate}, specs...)
+		listed := false
+		for _, p := range l.Permissions(config.PermissionScope{Account: "1"}) {
+			listed = listed || slices.Contains(p.Actions, "secretsmanager:ListSecrets")
+		}
+		if listed != (gate == ListGateAuto) {
+			t.Errorf("gate %s: ListSecrets allowed = %v", gate, listed)
+		}
+		per := map[string]config.APICall{}
+		for _, c := range l.CostModel(config.CostScope{}).Calls {
+			per[c.Operation] = c
+		}
+		want := map[ListGate][2]float64{ListGateOff: {25, 0}, ListGateAuto: {0, 3}}[gate]
+		if per[OpDescribeSecret].PerRefresh != want[0] || per[OpListSecrets].PerRefresh != want[1] {
+			t.Errorf("gate %s: per refresh %v DescribeSecret and %v ListSecrets, want %v", gate,
+				per[OpDescribeSecret].PerRefresh, per[OpListSecrets].PerRefresh, want)
 		}
 	}
 }
