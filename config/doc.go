@@ -121,6 +121,9 @@
 // Store.Refresh waits for a read that starts after it was called,
 // Store.Subscribe reports changes and failures (merged while a subscriber is
 // busy), and Options.Lazy refreshes from Get without a background goroutine,
-// for AWS Lambda. Close stops everything the store started. See
+// for AWS Lambda. A layer that is a Watcher pushes changes as they happen
+// (the Secrets Manager layer fed by an SQS queue): the store reads that layer
+// alone at once, and polls only every Options.WatchInterval (default 1 hour)
+// while the watch is connected. Close stops everything the store started. See
 // docs/refresh.md.
 package config

@@ -287,9 +287,9 @@ func (o Options) text() string {
 	if len(o.FingerprintKey) > 0 {
 		key = Redacted
 	}
-	return fmt.Sprintf("{EnvPrefix:%q Strict:%t Production:%t FingerprintKey:%s Validator:%t RefreshInterval:%s MinRefreshInterval:%s RetryBackoff:%s RefreshTimeout:%s MaxStaleness:%s Lazy:%t}",
+	return fmt.Sprintf("{EnvPrefix:%q Strict:%t Production:%t FingerprintKey:%s Validator:%t RefreshInterval:%s MinRefreshInterval:%s WatchInterval:%s RetryBackoff:%s RefreshTimeout:%s MaxStaleness:%s Lazy:%t}",
 		o.EnvPrefix, o.Strict, o.Production, key, o.Validator != nil, o.RefreshInterval, o.MinRefreshInterval,
-		o.RetryBackoff, o.RefreshTimeout, o.MaxStaleness, o.Lazy)
+		o.WatchInterval, o.RetryBackoff, o.RefreshTimeout, o.MaxStaleness, o.Lazy)
 }
 
 // GoString returns the options in Go syntax, for %#v.
@@ -307,7 +307,7 @@ func (o Options) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(map[string]any{"EnvPrefix": o.EnvPrefix, "Strict": o.Strict, "Production": o.Production,
 		"FingerprintKey": key, "RefreshInterval": o.RefreshInterval.String(), "MinRefreshInterval": o.MinRefreshInterval.String(),
-		"RetryBackoff": o.RetryBackoff.String(), "RefreshTimeout": o.RefreshTimeout.String(),
+		"WatchInterval": o.WatchInterval.String(), "RetryBackoff": o.RetryBackoff.String(), "RefreshTimeout": o.RefreshTimeout.String(),
 		"MaxStaleness": o.MaxStaleness.String(), "Lazy": o.Lazy})
 }
 
@@ -355,7 +355,10 @@ func (st Status) MarshalJSON() ([]byte, error) {
 func (l LayerStatus) Format(f fmt.State, verb rune) { writeRedacted(f, verb, l.text(), l.GoString()) }
 
 func (l LayerStatus) text() string {
-	return fmt.Sprintf("{Name:%q Versions:%v Calls:%v}", l.Name, l.Versions, l.Calls)
+	if l.Watch == nil {
+		return fmt.Sprintf("{Name:%q Versions:%v Calls:%v}", l.Name, l.Versions, l.Calls)
+	}
+	return fmt.Sprintf("{Name:%q Versions:%v Calls:%v Watch:%s}", l.Name, l.Versions, l.Calls, l.Watch.text())
 }
 
 // GoString returns the layer status in Go syntax, for %#v.
@@ -363,7 +366,11 @@ func (l LayerStatus) GoString() string { return "config.LayerStatus" + l.text() 
 
 // LogValue logs the layer status as a group.
 func (l LayerStatus) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", l.Name), slog.Any("versions", l.Versions), slog.Any("calls", l.Calls))
+	attrs := []slog.Attr{slog.String("name", l.Name), slog.Any("versions", l.Versions), slog.Any("calls", l.Calls)}
+	if l.Watch != nil {
+		attrs = append(attrs, slog.Any("watch", *l.Watch))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // MarshalJSON renders the layer status by field name.
@@ -534,10 +541,17 @@ func (r RefreshRequest) Format(f fmt.State, verb rune) {
 }
 
 func (r RefreshRequest) text() string {
+	t := "{prev " + Redacted
 	if r.Prev == nil {
-		return "{first read}"
+		t = "{first read"
 	}
-	return "{prev " + Redacted + "}"
+	if r.OnDemand {
+		t += " on demand"
+	}
+	if len(r.Events) > 0 {
+		t += fmt.Sprintf(" events %d", len(r.Events))
+	}
+	return t + "}"
 }
 
 // GoString returns the request's description in Go syntax, for %#v.
@@ -546,7 +560,58 @@ func (r RefreshRequest) GoString() string { return goString("config.RefreshReque
 // LogValue logs the request's description.
 func (r RefreshRequest) LogValue() slog.Value { return slog.StringValue(r.text()) }
 
-// MarshalJSON renders {"first_read": bool}.
+// MarshalJSON renders {"first_read": bool, "on_demand": bool, "events": n}.
 func (r RefreshRequest) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"first_read": r.Prev == nil})
+	return json.Marshal(map[string]any{"first_read": r.Prev == nil, "on_demand": r.OnDemand, "events": len(r.Events)})
+}
+
+// Format prints the watch's report with Err as its message.
+func (r WatchReport) Format(f fmt.State, verb rune) { writeRedacted(f, verb, r.text(), r.GoString()) }
+
+func (r WatchReport) text() string {
+	return fmt.Sprintf("{Connected:%t Err:%q LastEvent:%s Handled:%d Ignored:%d Malformed:%d}", r.Connected,
+		errText(r.Err), r.LastEvent.Format(time.RFC3339Nano), r.Handled, r.Ignored, r.Malformed)
+}
+
+// GoString returns the report in Go syntax, for %#v.
+func (r WatchReport) GoString() string { return "config.WatchReport" + r.text() }
+
+// LogValue logs the report as a group, Err as its message.
+func (r WatchReport) LogValue() slog.Value { return slog.GroupValue(r.attrs()...) }
+
+func (r WatchReport) attrs() []slog.Attr {
+	return []slog.Attr{slog.Bool("connected", r.Connected), slog.String("err", errText(r.Err)),
+		slog.Time("last_event", r.LastEvent), slog.Int("handled", r.Handled), slog.Int("ignored", r.Ignored),
+		slog.Int("malformed", r.Malformed)}
+}
+
+// MarshalJSON renders the report by field name, Err as its message.
+func (r WatchReport) MarshalJSON() ([]byte, error) { return json.Marshal(r.fields()) }
+
+func (r WatchReport) fields() map[string]any {
+	return map[string]any{"Connected": r.Connected, "Err": errText(r.Err), "LastEvent": r.LastEvent,
+		"Handled": r.Handled, "Ignored": r.Ignored, "Malformed": r.Malformed}
+}
+
+// Format prints the watch's state with Err as its message.
+func (w WatchStatus) Format(f fmt.State, verb rune) { writeRedacted(f, verb, w.text(), w.GoString()) }
+
+func (w WatchStatus) text() string {
+	return fmt.Sprintf("{%s Events:%d Lag:%s}", strings.Trim(w.WatchReport.text(), "{}"), w.Events, w.Lag)
+}
+
+// GoString returns the watch's state in Go syntax, for %#v.
+func (w WatchStatus) GoString() string { return "config.WatchStatus" + w.text() }
+
+// LogValue logs the watch's state as a group, Err as its message.
+func (w WatchStatus) LogValue() slog.Value {
+	return slog.GroupValue(append(w.attrs(), slog.Int("events", w.Events), slog.Duration("lag", w.Lag))...)
+}
+
+// MarshalJSON renders the watch's state by field name, Err as its message
+// and Lag as a duration string ("1.2s").
+func (w WatchStatus) MarshalJSON() ([]byte, error) {
+	m := w.fields()
+	m["Events"], m["Lag"] = w.Events, w.Lag.String()
+	return json.Marshal(m)
 }

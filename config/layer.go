@@ -1,6 +1,9 @@
 package config
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // A Layer supplies values for some of the fields of a schema. Layers are applied
 // in the order given to Load after the defaults from struct tags; a later layer
@@ -78,6 +81,16 @@ type RefreshRequest struct {
 	// Prev is the State of the values the store serves from this layer, or
 	// nil on the first call.
 	Prev State
+	// Events lists what the layer's Watch notified since the last read, on a
+	// read the watch caused or joined; nil otherwise. The layer may read just
+	// the sources they name, keeping every other source at its value and
+	// version in Prev.
+	Events []Event
+	// OnDemand is true when Store.Refresh asked for this read: the caller has
+	// a reason to believe a source changed (a login that failed), so the
+	// layer should not trust a cheap check that may lag behind the source,
+	// such as a listing that is eventually consistent.
+	OnDemand bool
 }
 
 // Update is what a Refresher read.
@@ -93,4 +106,66 @@ type Update struct {
 	// Versions maps each versioned source to the version Values hold, for
 	// Status (Status.Layers[i].Versions). Nil for unversioned layers.
 	Versions map[string]string
+}
+
+// A Watcher is a Refresher that learns of changes as they happen, such as the
+// Secrets Manager layer fed by an SQS queue, so the store need not poll often.
+//
+// The store calls Watch on a goroutine of its own once it is built (not in
+// Options.Lazy mode), with a context that ends when the store closes, and
+// Watch runs until then. Watch returning nil before that means the layer has
+// nothing to watch (push is not configured): the store just polls. Watch
+// returning an error means the watch broke: the store polls at
+// Options.RefreshInterval and calls Watch again after a backoff
+// (Options.RetryBackoff doubled up to RefreshInterval, ±10 %). While every
+// watch reports itself connected the store polls at Options.WatchInterval
+// instead, a safety net behind the events. As with Refresh, Watch is called
+// once per store, so one layer value may watch for any number of stores, and
+// must return promptly once its context ends.
+type Watcher interface {
+	Refresher
+	Watch(ctx context.Context, w Watch) error
+}
+
+// Watch is what the store gives a Watcher.
+type Watch struct {
+	// Schema is the store's schema.
+	Schema *Schema
+	// Notify tells the store that a source changed. The store reads this
+	// layer alone at once, with the events in RefreshRequest.Events:
+	// notifications that arrive within a few milliseconds, or while a read
+	// is in flight, share one read. It is held back by neither
+	// RefreshInterval nor MinRefreshInterval (a read the events join may be).
+	// Notify never blocks and is safe for concurrent use.
+	Notify func(Event)
+	// Report records the watch's health, shown in Status; call it whenever
+	// the health changes. Safe for concurrent use.
+	Report func(WatchReport)
+}
+
+// Event is a change a watch learned of.
+type Event struct {
+	// Source names the changed source as the layer's Update.Versions do
+	// (a secret's id); "" means any source of the layer may have changed.
+	Source string
+	// Version is the version the event announces, if it names one.
+	Version string
+	// At is when the change happened at the source (the event's time), or
+	// zero if unknown; the store measures push lag from it.
+	At time.Time
+}
+
+// WatchReport is a watch's health as the watch sees it.
+type WatchReport struct {
+	// Connected is true while the watch receives events.
+	Connected bool
+	// Err says why the watch is not connected; nil when it is. It never
+	// contains a secret value.
+	Err error
+	// LastEvent is when the watch last received an event.
+	LastEvent time.Time
+	// Handled, Ignored and Malformed count the messages the watch received
+	// since it started: those it notified, those about sources the store
+	// does not use, and those it could not parse.
+	Handled, Ignored, Malformed int
 }

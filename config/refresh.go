@@ -56,6 +56,21 @@ type LayerStatus struct {
 	// Calls counts the layer's API calls by operation ("GetSecretValue") and
 	// outcome.
 	Calls map[string]CallCount
+	// Watch describes the layer's watch for this store; nil for a layer that
+	// does not watch (see Watcher).
+	Watch *WatchStatus
+}
+
+// WatchStatus is the state of a layer's watch, for Status.
+type WatchStatus struct {
+	// WatchReport is what the watch last reported. Err also holds the error
+	// the watch last returned, while the store waits to call it again.
+	WatchReport
+	// Events counts the notifications the store received from the watch.
+	Events int
+	// Lag is the time from the change an event announced (Event.At) to the
+	// publication of the snapshot that serves it, for the last such change.
+	Lag time.Duration
 }
 
 // A StatusReporter is a layer that can describe itself: the API calls it made.
@@ -93,13 +108,19 @@ type Change[T any] struct {
 }
 
 // refreshCall is one read of the refreshable layers, which callers wait on.
+// Until it starts, Store.mu guards its fields.
 type refreshCall struct {
 	done    chan struct{}
 	err     error
-	callers int // the calls of Refresh that joined it; guarded by Store.mu
+	callers int // the calls of Refresh that joined it
+	// all is true for a read of every refreshable layer; false for a read a
+	// watch caused, of the layers in events alone, due at notBefore.
+	all       bool
+	events    map[int][]Event // what each layer's watch notified, for its RefreshRequest
+	notBefore time.Time
 }
 
-func newCall() *refreshCall { return &refreshCall{done: make(chan struct{})} }
+func newCall() *refreshCall { return &refreshCall{done: make(chan struct{}), all: true} }
 
 // start launches the refresh loop when a layer is refreshable.
 func (s *Store[T]) start() {
@@ -114,6 +135,7 @@ func (s *Store[T]) start() {
 	}
 	s.wg.Add(1)
 	go s.loop()
+	s.startWatches()
 }
 
 func (s *Store[T]) refreshable() bool {
@@ -184,9 +206,10 @@ func (s *Store[T]) scheduledLocked() *refreshCall {
 	switch {
 	case s.closed:
 		return nil
-	case s.inflight != nil:
+	case s.inflight != nil && s.inflight.all:
 		return s.inflight
 	case s.pending != nil:
+		s.pending.all = true // a watch's read becomes the scheduled one
 		return s.pending
 	}
 	c := newCall()
@@ -203,7 +226,11 @@ func (s *Store[T]) kickLocked() {
 		return
 	}
 	now := s.clock.Now()
-	if at := s.sched.earliest(); now.Before(at) {
+	at := s.pending.notBefore // a read a watch caused waits only to coalesce
+	if s.pending.all {
+		at = s.sched.earliest()
+	}
+	if now.Before(at) {
 		if !s.armed {
 			s.armed = true
 			s.wg.Add(1)
@@ -213,7 +240,9 @@ func (s *Store[T]) kickLocked() {
 	}
 	c := s.pending
 	s.pending, s.inflight = nil, c
-	s.sched.started(now)
+	if c.all {
+		s.sched.started(now)
+	}
 	s.st.status.LastAttempt = now
 	s.st.status.Refreshes++
 	s.wg.Add(1)
@@ -267,6 +296,7 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 		s.kickLocked()
 	}
 	call.callers++
+	call.all = true
 	close(s.joined) // tells a test that a caller arrived; see export_test.go
 	s.joined = make(chan struct{})
 	s.mu.Unlock()
@@ -307,7 +337,7 @@ func (s *Store[T]) run(call *refreshCall) {
 	prev := s.st
 	s.mu.Unlock()
 
-	read := s.collect(ctx, prev)
+	read := s.collect(ctx, prev, call)
 	if s.ctx.Err() != nil {
 		// Closed while refreshing: nothing to record and nobody to tell.
 		s.finish(call, commitResult[T]{err: ErrClosed, outcome: readClosed})
@@ -317,20 +347,21 @@ func (s *Store[T]) run(call *refreshCall) {
 	// (UnmarshalText, custom rules), which must block neither Get nor Status.
 	built := s.buildChanges(prev, read)
 	res := commit(s.schema, prev, s.snap.Load(), read, built, s.clock.Now())
+	s.logResult(res) // before finish, so a Refresh that returns finds its read logged
 	s.finish(call, res)
-	s.logResult(res)
 }
 
-// collect reads every refreshable layer with the State of the values served.
-func (s *Store[T]) collect(ctx context.Context, prev refreshState) readResult {
+// collect reads the refreshable layers of call (every one, or those a watch
+// notified) with the State of the values served.
+func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refreshCall) readResult {
 	r := readResult{updates: map[int]Update{}, warnings: map[int][]error{}}
 	for i, l := range s.layers {
 		ref, ok := l.(Refresher)
-		if !ok {
+		if !ok || (!call.all && call.events[i] == nil) {
 			continue
 		}
 		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
-			RefreshRequest{Schema: s.schema, Prev: prev.states[i]})
+			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: call.callers > 0})
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()
@@ -388,19 +419,14 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 		if res.publish != nil {
 			s.snap.Store(res.publish)
 		}
-		s.sched.finished(now, res.outcome)
-		s.nextCheck.Store(s.sched.next.UnixNano())
-		if !s.loopAt.IsZero() && s.sched.next.Before(s.loopAt) {
-			// The loop waits for a later time than is now due: wake it, and
-			// release its timer (a fake clock then no longer counts it).
-			if c, ok := s.clock.(stopper); ok {
-				c.Stop(s.loopTimer)
-			}
-			s.loopAt, s.loopTimer = time.Time{}, nil
-			select {
-			case s.resched <- struct{}{}:
-			default:
-			}
+		if call.all || res.outcome == readTransient {
+			// A read a watch caused leaves the schedule alone unless it
+			// failed and should be retried soon.
+			s.sched.finished(now, res.outcome)
+		}
+		s.rescheduledLocked()
+		if res.publish != nil {
+			s.measureLagLocked(call, now)
 		}
 	}
 	call.err = res.err
@@ -411,6 +437,24 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 	s.kickLocked()
 	s.mu.Unlock()
 	close(call.done)
+}
+
+// rescheduledLocked tells lazy mode and the loop when the next read is due,
+// waking the loop when that is earlier than its timer. s.mu must be held.
+func (s *Store[T]) rescheduledLocked() {
+	s.nextCheck.Store(s.sched.next.UnixNano())
+	if !s.loopAt.IsZero() && s.sched.next.Before(s.loopAt) {
+		// The loop waits for a later time than is now due: wake it, and
+		// release its timer (a fake clock then no longer counts it).
+		if c, ok := s.clock.(stopper); ok {
+			c.Stop(s.loopTimer)
+		}
+		s.loopAt, s.loopTimer = time.Time{}, nil
+		select {
+		case s.resched <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // logResult logs a failed read, and the warnings of a published change:
@@ -534,6 +578,7 @@ func (s *Store[T]) layerStatus(versions []map[string]string) []LayerStatus {
 			ls = r.LayerStatus()
 		}
 		ls.Versions = maps.Clone(versions[i])
+		ls.Watch = s.watchStatus(i)
 		out = append(out, ls)
 	}
 	return out

@@ -54,6 +54,10 @@ type Options struct {
 	// RefreshInterval, whichever is shorter; set above an explicit
 	// RefreshInterval, Load fails with ErrOptions.
 	MinRefreshInterval time.Duration
+	// WatchInterval replaces RefreshInterval while every layer that watches
+	// its sources (see Watcher) reports itself connected: the poll is then a
+	// safety net behind the events, and rare. Default: 1 hour.
+	WatchInterval time.Duration
 	// RetryBackoff is the first wait after a transient refresh failure; each
 	// further failure in a row doubles it (±10 %) until it reaches
 	// RefreshInterval, after which retries come at the TTL ±10 %: a long
@@ -129,6 +133,7 @@ type Store[T any] struct {
 	loopTimer <-chan time.Time // the loop's timer while loopAt is set
 	resched   chan struct{}    // wakes the loop when the next read moved earlier than its timer
 	joined    chan struct{}    // closed and replaced when a Refresh joins a read
+	watches   []*watchState    // for each layer that is a Watcher, its watch; see watch.go
 	subs      map[int]*subscriber[T]
 	live      map[*subscriber[T]]bool // subscribers whose goroutine has not exited
 	nextSub   int
@@ -543,6 +548,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
+	}
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = time.Hour
 	}
 	if o.RefreshTimeout <= 0 {
 		o.RefreshTimeout = 30 * time.Second

@@ -168,7 +168,12 @@ const timeout = 30 * time.Second
 //   - SharedByStores: one layer value serves two stores through a change,
 //     whichever refreshes first;
 //   - ConcurrentRefresh: several goroutines refreshing their own States while
-//     the sources change (meant to run under -race).
+//     the sources change (meant to run under -race);
+//   - RefreshWithEvents: an event for a source the layer does not have
+//     changes and fails nothing; an event for every source (Source "") and
+//     an on-demand read find a change as a scheduled read does;
+//   - WatchEndsWithContext: a config.Watcher's Watch returns soon after its
+//     context ends (skipped for layers that do not watch).
 func TestLayer(t *testing.T, h Harness) {
 	t.Helper()
 	if h.New == nil {
@@ -190,6 +195,8 @@ func TestLayer(t *testing.T, h Harness) {
 		{"RefreshPartialFailure", true, testRefreshPartialFailure},
 		{"SharedByStores", true, testSharedByStores},
 		{"ConcurrentRefresh", true, testConcurrentRefresh},
+		{"RefreshWithEvents", true, testRefreshWithEvents},
+		{"WatchEndsWithContext", true, testWatchEndsWithContext},
 	}
 	for _, r := range rules {
 		if r.refresh && !h.Refresher {
@@ -304,12 +311,21 @@ func (e *env) firstRead(t *testing.T, ctx context.Context) (config.Values, confi
 // included).
 func (e *env) refresh(t *testing.T, ctx context.Context, prev config.State) (config.Update, error) {
 	t.Helper()
+	return e.refreshWith(t, ctx, config.RefreshRequest{Prev: prev})
+}
+
+// refreshWith calls Refresh with req (its Schema set to the suite's), checking
+// that the call returns in time and leaves req.Prev as it was.
+func (e *env) refreshWith(t *testing.T, ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	t.Helper()
 	r := e.refresher(t)
+	prev := req.Prev
+	req.Schema = e.schema
 	before := snapshotOf(prev)
 	var u config.Update
 	_, err := bounded(t, "Refresh", func() (config.Values, error) {
 		var err error
-		u, err = r.Refresh(ctx, config.RefreshRequest{Schema: e.schema, Prev: prev})
+		u, err = r.Refresh(ctx, req)
 		return u.Values, err
 	})
 	if changed := before.changes(snapshotOf(prev)); len(changed) > 0 {

@@ -36,6 +36,8 @@ var bugs = map[string][]string{
 	"state-in-the-layer": {"SharedByStores"},
 	"stale-versions":     {"RefreshAfterChange"},
 	"load-reads-nothing": {"FirstRead"},
+	"events-as-names":    {"RefreshWithEvents"},
+	"watch-ignores-ctx":  {"WatchEndsWithContext"},
 }
 
 // TestLayerCatchesBrokenLayers runs TestLayer on the document layer with one
@@ -117,6 +119,10 @@ func (l *brokenLayer) Refresh(ctx context.Context, req config.RefreshRequest) (c
 		}
 	}
 	prev, _ := req.Prev.(*docState)
+	if l.bug == "events-as-names" && req.Events != nil {
+		// Reads only the sources the events name, and takes "" for a name.
+		return config.Update{}, fmt.Errorf("%w: no source named %q", config.ErrNotFound, req.Events[0].Source)
+	}
 	u, err := l.docLayer.Refresh(ctx, req)
 	switch l.bug {
 	case "hides-others":
@@ -168,6 +174,15 @@ func (l *brokenLayer) Refresh(ctx context.Context, req config.RefreshRequest) (c
 		}
 	}
 	return u, err
+}
+
+// Watch has nothing to watch, except with the bug watch-ignores-ctx, where
+// it never returns.
+func (l *brokenLayer) Watch(ctx context.Context, w config.Watch) error {
+	if l.bug == "watch-ignores-ctx" {
+		select {} // the planted bug; the child process ends it
+	}
+	return nil
 }
 
 func hasFailure(err error) bool {

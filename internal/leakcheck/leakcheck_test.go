@@ -81,7 +81,18 @@ var registry = map[string]entry{
 	"config.RefreshRequest": {values: func(f *fixture) []any {
 		return both(config.RefreshRequest{Schema: f.store.Schema(), Prev: f.update.State})
 	}},
-	"config.State": {exempt: noValue},
+	"config.State":       {exempt: noValue},
+	"config.Watcher":     {exempt: noValue},
+	"config.Watch":       {exempt: "the funcs and schema the store gives a Watcher; its Schema is registered"},
+	"config.Event":       {exempt: "names a source and a version, never a value"},
+	"config.WatchReport": {values: func(f *fixture) []any { return both(watchReports(f)...) }},
+	"config.WatchStatus": {values: func(f *fixture) []any {
+		var out []any
+		for _, r := range watchReports(f) {
+			out = append(out, both(config.WatchStatus{WatchReport: r, Events: 3})...)
+		}
+		return out
+	}},
 	"config.Permission": {values: func(f *fixture) []any {
 		return both(f.sm.Permissions(config.PermissionScope{Account: "123456789012"})...)
 	}},
@@ -412,4 +423,14 @@ type appCfg struct {
 // withDefault has a secret default, which the schema must not print.
 type withDefault struct {
 	Token config.Secret `default:"CANARY-leakcheck-8d2f6a"`
+}
+
+// watchReports are reports of a watch that failed with each error of the
+// fixture, which carry the canary where a secret's error might.
+func watchReports(f *fixture) []config.WatchReport {
+	var out []config.WatchReport
+	for _, err := range f.errs {
+		out = append(out, config.WatchReport{Err: err, Handled: 1})
+	}
+	return out
 }

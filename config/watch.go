@@ -1,0 +1,214 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// watchCoalesce is how long a read a watch caused waits for more
+// notifications to share it: one SQS batch of events arrives within it.
+const watchCoalesce = 20 * time.Millisecond
+
+// maxPendingEvents bounds the events one layer's pending read carries; past
+// it they collapse into one event for every source of the layer.
+const maxPendingEvents = 1000
+
+// watchAbandon is how long after the store closed it waits for a Watch to
+// return before it stops waiting (as it does for layer calls).
+const watchAbandon = 100 * time.Millisecond
+
+// watchState is what a store knows of one layer's watch. Store.mu guards it.
+type watchState struct {
+	active bool // Watch runs, or broke and will be called again
+	report WatchReport
+	events int
+	lag    time.Duration
+}
+
+// startWatches runs the Watch of every layer that is a Watcher.
+func (s *Store[T]) startWatches() {
+	s.watches = make([]*watchState, len(s.layers))
+	for i, l := range s.layers {
+		w, ok := l.(Watcher)
+		if !ok {
+			continue
+		}
+		s.watches[i] = &watchState{active: true}
+		s.wg.Add(1)
+		go s.watchLoop(i, w)
+	}
+}
+
+// watchLoop calls layer i's Watch until the store closes, again after a
+// backoff each time it fails. It ends when Watch returns nil: nothing to watch.
+func (s *Store[T]) watchLoop(i int, w Watcher) {
+	defer s.wg.Done()
+	for failures := 0; ; {
+		err := s.runWatch(i, w)
+		s.mu.Lock()
+		ws := s.watches[i]
+		if s.ctx.Err() != nil || err == nil { // closed, or nothing to watch: poll
+			ws.active, ws.report.Connected = false, false
+			s.retuneLocked()
+			s.mu.Unlock()
+			return
+		}
+		if ws.report.Connected {
+			failures = 0 // it worked for a while: start the backoff again
+		}
+		failures++
+		ws.report.Connected, ws.report.Err = false, err
+		s.retuneLocked()
+		wait := s.sched.retry(failures)
+		s.mu.Unlock()
+		s.log.Warn("config: watch failed; polling until it is back", "layer", s.meta[i].label,
+			"error", err.Error(), "retry_in", wait)
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.clock.After(wait):
+		}
+	}
+}
+
+// runWatch runs one call of Watch on a goroutine of its own, so a Watch that
+// ignores its context delays Close by watchAbandon at most. A panic is an
+// ErrLayer error naming the panic's type.
+func (s *Store[T]) runWatch(i int, w Watcher) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%w: %s: Watch panicked (a panic of type %T)", ErrLayer, s.meta[i].label, r)
+			}
+		}()
+		done <- w.Watch(s.ctx, Watch{Schema: s.schema,
+			Notify: func(ev Event) { s.notified(i, ev) },
+			Report: func(r WatchReport) { s.reported(i, r) }})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-s.ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(watchAbandon):
+		return fmt.Errorf("%w: %s: Watch did not return after the store closed", ErrLayer, s.meta[i].label)
+	}
+}
+
+// notified adds a watch's event to the pending read, which reads layer i at
+// once (after a short wait to coalesce) unless a read of every layer was
+// already pending.
+func (s *Store[T]) notified(i int, ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.watches[i].events++
+	c := s.pending
+	if c == nil {
+		c = &refreshCall{done: make(chan struct{}), notBefore: s.clock.Now().Add(watchCoalesce)}
+		s.pending = c
+	}
+	if c.events == nil {
+		c.events = map[int][]Event{}
+	}
+	switch evs := c.events[i]; {
+	case len(evs) == 1 && evs[0].Source == "":
+		evs[0].At = earlier(evs[0].At, ev.At) // already every source
+	case len(evs) >= maxPendingEvents:
+		c.events[i] = []Event{{At: earliestAt(evs, ev.At)}}
+	default:
+		c.events[i] = append(evs, ev)
+	}
+	s.kickLocked()
+}
+
+// reported records what a watch says of itself. A watch that connects
+// again after it was not may have missed events meanwhile: the store reads
+// every layer once.
+func (s *Store[T]) reported(i int, r WatchReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws := s.watches[i]
+	if s.closed || !ws.active {
+		return
+	}
+	reconnected := r.Connected && !ws.report.Connected
+	ws.report = r
+	if r.Connected {
+		ws.report.Err = nil
+	}
+	s.retuneLocked()
+	if reconnected {
+		s.scheduledLocked()
+	}
+}
+
+// retuneLocked sets the schedule's interval: WatchInterval while every
+// active watch is connected, RefreshInterval otherwise. A shorter interval
+// moves the next read earlier. s.mu must be held.
+func (s *Store[T]) retuneLocked() {
+	ttl, watching := s.opts.WatchInterval, false
+	for _, ws := range s.watches {
+		if ws == nil || !ws.active {
+			continue
+		}
+		watching = true
+		if !ws.report.Connected {
+			ttl = s.opts.RefreshInterval
+		}
+	}
+	if !watching {
+		ttl = s.opts.RefreshInterval
+	}
+	if ttl == s.sched.ttl {
+		return
+	}
+	s.sched.ttl = ttl
+	if due := s.sched.lastRead.Add(s.sched.jittered(ttl)); due.Before(s.sched.next) {
+		s.sched.next = due
+		s.rescheduledLocked()
+	}
+}
+
+// measureLagLocked records, for each layer whose events the published read
+// served, the time from the earliest event to now. s.mu must be held.
+func (s *Store[T]) measureLagLocked(call *refreshCall, now time.Time) {
+	for i, evs := range call.events {
+		if at := earliestAt(evs, time.Time{}); !at.IsZero() && s.watches[i] != nil {
+			s.watches[i].lag = now.Sub(at)
+		}
+	}
+}
+
+// watchStatus describes layer i's watch, or nil if it does not watch.
+func (s *Store[T]) watchStatus(i int) *WatchStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watches == nil || s.watches[i] == nil || !s.watches[i].active {
+		return nil
+	}
+	ws := s.watches[i]
+	return &WatchStatus{WatchReport: ws.report, Events: ws.events, Lag: ws.lag}
+}
+
+// earliestAt returns the earliest non-zero At of evs and at.
+func earliestAt(evs []Event, at time.Time) time.Time {
+	for _, ev := range evs {
+		at = earlier(at, ev.At)
+	}
+	return at
+}
+
+// earlier returns the earlier of two times, ignoring a zero one.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}

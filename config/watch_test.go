@@ -1,0 +1,277 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
+)
+
+// watchLayer is a refreshing layer that watches: its Watch is the test's
+// function, and it passes every request after the first to reqs.
+type watchLayer struct {
+	refreshingLayer
+	watch func(ctx context.Context, w config.Watch) error
+	reqs  chan config.RefreshRequest
+}
+
+func (l watchLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	if req.Prev != nil {
+		l.reqs <- req
+	}
+	return l.refreshingLayer.Refresh(ctx, req)
+}
+
+func (l watchLayer) Watch(ctx context.Context, w config.Watch) error { return l.watch(ctx, w) }
+
+// watchFixture is a store over a plain refreshing layer (the host) and a
+// watching one (port and password), on a fake clock.
+type watchFixture struct {
+	ctx     context.Context
+	clock   *configtest.Clock
+	plain   enteringLayer
+	watched watchLayer
+	w       chan config.Watch // receives the Watch of each call of Watch
+	store   *config.Store[rfConfig]
+}
+
+// newWatchFixture loads the store; watch is the watching layer's Watch, nil
+// for one that sends its Watch to f.w and runs until its context ends.
+func newWatchFixture(t *testing.T, opts config.Options, watch func(ctx context.Context, w config.Watch) error) *watchFixture {
+	t.Helper()
+	f := &watchFixture{ctx: rfCtx(t), clock: configtest.NewClock(rfEpoch), w: make(chan config.Watch, 10)}
+	f.plain = enteringLayer{refreshingLayer{&fakeLayer{name: "plain", vals: map[string]any{"host": "db1"}}},
+		make(chan struct{}, 1000)}
+	f.watched = watchLayer{refreshingLayer: refreshingLayer{&fakeLayer{name: "watched", sensitive: true,
+		vals: map[string]any{"port": "5432", "password": rfSecret1}}}, reqs: make(chan config.RefreshRequest, 1000)}
+	f.watched.watch = watch
+	if watch == nil {
+		f.watched.watch = func(ctx context.Context, w config.Watch) error {
+			f.w <- w
+			<-ctx.Done()
+			return nil
+		}
+	}
+	if opts.RefreshInterval == 0 {
+		opts.RefreshInterval = 5 * time.Minute
+	}
+	opts.Clock, opts.Logger = f.clock, slog.New(slog.DiscardHandler)
+	s, err := config.Load[rfConfig](context.Background(), &opts, f.plain, f.watched)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	f.store = s
+	t.Cleanup(func() { s.Close() })
+	return f
+}
+
+// watch returns the Watch the store gave the layer's current call of Watch.
+func (f *watchFixture) watch(t *testing.T) config.Watch {
+	t.Helper()
+	select {
+	case w := <-f.w:
+		return w
+	case <-f.ctx.Done():
+		t.Fatal("the store did not call Watch")
+		return config.Watch{}
+	}
+}
+
+// request returns the next request the watched layer received.
+func (f *watchFixture) request(t *testing.T) config.RefreshRequest {
+	t.Helper()
+	select {
+	case r := <-f.watched.reqs:
+		return r
+	case <-f.ctx.Done():
+		t.Fatal("the watched layer was not read")
+		return config.RefreshRequest{}
+	}
+}
+
+// loopWaits returns how long the refresh loop waits for its next read, once
+// it waits (with the watch's own waits, if any, n waiters in all).
+func (f *watchFixture) loopWaits(t *testing.T, n int) time.Duration {
+	t.Helper()
+	if err := f.clock.BlockUntilWaiters(f.ctx, n); err != nil {
+		t.Fatalf("the store does not wait on the clock: %v", err)
+	}
+	next, _ := f.clock.Next()
+	return next.Sub(f.clock.Now())
+}
+
+func (f *watchFixture) watchStatus(t *testing.T) *config.WatchStatus {
+	t.Helper()
+	for _, ls := range f.store.Status().Layers {
+		if ls.Name == "watched" {
+			return ls.Watch
+		}
+	}
+	t.Fatal("no status of the watched layer")
+	return nil
+}
+
+// An event makes the store read the watching layer alone, at once (within
+// MinRefreshInterval of the last read), with the events in the request; a
+// burst shares one read; the lag from the event's time is in Status.
+func TestWatchEventReadsThatLayerAlone(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: 5 * time.Second}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(5 * time.Second) // MinRefreshInterval holds back the full read of a watch that connected
+	if r := f.request(t); r.Events != nil {
+		t.Errorf("the read after connecting carries events %v", r.Events)
+	}
+	<-f.plain.ch
+
+	changes := make(chan config.Change[rfConfig], 10)
+	defer f.store.Subscribe(func(c config.Change[rfConfig]) { changes <- c })()
+	f.watched.push(refreshStep{vals: map[string]any{"port": "6432", "password": rfSecret2}})
+	at := f.clock.Now().Add(-400 * time.Millisecond)
+	for range 3 { // one message and its duplicates
+		w.Notify(config.Event{Source: "db", Version: "v2", At: at})
+	}
+	w.Notify(config.Event{Source: "api", Version: "v7"})
+	f.clock.Advance(20 * time.Millisecond) // the coalescing window
+	r := f.request(t)
+	if len(r.Events) != 4 || r.Events[0].Source != "db" || r.Events[3].Source != "api" || r.OnDemand {
+		t.Errorf("request = %+v, want the four events, not on demand", r)
+	}
+	ch := <-changes
+	if strings.Join(ch.Keys, ",") != "port,password" || ch.Err != nil {
+		t.Errorf("change = %v", ch)
+	}
+	select {
+	case <-f.plain.ch:
+		t.Error("the read an event caused read the layer that does not watch")
+	case r := <-f.watched.reqs:
+		t.Errorf("a burst of events gave a second read: %+v", r)
+	default:
+	}
+	ws := f.watchStatus(t)
+	if ws == nil || ws.Events != 4 || !ws.Connected || ws.Lag != 420*time.Millisecond {
+		t.Errorf("watch status = %+v, want 4 events, connected, lag 420ms", ws)
+	}
+}
+
+// While the watch is connected the store polls at WatchInterval; when it
+// disconnects the next poll comes at RefreshInterval again.
+func TestWatchIntervalWhileConnected(t *testing.T) {
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(5 * time.Second) // the read the connection caused, after MinRefreshInterval
+	f.request(t)
+	<-f.plain.ch
+	// The loop's timer was set for the first interval; once it fires, the
+	// loop waits for the read due an hour after the last one.
+	f.clock.Advance(f.loopWaits(t, 1))
+	if d := f.loopWaits(t, 1); d < 45*time.Minute || d > 70*time.Minute {
+		t.Fatalf("connected: the loop waits %v, want about an hour after the last read", d)
+	}
+	w.Report(config.WatchReport{Err: errors.New("queue gone")})
+	if d := f.loopWaits(t, 1); d > 6*time.Minute {
+		t.Errorf("disconnected: the loop waits %v, want about 5 minutes", d)
+	}
+	ws := f.watchStatus(t)
+	if ws.Connected || ws.Err == nil || ws.Err.Error() != "queue gone" {
+		t.Errorf("watch status = %+v", ws)
+	}
+}
+
+// A Watch that fails is called again after a backoff, and the store polls
+// at RefreshInterval meanwhile; one that returns nil watches nothing.
+func TestWatchFailsAndIsCalledAgain(t *testing.T) {
+	calls := make(chan int, 10)
+	n := 0
+	f := newWatchFixture(t, config.Options{RetryBackoff: 10 * time.Second, WatchInterval: time.Hour},
+		func(ctx context.Context, w config.Watch) error {
+			n++
+			calls <- n
+			switch n {
+			case 1:
+				return errors.New("access denied to the queue")
+			case 2:
+				panic("a broken watch")
+			}
+			return nil
+		})
+	<-calls
+	if d := f.loopWaits(t, 2); d < 9*time.Second || d > 11*time.Second {
+		t.Errorf("the first backoff is %v, want about 10s", d)
+	}
+	if ws := f.watchStatus(t); ws == nil || ws.Connected || ws.Err == nil || !strings.Contains(ws.Err.Error(), "access denied") {
+		t.Errorf("watch status after a failure = %+v", ws)
+	}
+	f.clock.Advance(11 * time.Second)
+	<-calls
+	if d := f.loopWaits(t, 2); d < 18*time.Second || d > 22*time.Second {
+		t.Errorf("the second backoff is %v, want about 20s", d)
+	}
+	if ws := f.watchStatus(t); ws == nil || !errors.Is(ws.Err, config.ErrLayer) || strings.Contains(ws.Err.Error(), "broken") {
+		t.Errorf("a panicking watch: status = %+v, want ErrLayer without the panic's text", ws)
+	}
+	f.clock.Advance(22 * time.Second)
+	<-calls
+	f.store.Close() // waits for the watch's goroutine, which ended for good
+	if ws := f.watchStatus(t); ws != nil {
+		t.Errorf("a watch with nothing to watch still reports %+v", ws)
+	}
+}
+
+// Store.Refresh marks its read OnDemand; a scheduled read is not.
+func TestRefreshIsOnDemand(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Millisecond}, nil)
+	f.watch(t)
+	f.clock.Advance(time.Second)
+	if err := f.store.Refresh(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.request(t); !r.OnDemand || r.Events != nil {
+		t.Errorf("Refresh's request = %+v, want OnDemand", r)
+	}
+	f.clock.Advance(6 * time.Minute)
+	if r := f.request(t); r.OnDemand {
+		t.Errorf("the scheduled read is on demand: %+v", r)
+	}
+}
+
+// Close ends the watch's context, and a Watch that ignores it delays Close
+// by a moment, not for ever.
+func TestCloseEndsWatch(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	f := newWatchFixture(t, config.Options{}, func(ctx context.Context, w config.Watch) error {
+		close(started)
+		<-release // ignores ctx
+		return nil
+	})
+	<-started
+	done := make(chan struct{})
+	go func() {
+		f.store.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-f.ctx.Done():
+		t.Fatal("Close waits for a Watch that ignores its context")
+	}
+}
+
+// In lazy mode no goroutine runs, so nothing watches.
+func TestLazyStoreDoesNotWatch(t *testing.T) {
+	f := newWatchFixture(t, config.Options{Lazy: true}, func(ctx context.Context, w config.Watch) error {
+		t.Error("Watch called in lazy mode")
+		return nil
+	})
+	if ws := f.watchStatus(t); ws != nil {
+		t.Errorf("lazy store reports a watch: %+v", ws)
+	}
+}
