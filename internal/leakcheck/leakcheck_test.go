@@ -33,6 +33,7 @@ import (
 	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretdir"
 	"github.com/strata-go/strata/providers/secretsmanager"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
 const (
@@ -159,6 +160,25 @@ var registry = map[string]entry{
 	}},
 	"providers/secretsmanager.ListGate": {values: func(*fixture) []any {
 		return both(secretsmanager.ListGateOff, secretsmanager.ListGateAuto, secretsmanager.ListGate(9))
+	}},
+	"providers/secretsmanager/push.SQSAPI": {exempt: noValue},
+	"providers/secretsmanager/push.SNSAPI": {exempt: noValue},
+	"providers/secretsmanager/push.Feed": {values: func(*fixture) []any {
+		return []any{push.Queue(nil, "https://sqs.eu-west-1.amazonaws.com/1/q", nil), push.FanOut(nil, nil, "arn:aws:sns:eu-west-1:1:t", "app-", nil)}
+	}},
+	"providers/secretsmanager/push.Options": {values: func(*fixture) []any {
+		return both(push.Options{WaitTime: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	}},
+	"providers/secretsmanager/push.Mode": {values: func(*fixture) []any { return both(push.ModeQueue, push.ModeFanOut) }},
+	// A change names a secret and a version, never a value.
+	"providers/secretsmanager/push.Change": {values: func(*fixture) []any {
+		return both(push.Change{Name: "app/db", Label: push.CurrentLabel, VersionID: "v2", At: time.Unix(0, 0)})
+	}},
+	"providers/secretsmanager/push.Target": {values: func(*fixture) []any {
+		return both(push.Target{Resolve: func(push.Change) []config.Event { return nil }, Notify: func(config.Event) {}})
+	}},
+	"providers/secretsmanager/push.Error": {values: func(*fixture) []any {
+		return both(&push.Error{Op: "ReceiveMessage", Resource: "https://sqs.eu-west-1.amazonaws.com/1/q", Code: config.ErrNotFound, Err: errors.New("no such queue")})
 	}},
 	"providers/secretsmanager.KoanfOptions": {values: func(*fixture) []any { return both(secretsmanager.KoanfOptions{Timeout: time.Second}) }},
 	"providers/koanf.Options":               {values: func(*fixture) []any { return both(koanf.Options{Sensitive: true}) }},

@@ -133,7 +133,7 @@ func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 		}
 		out = append(out, kms)
 	}
-	return append(out, pushPermissions(scope, region, account)...)
+	return append(out, l.pushPermissions(scope, region, account)...)
 }
 
 // sourceCounts is what the cost model needs to know of the sources.
@@ -220,7 +220,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 		list.Note = "no prefix source"
 	}
 	gated := l.costGate(scope, &describe, &list, len(n.describeIDs))
-	calls := append([]config.APICall{batch, get, describe, list}, pushCalls(scope)...)
+	calls := append([]config.APICall{batch, get, describe, list}, l.pushCalls(scope)...)
 	m := config.CostModel{
 		Calls:  calls,
 		Stored: len(n.ids) + n.prefixSecrets, StoredUnit: "secret", PricePerStoredMonth: pricePerSecretMonth,
@@ -237,7 +237,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 		m.Notes = append(m.Notes, "ListSecrets gates the refresh: one page per 10 secrets named by id, and a DescribeSecret only for a secret the listing shows changed; the listing may lag a rotation by up to five minutes")
 	}
 	m.Notes = append(m.Notes, "prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
-	if len(pushCalls(scope)) > 0 {
+	if len(l.pushCalls(scope)) > 0 {
 		m.Notes = append(m.Notes, "push: SQS at $0.40 and SNS at $0.50 per million requests; an idle replica long-polls once every 20 s; EventBridge delivers AWS service events to the default bus free of charge")
 	}
 	return m

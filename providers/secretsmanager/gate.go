@@ -24,8 +24,9 @@ const (
 	// refresh. It is the default: DescribeSecret gives the latest state of a
 	// secret, so a refresh sees a rotation the moment it is made.
 	ListGateOff ListGate = iota
-	// ListGateAuto checks the secrets named by id with ListSecrets when that
-	// takes fewer calls than one DescribeSecret per secret: the names go in
+	// ListGateAuto checks the secrets named by id with ListSecrets, on the
+	// store's scheduled reads (and their retries), when that takes fewer
+	// calls than one DescribeSecret per secret: the names go in
 	// name filters of up to 10 values (ListSecrets' limit), one listing of up
 	// to 100 entries a page per 10 secrets. A secret whose listed AWSCURRENT
 	// version is the one in use costs nothing more; a secret the listing shows
@@ -33,7 +34,10 @@ const (
 	// never brings back an older version and never causes a read that a
 	// DescribeSecret would not. ListSecrets may not reflect changes of the
 	// last few minutes (AWS documents up to five), so with the gate a
-	// rotation can be seen one refresh later than without it.
+	// scheduled refresh can see a rotation one refresh later than without it.
+	// A read that Store.Refresh asked for (RefreshRequest.OnDemand) or that
+	// events caused (RefreshRequest.Events) never uses the listing: it checks
+	// each secret with DescribeSecret, which gives its latest state.
 	ListGateAuto
 )
 
@@ -46,6 +50,15 @@ func (g ListGate) String() string {
 		return "auto"
 	}
 	return "ListGate(" + strconv.Itoa(int(g)) + ")"
+}
+
+// gateable reports whether a refresh may check versions with a listing: a
+// scheduled read (or a retry) of values the store serves. A read Store.Refresh
+// asked for (its caller has a reason to believe a source changed) and a read
+// that events caused (they name a change the listing may not show yet) check
+// with DescribeSecret, which gives the latest state.
+func gateable(req config.RefreshRequest) bool {
+	return !req.OnDemand && len(req.Events) == 0
 }
 
 // maxFilterValues is the most values one ListSecrets filter may hold.

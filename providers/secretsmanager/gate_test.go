@@ -323,3 +323,45 @@ func TestListGatePermissionAndCost(t *testing.T) {
 		}
 	}
 }
+
+// A read Store.Refresh asks for, or one that events caused, checks every
+// secret with DescribeSecret: its caller has a reason to believe a secret
+// changed, which a lagging listing could hide.
+func TestListGateNotOnDemandNorForEvents(t *testing.T) {
+	t.Parallel()
+	api, l := gateFixture(t, 25, ListGateAuto)
+	schema := gateSchema(t)
+	u, _ := tracked.Load(l)
+	prev := u.(config.Update).State
+	for _, req := range []config.RefreshRequest{
+		{Schema: schema, Prev: prev, OnDemand: true},
+		{Schema: schema, Prev: prev, Events: []config.Event{{Source: ""}}},
+	} {
+		start := l.Calls()
+		if _, err := l.Refresh(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(start, l.Calls()); d[OpListSecrets] != 0 || d[OpDescribeSecret] != 25 {
+			t.Errorf("OnDemand %v, %d events: calls = %v, want 25 DescribeSecret and no ListSecrets", req.OnDemand, len(req.Events), d)
+		}
+	}
+
+	// Through a store: Store.Refresh is on demand.
+	store, err := config.Load[gateConfig](t.Context(), &config.Options{RefreshInterval: time.Hour, MinRefreshInterval: time.Millisecond}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	api.freeze(t) // a lagging listing would hide this rotation
+	api.putString("app/s04", "value-2")
+	start := l.Calls()
+	if err := store.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(start, l.Calls()); d[OpListSecrets] != 0 || d[OpDescribeSecret] != 25 {
+		t.Errorf("Store.Refresh: calls = %v, want 25 DescribeSecret and no ListSecrets", d)
+	}
+	if got := store.Get().S04; got != "value-2" {
+		t.Errorf("after Store.Refresh s04 = %q, want the rotated value", got)
+	}
+}

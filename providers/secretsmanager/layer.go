@@ -13,6 +13,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
 // LayerName is the layer's name in sources and messages.
@@ -49,6 +50,13 @@ type Options struct {
 	// ListGateAuto, ListSecrets pages filtered by name when that takes fewer
 	// calls (see ListGateAuto for the lag it brings).
 	ListGate ListGate
+	// Push makes the reader a watching layer (see Reader.Watch): a feed of
+	// the Secret Label Updated events of the secrets it reads, built with
+	// push.Queue or push.FanOut. A rotation then reaches the store in about
+	// a second, and the store polls only at config.Options.WatchInterval
+	// (1 hour by default) while the feed is connected, at RefreshInterval
+	// while it is not. Defaults to nil: no push, the store polls.
+	Push *push.Feed
 }
 
 func (o Options) normalize() Options {
@@ -89,6 +97,10 @@ type Reader struct {
 type state struct {
 	secrets map[ref]*secret
 	listed  map[string][]listEntry // by prefix
+	// left holds, for each source, the last versions it moved away from,
+	// newest first (at most maxLeft): a late event, or a read that lags
+	// behind, must not bring one back.
+	left map[ref][]leftVersion
 }
 
 var (

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
 // This file describes push refresh to tools that check a configuration
@@ -28,24 +30,12 @@ const (
 	defaultPushTopic       = "strata-secret-changes"
 )
 
-// The IAM actions push needs, by way of wiring a fleet. queueActions are
-// those of a replica reading a queue it is given; fanoutActions those of a
-// replica that creates, subscribes, heartbeats and deletes its own queue and
-// sweeps the queues of crashed replicas (ListQueues and ListQueueTags bounded
-// to the prefix); fanoutTopicActions those on the topic.
-var (
-	queueActions       = []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-	fanoutActions      = []string{"sqs:CreateQueue", "sqs:DeleteMessage", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sqs:ReceiveMessage", "sqs:SetQueueAttributes", "sqs:TagQueue"}
-	fanoutTopicActions = []string{"sns:Subscribe", "sns:Unsubscribe"}
-)
-
 // SQS and SNS prices, per 10,000 requests (standard queues, after the free
 // tier): $0.40 and $0.50 per million.
 const (
 	sqsPricePer10k = 0.004
 	snsPricePer10k = 0.005
-	longPollWait   = 20 // seconds a long poll waits when no message comes
-	pollsPerMonth  = 30 * 24 * 3600 / longPollWait
+	costMonth      = 30 * 24 * time.Hour
 )
 
 // EventPattern returns the EventBridge event pattern that matches the
@@ -87,8 +77,28 @@ func (l *Reader) EventPattern() map[string]any {
 	}
 }
 
-// pushNames returns the wiring with its default names.
-func pushNames(w config.PushWiring) config.PushWiring {
+// pushWiring returns the wiring to describe: w, or the reader's own feed
+// (Options.Push) when w names no mode, with default names for those left
+// empty.
+func (l *Reader) pushWiring(w config.PushWiring) config.PushWiring {
+	if w.Mode == config.PushNone && l.opts.Push != nil {
+		f := l.opts.Push
+		switch f.Mode() {
+		case push.ModeQueue:
+			w.Mode = config.PushQueue
+			if w.Queue == "" {
+				w.Queue = f.QueueURL()[strings.LastIndexByte(f.QueueURL(), '/')+1:]
+			}
+		case push.ModeFanOut:
+			w.Mode = config.PushFanout
+			if w.Queue == "" {
+				w.Queue = f.Prefix()
+			}
+			if w.Topic == "" {
+				w.Topic = f.TopicARN()[strings.LastIndexByte(f.TopicARN(), ':')+1:]
+			}
+		}
+	}
 	if w.Queue == "" {
 		w.Queue = defaultPushQueue
 		if w.Mode == config.PushFanout {
@@ -101,37 +111,52 @@ func pushNames(w config.PushWiring) config.PushWiring {
 	return w
 }
 
-// pushPermissions returns the statements push needs in the wiring of scope:
-// none without push.
-func pushPermissions(scope config.PermissionScope, region, account string) []config.Permission {
-	w := pushNames(scope.Push)
+// pushPermissions returns the statements push needs in the wiring of scope
+// (or of the reader's feed), with the actions of push.Actions: none without
+// push.
+func (l *Reader) pushPermissions(scope config.PermissionScope, region, account string) []config.Permission {
+	w := l.pushWiring(scope.Push)
 	arn := func(service, name string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", partition(region), service, region, account, name)
 	}
 	switch w.Mode {
 	case config.PushQueue:
 		return []config.Permission{{
-			Sid: "ReceiveSecretChanges", Actions: slices.Clone(queueActions), Resources: []string{arn("sqs", w.Queue)},
+			Sid: "ReceiveSecretChanges", Actions: push.Actions(push.ModeQueue), Resources: []string{arn("sqs", w.Queue)},
 			Notes: []string{"the queue is the platform's: the replica reads and deletes its messages only"},
 		}}
 	case config.PushFanout:
+		var queues, topic []string
+		for _, a := range push.Actions(push.ModeFanOut) {
+			switch {
+			case a == "sqs:ListQueues":
+			case strings.HasPrefix(a, "sns:"):
+				topic = append(topic, a)
+			default:
+				queues = append(queues, a)
+			}
+		}
 		return []config.Permission{
-			{Sid: "OwnReplicaQueues", Actions: slices.Clone(fanoutActions), Resources: []string{arn("sqs", w.Queue+"*")},
+			{Sid: "OwnReplicaQueues", Actions: queues, Resources: []string{arn("sqs", w.Queue+"*")},
 				Notes: []string{fmt.Sprintf("each replica creates, tags, reads and deletes a queue named %s<unique>, and sweeps those of crashed replicas", w.Queue)}},
 			{Sid: "FindReplicaQueues", Actions: []string{"sqs:ListQueues"}, Resources: []string{"*"},
 				Notes: []string{`sqs:ListQueues supports no resource-level permission, so its Resource is "*"; the sweep lists only the queues under the prefix and returns names, never messages`}},
-			{Sid: "SubscribeToSecretChanges", Actions: slices.Clone(fanoutTopicActions), Resources: []string{arn("sns", w.Topic)}},
+			{Sid: "SubscribeToSecretChanges", Actions: topic, Resources: []string{arn("sns", w.Topic)}},
 		}
 	}
 	return nil
 }
 
 // pushCalls returns the SQS and SNS calls of one replica in the wiring of
-// scope: none without push. A change costs each replica the poll that
-// brought it (a new one follows at once) and one DeleteMessage; an idle
-// replica long-polls once every 20 seconds.
-func pushCalls(scope config.CostScope) []config.APICall {
-	w := scope.Push
+// scope (or of the reader's feed): none without push. An idle replica
+// long-polls once every 20 seconds (push.DefaultWaitTime); a change costs each
+// replica the poll that brought it (a new one follows at once) and one
+// DeleteMessageBatch. A fan-out replica also creates, allows, subscribes and
+// deletes its queue once per start, renews its heartbeat tag every 5 minutes
+// (push.DefaultHeartbeat), and sweeps at start: one ListQueues page and
+// ListQueueTags on up to 20 other replicas' queues (push.DefaultSweepLimit).
+func (l *Reader) pushCalls(scope config.CostScope) []config.APICall {
+	w := l.pushWiring(scope.Push)
 	if w.Mode != config.PushQueue && w.Mode != config.PushFanout {
 		return nil
 	}
@@ -139,9 +164,9 @@ func pushCalls(scope config.CostScope) []config.APICall {
 		return config.APICall{Service: "sqs", Operation: op, PricePer10k: sqsPricePer10k}
 	}
 	receive := sqs("ReceiveMessage")
-	receive.PerMonth, receive.PerChange = pollsPerMonth, 1
+	receive.PerMonth, receive.PerChange = float64(costMonth/push.DefaultWaitTime), 1
 	receive.Note = "one long poll of 20 s at a time, all month"
-	del := sqs("DeleteMessage")
+	del := sqs("DeleteMessageBatch")
 	del.PerChange = 1
 	attrs := sqs("GetQueueAttributes")
 	attrs.AtStart = 1
@@ -149,21 +174,21 @@ func pushCalls(scope config.CostScope) []config.APICall {
 	if w.Mode == config.PushQueue {
 		return calls
 	}
-	replicas := float64(max(1, scope.Replicas))
-	create, set, tag, del2 := sqs("CreateQueue"), sqs("SetQueueAttributes"), sqs("TagQueue"), sqs("DeleteQueue")
-	create.AtStart, set.AtStart, del2.AtStart = 1, 1, 1
-	del2.Note = "on Close, and for queues of crashed replicas"
-	tag.AtStart, tag.PerRefresh = 1, 1
-	tag.Note = "a heartbeat tag, renewed at each safety-net poll"
+	others := float64(min(push.DefaultSweepLimit, max(0, scope.Replicas-1)))
+	create, set, tag, drop := sqs("CreateQueue"), sqs("SetQueueAttributes"), sqs("TagQueue"), sqs("DeleteQueue")
+	create.AtStart, set.AtStart, drop.AtStart = 1, 1, 1
+	drop.Note = "on Close, and for queues of crashed replicas"
+	tag.PerMonth = float64(costMonth / push.DefaultHeartbeat)
+	tag.Note = "the heartbeat tag, renewed every 5 minutes"
 	list := sqs("ListQueues")
-	list.AtStart = float64((int(replicas) + 999) / 1000)
-	list.Note = "the start-up sweep, 1,000 queues a page"
+	list.AtStart = 1
+	list.Note = "the start-up sweep, one page"
 	tags := sqs("ListQueueTags")
-	tags.AtStart = replicas
-	tags.Note = "the sweep reads the heartbeat of each replica's queue"
+	tags.AtStart = others
+	tags.Note = "the sweep reads the heartbeat of up to 20 other queues"
 	sub := config.APICall{Service: "sns", Operation: "Subscribe", AtStart: 1, PricePer10k: snsPricePer10k}
 	unsub := config.APICall{Service: "sns", Operation: "Unsubscribe", AtStart: 1, PricePer10k: snsPricePer10k, Note: "on Close"}
-	return append(calls, create, set, tag, list, tags, del2, sub, unsub)
+	return append(calls, create, set, tag, list, tags, drop, sub, unsub)
 }
 
 // costGate sets the per-refresh counts of describe and list for the way of

@@ -36,6 +36,24 @@ import (
 // config.ErrMalformed, never a value, and the source keeps the value and
 // version of req.Prev until a later refresh reads it whole.
 //
+// With req.Events (a read that Watch's events caused) and not req.OnDemand
+// (Store.Refresh, whose caller wants every source read), it reads only the
+// sources the events name, by stage with GetSecretValue (or
+// BatchGetSecretValue), not by the version an event names, and keeps every
+// other source at its value and version in req.Prev. An event that
+// announces the version a source serves costs no call, and so does one
+// announcing a version the source moved away from after the event's time (a
+// late, duplicate or out-of-order delivery); a read that gives such a
+// version (a read that lags behind the move) is not taken, so a source never
+// goes back to an older version through an event. The state remembers the
+// last 4 versions each source moved away from. A read that does not yet give
+// the announced version is made again, 4 reads within about 2 seconds; if
+// none gives it, the version in use keeps serving and the error (transient)
+// says so, so the store reads again soon. An event for every source (""),
+// or for a secret new under a Prefix spec, makes the read a complete one as
+// described above; an event for a source the reader does not have is
+// ignored.
+//
 // With req.Prev == nil (the first read) each API call keeps the SDK client's
 // retries (3 attempts with the standard retryer), so a blip does not fail a
 // start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
@@ -57,6 +75,11 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	if l.client == nil {
 		return config.Update{}, noClientError()
 	}
+	if len(req.Events) > 0 && !req.OnDemand { // a caller of Store.Refresh wants every source read
+		if u, ok, err := l.refreshEvents(ctx, req, prev); ok {
+			return u, err
+		}
+	}
 	// The store retries a failed refresh with its own backoff: each call is
 	// sent once, so an outage costs one request per call and attempt.
 	ctx = withSingleAttempt(ctx)
@@ -69,7 +92,7 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	bindings := l.bind(schema, listed, m)
 	refs := uniqueRefs(bindings)
 	listedVersions := versionsOfListing(listed)
-	next, toFetch, errs := l.checkVersions(ctx, prev, refs, listedVersions)
+	next, toFetch, errs := l.checkVersions(ctx, prev, refs, listedVersions, gateable(req))
 	if len(toFetch) > 0 {
 		errs = append(errs, l.fetchChanged(ctx, prev, toFetch, next)...)
 	}
@@ -87,7 +110,7 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 		return config.Update{}, joinErrs(append(errs, m.errs...))
 	}
 	l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: refresh found new versions", slog.Int("fetched", len(toFetch)))
-	st := &state{secrets: next, listed: listed}
+	st := prev.advance(next, listed, nil)
 	return st.update(m.values), joinErrs(append(errs, m.warns...))
 }
 
@@ -110,7 +133,7 @@ func versionsOfListing(listed map[string][]listEntry) map[string]map[string][]st
 // listing, or with DescribeSecret) and returns the secrets that stay as they
 // are, the refs to fetch (new, or whose version moved) and the errors of the
 // check. A ref that could not be checked keeps its last good version.
-func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string) (map[ref]*secret, []ref, []error) {
+func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string, gateable bool) (map[ref]*secret, []ref, []error) {
 	var errs []error
 	var ids []string
 	seen := map[string]bool{}
@@ -122,7 +145,10 @@ func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, lis
 			ids = append(ids, r.id)
 		}
 	}
-	gated := l.gate(ctx, prev, ids)
+	var gated map[string]map[string][]string
+	if gateable {
+		gated = l.gate(ctx, prev, ids)
+	}
 	described, derrs := l.describe(ctx, slices.DeleteFunc(ids, func(id string) bool { _, ok := gated[id]; return ok }))
 	maps.Copy(described, gated)
 

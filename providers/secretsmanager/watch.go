@@ -1,0 +1,87 @@
+package secretsmanager
+
+import (
+	"context"
+	"strings"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
+)
+
+var _ config.Watcher = (*Reader)(nil)
+
+// Watch reads Options.Push until ctx ends, telling the store of each
+// rotation of a secret the reader uses as it happens; see package push.
+// Without Options.Push it returns nil at once: there is nothing to watch,
+// and the store polls. When the queue fails (missing, access denied, SQS
+// unavailable) it reports the watch disconnected with the error and returns
+// it; the store polls at its RefreshInterval meanwhile and calls Watch
+// again with backoff.
+//
+// A Secret Label Updated event for AWSCURRENT of a secret the reader uses
+// (matched by name or ARN against the specs, and by name under a Prefix
+// spec) notifies the source of each spec that follows the secret's
+// AWSCURRENT, with the event's version, and of each spec that reads another
+// stage of it (AWSPREVIOUS moves with AWSCURRENT), without one. A spec
+// pinned to a VersionId never changes and is not notified. Events for other
+// labels and other secrets are ignored (counted, and deleted from the
+// queue).
+func (l *Reader) Watch(ctx context.Context, w config.Watch) error {
+	if l.opts.Push == nil {
+		return nil
+	}
+	report := w.Report
+	if report == nil {
+		report = func(config.WatchReport) {}
+	}
+	return l.opts.Push.Run(ctx, push.Target{Resolve: l.resolve, Notify: w.Notify, Report: report})
+}
+
+// resolve returns the events of the sources a change of AWSCURRENT concerns.
+func (l *Reader) resolve(c push.Change) []config.Event {
+	name := c.Name
+	if strings.HasPrefix(name, "arn:") {
+		name = nameOfARN(name)
+	}
+	arn := c.ARN
+	var out []config.Event
+	seen := map[string]bool{}
+	add := func(r ref) {
+		if r.versionID != "" || seen[r.label()] {
+			return
+		}
+		seen[r.label()] = true
+		e := config.Event{Source: r.label(), At: c.At}
+		if r.stage == "" {
+			e.Version = c.VersionID
+		}
+		out = append(out, e)
+	}
+	for _, s := range l.sources {
+		switch {
+		case s.kind == kindPrefix:
+			if _, ok := underPrefix(name, s.id); ok && name != "" {
+				add(s.ref(name))
+			}
+		case s.id == name || sameSecret(s.id, name, arn) || (name != "" && nameOfID(s.id) == name):
+			add(s.ref(s.id))
+		}
+	}
+	return out
+}
+
+// nameOfID returns the secret name in an id: the id itself, or the name in
+// a full or partial ARN.
+func nameOfID(id string) string {
+	if !strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	if n := nameOfARN(id); n != id {
+		return n
+	}
+	_, rest, ok := strings.Cut(id, ":secret:")
+	if !ok {
+		return id
+	}
+	return rest
+}
