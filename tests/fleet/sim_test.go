@@ -27,6 +27,7 @@ import (
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/secretsmanager"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 	"github.com/strata-go/strata/tests/internal/emu"
 	"github.com/strata-go/strata/tests/internal/faultproxy"
 )
@@ -48,6 +49,7 @@ type setup struct {
 	name string
 	ttl  time.Duration
 	gate secretsmanager.ListGate
+	push bool // push through a fan-out feed, ttl the safety net
 }
 
 // size is how big a run is.
@@ -63,7 +65,8 @@ type call struct {
 }
 
 // recorder is the layer's API: the SDK client against the emulator (through
-// the fault proxy's shims), with each call recorded at the fake clock's time.
+// the fault proxy's shims), with each call recorded at the fake clock's time
+// (the real one when clock is nil).
 type recorder struct {
 	*sm.Client
 	clock *configtest.Clock
@@ -76,7 +79,11 @@ type recorder struct {
 func (r *recorder) record(op string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, call{op: op, at: r.clock.Now(), start: r.starting})
+	at := time.Now()
+	if r.clock != nil {
+		at = r.clock.Now()
+	}
+	r.calls = append(r.calls, call{op: op, at: at, start: r.starting})
 }
 
 func (r *recorder) BatchGetSecretValue(ctx context.Context, in *sm.BatchGetSecretValueInput, o ...func(*sm.Options)) (*sm.BatchGetSecretValueOutput, error) {
@@ -108,6 +115,7 @@ func (r *recorder) setStarting(v bool) {
 // emulator is the one emulator every run shares, with the secrets.
 type emulator struct {
 	client  *sm.Client // for rotations, straight to the proxy
+	url     string     // the emulator itself, for SQS and SNS
 	proxy   *faultproxy.Proxy
 	names   []string
 	version map[string]int // rotations made so far, by secret
@@ -115,12 +123,13 @@ type emulator struct {
 
 func startEmulator(t *testing.T, secrets int) *emulator {
 	t.Helper()
-	p, err := faultproxy.New(emu.Start(t), faultproxy.Options{BatchShim: true, ListFilterShim: true})
+	url := emu.Start(t)
+	p, err := faultproxy.New(url, faultproxy.Options{BatchShim: true, ListFilterShim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	e := &emulator{client: emu.Client(p.URL()), proxy: p, version: map[string]int{}}
+	e := &emulator{client: emu.Client(p.URL()), url: url, proxy: p, version: map[string]int{}}
 	base := emu.UniqueName(t, "fleet")
 	for i := range secrets {
 		name := fmt.Sprintf("%s/s%02d", base, i)
@@ -152,6 +161,8 @@ type result struct {
 	changeRefreshes int
 	calls           map[string]int // every call of the run, by operation
 	sqsRequests     int
+	sqsStart        float64 // SQS requests per store at start (its queue, the sweep)
+	sqsPerChange    float64 // SQS requests per store per rotation
 	refreshes       int
 	peakPerSec      int
 	lags            []time.Duration
@@ -368,6 +379,9 @@ const (
 	projRotation = 1
 	month        = 30 * 24 * time.Hour
 	pricePer10k  = 0.05
+	// SQS and SNS: $0.40 and $0.50 per million requests.
+	sqsPricePer10k = 0.004
+	snsPricePer10k = 0.005
 )
 
 // scale is how an operation's count grows from secrets to projSecrets: a
@@ -397,11 +411,30 @@ func (r result) projected() map[string]float64 {
 	return out
 }
 
-// dollars returns the projected dollars a month of Secrets Manager calls.
+// projectedSQS returns the SQS requests a month of projReplicas pods with
+// push: measured at start and per rotation, and, for what depends on time
+// alone, one long poll every 20 seconds and a heartbeat tag every 5 minutes
+// (push.DefaultWaitTime and push.DefaultHeartbeat), which a short run cannot
+// measure.
+func (r result) projectedSQS() float64 {
+	if !r.setup.push {
+		return 0
+	}
+	perReplica := projStarts*r.sqsStart + projSecrets*projRotation*r.sqsPerChange +
+		float64(month/push.DefaultWaitTime) + float64(month/push.DefaultHeartbeat)
+	return projReplicas * perReplica
+}
+
+// dollars returns the projected dollars a month of Secrets Manager calls and
+// SQS and SNS requests (SNS: a subscription made and removed per start).
 func (r result) dollars() float64 {
 	var total float64
 	for _, n := range r.projected() {
 		total += n * pricePer10k / 10000
+	}
+	total += r.projectedSQS() * sqsPricePer10k / 10000
+	if r.setup.push {
+		total += projReplicas * projStarts * 2 * snsPricePer10k / 10000
 	}
 	return total
 }
@@ -423,8 +456,8 @@ func (r result) row() string {
 	for _, n := range p {
 		total += n
 	}
-	return fmt.Sprintf("| %s | %s | %s | %d | %s | $%.2f | %d | %s / %s / %s |",
-		r.setup.name, r.setup.ttl, byOp, r.sqsRequests, millions(total), r.dollars(), r.peakPerSec,
+	return fmt.Sprintf("| %s | %s | %s | %d | %s | %s | $%.2f | %d | %s / %s / %s |",
+		r.setup.name, r.setup.ttl, byOp, r.sqsRequests, millions(total), millions(r.projectedSQS()), r.dollars(), r.peakPerSec,
 		round(r.lagP50), round(r.lagP99), round(r.lagMax))
 }
 
@@ -443,7 +476,7 @@ func round(d time.Duration) time.Duration {
 }
 
 // header is the table's head.
-const header = "| set-up | TTL | Secrets Manager calls in the run | SQS requests | projected calls / month | projected $ / month | peak requests / s | pickup p50 / p99 / max |\n|---|---|---|---|---|---|---|---|"
+const header = "| set-up | TTL | Secrets Manager calls in the run | SQS requests in the run | projected Secrets Manager calls / month | projected SQS requests / month | projected $ / month | peak requests / s | pickup p50 / p99 / max |\n|---|---|---|---|---|---|---|---|---|"
 
 // percentile helpers for the checks.
 func sortedCopy(d []time.Duration) []time.Duration {
