@@ -220,6 +220,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 		list.Note = "no prefix source"
 	}
 	gated := l.costGate(scope, &describe, &list, len(n.describeIDs))
+	l.costConnectRead(scope, gated, &describe, &list, len(n.describeIDs))
 	calls := append([]config.APICall{batch, get, describe, list}, l.pushCalls(scope)...)
 	m := config.CostModel{
 		Calls:  calls,

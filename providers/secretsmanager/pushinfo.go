@@ -222,3 +222,17 @@ func gatePermission() config.Permission {
 		Notes: []string{`ListSecrets, which Options.ListGate uses to check many secrets at once, does not support resource-level permissions, so its Resource is "*"; it lists names and metadata, never values; without it refreshes fall back to DescribeSecret`},
 	}
 }
+
+// costConnectRead adds, with push, the read the store makes once the watch
+// connects at start (events may have been missed before): a scheduled read,
+// so gated like the others.
+func (l *Reader) costConnectRead(scope config.CostScope, gated bool, describe, list *config.APICall, ids int) {
+	if l.pushWiring(scope.Push).Mode == config.PushNone {
+		return
+	}
+	if gated {
+		list.AtStart += float64((ids + maxFilterValues - 1) / maxFilterValues)
+		return
+	}
+	describe.AtStart += float64(ids)
+}
