@@ -365,3 +365,6 @@ func TestListGateNotOnDemandNorForEvents(t *testing.T) {
 		t.Errorf("after Store.Refresh s04 = %q, want the rotated value", got)
 	}
 }
+
+// TestConformanceListGate runs the layer contract with the listing gate on.
+func TestConformanceListGate(t *testing.T) { runConformance(t, ListGateAuto) }
