@@ -1,6 +1,7 @@
 # Strata: typed, layered service configuration with AWS Secrets Manager.
 #
-#   make test   vet, race-enabled tests of both modules, a short fuzz pass
+#   make test   vet, race-enabled tests of every module (the library, otel/, tests/),
+#               a short fuzz pass
 #   make demo   a service configured from defaults, .env, env and Secrets Manager,
 #               on a local emulator (no AWS account needed)
 #   make bench  the benchmarks behind docs/performance.md, and the fleet
@@ -16,10 +17,12 @@ test: vet unit fuzz
 
 vet:
 	$(GO) vet ./...
+	cd otel && $(GO) vet ./...
 	cd tests && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -shuffle=on -count=1 ./...
+	cd otel && $(GO) test -race -shuffle=on -count=1 ./...
 	cd tests && $(GO) test -race -shuffle=on -count=1 -timeout 10m ./...
 
 fuzz:
@@ -27,6 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime $(FUZZTIME) ./providers/dotenv
 	$(GO) test -run '^$$' -fuzz '^FuzzEnvName$$' -fuzztime $(FUZZTIME) ./providers/env
 	$(GO) test -run '^$$' -fuzz '^FuzzSchema$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzFile$$' -fuzztime $(FUZZTIME) ./providers/file
 
 demo:
 	@mkdir -p $(BIN)

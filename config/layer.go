@@ -81,9 +81,10 @@ type RefreshRequest struct {
 	// Prev is the State of the values the store serves from this layer, or
 	// nil on the first call.
 	Prev State
-	// Events lists what the layer's Watch notified since the last read, on a
-	// read the watch caused or joined; nil otherwise. The layer may read just
-	// the sources they name, keeping every other source at its value and
+	// Events lists what the layer's Watch notified, on a read the watch
+	// caused; nil on every other read (the schedule's, Store.Refresh's, the
+	// first), which must read every source. The layer may read just the
+	// sources the events name, keeping every other source at its value and
 	// version in Prev.
 	Events []Event
 	// OnDemand is true when Store.Refresh asked for this read: the caller has
@@ -131,12 +132,13 @@ type Watcher interface {
 type Watch struct {
 	// Schema is the store's schema.
 	Schema *Schema
-	// Notify tells the store that a source changed. The store reads this
-	// layer alone at once, with the events in RefreshRequest.Events:
-	// notifications that arrive within a few milliseconds, or while a read
-	// is in flight, share one read. It is held back by neither
-	// RefreshInterval nor MinRefreshInterval (a read the events join may be).
-	// Notify never blocks and is safe for concurrent use.
+	// Notify tells the store that a source changed. The store reads the
+	// layers notified alone, at once, with the events in
+	// RefreshRequest.Events: notifications that arrive within 20 ms, or while
+	// a read is in flight, share one read. Such reads are held back by
+	// neither RefreshInterval nor MinRefreshInterval, and leave the schedule
+	// of complete reads as it was. Notify never blocks and is safe for
+	// concurrent use.
 	Notify func(Event)
 	// Report records the watch's health, shown in Status; call it whenever
 	// the health changes. Safe for concurrent use.

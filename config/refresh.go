@@ -209,7 +209,6 @@ func (s *Store[T]) scheduledLocked() *refreshCall {
 	case s.inflight != nil && s.inflight.all:
 		return s.inflight
 	case s.pending != nil:
-		s.pending.all = true // a watch's read becomes the scheduled one
 		return s.pending
 	}
 	c := newCall()
@@ -218,31 +217,28 @@ func (s *Store[T]) scheduledLocked() *refreshCall {
 	return c
 }
 
-// kickLocked starts the pending read if it may start: no read in flight and
-// MinRefreshInterval passed since the last one started. Otherwise, when only
-// the interval holds it back, it arranges to start it then. s.mu must be held.
+// kickLocked starts a pending read if one may start: no read in flight, and
+// for the read of every layer MinRefreshInterval passed since the last one
+// started, for a read a watch caused its short coalescing wait. The read of
+// every layer goes first when both may. Otherwise it arranges to try again
+// when the first of them may. s.mu must be held.
 func (s *Store[T]) kickLocked() {
-	if s.closed || s.pending == nil || s.inflight != nil {
+	if s.closed || s.inflight != nil || (s.pending == nil && s.pendingWatch == nil) {
 		return
 	}
 	now := s.clock.Now()
-	at := s.pending.notBefore // a read a watch caused waits only to coalesce
-	if s.pending.all {
-		at = s.sched.earliest()
-	}
-	if now.Before(at) {
-		if !s.armed {
-			s.armed = true
-			s.wg.Add(1)
-			go s.startAfter(s.clock.After(at.Sub(now))) // the timer is set now, not when the goroutine runs
-		}
+	var c *refreshCall
+	switch {
+	case s.pending != nil && !now.Before(s.sched.earliest()):
+		c, s.pending = s.pending, nil
+		s.sched.started(now)
+	case s.pendingWatch != nil && !now.Before(s.pendingWatch.notBefore):
+		c, s.pendingWatch = s.pendingWatch, nil
+	default:
+		s.armLocked(now)
 		return
 	}
-	c := s.pending
-	s.pending, s.inflight = nil, c
-	if c.all {
-		s.sched.started(now)
-	}
+	s.inflight = c
 	s.st.status.LastAttempt = now
 	s.st.status.Refreshes++
 	s.wg.Add(1)
@@ -252,15 +248,53 @@ func (s *Store[T]) kickLocked() {
 	}()
 }
 
-// startAfter waits for timer, then starts the pending read if it still may.
-func (s *Store[T]) startAfter(timer <-chan time.Time) {
+// armLocked arranges for kickLocked to run when the first pending read may
+// start. A timer already set for that time or earlier stays; one set for a
+// later time is replaced. s.mu must be held.
+func (s *Store[T]) armLocked(now time.Time) {
+	var at time.Time
+	if s.pending != nil {
+		at = s.sched.earliest()
+	}
+	if w := s.pendingWatch; w != nil && (at.IsZero() || w.notBefore.Before(at)) {
+		at = w.notBefore
+	}
+	if s.arm != nil {
+		if !s.arm.at.After(at) {
+			return
+		}
+		close(s.arm.cancel)
+		if c, ok := s.clock.(stopper); ok {
+			c.Stop(s.arm.timer)
+		}
+	}
+	a := &armed{at: at, timer: s.clock.After(at.Sub(now)), cancel: make(chan struct{})} // set now, not when the goroutine runs
+	s.arm = a
+	s.wg.Add(1)
+	go s.startAfter(a)
+}
+
+// armed is a timer that starts a pending read; see armLocked.
+type armed struct {
+	at     time.Time
+	timer  <-chan time.Time
+	cancel chan struct{} // closed when a timer for an earlier time replaced it
+}
+
+// startAfter waits for a's timer, then starts a pending read if one may.
+func (s *Store[T]) startAfter(a *armed) {
 	defer s.wg.Done()
 	select {
 	case <-s.ctx.Done():
-	case <-timer:
+		return
+	case <-a.cancel:
+		return
+	case <-a.timer:
 	}
 	s.mu.Lock()
-	s.armed = false
+	if s.arm == a {
+		s.arm = nil
+	}
 	s.kickLocked()
 	s.mu.Unlock()
 }
@@ -296,7 +330,6 @@ func (s *Store[T]) Refresh(ctx context.Context) error {
 		s.kickLocked()
 	}
 	call.callers++
-	call.all = true
 	close(s.joined) // tells a test that a caller arrived; see export_test.go
 	s.joined = make(chan struct{})
 	s.mu.Unlock()

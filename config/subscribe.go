@@ -177,11 +177,13 @@ func (s *Store[T]) Close() error {
 			wait = append(wait, sub.done)
 		}
 	}
-	if c := s.pending; c != nil {
-		s.pending = nil
-		c.err = ErrClosed
-		close(c.done)
+	for _, c := range []*refreshCall{s.pending, s.pendingWatch} {
+		if c != nil {
+			c.err = ErrClosed
+			close(c.done)
+		}
 	}
+	s.pending, s.pendingWatch = nil, nil
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()

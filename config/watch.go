@@ -14,8 +14,10 @@ const watchCoalesce = 20 * time.Millisecond
 const maxPendingEvents = 1000
 
 // watchAbandon is how long after the store closed it waits for a Watch to
-// return before it stops waiting (as it does for layer calls).
-const watchAbandon = 100 * time.Millisecond
+// return before it stops waiting: long enough for a watch to clean up what
+// it made (a fan-out queue and its subscription), short enough that Close
+// returns even when a Watch ignores its context.
+const watchAbandon = 2 * time.Second
 
 // watchState is what a store knows of one layer's watch. Store.mu guards it.
 type watchState struct {
@@ -99,9 +101,9 @@ func (s *Store[T]) runWatch(i int, w Watcher) error {
 	}
 }
 
-// notified adds a watch's event to the pending read, which reads layer i at
-// once (after a short wait to coalesce) unless a read of every layer was
-// already pending.
+// notified adds a watch's event to the pending read the watches caused,
+// which reads the layers they named at once, after a short wait to coalesce
+// (and after the read in flight, if any).
 func (s *Store[T]) notified(i int, ev Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,10 +111,10 @@ func (s *Store[T]) notified(i int, ev Event) {
 		return
 	}
 	s.watches[i].events++
-	c := s.pending
+	c := s.pendingWatch
 	if c == nil {
 		c = &refreshCall{done: make(chan struct{}), notBefore: s.clock.Now().Add(watchCoalesce)}
-		s.pending = c
+		s.pendingWatch = c
 	}
 	if c.events == nil {
 		c.events = map[int][]Event{}

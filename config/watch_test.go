@@ -275,3 +275,35 @@ func TestLazyStoreDoesNotWatch(t *testing.T) {
 		t.Errorf("lazy store reports a watch: %+v", ws)
 	}
 }
+
+// Reads a watch causes and complete reads stay apart: an event that arrives
+// while a Refresh waits for MinRefreshInterval is read at once, alone, and
+// the Refresh's read that follows carries no events, so a layer that reads
+// only the sources events name never narrows a complete read.
+func TestWatchReadsAreApartFromCompleteReads(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: 5 * time.Second}, nil)
+	w := f.watch(t)
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- f.store.Refresh(f.ctx) }()
+	if err := f.clock.BlockUntilWaiters(f.ctx, 2); err != nil { // the loop, and the Refresh held back
+		t.Fatal(err)
+	}
+	w.Notify(config.Event{Source: "db", Version: "v2"})
+	f.clock.Advance(20 * time.Millisecond)
+	if r := f.request(t); len(r.Events) != 1 || r.OnDemand {
+		t.Errorf("the read the event caused: %+v, want its event, not on demand", r)
+	}
+	select {
+	case <-f.plain.ch:
+		t.Error("the read the event caused read the layer that does not watch")
+	default:
+	}
+	f.clock.Advance(5 * time.Second)
+	if r := f.request(t); r.Events != nil || !r.OnDemand {
+		t.Errorf("Refresh's read: %+v, want no events, on demand", r)
+	}
+	<-f.plain.ch
+	if err := <-refreshed; err != nil {
+		t.Errorf("Refresh: %v", err)
+	}
+}

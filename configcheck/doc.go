@@ -78,7 +78,8 @@
 //   - CostModeler (cost): the calls it makes at start and per refresh, with
 //     prices, quotas and batch sizes; secretsmanager.Reader.
 //   - FileLister (lint): the files it reads, checked for their mode and for
-//     git; dotenv.File.
+//     git; dotenv.File. A SharedFiler (file.New) shares its files, which
+//     lint does not check so.
 //   - Locator (env): where it would read a key; secretsmanager.Reader and
 //     env.New.
 //   - EventPatterner (infra, cost): the EventBridge event pattern of the

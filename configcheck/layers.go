@@ -56,6 +56,16 @@ type FileLister interface {
 	Files() []string
 }
 
+// A SharedFiler is a FileLister whose files are meant to be shared, such as
+// a service's YAML settings kept in git and readable by its users: lint does
+// not flag their mode or that git tracks them. A secret field such a file
+// sets is still reported, as from every layer that is not sensitive.
+type SharedFiler interface {
+	FileLister
+	// SharedFiles reports whether the files are meant to be shared.
+	SharedFiles() bool
+}
+
 // A Locator is a layer that can say where it would read a field's value
 // without reading it, such as a secret store that maps keys to secret names.
 // env names, for each secret, where a deployed environment reads it: the

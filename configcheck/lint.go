@@ -28,7 +28,7 @@ Reports, each as an error:
   - secret fields set by a layer that is not sensitive (.env, environment)
     or by a default, even when a later layer overrides them;
   - a file a layer reads (such as a .env file) readable by group or others
-    (fix: chmod 600);
+    (fix: chmod 600), unless the layer shares it (a settings file);
   - such a file tracked by git (checked with git ls-files when git is
     installed; skipped otherwise);
   - defaults that fail their own validate rules.
@@ -51,7 +51,7 @@ Unlike validate, lint does not check that required values are present.`,
 				}
 			}
 			lintSecrets(rep, l)
-			for _, path := range l.files() {
+			for _, path := range l.privateFiles() {
 				lintEnvFile(ctx, rep, path)
 			}
 			r.lintDefaults(ctx, rep, l)

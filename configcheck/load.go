@@ -173,6 +173,26 @@ func (l *loaded) files() []string {
 	return out
 }
 
+// privateFiles returns the files of files() but those of layers that share
+// them (SharedFiler): the files lint checks for their mode and for git.
+func (l *loaded) privateFiles() []string {
+	shared := map[string]bool{}
+	for _, rl := range l.layers {
+		if sf, ok := rl.layer.(SharedFiler); ok && sf.SharedFiles() {
+			for _, f := range sf.Files() {
+				shared[f] = true
+			}
+		}
+	}
+	var out []string
+	for _, f := range l.files() {
+		if !shared[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // flatten spreads joined and aggregated errors into one list.
 func flatten(dst []error, err error) []error {
 	if err == nil {

@@ -356,3 +356,40 @@ func TestPushOrphanSweep(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPushFanOutHeartbeat: a running fan-out feed renews the heartbeat tag of
+// its queue, so other replicas' sweeps leave it alone.
+func TestPushFanOutHeartbeat(t *testing.T) {
+	_, sqsc, snsc := newPushEnv(t)
+	topic := emu.CreateTopic(t, snsc, emu.QueueName(t, "topic"))
+	prefix := emu.QueueName(t, "beat") + "-"
+	r := runFeed(t, push.FanOut(sqsc, snsc, topic, prefix, &push.Options{WaitTime: time.Second, Heartbeat: time.Millisecond}), "app/db")
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	queues := listQueues(t, sqsc, prefix)
+	if len(queues) != 1 {
+		t.Fatalf("queues under the prefix = %v; want the feed's own", queues)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rfWait)
+	defer cancel()
+	stale := itoa(time.Now().Add(-time.Hour).Unix())
+	if _, err := sqsc.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(queues[0]), Tags: map[string]string{push.TagHeartbeat: stale}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(rfWait)
+	for {
+		out, err := sqsc.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: aws.String(queues[0])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if beat, err := strconv.ParseInt(out.Tags[push.TagHeartbeat], 10, 64); err == nil && time.Since(time.Unix(beat, 0)) < time.Minute {
+			if !strings.HasPrefix(out.Tags[push.TagSubscription], "arn:") {
+				t.Fatalf("tags = %v; want the subscription recorded", out.Tags)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the heartbeat was not renewed within %v: tags %v", rfWait, out.Tags)
+		}
+		time.Sleep(50 * time.Millisecond) // the renewal comes after the next long poll (1 s)
+	}
+}

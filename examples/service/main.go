@@ -8,7 +8,7 @@
 //   - store.Get() on every request, so rotated secrets are picked up;
 //   - store.Refresh when the database rejects the password during a rotation;
 //   - a subscriber that logs what changed, with secrets masked;
-//   - /healthz from store.Status, /config from store.Masked.
+//   - /healthz from store.Status (health.Handler), /config from store.Masked.
 //
 // Run it against the local emulator with `make demo` from the repository root.
 // Against AWS, credentials and region come from the SDK's default chain:
@@ -34,6 +34,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/examples/service/appconfig"
+	"github.com/strata-go/strata/health"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
 
@@ -125,25 +126,12 @@ func run(ctx context.Context, logger *slog.Logger, environment, envFile string, 
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", a.healthz)
+	// The refresh status as JSON: 200 while healthy, 503 otherwise. The store
+	// keeps serving its last good configuration either way.
+	mux.Handle("/healthz", health.Handler(a.store))
 	mux.HandleFunc("GET /config", a.config)
 	mux.HandleFunc("GET /orders", a.orders)
 	return mux
-}
-
-// healthz reports the refresh status: 200 while healthy, 503 otherwise. The
-// store keeps serving its last good configuration either way.
-func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
-	st := a.store.Status()
-	code := http.StatusOK
-	if !st.Healthy {
-		code = http.StatusServiceUnavailable
-	}
-	body := map[string]any{"healthy": st.Healthy, "staleness": st.Staleness.String(), "layers": st.Layers}
-	if st.LastError != nil {
-		body["last_error"] = st.LastError.Error()
-	}
-	writeJSON(w, code, body)
 }
 
 // config shows the configuration with secrets masked.

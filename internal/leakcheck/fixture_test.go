@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +23,10 @@ import (
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/health"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/file"
 	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretsmanager"
 )
@@ -132,6 +136,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.extra = append(f.extra, f.update.State)
 	f.changes = changesOf(t, f, api, clock)
+	f.extra = append(f.extra, healthDocument(t, f.store))
 	if f.defaults, err = config.SchemaFor[withDefault]("APP_"); err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +151,23 @@ func changesOf(t *testing.T, f *fixture, api *stubAPI, clock *configtest.Clock) 
 	events := make(chan config.Change[appCfg], 4)
 	unsubscribe := f.store.Subscribe(func(c config.Change[appCfg]) { events <- c })
 	defer unsubscribe()
+	var out []any
+	// Each event is taken before the next refresh: events queued for a busy
+	// subscriber are merged into one.
+	next := func() {
+		select {
+		case c := <-events:
+			out = append(out, c, &c)
+		case <-time.After(30 * time.Second):
+			t.Fatal("no change event")
+		}
+	}
 	api.put("app/stripe", canary+"-rotated")
 	clock.Advance(time.Second)
 	if err := f.store.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	next()
 	api.put("app/db", `{"host": "db", "password": "`+canary+`-too-long-for-the-max-rule", "user": "`+canary+`"}`)
 	clock.Advance(time.Second)
 	rejected := f.store.Refresh(context.Background())
@@ -158,15 +175,7 @@ func changesOf(t *testing.T, f *fixture, api *stubAPI, clock *configtest.Clock) 
 		t.Fatal("the refresh was not rejected")
 	}
 	f.errs = append(f.errs, rejected)
-	var out []any
-	for range 2 {
-		select {
-		case c := <-events:
-			out = append(out, c, &c)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no change event")
-		}
-	}
+	next()
 	cur := f.store.Get()
 	return append(out, config.Change[appCfg]{Old: cur, New: cur, Keys: []string{"payments.stripe_key"}})
 }
@@ -215,9 +224,34 @@ func loadErrors(t *testing.T, f *fixture, api *stubAPI) []error {
 	if len(errorsOf[*dotenv.Warning](errs[len(errs)-1:])) < 2 {
 		t.Fatalf("the .env load found %v, not both warnings; the check would prove little", err)
 	}
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"bad.yaml": "database:\n  host: db\n  user: \"" + canary + "\n", "bad.json": `{"database": {"user": "` + canary + "\n",
+		"bad.toml": "[database]\nuser = \"" + canary + "\n",
+		"set.yaml": "database:\n  password: " + canary + "\n  user: " + canary + "\n  port: x\npayments:\n  stripe_key: " + canary + "\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = config.Load[appCfg](ctx, quiet, file.New(path, nil))
+		add(err)
+	}
 	var agg *config.AggregateError
 	if !errors.As(errs[0], &agg) || len(agg.Errs) < 4 {
 		t.Fatalf("the first load found %v; the check would prove little", errs[0])
 	}
 	return errs
+}
+
+// healthDocument is the body health.Handler serves for the store, which has a
+// rejected change of a canary secret outstanding.
+func healthDocument(t *testing.T, st health.StatusSource) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	health.Handler(st).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if body := rec.Body.String(); rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "database.password") {
+		t.Fatalf("/healthz = %d %s; want the outstanding rejection, or the check would prove little", rec.Code, body)
+	}
+	return rec.Body.String()
 }

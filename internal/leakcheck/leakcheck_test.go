@@ -30,6 +30,7 @@ import (
 	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
+	"github.com/strata-go/strata/providers/file"
 	"github.com/strata-go/strata/providers/koanf"
 	"github.com/strata-go/strata/providers/secretdir"
 	"github.com/strata-go/strata/providers/secretsmanager"
@@ -107,10 +108,12 @@ var registry = map[string]entry{
 		return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3}).Calls...)
 	}},
 	"configcheck.Setup":          {exempt: noValue},
+	"health.StatusSource":        {exempt: noValue},
 	"configcheck.CostModeler":    {exempt: noValue},
 	"configcheck.EventPatterner": {exempt: noValue},
 	"configcheck.FileLister":     {exempt: noValue},
 	"configcheck.Locator":        {exempt: noValue},
+	"configcheck.SharedFiler":    {exempt: noValue},
 	"configcheck.Permissioner":   {exempt: noValue},
 	"examples/service/appconfig.Setup": {values: func(*fixture) []any {
 		return both(appconfig.Setup{EnvFile: ".env", Environ: func() []string { return []string{"APP_API_KEY=" + canary} }})
@@ -189,6 +192,8 @@ var registry = map[string]entry{
 	"providers/secretdir.Options": {values: func(*fixture) []any {
 		return both(secretdir.Options{Optional: true, Naming: secretdir.ByKey, Names: map[string]string{"db-password": "database.password"}})
 	}},
+	"providers/file.Options":       {values: func(*fixture) []any { return both(file.Options{Format: file.YAML, Optional: true}) }},
+	"providers/file.Format":        {values: func(*fixture) []any { return both(file.YAML, file.JSON, file.TOML) }},
 	"providers/secretdir.Naming":   {values: func(*fixture) []any { return both(secretdir.ByEnv, secretdir.ByKey) }},
 	"providers/dotenv.Warning":     {values: func(f *fixture) []any { return errorsOf[*dotenv.Warning](f.errs) }},
 	"providers/dotenv.WarningKind": {values: func(*fixture) []any { return both(dotenv.UndefinedVariable, dotenv.UnclosedQuote) }},

@@ -85,3 +85,8 @@ func nameOfID(id string) string {
 	}
 	return rest
 }
+
+// Push returns the reader's push feed (Options.Push), or nil without push:
+// for tools that describe the layer, such as the IAM actions the feed needs
+// (Push().Actions()).
+func (l *Reader) Push() *push.Feed { return l.opts.Push }

@@ -194,20 +194,25 @@ func (f *Feed) close(ctx context.Context, q *ownQueue) {
 	f.remove(ctx, q.url, q.subscription)
 }
 
-// remove deletes a subscription (if any) and a queue, logging failures.
+// remove deletes a subscription (if any) and a queue, at once (Close waits
+// for it), logging failures. It reports whether both went.
 func (f *Feed) remove(ctx context.Context, queueURL, subscription string) bool {
-	ok := true
-	if subscription != "" {
+	unsubscribed := make(chan bool, 1)
+	go func() {
+		if subscription == "" {
+			unsubscribed <- true
+			return
+		}
 		err := f.call(ctx, func(ctx context.Context) error {
 			_, err := f.sns.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(subscription)})
 			return err
 		})
 		if err != nil {
-			ok = false
 			f.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "push: could not delete a fan-out subscription",
 				slog.String("subscription", subscription), slog.String("error", callError("Unsubscribe", subscription, err).Error()))
 		}
-	}
+		unsubscribed <- err == nil
+	}()
 	err := f.call(ctx, func(ctx context.Context) error {
 		_, err := f.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(queueURL)})
 		return err
@@ -215,9 +220,8 @@ func (f *Feed) remove(ctx context.Context, queueURL, subscription string) bool {
 	if err != nil {
 		f.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "push: could not delete a fan-out queue",
 			slog.String("queue", queueURL), slog.String("error", callError("DeleteQueue", queueURL, err).Error()))
-		return false
 	}
-	return ok
+	return <-unsubscribed && err == nil
 }
 
 // sweep deletes, with their subscriptions, the queues under the prefix

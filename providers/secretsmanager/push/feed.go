@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -154,6 +155,19 @@ type Target struct {
 // prefix); running it again will not help.
 var ErrFeed = errors.New("push: unusable feed")
 
+// isNil reports whether a client is nil or a nil pointer (or other nil
+// value) in an interface: a client that would panic at its first call.
+func isNil(client any) bool {
+	if client == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(client); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,60}$`)
 
 func (f *Feed) check(t Target) error {
@@ -162,11 +176,11 @@ func (f *Feed) check(t Target) error {
 		return fmt.Errorf("%w: nil Feed", ErrFeed)
 	case t.Resolve == nil || t.Notify == nil:
 		return fmt.Errorf("%w: Target without Resolve or Notify", ErrFeed)
-	case f.sqs == nil:
+	case isNil(f.sqs):
 		return fmt.Errorf("%w: %s: no SQS client", ErrFeed, f)
 	case f.mode == ModeQueue && f.queueURL == "":
 		return fmt.Errorf("%w: Queue feed without a queue URL", ErrFeed)
-	case f.mode == ModeFanOut && f.sns == nil:
+	case f.mode == ModeFanOut && isNil(f.sns):
 		return fmt.Errorf("%w: %s: no SNS client", ErrFeed, f)
 	case f.mode == ModeFanOut && f.topicARN == "":
 		return fmt.Errorf("%w: fan-out feed without a topic ARN", ErrFeed)
