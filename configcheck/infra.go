@@ -81,6 +81,12 @@ prints one part alone. No layer is read.`,
 			if err := writeInfra(r.stdout, w, format.value); err != nil {
 				return r.fail(err)
 			}
+			for _, p := range w.patterns {
+				if n := patternSize(p); n > maxPatternSize {
+					fmt.Fprintf(r.stderr, "warning: the event pattern is %d characters, over EventBridge's default quota of %d (adjustable up to %d): read the secrets under a name prefix, or ask for a quota increase\n",
+						n, maxPatternSize, maxPatternQuota)
+				}
+			}
 			return ExitOK
 		},
 	}
@@ -112,6 +118,23 @@ func writeInfra(out io.Writer, w wiring, format string) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// EventBridge's quota on the size of an event pattern: 2,048 characters by
+// default, adjustable up to 4,096.
+const (
+	maxPatternSize  = 2048
+	maxPatternQuota = 4096
+)
+
+// patternSize is the size of a pattern as EventBridge counts it: its JSON
+// text without spaces.
+func patternSize(p map[string]any) int {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return 0
+	}
+	return len(data)
 }
 
 // patternJSON renders a pattern as indented JSON, each line after the first
