@@ -48,7 +48,8 @@ type Options struct {
 	// ListGate chooses how a refresh checks the versions of secrets named by
 	// id: ListGateOff (the default), one DescribeSecret per secret; or
 	// ListGateAuto, ListSecrets pages filtered by name when that takes fewer
-	// calls (see ListGateAuto for the lag it brings).
+	// calls (see ListGateAuto for the lag it brings). Any other value is
+	// ListGateOff.
 	ListGate ListGate
 	// Push makes the reader a watching layer (see Reader.Watch): a feed of
 	// the Secret Label Updated events of the secrets it reads, built with
