@@ -4,7 +4,8 @@
 #               a short fuzz pass
 #   make demo   a service configured from defaults, .env, env and Secrets Manager,
 #               on a local emulator (no AWS account needed)
-#   make bench  the benchmarks behind docs/performance.md
+#   make bench  the benchmarks behind docs/performance.md, and the fleet
+#               simulation at full size (its table in bin/fleet-table.md)
 
 GO       ?= go
 FUZZTIME ?= 3s
@@ -40,8 +41,10 @@ demo:
 	@BIN=$(BIN) sh scripts/demo.sh
 
 bench:
+	@mkdir -p $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./config/...
 	cd tests && $(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./...
+	cd tests && $(GO) test -count=1 -run '^TestFleet' -timeout 30m ./fleet -fleet.full -fleet.table=$(BIN)/fleet-table.md
 
 clean:
 	rm -rf $(BIN)

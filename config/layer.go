@@ -87,10 +87,11 @@ type RefreshRequest struct {
 	// sources the events name, keeping every other source at its value and
 	// version in Prev.
 	Events []Event
-	// OnDemand is true when Store.Refresh asked for this read: the caller has
-	// a reason to believe a source changed (a login that failed), so the
-	// layer should not trust a cheap check that may lag behind the source,
-	// such as a listing that is eventually consistent.
+	// OnDemand is true when Store.Refresh asked for this read (the caller has
+	// a reason to believe a source changed, such as a login that failed) and
+	// on the read after a watch connected again (it may have missed events):
+	// the layer should not trust a cheap check that may lag behind the
+	// source, such as a listing that is eventually consistent.
 	OnDemand bool
 }
 

@@ -43,7 +43,47 @@ type PermissionScope struct {
 	// encrypt the layer's values, for a layer that needs to be allowed to
 	// decrypt with them. Empty when the values use the service's own key.
 	KeyIDs []string
+	// Push is how change events reach the layer, for a layer that can learn
+	// of changes by push; the zero value is none.
+	Push PushWiring
 }
+
+// PushWiring is how change events reach a layer that can learn of changes by
+// push (Secrets Manager through EventBridge and SQS), for the permissions,
+// cost and infrastructure a tool describes.
+type PushWiring struct {
+	// Mode is PushNone, PushQueue or PushFanout.
+	Mode string
+	// Queue is the queue's name (PushQueue), or the prefix of the names of
+	// the queues the replicas create (PushFanout). Empty for a default the
+	// layer chooses.
+	Queue string
+	// Topic is the name of the topic events are fanned out through
+	// (PushFanout). Empty for a default the layer chooses.
+	Topic string
+}
+
+// The modes of PushWiring.
+const (
+	// PushNone: no push; the layer polls.
+	PushNone = ""
+	// PushQueue: a queue per replica that the platform provides.
+	PushQueue = "queue"
+	// PushFanout: an event rule targets a topic, and each replica creates
+	// its own queue subscribed to it at start and deletes it on Close.
+	PushFanout = "fanout"
+)
+
+// The ways a layer may check for changes, for CostScope.Check.
+const (
+	// CheckOwn: the layer's own configuration.
+	CheckOwn = ""
+	// CheckEach: one version check per item per refresh (DescribeSecret).
+	CheckEach = "each"
+	// CheckListed: listings that carry the versions of many items gate the
+	// checks (ListSecrets), when that takes fewer calls.
+	CheckListed = "listed"
+)
 
 // CostScope is what a layer is told when it describes its CostModel:
 // assumptions about what it cannot count before it runs.
@@ -51,6 +91,18 @@ type CostScope struct {
 	// ItemsPerListing is the number of items to assume behind each source the
 	// layer discovers by listing (such as a Secrets Manager name prefix).
 	ItemsPerListing int
+	// Replicas is the number of processes of the fleet, for calls whose
+	// count grows with it (a sweep that looks at the queue of every
+	// replica). 0 stands for 1.
+	Replicas int
+	// Check is how to assume the layer checks for changes at each refresh:
+	// CheckOwn (its configuration), CheckEach or CheckListed. A layer that
+	// has one way only ignores it.
+	Check string
+	// Push is how to assume change events reach the layer (none by
+	// default); a layer that cannot learn of changes by push ignores it. The
+	// store's refresh interval is then the safety-net poll behind push.
+	Push PushWiring
 }
 
 // CostModel is how a layer uses a paid API: the calls one process makes, and
@@ -102,6 +154,10 @@ type APICall struct {
 	// QuotaPerSecond is the most calls a second the service accepts (per
 	// account and region for AWS); 0 when there is no published quota.
 	QuotaPerSecond float64
+	// PerMonth is the number of calls in a month that do not depend on
+	// starts, refreshes or changes, such as the long polls of a queue (one
+	// per 20 seconds when idle). 0 for none.
+	PerMonth float64
 	// Note explains the counts to a person, such as why one is 0 ("every
 	// secret is pinned to a version"). Empty for none.
 	Note string

@@ -112,7 +112,8 @@ type Change[T any] struct {
 type refreshCall struct {
 	done    chan struct{}
 	err     error
-	callers int // the calls of Refresh that joined it
+	callers int  // the calls of Refresh that joined it
+	demand  bool // a watch connected again: read as if on demand
 	// all is true for a read of every refreshable layer; false for a read a
 	// watch caused, of the layers in events alone, due at notBefore.
 	all       bool
@@ -394,7 +395,7 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 			continue
 		}
 		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
-			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: call.callers > 0})
+			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: call.callers > 0 || call.demand})
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()

@@ -147,7 +147,16 @@ func (s *Store[T]) reported(i int, r WatchReport) {
 	}
 	s.retuneLocked()
 	if reconnected {
-		s.scheduledLocked()
+		// A complete read that trusts no lagging gate (OnDemand): an event
+		// missed while the watch was away would otherwise wait for the
+		// safety-net poll.
+		c := s.pending
+		if c == nil {
+			c = newCall()
+			s.pending = c
+		}
+		c.demand = true
+		s.kickLocked()
 	}
 }
 

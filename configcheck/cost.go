@@ -33,6 +33,7 @@ type fleet struct {
 	rotationsPerMon float64 // changes of each followed item in a month
 	perListing      int
 	startupWindow   time.Duration
+	checkMode, push string // the scope asked of the layers (config.CostScope)
 }
 
 // costLine is the monthly use of one operation.
@@ -67,26 +68,27 @@ func atLeastShare(rate, quota, share float64) bool {
 
 // costEstimate is the output of the cost model.
 type costEstimate struct {
-	Replicas        int        `json:"replicas"`
-	Stored          int        `json:"stored"`
-	StoredUnit      string     `json:"stored_unit,omitempty"`
-	TTL             string     `json:"ttl"`
-	StartsPerMonth  float64    `json:"starts_per_replica_per_month"`
-	RotationsPerMon float64    `json:"changes_per_item_per_month"`
-	PerListing      int        `json:"items_per_listing"`
-	Calls           []costLine `json:"calls"`
-	TotalCalls      float64    `json:"total_calls_per_month"`
-	CallDollars     float64    `json:"calls_usd_per_month"`
-	StoredPrice     float64    `json:"usd_per_stored_month,omitempty"` // when every layer charges the same
-	StorageDollars  float64    `json:"stored_usd_per_month"`
-	TotalDollars    float64    `json:"total_usd_per_month"`
-	Peaks           []peakLine `json:"peaks"`
-	PollOperation   string     `json:"polling_operation,omitempty"`
-	NaiveCalls      float64    `json:"naive_polling_calls_per_month"`
-	NaiveDollars    float64    `json:"naive_polling_usd_per_month"` // the same items stored included
-	NaivePerSecond  float64    `json:"naive_polling_requests_per_second"`
-	Warnings        []string   `json:"warnings"`
-	Notes           []string   `json:"notes"`
+	Replicas        int         `json:"replicas"`
+	Stored          int         `json:"stored"`
+	StoredUnit      string      `json:"stored_unit,omitempty"`
+	TTL             string      `json:"ttl"`
+	StartsPerMonth  float64     `json:"starts_per_replica_per_month"`
+	RotationsPerMon float64     `json:"changes_per_item_per_month"`
+	PerListing      int         `json:"items_per_listing"`
+	Calls           []costLine  `json:"calls"`
+	TotalCalls      float64     `json:"total_calls_per_month"`
+	CallDollars     float64     `json:"calls_usd_per_month"`
+	StoredPrice     float64     `json:"usd_per_stored_month,omitempty"` // when every layer charges the same
+	StorageDollars  float64     `json:"stored_usd_per_month"`
+	TotalDollars    float64     `json:"total_usd_per_month"`
+	Peaks           []peakLine  `json:"peaks"`
+	PollOperation   string      `json:"polling_operation,omitempty"`
+	NaiveCalls      float64     `json:"naive_polling_calls_per_month"`
+	NaiveDollars    float64     `json:"naive_polling_usd_per_month"` // the same items stored included
+	NaivePerSecond  float64     `json:"naive_polling_requests_per_second"`
+	Setups          []setupLine `json:"setups,omitempty"`
+	Warnings        []string    `json:"warnings"`
+	Notes           []string    `json:"notes"`
 }
 
 // opUse is one operation summed over the layers: per replica at a start, at
@@ -95,6 +97,7 @@ type opUse struct {
 	config.APICall
 	perChange float64 // calls after one followed item changed, for the text
 	changes   float64 // calls a month per replica for changes
+	perMonth  float64 // calls a month per replica, whatever the refreshes
 	unit      string
 }
 
@@ -107,14 +110,15 @@ func mergeCalls(f fleet) []*opUse {
 			i := slices.IndexFunc(ops, func(o *opUse) bool { return o.Service == c.Service && o.Operation == c.Operation })
 			if i < 0 {
 				ops = append(ops, &opUse{APICall: c, perChange: c.PerChange, unit: m.StoredUnit})
-				ops[len(ops)-1].AtStart, ops[len(ops)-1].PerRefresh, ops[len(ops)-1].PerChange = 0, 0, 0
+				ops[len(ops)-1].AtStart, ops[len(ops)-1].PerRefresh, ops[len(ops)-1].PerChange, ops[len(ops)-1].PerMonth = 0, 0, 0, 0
 				i = len(ops) - 1
 			}
 			o := ops[i]
 			o.AtStart += c.AtStart
 			o.PerRefresh += c.PerRefresh
 			o.changes += c.PerChange * float64(m.Followed) * f.rotationsPerMon
-			if o.Note == "" || c.AtStart+c.PerRefresh+c.PerChange*float64(m.Followed) > 0 {
+			o.perMonth += c.PerMonth
+			if o.Note == "" || c.AtStart+c.PerRefresh+c.PerChange*float64(m.Followed)+c.PerMonth > 0 {
 				o.Note = c.Note
 			}
 		}
@@ -159,7 +163,7 @@ func estimate(f fleet) costEstimate {
 	ops := mergeCalls(f)
 	var naiveDollars float64
 	for _, o := range ops {
-		calls := starts*o.AtStart + refreshes*o.PerRefresh + replicas*o.changes
+		calls := starts*o.AtStart + refreshes*o.PerRefresh + replicas*(o.changes+o.perMonth)
 		e.Calls = append(e.Calls, costLine{Service: o.Service, Operation: o.Operation, When: o.when(f),
 			CallsMonth: calls, DollarsMonth: roundTo(calls*o.PricePer10k/10000, 4)})
 		e.TotalCalls += calls
@@ -200,6 +204,9 @@ func (o *opUse) when(f fleet) string {
 	}
 	if o.changes > 0 {
 		parts = append(parts, fmt.Sprintf("%s per replica after each change of a %s", num(o.perChange), unitOr(o.unit)))
+	}
+	if o.perMonth > 0 {
+		parts = append(parts, fmt.Sprintf("%s per replica a month", count(o.perMonth)))
 	}
 	if len(parts) == 0 {
 		if o.Note != "" {
@@ -274,6 +281,7 @@ func costCommand() *command {
 		perListing  int
 		window      time.Duration
 		format      *choice
+		push, check *choice
 	)
 	return &command{
 		name:    "cost",
@@ -297,10 +305,20 @@ throttled. No layer is read.`,
 			fs.IntVar(&perListing, "items-per-listing", defaultPerListing, "the number of items assumed behind each source a layer discovers by listing,\nsuch as a Secrets Manager prefix")
 			fs.DurationVar(&window, "startup-window", time.Second, "the time over which the whole fleet starts, for the peak rates")
 			format = formatFlag(fs, "text", "json")
+			push = &choice{allowed: []string{"none", config.PushQueue, config.PushFanout}, value: "none"}
+			fs.Var(push, "push", "model push refresh: none, queue (a queue per replica) or fanout (a topic fanned out\nto a queue each replica creates); with push, --ttl is the safety-net poll (default 1h)")
+			check = &choice{allowed: []string{"own", config.CheckEach, config.CheckListed}, value: "own"}
+			fs.Var(check, "check", "how a refresh checks for changes: own (the layer's configuration), each\n(one DescribeSecret per secret) or listed (ListSecrets pages gate the checks)")
 		},
 		run: func(r *runner, ctx context.Context, _ []string) int {
 			f := fleet{replicas: replicas, ttl: ttl, startsPerMonth: starts,
 				rotationsPerMon: rotation, perListing: perListing, startupWindow: window}
+			if push.value != "none" {
+				f.push = push.value
+			}
+			if check.value != "own" {
+				f.checkMode = check.value
+			}
 			if err := f.check(); err != nil {
 				return r.fail(usageError{err})
 			}
@@ -308,21 +326,19 @@ throttled. No layer is read.`,
 			if err != nil {
 				return r.fail(err)
 			}
-			if f.ttl == 0 {
-				f.ttl = opts.RefreshInterval
-			}
-			if f.ttl <= 0 {
-				f.ttl = 5 * time.Minute
-			}
-			for _, l := range layers {
-				if cm, ok := l.(CostModeler); ok {
-					f.models = append(f.models, cm.CostModel(config.CostScope{ItemsPerListing: perListing}))
-				}
+			f.ttl = serviceTTL(f, opts)
+			modelers, pushable := costLayers(layers)
+			scope := config.CostScope{ItemsPerListing: perListing, Replicas: replicas, Check: f.checkMode, Push: config.PushWiring{Mode: f.push}}
+			for _, cm := range modelers {
+				f.models = append(f.models, cm.CostModel(scope))
 			}
 			if len(f.models) == 0 {
 				return r.fail(usageError{errors.New("no layer of the service calls a paid API (none is a configcheck.CostModeler)")})
 			}
 			e := estimate(f)
+			for _, s := range compareSetups(serviceTTL(fleet{ttl: ttl}, opts), pushable) {
+				e.Setups = append(e.Setups, estimateSetup(f, modelers, s))
+			}
 			if format.value == "json" {
 				enc := json.NewEncoder(r.stdout)
 				enc.SetIndent("", "  ")
@@ -401,6 +417,9 @@ func writeCostText(w io.Writer, e costEstimate) error {
 		return err
 	}
 
+	if err := writeSetups(w, e); err != nil {
+		return err
+	}
 	if e.PollOperation == "" {
 		return writeCostNotes(w, e)
 	}
@@ -489,3 +508,34 @@ func percent(v float64) string {
 
 // num renders a small count without a needless decimal point.
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// serviceTTL is the refresh interval cost assumes: --ttl, else the
+// service's RefreshInterval, else 5 minutes; with push, --ttl else an hour
+// (the safety net).
+func serviceTTL(f fleet, opts *config.Options) time.Duration {
+	switch {
+	case f.ttl > 0:
+		return f.ttl
+	case f.push != "":
+		return defaultSafetyNet
+	case opts != nil && opts.RefreshInterval > 0:
+		return opts.RefreshInterval
+	}
+	return 5 * time.Minute
+}
+
+// costLayers returns the layers that describe their cost, and whether any
+// can learn of changes by push.
+func costLayers(layers []config.Layer) ([]CostModeler, bool) {
+	var out []CostModeler
+	pushable := false
+	for _, l := range layers {
+		if cm, ok := l.(CostModeler); ok {
+			out = append(out, cm)
+		}
+		if ep, ok := l.(EventPatterner); ok && ep.EventPattern() != nil {
+			pushable = true
+		}
+	}
+	return out, pushable
+}

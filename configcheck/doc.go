@@ -44,8 +44,13 @@
 //     validation.
 //   - diff a.json b.json: two environments compared, from the JSON output of
 //     explain; secrets by fingerprint only.
-//   - cost: API calls and dollars a month for a fleet.
-//   - iam: the least-privilege IAM policy for the layers.
+//   - cost: API calls and dollars a month for a fleet, and polling,
+//     listing-gated polling and push compared, with the pickup latency each
+//     gives.
+//   - iam: the least-privilege IAM policy for the layers (--push adds the
+//     SQS and SNS actions of push refresh).
+//   - infra: the EventBridge rule, topic and queue that push refresh needs,
+//     as CloudFormation and Terraform.
 //
 // Every subcommand accepts --help. Flags may come before the subcommand
 // ("--environment prod validate"), between and after its arguments.
@@ -58,7 +63,7 @@
 // it returns, configcheck uses EnvPrefix, Strict (or --strict), Production (or
 // --production, --production=false), Validator, FingerprintKey (unless
 // STRATA_FINGERPRINT_KEY is set) and RefreshInterval (the default of cost
-// --ttl). env, cost and iam call Setup but load no layer.
+// --ttl). env, cost, iam and infra call Setup but load no layer.
 //
 // configcheck knows no concrete layer and switches on no layer name. Any
 // config.Layer (koanf.New, config.Static, a custom one) is loaded,
@@ -80,10 +85,12 @@
 //   - SecretHolder (env, with Locator): a layer that is not sensitive as a
 //     whole but marks its sensitive values, as ssm.Reader does for
 //     SecureStrings, so that env names it as a secret's source.
+//   - EventPatterner (infra, cost): the EventBridge event pattern of the
+//     changes it follows; secretsmanager.Reader.
 //
-// A layer that implements none of them is left out only of iam and cost,
-// which end with ExitUsage when no layer implements theirs, and of the
-// expected sources of env.
+// A layer that implements none of them is left out only of iam, cost and
+// infra, which end with ExitUsage when no layer implements theirs, and of
+// the expected sources of env.
 //
 // A misspelt subcommand is answered with the closest one ("did you mean
 // validate?") and ExitUsage.

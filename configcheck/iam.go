@@ -94,6 +94,9 @@ func iamCommand() *command {
 		environment string
 		account     string
 		kmsKeys     listFlag
+		push        *choice
+		queue       string
+		topic       string
 	)
 	return &command{
 		name:    "iam",
@@ -105,13 +108,21 @@ each layer that can say (see configcheck.Permissioner). For Secrets Manager:
 GetSecretValue and DescribeSecret on each configured secret,
 BatchGetSecretValue for the start-up batch, ListSecrets when a prefix source
 exists, and kms:Decrypt on the customer managed keys given with
---kms-key-arn; the region is that of the service's AWS configuration
+--kms-key-arn; with --push queue, sqs:ReceiveMessage, sqs:DeleteMessage and
+sqs:GetQueueAttributes on the queue; with --push fanout, the SQS actions
+that create, tag, read, sweep and delete each replica's queue (named under
+the --queue prefix), sqs:ListQueues, and sns:Subscribe and sns:Unsubscribe
+on the topic; the region is that of the service's AWS configuration
 (AWS_REGION). Notes about the policy go to standard error, so the output can
 be redirected to a file as it is. No layer is read.`,
 		flags: func(r *runner, fs *flag.FlagSet) {
 			r.environmentFlag(fs, &environment)
 			fs.StringVar(&account, "account", "*", "the AWS `account` id that owns the resources")
 			fs.Var(&kmsKeys, "kms-key-arn", "the `ARN` of a customer managed KMS key that encrypts the values, repeatable")
+			push = &choice{allowed: []string{"none", config.PushQueue, config.PushFanout}, value: "none"}
+			fs.Var(push, "push", "add what push refresh needs: none, queue (read a queue the platform provides) or\nfanout (create, subscribe, tag and delete a queue per replica)")
+			fs.StringVar(&queue, "queue", "", "the queue's `name` (--push queue), or the prefix of the replicas' queue names (--push fanout)\n(default: the layer's)")
+			fs.StringVar(&topic, "topic", "", "the topic's `name` (--push fanout) (default: the layer's)")
 		},
 		run: func(r *runner, ctx context.Context, _ []string) int {
 			for _, k := range kmsKeys.values {
@@ -123,7 +134,17 @@ be redirected to a file as it is. No layer is read.`,
 			if err != nil {
 				return r.fail(err)
 			}
-			doc, notes := buildPolicy(layers, config.PermissionScope{Account: account, KeyIDs: kmsKeys.values})
+			scope := config.PermissionScope{Account: account, KeyIDs: kmsKeys.values,
+				Push: config.PushWiring{Queue: queue, Topic: topic}}
+			if push.value != "none" {
+				scope.Push.Mode = push.value
+			}
+			for flagName, v := range map[string]string{"--queue": queue, "--topic": topic} {
+				if v != "" && !awsName.MatchString(v) {
+					return r.fail(usageError{fmt.Errorf("%s %q: expected 1 to 80 letters, digits, - or _", flagName, v)})
+				}
+			}
+			doc, notes := buildPolicy(layers, scope)
 			if len(doc.Statement) == 0 {
 				return r.fail(usageError{errors.New("no layer of the service needs IAM permissions (none is a configcheck.Permissioner)")})
 			}

@@ -37,6 +37,16 @@ type CostModeler interface {
 	CostModel(scope config.CostScope) config.CostModel
 }
 
+// An EventPatterner is a layer that can learn of changes from events routed
+// through Amazon EventBridge, such as Secrets Manager's Secret Label Updated
+// events. infra prints the rule and the topic and queue wiring for its
+// pattern, and cost compares push with polling for it.
+type EventPatterner interface {
+	// EventPattern returns the EventBridge event pattern that matches the
+	// changes of the values the layer reads, or nil when it follows none.
+	EventPattern() map[string]any
+}
+
 // A FileLister is a layer that reads files on the local disk, such as a .env
 // file. lint checks that each is readable by its owner only and not tracked
 // by git, and findings about a listed file are placed on it in GitHub

@@ -148,6 +148,7 @@ func commands() []*command {
 		diffCommand(),
 		costCommand(),
 		iamCommand(),
+		infraCommand(),
 	}
 }
 

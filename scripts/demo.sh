@@ -46,3 +46,7 @@ echo "configcheck explain now reads the new AWSCURRENT version:"
 echo
 echo "== examples/lambda: lazy mode, no background goroutine (two simulated invocations)"
 APP_DATABASE_HOST=orders-db.internal "$BIN/lambda" -environment demo -invocations 2
+
+echo
+echo "== Push refresh: a rotation arriving by SQS, then the same kind of rotation with push off"
+"$BIN/strata-emulator" push-demo -endpoint "$url"

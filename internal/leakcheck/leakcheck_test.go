@@ -99,18 +99,22 @@ var registry = map[string]entry{
 		return both(f.sm.Permissions(config.PermissionScope{Account: "123456789012"})...)
 	}},
 	"config.PermissionScope": {values: func(*fixture) []any { return both(config.PermissionScope{Account: "*"}) }},
-	"config.CostScope":       {values: func(*fixture) []any { return both(config.CostScope{ItemsPerListing: 3}) }},
-	"config.CostModel":       {values: func(f *fixture) []any { return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3})) }},
+	"config.PushWiring": {values: func(*fixture) []any {
+		return both(config.PushWiring{Mode: config.PushFanout, Queue: "orders-", Topic: "secret-changes"})
+	}},
+	"config.CostScope": {values: func(*fixture) []any { return both(config.CostScope{ItemsPerListing: 3}) }},
+	"config.CostModel": {values: func(f *fixture) []any { return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3})) }},
 	"config.APICall": {values: func(f *fixture) []any {
 		return both(f.sm.CostModel(config.CostScope{ItemsPerListing: 3}).Calls...)
 	}},
-	"configcheck.Setup":        {exempt: noValue},
-	"health.StatusSource":      {exempt: noValue},
-	"configcheck.CostModeler":  {exempt: noValue},
-	"configcheck.FileLister":   {exempt: noValue},
-	"configcheck.Locator":      {exempt: noValue},
-	"configcheck.SharedFiler":  {exempt: noValue},
-	"configcheck.Permissioner": {exempt: noValue},
+	"configcheck.Setup":          {exempt: noValue},
+	"health.StatusSource":        {exempt: noValue},
+	"configcheck.CostModeler":    {exempt: noValue},
+	"configcheck.EventPatterner": {exempt: noValue},
+	"configcheck.FileLister":     {exempt: noValue},
+	"configcheck.Locator":        {exempt: noValue},
+	"configcheck.SharedFiler":    {exempt: noValue},
+	"configcheck.Permissioner":   {exempt: noValue},
 	"examples/service/appconfig.Setup": {values: func(*fixture) []any {
 		return both(appconfig.Setup{EnvFile: ".env", Environ: func() []string { return []string{"APP_API_KEY=" + canary} }})
 	}},
@@ -156,6 +160,9 @@ var registry = map[string]entry{
 	"providers/secretsmanager.Spec": {values: func(f *fixture) []any { return both(f.sm.Specs()...) }},
 	"providers/secretsmanager.SpecOptions": {values: func(*fixture) []any {
 		return both(secretsmanager.SpecOptions{Stage: secretsmanager.StagePrevious, VersionID: "v1", Optional: true})
+	}},
+	"providers/secretsmanager.ListGate": {values: func(*fixture) []any {
+		return both(secretsmanager.ListGateOff, secretsmanager.ListGateAuto, secretsmanager.ListGate(9))
 	}},
 	"providers/secretsmanager/push.SQSAPI": {exempt: noValue},
 	"providers/secretsmanager/push.SNSAPI": {exempt: noValue},

@@ -120,6 +120,8 @@ func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 			Notes: []string{fmt.Sprintf(`ListSecrets, needed to discover secrets under %s, does not support resource-level permissions, so its Resource is "*"; it lists names and metadata, never values`,
 				strings.Join(list, ", "))},
 		})
+	} else if l.opts.ListGate == ListGateAuto {
+		out = append(out, gatePermission())
 	}
 	if len(scope.KeyIDs) > 0 {
 		kms := config.Permission{
@@ -131,7 +133,7 @@ func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 		}
 		out = append(out, kms)
 	}
-	return out
+	return append(out, l.pushPermissions(scope, region, account)...)
 }
 
 // sourceCounts is what the cost model needs to know of the sources.
@@ -217,8 +219,11 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	if n.listPages == 0 {
 		list.Note = "no prefix source"
 	}
+	gated := l.costGate(scope, &describe, &list, len(n.describeIDs))
+	l.costConnectRead(scope, gated, &describe, &list, len(n.describeIDs))
+	calls := append([]config.APICall{batch, get, describe, list}, l.pushCalls(scope)...)
 	m := config.CostModel{
-		Calls:  []config.APICall{batch, get, describe, list},
+		Calls:  calls,
 		Stored: len(n.ids) + n.prefixSecrets, StoredUnit: "secret", PricePerStoredMonth: pricePerSecretMonth,
 		Followed:  n.followed,
 		PollCalls: float64(n.followed + n.pinned), PollOperation: OpGetSecretValue,
@@ -229,7 +234,13 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 	if n.prefixSecrets > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("each prefix source is assumed to hold %d secrets (configcheck cost --items-per-listing)", scope.ItemsPerListing))
 	}
+	if gated {
+		m.Notes = append(m.Notes, "ListSecrets gates the refresh: one page per 10 secrets named by id, and a DescribeSecret only for a secret the listing shows changed; the listing may lag a rotation by up to five minutes")
+	}
 	m.Notes = append(m.Notes, "prices are $0.05 per 10,000 API calls and $0.40 per secret per month")
+	if len(l.pushCalls(scope)) > 0 {
+		m.Notes = append(m.Notes, "push: SQS at $0.40 and SNS at $0.50 per million requests; an idle replica long-polls once every 20 s; EventBridge delivers AWS service events to the default bus free of charge")
+	}
 	return m
 }
 

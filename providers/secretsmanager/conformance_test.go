@@ -6,23 +6,28 @@ import (
 	"log/slog"
 	"testing"
 
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
 )
 
 // conformanceLayer is the layer under test: one JSON secret per section of
 // the suite's schema, each mounted at its section.
-func conformanceLayer(api API, secrets map[string]string, logger *slog.Logger) config.Layer {
+func conformanceLayer(api API, secrets map[string]string, logger *slog.Logger, gate ListGate) config.Layer {
 	var specs []Spec
 	for _, section := range configtest.Sections {
 		specs = append(specs, JSON(secrets[section], section, nil))
 	}
-	return NewWithClient(api, &Options{Logger: logger}, specs...)
+	return NewWithClient(api, &Options{Logger: logger, ListGate: gate}, specs...)
 }
 
 // TestConformance runs the layer contract, refresh rules included, on the
 // layer over the in-memory fake API.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { runConformance(t, ListGateOff) }
+
+// runConformance runs the suite with the reader's ListGate set to gate.
+func runConformance(t *testing.T, gate ListGate) {
 	configtest.TestLayer(t, configtest.Harness{Refresher: true, New: func(t *testing.T, s configtest.Setup) configtest.Fixture {
 		api := newFake()
 		// Like the SDK, fail a call whose ctx is done.
@@ -41,7 +46,7 @@ func TestConformance(t *testing.T) {
 			docs[section] = map[string]string{}
 			put(section)
 		}
-		layer := conformanceLayer(api, secrets, s.Logger)
+		layer := conformanceLayer(&failingList{api}, secrets, s.Logger, gate)
 		return configtest.Fixture{
 			Set: func(key, value string) {
 				section, name := splitKey(key)
@@ -89,4 +94,24 @@ func splitKey(key string) (section, name string) {
 		}
 	}
 	return key, ""
+}
+
+// failingList is the fake whose ListSecrets fails like its DescribeSecret
+// while a secret is made to fail: a failure of the service fails both.
+type failingList struct{ *fakeAPI }
+
+func (f *failingList) ListSecrets(ctx context.Context, in *sm.ListSecretsInput, o ...func(*sm.Options)) (*sm.ListSecretsOutput, error) {
+	f.mu.Lock()
+	var err error
+	for _, e := range f.describeErr {
+		err = e
+	}
+	f.mu.Unlock()
+	if err != nil {
+		if berr := f.begin(ctx, OpListSecrets); berr != nil {
+			return nil, berr
+		}
+		return nil, err
+	}
+	return f.fakeAPI.ListSecrets(ctx, in, o...)
 }

@@ -135,6 +135,19 @@
 // returns the changed values together with that error. Versions reports the
 // VersionId in use for each secret.
 //
+// With Options.ListGate set to ListGateAuto, a scheduled refresh (not one
+// Store.Refresh asked for, nor one that push events caused) checks the
+// secrets read by id with ListSecrets instead when that takes fewer calls:
+// their names in name filters of up to 10, one listing per 10 secrets, whose
+// entries carry each secret's versions. Only a secret whose listed AWSCURRENT
+// version is not the one in use (or that the listing does not show) is then
+// checked with DescribeSecret, and read only if DescribeSecret confirms the
+// move, so a listing never brings back an older version. ListSecrets may not
+// show changes of the last few minutes, so a gated refresh may see a rotation
+// one refresh later. A listing that fails leaves its secrets to
+// DescribeSecret in that refresh; one refused for good (access denied) turns
+// the gate off.
+//
 // # Push
 //
 // With Options.Push (a feed of package push) the layer is a config.Watcher:
@@ -166,8 +179,9 @@
 // remembered, so later loads go straight to GetSecretValue. A Prefix spec
 // adds one ListSecrets call per 100 secrets.
 //
-// A refresh with no change costs one DescribeSecret per secret read by id and
-// the ListSecrets pages of each prefix. Calls reports every API call by
+// A refresh with no change costs one DescribeSecret per secret read by id
+// (with ListGateAuto, one ListSecrets page per 10 of them instead) and the
+// ListSecrets pages of each prefix. Calls reports every API call by
 // operation and outcome (a config.CallCount per operation, the same map as
 // LayerStatus().Calls), so the cost can be checked in tests and metrics.
 //

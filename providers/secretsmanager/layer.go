@@ -45,6 +45,12 @@ type Options struct {
 	// Logger receives debug lines about API calls: operation, secret name,
 	// duration, outcome. Values are never logged. Defaults to discarding.
 	Logger *slog.Logger
+	// ListGate chooses how a refresh checks the versions of secrets named by
+	// id: ListGateOff (the default), one DescribeSecret per secret; or
+	// ListGateAuto, ListSecrets pages filtered by name when that takes fewer
+	// calls (see ListGateAuto for the lag it brings). Any other value is
+	// ListGateOff.
+	ListGate ListGate
 	// Push makes the reader a watching layer (see Reader.Watch): a feed of
 	// the Secret Label Updated events of the secrets it reads, built with
 	// push.Queue or push.FanOut. A rotation then reaches the store in about
@@ -84,6 +90,7 @@ type Reader struct {
 
 	calls   counters
 	noBatch atomic.Bool // BatchGetSecretValue was refused for good
+	noList  atomic.Bool // ListSecrets was refused for good: the gate is off
 }
 
 // state is what one read found: the config.State a store keeps for the

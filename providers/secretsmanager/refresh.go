@@ -92,7 +92,7 @@ func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config
 	bindings := l.bind(schema, listed, m)
 	refs := uniqueRefs(bindings)
 	listedVersions := versionsOfListing(listed)
-	next, toFetch, errs := l.checkVersions(ctx, prev, refs, listedVersions)
+	next, toFetch, errs := l.checkVersions(ctx, prev, refs, listedVersions, gateable(req))
 	if len(toFetch) > 0 {
 		errs = append(errs, l.fetchChanged(ctx, prev, toFetch, next)...)
 	}
@@ -133,7 +133,7 @@ func versionsOfListing(listed map[string][]listEntry) map[string]map[string][]st
 // listing, or with DescribeSecret) and returns the secrets that stay as they
 // are, the refs to fetch (new, or whose version moved) and the errors of the
 // check. A ref that could not be checked keeps its last good version.
-func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string) (map[ref]*secret, []ref, []error) {
+func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, listedVersions map[string]map[string][]string, gateable bool) (map[ref]*secret, []ref, []error) {
 	var errs []error
 	var ids []string
 	seen := map[string]bool{}
@@ -145,7 +145,12 @@ func (l *Reader) checkVersions(ctx context.Context, prev *state, refs []ref, lis
 			ids = append(ids, r.id)
 		}
 	}
-	described, derrs := l.describe(ctx, ids)
+	var gated map[string]map[string][]string
+	if gateable {
+		gated = l.gate(ctx, prev, ids)
+	}
+	described, derrs := l.describe(ctx, slices.DeleteFunc(ids, func(id string) bool { _, ok := gated[id]; return ok }))
+	maps.Copy(described, gated)
 
 	next := map[ref]*secret{}
 	var toFetch []ref

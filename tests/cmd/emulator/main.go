@@ -8,6 +8,7 @@
 //	strata-emulator put    [-endpoint URL] NAME VALUE|-
 //	strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
 //	strata-emulator put-parameter [-endpoint URL] [-type TYPE] NAME VALUE|-
+//	strata-emulator push-demo [-endpoint URL] [-poll D]
 //
 // (go run ./cmd/emulator from the tests folder; make demo builds
 // bin/strata-emulator.)
@@ -56,6 +57,15 @@
 //
 // put-parameter stores an SSM Parameter Store parameter (kumo serves SSM at
 // the same URL) as a new version, for the SSM layer; see parameters.go.
+//
+// push-demo shows push refresh against a running emulator: it creates a
+// secret and an SQS queue, loads a store whose Secrets Manager layer
+// long-polls the queue (secretsmanager.Options.Push), rotates the secret and
+// sends its Secret Label Updated event to the queue as an EventBridge rule
+// would (the emulator sends no such event), and prints how soon the store
+// served the new version; then the same rotation with a store that polls
+// every -poll (default 3s) instead. It prints versions and times, never a
+// value, and deletes the queue.
 package main
 
 import (
@@ -108,6 +118,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return rotateCommand(ctx, args, e)
 	case "put-parameter":
 		return putParameterCommand(ctx, args, e)
+	case "push-demo":
+		return pushDemoCommand(ctx, args, e)
 	case "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
@@ -121,5 +133,6 @@ const usage = `Usage:
   strata-emulator [serve] [-port N] [-seed FILE] [-url-file PATH] [-batch=false]
   strata-emulator put    [-endpoint URL] NAME VALUE|-
   strata-emulator rotate [-endpoint URL] [-key NAME] NAME [VALUE|-]
-` + putParameterUsage + `Run 'strata-emulator COMMAND -h' for the flags of a command.
+` + putParameterUsage + `  strata-emulator push-demo [-endpoint URL] [-poll D]
+Run 'strata-emulator COMMAND -h' for the flags of a command.
 `

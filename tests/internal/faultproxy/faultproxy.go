@@ -131,6 +131,9 @@ type Options struct {
 	// the target's GetSecretValue once per secret. When false the call is
 	// forwarded, and kumo answers 400 InvalidAction.
 	BatchShim bool
+	// ListFilterShim makes the proxy apply ListSecrets' name filters, which
+	// kumo ignores (see listFiltered). When false the call is forwarded.
+	ListFilterShim bool
 }
 
 // maxBody bounds the request body read into memory: a secret value is at
@@ -381,6 +384,10 @@ var errorFaults = map[Fault]struct {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string, body []byte) {
 	if op == "BatchGetSecretValue" && p.opts.BatchShim {
 		p.batch(w, r, body)
+		return
+	}
+	if op == "ListSecrets" && p.opts.ListFilterShim && bytes.Contains(body, []byte(`"Filters"`)) {
+		p.listFiltered(w, r, body)
 		return
 	}
 	p.rp.ServeHTTP(w, r)
