@@ -109,9 +109,12 @@ type fakeDB struct {
 	refused int
 	down    error // when set, every attempt fails with it
 	open    map[*fakeConn]bool
+	closes  chan string // the user of each connection closed, when not full
 }
 
-func newFakeDB(user, pw string) *fakeDB { return &fakeDB{user: user, pw: pw, open: map[*fakeConn]bool{}} }
+func newFakeDB(user, pw string) *fakeDB {
+	return &fakeDB{user: user, pw: pw, open: map[*fakeConn]bool{}, closes: make(chan string, 64)}
+}
 
 func (db *fakeDB) setPassword(user, pw string) {
 	db.mu.Lock()
@@ -197,13 +200,19 @@ type fakeConn struct {
 	closed atomic.Bool
 }
 
-func (c *fakeConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("fake: no statements") }
-func (c *fakeConn) Begin() (driver.Tx, error)           { return nil, errors.New("fake: no transactions") }
+func (c *fakeConn) Prepare(string) (driver.Stmt, error) {
+	return nil, errors.New("fake: no statements")
+}
+func (c *fakeConn) Begin() (driver.Tx, error) { return nil, errors.New("fake: no transactions") }
 func (c *fakeConn) Close() error {
 	c.closed.Store(true)
 	c.db.mu.Lock()
 	delete(c.db.open, c)
 	c.db.mu.Unlock()
+	select {
+	case c.db.closes <- c.user:
+	default:
+	}
 	return nil
 }
 

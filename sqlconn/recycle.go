@@ -19,7 +19,7 @@ type RecycleOptions struct {
 	Keys []string
 	// Within is the age above which connections are closed while recycling:
 	// every connection opened before a change is older than Within at most
-	// Within after it. Default: 30 seconds.
+	// Within after it. Recycling lasts 2·Within + 1s. Default: 30 seconds.
 	Within time.Duration
 	// MaxLifetime is the pool's own setting of sql.DB.SetConnMaxLifetime,
 	// which RecycleOnChange sets again when recycling ends. Default: 0,
@@ -40,16 +40,16 @@ type RecycleOptions struct {
 // credentials they were opened with).
 //
 // After such a change it sets db.SetConnMaxLifetime(Within) (or the pool's
-// own MaxLifetime, if shorter) for 2·Within, then sets MaxLifetime again. So
-// each connection opened before the change is older than Within from Within
-// after the change on, and database/sql closes it when it is next taken
-// from the pool or when its cleaner runs (at least every second, at most
-// every Within): by 2·Within after the change, every connection of the old
-// credentials that was idle at some point of that time is closed. A
-// connection that stays checked out for the whole 2·Within is not. During
-// the same time a connection opened after the change may be closed once
-// for its age, which costs one extra dial. A further change while
-// recycling starts the 2·Within again.
+// own MaxLifetime, if shorter) for 2·Within + 1s, then sets MaxLifetime
+// again. So each connection opened before the change is older than Within
+// from Within after the change on, and database/sql closes it when it is
+// next taken from the pool or when its cleaner runs (every Within, or every
+// second if Within is shorter): by 2·Within + 1s after the change every
+// connection of the old credentials that was idle at some point of that
+// time is closed. A connection that stays checked out for the whole time is
+// not. During the same time a connection opened after the change may be
+// closed once for its age, which costs one extra dial. A further change
+// while recycling starts the time again.
 //
 // It returns a function that stops watching and, if recycling is under way,
 // sets MaxLifetime again at once; call it before db.Close or store.Close.
@@ -119,10 +119,15 @@ func (r *recycler) changed(keys []string) {
 	}
 	r.gen++
 	gen := r.gen
-	r.timer = time.AfterFunc(2*r.opts.Within, func() { r.end(gen) })
+	hold := r.hold()
+	r.timer = time.AfterFunc(hold, func() { r.end(gen) })
 	r.opts.Logger.Info("sqlconn: credentials changed; recycling connections opened before",
-		"keys", hit, "max_lifetime", lifetime, "for", 2*r.opts.Within)
+		"keys", hit, "max_lifetime", lifetime, "for", hold)
 }
+
+// hold is how long recycling lasts: two Within, and the second of
+// database/sql's cleaner, which runs no more often than every second.
+func (r *recycler) hold() time.Duration { return 2*r.opts.Within + time.Second }
 
 // end sets the pool's own MaxLifetime again.
 func (r *recycler) end(gen int) {
