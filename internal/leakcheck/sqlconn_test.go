@@ -49,4 +49,3 @@ type leakyAuthError struct{ dsn string }
 
 func (e *leakyAuthError) Error() string    { return "password authentication failed for " + e.dsn }
 func (e *leakyAuthError) SQLState() string { return "28P01" }
-
