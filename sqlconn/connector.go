@@ -220,9 +220,8 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 	if err == nil {
 		return conn, nil
 	}
-	if conn != nil {
-		_ = conn.Close()
-	}
+	// conn is not touched: lib/pq returns a nil *conn in a non-nil
+	// driver.Conn with its error, whose Close panics.
 	r.addSources()
 	if r.c.opts.IsAuthError(err) {
 		r.auth = true

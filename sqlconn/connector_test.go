@@ -336,3 +336,28 @@ func TestWithDatabaseSQL(t *testing.T) {
 		t.Fatalf("%d connections open, want the old and the new", n)
 	}
 }
+
+// typedNilConnector fails the way lib/pq does: a nil *fakeConn in a non-nil
+// driver.Conn, with the error. Touching the connection panics.
+type typedNilConnector struct{ err error }
+
+func (c typedNilConnector) Connect(context.Context) (driver.Conn, error) {
+	var conn *fakeConn
+	return conn, c.err
+}
+func (c typedNilConnector) Driver() driver.Driver { return fakeDriver{} }
+
+// TestFailedConnectionIsNotTouched: the connection value a driver returns
+// with an error is ignored, as database/sql ignores it.
+func TestFailedConnectionIsNotTouched(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "pw")
+	st := newStore(t, l, time.Nanosecond, nil)
+	for _, err := range []error{&pgError{Code: "28P01"}, &pgError{Code: "3D000"}} {
+		c := sqlconn.New(st, func(*dbConfig) (driver.Connector, error) { return typedNilConnector{err}, nil },
+			&sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: time.Nanosecond})
+		if conn, got := c.Connect(context.Background()); got == nil || conn != nil {
+			t.Fatalf("got %v, %v: want no connection and an error", conn, got)
+		}
+	}
+}
