@@ -19,7 +19,9 @@ import (
 type Options struct {
 	// RetryBudget is how long one Connect keeps retrying after an
 	// authentication failure, measured from the Connect's start; the
-	// caller's context can end it sooner. Default: 20 seconds.
+	// caller's context can end it sooner. A negative budget turns retrying
+	// off: one attempt, its error sanitized as always. Default (zero): 20
+	// seconds.
 	RetryBudget time.Duration
 	// IsAuthError reports whether a connection attempt's error is an
 	// authentication failure, which the Connector rides out; any other error
@@ -29,9 +31,10 @@ type Options struct {
 	// Backoff is the first wait before trying again with credentials that
 	// did not change after a refresh; it doubles with each such attempt up
 	// to MaxBackoff, and each wait is jittered to between half and all of
-	// it. Default: 100 milliseconds.
+	// it. Default (zero or negative): 100 milliseconds.
 	Backoff time.Duration
-	// MaxBackoff caps the wait between attempts. Default: 2 seconds.
+	// MaxBackoff caps the wait between attempts; one below Backoff is
+	// Backoff. Default (zero or negative): 2 seconds.
 	MaxBackoff time.Duration
 	// Keys are the configuration keys of the credentials ("database.password",
 	// "database.user"): errors and logs name where their values came from.
@@ -52,8 +55,11 @@ func (o *Options) normalize() Options {
 		n = *o
 		n.Keys = slices.Clone(o.Keys)
 	}
-	if n.RetryBudget <= 0 {
+	switch {
+	case n.RetryBudget == 0:
 		n.RetryBudget = 20 * time.Second
+	case n.RetryBudget < 0:
+		n.RetryBudget = 0
 	}
 	if n.IsAuthError == nil {
 		n.IsAuthError = AuthError
@@ -99,8 +105,20 @@ type Connector struct {
 // itself; see DSN for a driver and a DSN, or use the driver's own
 // constructor (pq.NewConnector, mysql.NewConnector, stdlib.GetConnector).
 // A nil opts is the zero Options.
+//
+// A nil store or dial gives a Connector whose Connect and Driver().Open
+// return an error saying so.
 func New[T any](store *config.Store[T], dial func(cfg *T) (driver.Connector, error), opts *Options) *Connector {
 	o := opts.normalize()
+	if store == nil || dial == nil {
+		err := ownError("New was given a nil store or dial function")
+		return &Connector{
+			get:     func() (any, func() (driver.Connector, error)) { return nil, func() (driver.Connector, error) { return nil, err } },
+			refresh: func(context.Context) error { return err },
+			sources: func() []string { return nil },
+			opts:    o,
+		}
+	}
 	keys := o.Keys
 	return &Connector{
 		get: func() (any, func() (driver.Connector, error)) {
@@ -152,10 +170,16 @@ func (c *Connector) Driver() driver.Driver {
 		err = errNilConnector
 	}
 	code, text := describe(err)
-	return failedDriver{&Error{Attempts: 0, Reason: "dial failed", Code: code, Cause: text, match: kept(err)}}
+	return failedDriver{&Error{Attempts: 0, Reason: "the dial function failed", Code: code, Cause: text, match: kept(err)}}
 }
 
-var errNilConnector = errors.New("dial returned a nil driver.Connector")
+var errNilConnector = ownError("the dial function returned a nil driver.Connector")
+
+// ownError is an error of this package, whose text is known to be safe, so
+// an *Error quotes it.
+type ownError string
+
+func (e ownError) Error() string { return string(e) }
 
 type failedDriver struct{ err error }
 
@@ -174,6 +198,9 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	c.stats.connects.Add(1)
 	r := &run{c: c, ctx: ctx, start: c.opts.Clock.Now()}
 	r.deadline = r.start.Add(c.opts.RetryBudget)
+	if ctx.Err() != nil {
+		return nil, r.fail(ctx.Err(), "the context ended before the first attempt")
+	}
 	for {
 		cfg, dial := c.get()
 		conn, err := r.attempt(ctx, dial)
@@ -182,7 +209,14 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			return conn, nil
 		}
 		if !r.auth {
-			return nil, r.fail(err, "not an authentication failure")
+			reason := "not an authentication failure"
+			switch {
+			case r.dialFailed:
+				reason = "the dial function failed"
+			case ctx.Err() != nil:
+				reason = "the context ended"
+			}
+			return nil, r.fail(err, reason)
 		}
 		if reason := r.wait(ctx, cfg); reason != "" {
 			return nil, r.fail(err, reason)
@@ -199,7 +233,8 @@ type run struct {
 	attempts   int
 	authFails  int
 	unchanged  int // attempts in a row with credentials a refresh did not change
-	auth       bool
+	auth       bool // the last attempt failed authentication
+	dialFailed bool // the last attempt's dial function failed
 	sources    []string
 	refreshErr error
 }
@@ -208,12 +243,13 @@ type run struct {
 func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)) (driver.Conn, error) {
 	r.attempts++
 	r.c.stats.attempts.Add(1)
-	r.auth = false
+	r.auth, r.dialFailed = false, false
 	connector, err := dial()
 	if err == nil && connector == nil {
 		err = errNilConnector
 	}
 	if err != nil {
+		r.dialFailed = true
 		return nil, err
 	}
 	conn, err := connector.Connect(ctx)
@@ -264,6 +300,9 @@ func (r *run) wait(ctx context.Context, cfg any) string {
 	cancel()
 	if ctx.Err() != nil {
 		return "the context ended"
+	}
+	if errors.Is(r.refreshErr, config.ErrClosed) {
+		return "the store is closed, so the credentials cannot change"
 	}
 	if now, _ := c.get(); now != cfg {
 		r.unchanged = 0

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/sqlconn"
 )
@@ -359,5 +360,70 @@ func TestFailedConnectionIsNotTouched(t *testing.T) {
 		if conn, got := c.Connect(context.Background()); got == nil || conn != nil {
 			t.Fatalf("got %v, %v: want no connection and an error", conn, got)
 		}
+	}
+}
+
+// TestBadInputs: a nil store or dial, a negative budget, a done context and
+// a closed store each end the Connect with an error that says why, and
+// nothing panics.
+func TestBadInputs(t *testing.T) {
+	ctx := context.Background()
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Nanosecond, nil)
+	db := newFakeDB("app", "new")
+	discard := slog.New(slog.DiscardHandler)
+
+	for _, c := range []*sqlconn.Connector{sqlconn.New[dbConfig](nil, db.dial, nil), sqlconn.New(st, nil, nil)} {
+		if _, err := c.Connect(ctx); err == nil || !strings.Contains(err.Error(), "New was given a nil store or dial function") {
+			t.Errorf("got %v, want an error saying what was wrong", err)
+		}
+		if _, err := c.Driver().Open(""); err == nil {
+			t.Error("Driver().Open of a connector without a store succeeded")
+		}
+	}
+
+	once := sqlconn.New(st, db.dial, &sqlconn.Options{RetryBudget: -1, Logger: discard})
+	if _, err := once.Connect(ctx); !errors.Is(err, sqlconn.ErrAuth) || once.Stats().Attempts != 1 || once.Stats().Refreshes != 0 {
+		t.Errorf("a negative budget: got %v after %+v, want ErrAuth after one attempt and no refresh", err, once.Stats())
+	}
+
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	c := sqlconn.New(st, db.dial, &sqlconn.Options{Logger: discard})
+	if _, err := c.Connect(done); !errors.Is(err, context.Canceled) || c.Stats().Attempts != 0 ||
+		!strings.Contains(err.Error(), "before the first attempt") {
+		t.Errorf("a done context: got %v after %d attempts, want context.Canceled before any", err, c.Stats().Attempts)
+	}
+
+	closed := newStore(t, l, time.Nanosecond, nil)
+	_ = closed.Close()
+	c = sqlconn.New(closed, db.dial, &sqlconn.Options{Logger: discard})
+	_, err := c.Connect(ctx)
+	if !errors.Is(err, sqlconn.ErrAuth) || !strings.Contains(err.Error(), "the store is closed") || c.Stats().Attempts != 1 {
+		t.Errorf("a closed store: got %v after %d attempts, want ErrAuth after one, saying the store is closed", err, c.Stats().Attempts)
+	}
+}
+
+// TestStaticStore: a store with no refreshable layer cannot move, so the
+// Connect retries with backoff until its budget is spent, and does not spin.
+func TestStaticStore(t *testing.T) {
+	st, err := config.Load[dbConfig](context.Background(), &config.Options{Logger: slog.New(slog.DiscardHandler), MinRefreshInterval: time.Nanosecond},
+		config.StaticSecrets("secrets", map[string]string{"database.user": "app", "database.password": "old"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := configtest.NewClock(epoch)
+	c := sqlconn.New(st, newFakeDB("app", "new").dial, &sqlconn.Options{Clock: clock, Logger: slog.New(slog.DiscardHandler),
+		RetryBudget: 5 * time.Second, Backoff: time.Second, MaxBackoff: time.Second})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err = c.Connect(context.Background())
+	}()
+	waits := driveClock(t, clock, done)
+	if !errors.Is(err, sqlconn.ErrAuth) || waits < 5 || waits > 10 {
+		t.Fatalf("got %v after %d waits, want ErrAuth after 5 to 10", err, waits)
 	}
 }

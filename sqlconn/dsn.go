@@ -44,7 +44,7 @@ func (c *dsnConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c *dsnConnector) Driver() driver.Driver { return c.d }
 
-var errNilDriver = fmt.Errorf("sqlconn.DSN was given a nil driver")
+var errNilDriver = ownError("sqlconn.DSN was given a nil driver")
 
 func (c *dsnConnector) String() string {
 	return fmt.Sprintf("sqlconn.DSN(%T, %s)", c.d, config.Redacted)

@@ -151,6 +151,10 @@ func describe(err error) (code, text string) {
 		}
 		return false
 	})
+	var own ownError
+	if errors.As(err, &own) {
+		return "", own.Error()
+	}
 	var b strings.Builder
 	switch kind {
 	case sqlState:
