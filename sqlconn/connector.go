@@ -113,7 +113,9 @@ func New[T any](store *config.Store[T], dial func(cfg *T) (driver.Connector, err
 	if store == nil || dial == nil {
 		err := ownError("New was given a nil store or dial function")
 		return &Connector{
-			get:     func() (any, func() (driver.Connector, error)) { return nil, func() (driver.Connector, error) { return nil, err } },
+			get: func() (any, func() (driver.Connector, error)) {
+				return nil, func() (driver.Connector, error) { return nil, err }
+			},
 			refresh: func(context.Context) error { return err },
 			sources: func() []string { return nil },
 			opts:    o,
@@ -232,7 +234,7 @@ type run struct {
 	deadline   time.Time
 	attempts   int
 	authFails  int
-	unchanged  int // attempts in a row with credentials a refresh did not change
+	unchanged  int  // attempts in a row with credentials a refresh did not change
 	auth       bool // the last attempt failed authentication
 	dialFailed bool // the last attempt's dial function failed
 	sources    []string
