@@ -93,6 +93,7 @@ func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 // when the database refuses the credentials.
 type Connector struct {
 	get     func() (cfg any, dial func() (driver.Connector, error))
+	pending func(cfg any) (driver.Connector, error) // nil without NewPending
 	refresh func(ctx context.Context) error
 	sources func() []string
 	opts    Options
@@ -131,6 +132,30 @@ func New[T any](store *config.Store[T], dial func(cfg *T) (driver.Connector, err
 		sources: func() []string { return sourcesOf(store, keys) },
 		opts:    o,
 	}
+}
+
+// NewPending is New with a second dial function for single-user rotation:
+// pending builds a connector from the pending credentials in cfg, the
+// AWSPENDING version of the secret, which a rotation's setSecret has
+// already set in the database while AWSCURRENT still holds the old
+// password. It returns nil, nil when cfg holds no pending version (no
+// rotation under way). Mount that version in the store with a second spec
+// of the same secret:
+//
+//	secretsmanager.JSON("app/db", "database_pending",
+//		&secretsmanager.SpecOptions{Stage: "AWSPENDING", Optional: true})
+//
+// Once per Connect, after the store's current credentials were refused, the
+// Connector tries the pending ones, if the store serves any then, before it
+// refreshes or waits; success ends the Connect (Stats.PendingOK). Otherwise
+// it goes on as New's Connector does. The pending credentials are tried on
+// the database only: they are never served as the current config.
+func NewPending[T any](store *config.Store[T], dial, pending func(cfg *T) (driver.Connector, error), opts *Options) *Connector {
+	c := New(store, dial, opts)
+	if store != nil && dial != nil && pending != nil {
+		c.pending = func(cfg any) (driver.Connector, error) { return pending(cfg.(*T)) }
+	}
+	return c
 }
 
 // sourcesOf describes where the values of keys (by default every secret
@@ -195,7 +220,9 @@ func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 // time) and tries again with what the store serves then: at once if the
 // credentials changed, else after a jittered backoff, again refreshing after
 // each failure, until an attempt succeeds, a non-authentication error comes,
-// the retry budget is spent or ctx ends. Its error is then an *Error.
+// the retry budget is spent or ctx ends. Its error is then an *Error. A
+// Connector made by NewPending also tries the pending credentials once,
+// after the first refusal at which the store serves some.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	c.stats.connects.Add(1)
 	r := &run{c: c, ctx: ctx, start: c.opts.Clock.Now()}
@@ -220,6 +247,9 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			}
 			return nil, r.fail(err, reason)
 		}
+		if conn := r.tryPending(ctx); conn != nil {
+			return conn, nil
+		}
 		if reason := r.wait(ctx, cfg); reason != "" {
 			return nil, r.fail(err, reason)
 		}
@@ -237,8 +267,10 @@ type run struct {
 	unchanged  int  // attempts in a row with credentials a refresh did not change
 	auth       bool // the last attempt failed authentication
 	dialFailed bool // the last attempt's dial function failed
-	sources    []string
-	refreshErr error
+	// pendingTried is set once the pending credentials were tried.
+	pendingTried bool
+	sources      []string
+	refreshErr   error
 }
 
 // attempt dials once and records whether it failed authentication.
@@ -267,6 +299,39 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 		r.c.stats.authFailures.Add(1)
 	}
 	return nil, err
+}
+
+// tryPending tries the pending credentials the store serves now, once per
+// Connect, and returns the connection if they worked.
+func (r *run) tryPending(ctx context.Context) driver.Conn {
+	c := r.c
+	if c.pending == nil || r.pendingTried || ctx.Err() != nil {
+		return nil
+	}
+	cfg, _ := c.get()
+	connector, err := c.pending(cfg)
+	if err != nil || connector == nil {
+		return nil // no pending version, or one the dial function cannot use
+	}
+	r.pendingTried = true
+	r.attempts++
+	c.stats.attempts.Add(1)
+	c.stats.pendingAttempts.Add(1)
+	conn, err := connector.Connect(ctx)
+	if err == nil {
+		c.stats.pendingOK.Add(1)
+		c.stats.recovered.Add(1)
+		c.opts.Logger.InfoContext(ctx, "sqlconn: connected with the pending credentials after the current ones were refused",
+			"attempts", r.attempts, "credentials", r.sources)
+		return conn
+	}
+	if c.opts.IsAuthError(err) {
+		r.authFails++
+		c.stats.authFailures.Add(1)
+	}
+	code, text := describe(err)
+	c.opts.Logger.DebugContext(ctx, "sqlconn: the pending credentials failed too", "code", code, "cause", text)
+	return nil
 }
 
 func (r *run) addSources() {
@@ -391,10 +456,16 @@ type Stats struct {
 	// Recovered counts Connects that succeeded after one or more
 	// authentication failures.
 	Recovered int64
+	// PendingAttempts counts attempts with the pending credentials (see
+	// NewPending), PendingOK those that succeeded. Both are in Attempts,
+	// and a pending attempt refused as an authentication failure is in
+	// AuthFailures.
+	PendingAttempts, PendingOK int64
 }
 
 type counters struct {
 	connects, failures, attempts, authFailures, refreshes, changed, recovered atomic.Int64
+	pendingAttempts, pendingOK                                                atomic.Int64
 }
 
 // Stats returns the connector's counters.
@@ -402,7 +473,7 @@ func (c *Connector) Stats() Stats {
 	s := &c.stats
 	return Stats{Connects: s.connects.Load(), Failures: s.failures.Load(), Attempts: s.attempts.Load(),
 		AuthFailures: s.authFailures.Load(), Refreshes: s.refreshes.Load(), Changed: s.changed.Load(),
-		Recovered: s.recovered.Load()}
+		Recovered: s.recovered.Load(), PendingAttempts: s.pendingAttempts.Load(), PendingOK: s.pendingOK.Load()}
 }
 
 var _ driver.Connector = (*Connector)(nil)

@@ -40,8 +40,11 @@
 // This rides out single-user rotation's window, between setSecret (the
 // database has the new password) and finishSecret (AWSCURRENT moves to it):
 // the failed attempts are retried until the store reads the moved secret.
-// The connector does not read AWSPENDING itself; docs/rotation.md says why
-// and how to shorten the window instead.
+// A Connector made with NewPending also tries the secret's AWSPENDING
+// version, which the store reads through a second, optional spec, once per
+// Connect after the current credentials were refused: during the window
+// that connects at once, without waiting for finishSecret. See
+// docs/rotation.md for both rotation strategies and the IAM they need.
 //
 // # Errors and logs
 //

@@ -23,6 +23,12 @@ type dbConfig struct {
 		User     string `secret:"true"`
 		Password config.Secret
 	}
+	// DatabasePending holds the AWSPENDING version of the secret during a
+	// single-user rotation.
+	DatabasePending struct {
+		User     string `secret:"true"`
+		Password config.Secret
+	}
 }
 
 // secretLayer is a refreshable layer standing for a database secret: the
@@ -32,6 +38,7 @@ type secretLayer struct {
 	mu      sync.Mutex
 	user    string
 	pw      string
+	pending string // the AWSPENDING password, when not ""
 	version int
 	reads   atomic.Int64
 	gate    chan struct{}
@@ -43,6 +50,14 @@ func (l *secretLayer) set(user, pw string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.user, l.pw = user, pw
+	l.version++
+}
+
+// setPending sets (or, with "", removes) the AWSPENDING password.
+func (l *secretLayer) setPending(pw string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = pw
 	l.version++
 }
 
@@ -59,10 +74,16 @@ func (l *secretLayer) values() (config.Values, int) {
 	src := func(key string) config.Source {
 		return config.Source{Layer: "secrets", Location: "app/db#" + key, Version: fmt.Sprintf("v%d-0000-0000", l.version), Stage: "AWSCURRENT"}
 	}
-	return config.Values{
+	v := config.Values{
 		"database.user":     {Raw: l.user, Source: src("username")},
 		"database.password": {Raw: l.pw, Source: src("password")},
-	}, l.version
+	}
+	if l.pending != "" {
+		pending := config.Source{Layer: "secrets", Location: "app/db#password", Version: "pending-v", Stage: "AWSPENDING"}
+		v["database_pending.user"] = config.Value{Raw: l.user, Source: pending}
+		v["database_pending.password"] = config.Value{Raw: l.pending, Source: pending}
+	}
+	return v, l.version
 }
 
 func (l *secretLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
@@ -136,6 +157,16 @@ func (db *fakeDB) openConns() []*fakeConn {
 		out = append(out, c)
 	}
 	return out
+}
+
+// dialPending is the pending dial function a service gives
+// sqlconn.NewPending.
+func (db *fakeDB) dialPending(cfg *dbConfig) (driver.Connector, error) {
+	p := cfg.DatabasePending
+	if p.Password.IsZero() {
+		return nil, nil
+	}
+	return &fakeConnector{db: db, user: p.User, pw: p.Password.Reveal()}, nil
 }
 
 // dial is the function a service gives sqlconn.New: it builds a connector
