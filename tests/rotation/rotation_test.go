@@ -5,11 +5,13 @@ package rotation
 import (
 	"context"
 	"flag"
+	"log/slog"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/strata-go/strata/sqlconn"
 	"github.com/strata-go/strata/tests/internal/emu"
 	"github.com/strata-go/strata/tests/internal/pg"
 	"github.com/strata-go/strata/tests/internal/rehearsal"
@@ -26,7 +28,7 @@ func TestMain(m *testing.M) {
 const workers = 8
 
 // plan is the load of every rehearsal: 8 workers, a pool whose connections
-// live 100ms, 20 rotations (200 with -rotation.full).
+// live 200ms, 20 rotations (200 with -rotation.full).
 func plan() rehearsal.Plan {
 	p := rehearsal.Plan{Rotations: 20, Workers: workers}
 	if *full {
@@ -66,6 +68,10 @@ func rehearse(t *testing.T, s rehearsal.Strategy, d rehearsal.Dialer, p rehearsa
 	return res
 }
 
+// pollEvery is the RefreshInterval of the store without retry: frequent
+// polling, which still leaves the window.
+const pollEvery = 250 * time.Millisecond
+
 var strategies = []rehearsal.Strategy{rehearsal.SingleUser, rehearsal.AlternatingUsers}
 
 // TestRotationWithoutConnector shows what rotations cost a service that
@@ -74,7 +80,8 @@ var strategies = []rehearsal.Strategy{rehearsal.SingleUser, rehearsal.Alternatin
 // it holds has changed (from the first single-user rotation, the second
 // alternating one: three rotations show it). Reading the store for each
 // connection without retrying still fails inside each single-user window and
-// until the store's next refresh (five rotations show it); with alternating
+// until the store's next refresh, even polling every 250ms (five rotations
+// show it); with alternating
 // users it fails only when a rotation comes before the store has caught up
 // with the one before, so its count is reported, not asserted, and run only
 // with -rotation.full.
@@ -94,6 +101,7 @@ func TestRotationWithoutConnector(t *testing.T) {
 		if !*full {
 			p.Rotations = 5
 		}
+		p.RefreshInterval = pollEvery
 		res := rehearse(t, rehearsal.SingleUser, rehearsal.StoreNoRetry(), p)
 		if res.Failed == 0 || res.Dials.Refused == 0 {
 			t.Errorf("single-user windows with no retry: %d failed queries, %d refused logins; want both > 0", res.Failed, res.Dials.Refused)
@@ -101,7 +109,37 @@ func TestRotationWithoutConnector(t *testing.T) {
 	})
 	if *full {
 		t.Run("alternating users/store without retry", func(t *testing.T) {
-			rehearse(t, rehearsal.AlternatingUsers, rehearsal.StoreNoRetry(), plan())
+			p := plan()
+			p.RefreshInterval = pollEvery
+			rehearse(t, rehearsal.AlternatingUsers, rehearsal.StoreNoRetry(), p)
+		})
+	}
+}
+
+// TestRotationWithConnector rehearses 20 rotations of each kind under load
+// with the connector, the store polling only every 5 minutes (so only the
+// refreshes the connector asks for see a rotation): no query fails, and the
+// logins the database refused were retried. Single-user rotation is
+// rehearsed with NewPending (which tries AWSPENDING in the window) and with
+// New (which retries until finishSecret).
+func TestRotationWithConnector(t *testing.T) {
+	opts := &sqlconn.Options{Logger: slog.New(slog.DiscardHandler)}
+	for _, c := range []struct {
+		s rehearsal.Strategy
+		d rehearsal.Dialer
+	}{
+		{rehearsal.SingleUser, rehearsal.Connector(true, opts)},
+		{rehearsal.SingleUser, rehearsal.Connector(false, opts)},
+		{rehearsal.AlternatingUsers, rehearsal.Connector(false, opts)},
+	} {
+		t.Run(c.s.String()+"/"+c.d.Name, func(t *testing.T) {
+			res := rehearse(t, c.s, c.d, plan())
+			if res.Failed != 0 {
+				t.Errorf("%d queries failed, want 0", res.Failed)
+			}
+			if res.Dials.Refused == 0 || res.DialerStats["recovered"] == 0 {
+				t.Errorf("%d refused logins, %d recovered connects: the rotations did not reach the connector", res.Dials.Refused, res.DialerStats["recovered"])
+			}
 		})
 	}
 }

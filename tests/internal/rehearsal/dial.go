@@ -11,12 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/sqlconn"
 )
 
 // Dials counts the connection attempts made through the connectors Wrap
 // returns: every attempt, and those the database refused.
 type Dials struct {
-	attempts, refused, failed atomic.Int64
+	attempts, refused, failed, cancelled atomic.Int64
 }
 
 // DialCounts is a snapshot of Dials.
@@ -26,13 +27,14 @@ type DialCounts struct {
 	// Refused is the attempts the database refused as an authentication
 	// failure (SQLSTATE 28P01 or 28000).
 	Refused int64
-	// Failed is the attempts that failed otherwise.
-	Failed int64
+	// Failed is the attempts that failed otherwise, Cancelled those cut
+	// short by their context (the load stopping).
+	Failed, Cancelled int64
 }
 
 // Counts returns the counts so far.
 func (d *Dials) Counts() DialCounts {
-	return DialCounts{Attempts: d.attempts.Load(), Refused: d.refused.Load(), Failed: d.failed.Load()}
+	return DialCounts{Attempts: d.attempts.Load(), Refused: d.refused.Load(), Failed: d.failed.Load(), Cancelled: d.cancelled.Load()}
 }
 
 // Wrap returns c counting its connection attempts in d.
@@ -50,6 +52,8 @@ func (c *counted) Connect(ctx context.Context) (driver.Conn, error) {
 	case err == nil:
 	case IsAuthFailure(err):
 		c.d.refused.Add(1)
+	case ctx.Err() != nil:
+		c.d.cancelled.Add(1)
 	default:
 		c.d.failed.Add(1)
 	}
@@ -78,6 +82,9 @@ type Dialer struct {
 	Open func(store *config.Store[Config], dials *Dials) (*sql.DB, error)
 	// Stats, if set, reports the dialer's own counters after the run.
 	Stats func() map[string]int64
+	// Pending makes the store mount the secret's AWSPENDING version under
+	// "database_pending" too (an optional spec).
+	Pending bool
 }
 
 // StaticDSN is what the services of AWS's guide do: the DSN is read from the
@@ -115,3 +122,47 @@ func (s *storeConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 func (s *storeConnector) Driver() driver.Driver { return stdlib.GetDefaultDriver() }
+
+// Connector dials through sqlconn: New, or NewPending with pending, which
+// tries the AWSPENDING version mounted under "database_pending" once per
+// Connect. opts may be nil.
+func Connector(pending bool, opts *sqlconn.Options) Dialer {
+	var c *sqlconn.Connector
+	d := Dialer{Name: "sqlconn.New", Pending: pending}
+	if pending {
+		d.Name = "sqlconn.NewPending"
+	}
+	d.Open = func(store *config.Store[Config], dials *Dials) (*sql.DB, error) {
+		current := func(cfg *Config) (driver.Connector, error) {
+			pc, err := PgxConnector(cfg.Database.DSN())
+			if err != nil {
+				return nil, err
+			}
+			return dials.Wrap(pc), nil
+		}
+		if !pending {
+			c = sqlconn.New(store, current, opts)
+			return sql.OpenDB(c), nil
+		}
+		c = sqlconn.NewPending(store, current, func(cfg *Config) (driver.Connector, error) {
+			if cfg.DatabasePending.Password.IsZero() {
+				return nil, nil // no rotation under way
+			}
+			pc, err := PgxConnector(cfg.DatabasePending.DSN())
+			if err != nil {
+				return nil, err
+			}
+			return dials.Wrap(pc), nil
+		}, opts)
+		return sql.OpenDB(c), nil
+	}
+	d.Stats = func() map[string]int64 {
+		s := c.Stats()
+		return map[string]int64{
+			"connects": s.Connects, "failures": s.Failures, "attempts": s.Attempts, "auth failures": s.AuthFailures,
+			"refreshes": s.Refreshes, "changed": s.Changed, "recovered": s.Recovered,
+			"pending attempts": s.PendingAttempts, "pending ok": s.PendingOK,
+		}
+	}
+	return d
+}

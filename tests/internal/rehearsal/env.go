@@ -65,9 +65,28 @@ const Table = "rehearsal_items"
 const Query = "SELECT count(*) FROM " + Table
 
 // Config is the service's configuration: the database secret mounted under
-// "database".
+// "database" and, for a Dialer with Pending, its AWSPENDING version under
+// "database_pending".
 type Config struct {
-	Database DB
+	Database        DB
+	DatabasePending PendingDB
+}
+
+// PendingDB is the AWSPENDING version of the secret, absent outside a
+// rotation: nothing in it is required.
+type PendingDB struct {
+	Engine    string
+	Host      string
+	Port      int
+	Username  string
+	Password  config.Secret
+	DBName    string `config:"dbname"`
+	MasterARN string `config:"masterarn"`
+}
+
+// DSN returns the URL connection string of db with TLS off.
+func (db *PendingDB) DSN() string {
+	return dsn(db.Host, db.Port, db.Username, db.Password.Reveal(), db.DBName)
 }
 
 // DB is the JSON of an RDS rotation secret.

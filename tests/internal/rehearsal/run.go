@@ -26,23 +26,29 @@ type Plan struct {
 	// connections at most. Default: 8.
 	Workers int
 	// Pace is the time between the starts of two queries of one worker.
-	// Default: 10ms.
+	// Default: 20ms.
 	Pace time.Duration
 	// ConnMaxLifetime of the pool, short so that new connections are dialled
-	// throughout. Default: 100ms.
+	// throughout. Default: 200ms.
 	ConnMaxLifetime time.Duration
 	// Quiet is how long the load runs before the first rotation, to measure
-	// the latency without rotations. Default: 500ms.
+	// the latency without rotations. Default: 300ms.
 	Quiet time.Duration
 	// Hold lengthens each rotation's window (see Rotator.Hold). Default: 50ms.
 	Hold time.Duration
 	// Gap is the time between two rotations, and the load's run after the
 	// last. Default: 100ms.
 	Gap time.Duration
+	// FailurePause is how long a worker waits after a failed query before
+	// its next one, as a caller backing off would; without it a service
+	// whose every login fails dials as fast as the database refuses.
+	// Default: 50ms.
+	FailurePause time.Duration
 	// QueryTimeout bounds each query. Default: 30s.
 	QueryTimeout time.Duration
-	// RefreshInterval and MinRefreshInterval of the store. Defaults: 250ms
-	// and 20ms.
+	// RefreshInterval and MinRefreshInterval of the store. Defaults: 5
+	// minutes (config's default: longer than the run, so only a refresh
+	// asked for makes the store see a rotation) and 20ms.
 	RefreshInterval, MinRefreshInterval time.Duration
 	// Logger of the store. Default: discard.
 	Logger *slog.Logger
@@ -60,13 +66,14 @@ func (p Plan) withDefaults() Plan {
 	if p.Workers <= 0 {
 		p.Workers = 8
 	}
-	def(&p.Pace, 10*time.Millisecond)
-	def(&p.ConnMaxLifetime, 100*time.Millisecond)
-	def(&p.Quiet, 500*time.Millisecond)
+	def(&p.Pace, 20*time.Millisecond)
+	def(&p.ConnMaxLifetime, 200*time.Millisecond)
+	def(&p.Quiet, 300*time.Millisecond)
 	def(&p.Hold, 50*time.Millisecond)
 	def(&p.Gap, 100*time.Millisecond)
+	def(&p.FailurePause, 50*time.Millisecond)
 	def(&p.QueryTimeout, 30*time.Second)
-	def(&p.RefreshInterval, 250*time.Millisecond)
+	def(&p.RefreshInterval, 5*time.Minute)
 	def(&p.MinRefreshInterval, 20*time.Millisecond)
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,8 +127,8 @@ func (r Result) String() string {
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "    e.g. %s\n", e)
 	}
-	fmt.Fprintf(&b, "  connection attempts: %d, refused by the database: %d (server log: %d), other failures: %d\n",
-		r.Dials.Attempts, r.Dials.Refused, r.ServerRefused, r.Dials.Failed)
+	fmt.Fprintf(&b, "  connection attempts: %d, refused by the database: %d (server log: %d), other failures: %d, cut short at the end: %d\n",
+		r.Dials.Attempts, r.Dials.Refused, r.ServerRefused, r.Dials.Failed, r.Dials.Cancelled)
 	fmt.Fprintf(&b, "  latency before rotations: p50 %v, p99 %v, max %v (%d queries)\n", ms(r.Quiet.P50), ms(r.Quiet.P99), ms(r.Quiet.Max), r.Quiet.N)
 	fmt.Fprintf(&b, "  latency under rotations:  p50 %v, p99 %v, max %v (%d queries); added to the slowest: %v\n",
 		ms(r.Rotating.P50), ms(r.Rotating.P99), ms(r.Rotating.Max), r.Rotating.N, ms(r.AddedLatency()))
@@ -143,7 +150,9 @@ func formatCalls[N int | int64](m map[string]N) string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -155,7 +164,12 @@ func formatCalls[N int | int64](m map[string]N) string {
 // and plan.Rotations rotations, and reports what happened.
 func Run(ctx context.Context, env *Env, d Dialer, plan Plan) (Result, error) {
 	plan = plan.withDefaults()
-	layer := secretsmanager.NewWithClient(emu.Client(env.Proxy.URL()), nil, secretsmanager.JSON(env.SecretID, "database", nil))
+	specs := []secretsmanager.Spec{secretsmanager.JSON(env.SecretID, "database", nil)}
+	if d.Pending {
+		specs = append(specs, secretsmanager.JSON(env.SecretID, "database_pending",
+			&secretsmanager.SpecOptions{Stage: secretsmanager.StagePending, Optional: true}))
+	}
+	layer := secretsmanager.NewWithClient(emu.Client(env.Proxy.URL()), nil, specs...)
 	store, err := config.Load[Config](ctx, &config.Options{
 		RefreshInterval: plan.RefreshInterval, MinRefreshInterval: plan.MinRefreshInterval, Logger: plan.Logger,
 	}, layer)
@@ -273,6 +287,9 @@ func (l *load) work(ctx context.Context, db *sql.DB, plan Plan) {
 			err = fmt.Errorf("the query counted %d rows, want 100", n)
 		}
 		l.record(rotating, time.Since(start), err)
+		if err != nil && sleep(ctx, plan.FailurePause) != nil {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
