@@ -101,17 +101,14 @@ func TestRotationWithoutConnector(t *testing.T) {
 		if !*full {
 			p.Rotations = 5
 		}
-		p.RefreshInterval = pollEvery
-		res := rehearse(t, rehearsal.SingleUser, rehearsal.StoreNoRetry(), p)
+		res := rehearse(t, rehearsal.SingleUser, rehearsal.StoreNoRetry(pollEvery), p)
 		if res.Failed == 0 || res.Dials.Refused == 0 {
 			t.Errorf("single-user windows with no retry: %d failed queries, %d refused logins; want both > 0", res.Failed, res.Dials.Refused)
 		}
 	})
 	if *full {
 		t.Run("alternating users/store without retry", func(t *testing.T) {
-			p := plan()
-			p.RefreshInterval = pollEvery
-			rehearse(t, rehearsal.AlternatingUsers, rehearsal.StoreNoRetry(), p)
+			rehearse(t, rehearsal.AlternatingUsers, rehearsal.StoreNoRetry(pollEvery), plan())
 		})
 	}
 }

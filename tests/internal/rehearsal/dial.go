@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -85,6 +87,9 @@ type Dialer struct {
 	// Pending makes the store mount the secret's AWSPENDING version under
 	// "database_pending" too (an optional spec).
 	Pending bool
+	// RefreshInterval, if set, is the store's RefreshInterval in place of
+	// the Plan's.
+	RefreshInterval time.Duration
 }
 
 // StaticDSN is what the services of AWS's guide do: the DSN is read from the
@@ -101,11 +106,15 @@ func StaticDSN() Dialer {
 
 // StoreNoRetry reads the store's current credentials for every new
 // connection but does nothing about a refusal: the store's own refresh
-// schedule is all that moves it.
-func StoreNoRetry() Dialer {
-	return Dialer{Name: "store read per connection, no retry", Open: func(store *config.Store[Config], dials *Dials) (*sql.DB, error) {
-		return sql.OpenDB(&storeConnector{store: store, dials: dials}), nil
-	}}
+// schedule, every poll, is all that moves it.
+func StoreNoRetry(poll time.Duration) Dialer {
+	return Dialer{
+		Name:            fmt.Sprintf("store read per connection, polling every %v, no retry", poll),
+		RefreshInterval: poll,
+		Open: func(store *config.Store[Config], dials *Dials) (*sql.DB, error) {
+			return sql.OpenDB(&storeConnector{store: store, dials: dials}), nil
+		},
+	}
 }
 
 type storeConnector struct {

@@ -170,6 +170,9 @@ func Run(ctx context.Context, env *Env, d Dialer, plan Plan) (Result, error) {
 			&secretsmanager.SpecOptions{Stage: secretsmanager.StagePending, Optional: true}))
 	}
 	layer := secretsmanager.NewWithClient(emu.Client(env.Proxy.URL()), nil, specs...)
+	if d.RefreshInterval > 0 {
+		plan.RefreshInterval = d.RefreshInterval
+	}
 	store, err := config.Load[Config](ctx, &config.Options{
 		RefreshInterval: plan.RefreshInterval, MinRefreshInterval: plan.MinRefreshInterval, Logger: plan.Logger,
 	}, layer)
