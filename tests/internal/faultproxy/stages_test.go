@@ -130,6 +130,10 @@ func TestStageShimRotationSteps(t *testing.T) {
 	wantCode(t, putPending(t, c, name, t2, "other"), "ResourceExistsException", "put of another value under an existing token")
 
 	wantCode(t, moveStage(c, t, name, "AWSCURRENT", t2, ""), "InvalidParameterException", "move AWSCURRENT without RemoveFromVersionId")
+	wantCode(t, moveStage(c, t, name, "AWSCURRENT", t2, t2), "InvalidParameterException", "RemoveFromVersionId naming a version without the label")
+	wantCode(t, moveStage(c, t, name, "AWSCURRENT", "00000000-0000-4000-8000-0000000000ff", v1), "ResourceNotFoundException", "move to a version that does not exist")
+	wantCode(t, moveStage(c, t, emu.UniqueName(t, "missing"), "AWSCURRENT", t2, v1), "ResourceNotFoundException", "move on a secret that does not exist")
+	wantValue(t, c, name, "", "v1", "AWSCURRENT") // the refused moves changed nothing
 	wantCode(t, moveStage(c, t, name, "AWSCURRENT", "", v1), "InvalidParameterException", "remove AWSCURRENT")
 	if err := moveStage(c, t, name, "AWSCURRENT", t2, v1); err != nil {
 		t.Fatalf("finishSecret: %v", err)
