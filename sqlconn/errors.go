@@ -291,8 +291,9 @@ func safeAddr(a net.Addr) net.Addr {
 // It matches (errors.Is / errors.As) ErrAuth when the last attempt was an
 // authentication failure, context.Canceled or context.DeadlineExceeded when
 // the context ended (the caller's, or the driver's own timeout),
-// driver.ErrBadConn when the driver said so, and a *net.OpError from the
-// driver's chain when a dial failed.
+// driver.ErrBadConn when the driver said so, and a copy of a *net.OpError
+// from the driver's chain when a dial failed (operation, IP addresses,
+// errno or DNS error kind only).
 type Error struct {
 	// Attempts counts the connection attempts this Connect made.
 	Attempts int
