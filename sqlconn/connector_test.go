@@ -383,6 +383,14 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 
+	var zero sqlconn.Connector
+	if _, err := zero.Connect(ctx); err == nil || !strings.Contains(err.Error(), "not made by New") {
+		t.Errorf("a zero Connector: got %v, want an error saying it was not made by New", err)
+	}
+	if _, err := zero.Driver().Open(""); err == nil {
+		t.Error("a zero Connector's Driver().Open succeeded")
+	}
+
 	once := sqlconn.New(st, db.dial, &sqlconn.Options{RetryBudget: -1, Logger: discard})
 	if _, err := once.Connect(ctx); !errors.Is(err, sqlconn.ErrAuth) || once.Stats().Attempts != 1 || once.Stats().Refreshes != 0 {
 		t.Errorf("a negative budget: got %v after %+v, want ErrAuth after one attempt and no refresh", err, once.Stats())
