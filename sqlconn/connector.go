@@ -376,9 +376,15 @@ func (r *run) wait(ctx context.Context, cfg any) string {
 	// The budget is on c's Clock; the context's timer runs on real time.
 	rctx, cancel := context.WithTimeout(ctx, r.deadline.Sub(c.opts.Clock.Now()))
 	r.refreshErr = c.refresh(rctx)
+	budgetEnded := rctx.Err() != nil
 	cancel()
 	if ctx.Err() != nil {
 		return "the context ended"
+	}
+	if budgetEnded {
+		// The budget, not the caller's context, ended the wait: the error
+		// would match context.DeadlineExceeded as if the caller's had.
+		r.refreshErr = nil
 	}
 	if errors.Is(r.refreshErr, config.ErrClosed) {
 		return "the store is closed, so the credentials cannot change"

@@ -435,3 +435,17 @@ func TestStaticStore(t *testing.T) {
 		t.Fatalf("got %v after %d waits, want ErrAuth after 5 to 10", err, waits)
 	}
 }
+
+// TestBudgetEndingARefreshIsNotTheCallersDeadline: a budget that runs out
+// while a Refresh waits gives an error that does not match
+// context.DeadlineExceeded: the caller's context did not end.
+func TestBudgetEndingARefreshIsNotTheCallersDeadline(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Hour, nil) // the next read may start in an hour
+	c := sqlconn.New(st, newFakeDB("app", "new").dial, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: 50 * time.Millisecond})
+	_, err := c.Connect(context.Background())
+	if !errors.Is(err, sqlconn.ErrAuth) || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "retry budget") {
+		t.Fatalf("got %v, want ErrAuth after the budget, not context.DeadlineExceeded", err)
+	}
+}

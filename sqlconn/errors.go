@@ -315,7 +315,8 @@ type Error struct {
 	// "secretsmanager app/db#password (version 3f2a9c1e, AWSCURRENT)".
 	Sources []string
 	// Refresh is the error of the last Store.Refresh this Connect asked for,
-	// nil if it succeeded or none was asked. A store's errors hold no secret.
+	// nil if it succeeded, none was asked or the retry budget ended its
+	// wait. A store's errors hold no secret.
 	Refresh error
 
 	auth  bool
