@@ -55,6 +55,9 @@ func TestNewConnectionsUseTheCurrentCredentials(t *testing.T) {
 	if db.refusals() != 0 {
 		t.Fatalf("the database refused %d logins", db.refusals())
 	}
+	if d, ok := c.Driver().(fakeDriver); !ok || d.db != db {
+		t.Fatalf("Driver is %T, want the driver of the connector dial builds", c.Driver())
+	}
 }
 
 // TestAuthFailureRefreshesAndRetries: a store that serves a password the
