@@ -188,6 +188,9 @@ func sourcesOf[T any](store *config.Store[T], keys []string) []string {
 // config, or, if dial fails, a driver whose Open returns that error
 // (sanitized like Connect's).
 func (c *Connector) Driver() driver.Driver {
+	if c.get == nil {
+		return failedDriver{zeroConnectorError()}
+	}
 	_, dial := c.get()
 	conn, err := dial()
 	if err == nil && conn != nil {
@@ -198,6 +201,11 @@ func (c *Connector) Driver() driver.Driver {
 	}
 	code, text := describe(err)
 	return failedDriver{&Error{Attempts: 0, Reason: "the dial function failed", Code: code, Cause: text, match: kept(err)}}
+}
+
+// zeroConnectorError is the error of a Connector not made by New.
+func zeroConnectorError() error {
+	return &Error{Reason: "the Connector was not made by New or NewPending", Cause: "no attempt"}
 }
 
 var errNilConnector = ownError("the dial function returned a nil driver.Connector")
@@ -213,6 +221,7 @@ type failedDriver struct{ err error }
 func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 
 // Connect opens a connection with the credentials the store serves now.
+// A Connector that New or NewPending did not make returns an *Error.
 //
 // If the database refuses them as an authentication failure (see
 // Options.IsAuthError), Connect asks the store to Refresh (a read that
@@ -224,6 +233,9 @@ func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 // Connector made by NewPending also tries the pending credentials once,
 // after the first refusal at which the store serves some.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.get == nil {
+		return nil, zeroConnectorError()
+	}
 	c.stats.connects.Add(1)
 	r := &run{c: c, ctx: ctx, start: c.opts.Clock.Now()}
 	r.deadline = r.start.Add(c.opts.RetryBudget)
@@ -364,9 +376,15 @@ func (r *run) wait(ctx context.Context, cfg any) string {
 	// The budget is on c's Clock; the context's timer runs on real time.
 	rctx, cancel := context.WithTimeout(ctx, r.deadline.Sub(c.opts.Clock.Now()))
 	r.refreshErr = c.refresh(rctx)
+	budgetEnded := rctx.Err() != nil
 	cancel()
 	if ctx.Err() != nil {
 		return "the context ended"
+	}
+	if budgetEnded {
+		// The budget, not the caller's context, ended the wait: the error
+		// would match context.DeadlineExceeded as if the caller's had.
+		r.refreshErr = nil
 	}
 	if errors.Is(r.refreshErr, config.ErrClosed) {
 		return "the store is closed, so the credentials cannot change"

@@ -55,6 +55,9 @@ func TestNewConnectionsUseTheCurrentCredentials(t *testing.T) {
 	if db.refusals() != 0 {
 		t.Fatalf("the database refused %d logins", db.refusals())
 	}
+	if d, ok := c.Driver().(fakeDriver); !ok || d.db != db {
+		t.Fatalf("Driver is %T, want the driver of the connector dial builds", c.Driver())
+	}
 }
 
 // TestAuthFailureRefreshesAndRetries: a store that serves a password the
@@ -383,6 +386,14 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 
+	var zero sqlconn.Connector
+	if _, err := zero.Connect(ctx); err == nil || !strings.Contains(err.Error(), "not made by New") {
+		t.Errorf("a zero Connector: got %v, want an error saying it was not made by New", err)
+	}
+	if _, err := zero.Driver().Open(""); err == nil {
+		t.Error("a zero Connector's Driver().Open succeeded")
+	}
+
 	once := sqlconn.New(st, db.dial, &sqlconn.Options{RetryBudget: -1, Logger: discard})
 	if _, err := once.Connect(ctx); !errors.Is(err, sqlconn.ErrAuth) || once.Stats().Attempts != 1 || once.Stats().Refreshes != 0 {
 		t.Errorf("a negative budget: got %v after %+v, want ErrAuth after one attempt and no refresh", err, once.Stats())
@@ -425,5 +436,19 @@ func TestStaticStore(t *testing.T) {
 	waits := driveClock(t, clock, done)
 	if !errors.Is(err, sqlconn.ErrAuth) || waits < 5 || waits > 10 {
 		t.Fatalf("got %v after %d waits, want ErrAuth after 5 to 10", err, waits)
+	}
+}
+
+// TestBudgetEndingARefreshIsNotTheCallersDeadline: a budget that runs out
+// while a Refresh waits gives an error that does not match
+// context.DeadlineExceeded: the caller's context did not end.
+func TestBudgetEndingARefreshIsNotTheCallersDeadline(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Hour, nil) // the next read may start in an hour
+	c := sqlconn.New(st, newFakeDB("app", "new").dial, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: 50 * time.Millisecond})
+	_, err := c.Connect(context.Background())
+	if !errors.Is(err, sqlconn.ErrAuth) || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "retry budget") {
+		t.Fatalf("got %v, want ErrAuth after the budget, not context.DeadlineExceeded", err)
 	}
 }

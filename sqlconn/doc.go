@@ -58,7 +58,9 @@
 // AWSCURRENT)"), which name the secret, version and stage, never a value.
 // It matches ErrAuth when the last attempt was refused as an authentication
 // failure, the context's error when the context ended, driver.ErrBadConn,
-// and a copy of a dial's *net.OpError (addresses and errno only). So
+// and a copy of a dial's *net.OpError reduced to its operation, IP
+// addresses and errno or DNS error kind (a host name is not kept: a DSN
+// with a stray "@" in its password puts part of it there). So
 // errors.As to the driver's own error type does not work through it: use
 // Error.Code, or a custom Options.IsAuthError, which sees the driver's
 // error.

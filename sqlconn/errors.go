@@ -60,6 +60,9 @@ func errorCode(err error) (string, codeKind) {
 	walk(err, func(e error) bool {
 		if s, ok := e.(interface{ SQLState() string }); ok && !isNilPointer(e) {
 			code, kind = s.SQLState(), sqlState
+			if !validSQLState(code) {
+				code = "?????" // not a SQLSTATE: never quote it
+			}
 			return true
 		}
 		if n, ok := mysqlErrorNumber(e); ok {
@@ -69,6 +72,20 @@ func errorCode(err error) (string, codeKind) {
 		return false
 	})
 	return code, kind
+}
+
+// validSQLState reports whether s has the form of a SQLSTATE: five digits
+// or upper-case letters.
+func validSQLState(s string) bool {
+	if len(s) != 5 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // mysqlErrorNumber reads the Number of a *MySQLError (go-sql-driver/mysql
@@ -151,8 +168,7 @@ func describe(err error) (code, text string) {
 		}
 		return false
 	})
-	var own ownError
-	if errors.As(err, &own) {
+	if own, ok := find[ownError](err); ok {
 		return "", own.Error()
 	}
 	var b strings.Builder
@@ -174,45 +190,68 @@ func describe(err error) (code, text string) {
 
 // kept returns the errors of err's tree that a caller may match and that
 // hold no secret text: the context's errors, driver.ErrBadConn (database/sql
-// retries on it) and a *net.OpError (a dial that failed: its text holds
-// addresses, never a credential).
+// retries on it) and a copy of a *net.OpError (a dial that failed) reduced
+// to what cannot hold a credential.
 func kept(err error) []error {
 	var out []error
-	var op *net.OpError
-	if errors.As(err, &op) && op != nil {
+	if op, ok := find[*net.OpError](err); ok && op != nil {
 		out = append(out, safeOpError(op))
 	}
 	for _, target := range []error{context.Canceled, context.DeadlineExceeded, driver.ErrBadConn} {
-		if errors.Is(err, target) {
+		if is(err, target) {
 			out = append(out, target)
 		}
 	}
 	return out
 }
 
-// safeOpError copies a dial's error keeping only parts whose text is known:
-// addresses of the net package's own types, and a system call's name and
-// errno or a DNS or address error; anything else becomes its Go type.
+// find is errors.As on walk: bounded, so a cyclic chain cannot hang it.
+func find[E error](err error) (E, bool) {
+	var out E
+	found := false
+	walk(err, func(e error) bool {
+		out, found = e.(E)
+		return found
+	})
+	return out, found
+}
+
+// is is errors.Is on walk: bounded, so a cyclic chain cannot hang it.
+func is(err, target error) bool {
+	found := false
+	walk(err, func(e error) bool {
+		if reflect.TypeOf(e).Comparable() && e == target {
+			found = true
+		} else if x, ok := e.(interface{ Is(error) bool }); ok && !isNilPointer(e) {
+			found = x.Is(target)
+		}
+		return found
+	})
+	return found
+}
+
+// safeOpError copies a dial's error keeping only what cannot quote a
+// credential: the operation, the network, IP addresses, and a system
+// call's name and errno, a DNS error's kind (not the name looked up: a DSN
+// with a stray "@" in its password puts part of it in the host) or the
+// context's error; anything else becomes its Go type.
 func safeOpError(op *net.OpError) *net.OpError {
 	out := &net.OpError{Op: op.Op, Net: op.Net, Source: safeAddr(op.Source), Addr: safeAddr(op.Addr)}
-	var errno syscall.Errno
-	var dns *net.DNSError
-	var addr *net.AddrError
-	var sys *os.SyscallError
+	sys, isSys := find[*os.SyscallError](op.Err)
+	errno, isErrno := find[syscall.Errno](op.Err)
+	dns, isDNS := find[*net.DNSError](op.Err)
 	switch {
 	case op.Err == nil:
-	case errors.As(op.Err, &sys) && sys != nil && errors.As(sys.Err, &errno):
+	case isSys && sys != nil && isErrno:
 		out.Err = &os.SyscallError{Syscall: sys.Syscall, Err: errno}
-	case errors.As(op.Err, &errno):
+	case isErrno:
 		out.Err = errno
-	case errors.As(op.Err, &dns) && dns != nil:
-		out.Err = &net.DNSError{Err: dns.Err, Name: dns.Name, Server: dns.Server,
+	case isDNS && dns != nil:
+		out.Err = &net.DNSError{Err: dnsKind(dns), Name: "(host not shown)",
 			IsTimeout: dns.IsTimeout, IsTemporary: dns.IsTemporary, IsNotFound: dns.IsNotFound}
-	case errors.As(op.Err, &addr) && addr != nil:
-		out.Err = &net.AddrError{Err: addr.Err, Addr: addr.Addr}
-	case errors.Is(op.Err, context.DeadlineExceeded):
+	case is(op.Err, context.DeadlineExceeded):
 		out.Err = context.DeadlineExceeded
-	case errors.Is(op.Err, context.Canceled):
+	case is(op.Err, context.Canceled):
 		out.Err = context.Canceled
 	default:
 		out.Err = fmt.Errorf("%T", op.Err)
@@ -220,9 +259,24 @@ func safeOpError(op *net.OpError) *net.OpError {
 	return out
 }
 
+// dnsKind says what a DNS error was without its text.
+func dnsKind(e *net.DNSError) string {
+	switch {
+	case e.IsNotFound:
+		return "no such host"
+	case e.IsTimeout:
+		return "timeout"
+	case e.IsTemporary:
+		return "temporary failure"
+	}
+	return "lookup failed"
+}
+
+// safeAddr keeps the IP addresses of the net package's own types, whose
+// text is numeric.
 func safeAddr(a net.Addr) net.Addr {
 	switch a.(type) {
-	case *net.TCPAddr, *net.UDPAddr, *net.IPAddr, *net.UnixAddr:
+	case *net.TCPAddr, *net.UDPAddr, *net.IPAddr:
 		return a
 	}
 	return nil
@@ -237,8 +291,9 @@ func safeAddr(a net.Addr) net.Addr {
 // It matches (errors.Is / errors.As) ErrAuth when the last attempt was an
 // authentication failure, context.Canceled or context.DeadlineExceeded when
 // the context ended (the caller's, or the driver's own timeout),
-// driver.ErrBadConn when the driver said so, and a *net.OpError from the
-// driver's chain when a dial failed.
+// driver.ErrBadConn when the driver said so, and a copy of a *net.OpError
+// from the driver's chain when a dial failed (operation, IP addresses,
+// errno or DNS error kind only).
 type Error struct {
 	// Attempts counts the connection attempts this Connect made.
 	Attempts int
@@ -260,7 +315,8 @@ type Error struct {
 	// "secretsmanager app/db#password (version 3f2a9c1e, AWSCURRENT)".
 	Sources []string
 	// Refresh is the error of the last Store.Refresh this Connect asked for,
-	// nil if it succeeded or none was asked. A store's errors hold no secret.
+	// nil if it succeeded, none was asked or the retry budget ended its
+	// wait. A store's errors hold no secret.
 	Refresh error
 
 	auth  bool

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,5 +153,65 @@ func TestErrorNamesWhatWasTried(t *testing.T) {
 	want := []string{"secrets app/db#password (version v1-0000-, AWSCURRENT)", "database.pasword (no such key)"}
 	if fmt.Sprint(e.Sources) != fmt.Sprint(want) {
 		t.Fatalf("Sources %q, want %q", e.Sources, want)
+	}
+}
+
+// leakyState is a driver error whose SQLState is not a SQLSTATE but text.
+type leakyState struct{}
+
+func (leakyState) Error() string    { return "x" }
+func (leakyState) SQLState() string { return "pw=" + canary }
+
+// fakeAddr is a net.Addr whose text is the canary.
+type fakeAddr struct{}
+
+func (fakeAddr) Network() string { return "tcp" }
+func (fakeAddr) String() string  { return canary }
+
+// TestHostileDriverErrors: driver errors that carry the password where an
+// error is usually safe (a DNS name from a badly escaped DSN, a socket
+// path, a custom address, an error text under a *net.OpError, a "SQLSTATE"
+// that is text) and a chain that never ends give a Connect error without
+// the password, and the Connect returns.
+func TestHostileDriverErrors(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "pw")
+	st := newStore(t, l, time.Nanosecond, nil)
+	db := newFakeDB("app", "pw")
+	c := sqlconn.New(st, db.dial, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: time.Nanosecond})
+	hostile := []error{
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "ss@" + canary + ".db", IsNotFound: true}},
+		&net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: "/tmp/" + canary, Net: "unix"}, Err: syscall.ENOENT},
+		&net.OpError{Op: "dial", Net: "tcp", Addr: fakeAddr{}, Source: fakeAddr{}, Err: errors.New(canary)},
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "missing port", Addr: canary}},
+		&connectError{dsn: canary, err: leakyState{}},
+		&cyclic{},
+		errors.Join(&cyclic{}, fmt.Errorf("%s: %w", canary, &cyclic{})),
+	}
+	for i, h := range hostile {
+		db.down = h
+		_, err := c.Connect(context.Background())
+		if err == nil {
+			t.Fatalf("case %d connected", i)
+		}
+		for how, text := range configtest.Renderings(err) {
+			for _, form := range configtest.LeakForms(canary) {
+				if strings.Contains(text, form) {
+					t.Errorf("case %d printed with %s shows the canary (%q):\n%s", i, how, form, text)
+				}
+			}
+		}
+	}
+	db.down = &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "db", IsNotFound: true}}
+	_, err := c.Connect(context.Background())
+	var dns *net.DNSError
+	if !errors.As(err, &dns) || !dns.IsNotFound {
+		t.Fatalf("got %v, want a *net.DNSError that says the host was not found", err)
+	}
+	db.down = &connectError{err: leakyState{}}
+	_, err = c.Connect(context.Background())
+	var e *sqlconn.Error
+	if !errors.As(err, &e) || e.Code != "?????" {
+		t.Fatalf("got %v, want Code ????? for a SQLSTATE that is not one", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/sqlconn"
@@ -92,4 +93,35 @@ func ExampleError() {
 	// code: 28P01
 	// cause: SQLSTATE 28P01 invalid_password; *sqlconn_test.pgError
 	// tried: [secrets database.password]
+}
+
+// Alternating-users rotation: close the old user's pooled connections soon
+// after the store serves the new user.
+func ExampleRecycleOnChange() {
+	type Config struct {
+		Database struct {
+			Username string `secret:"true"`
+			Password config.Secret
+		}
+	}
+	store, err := config.Load[Config](context.Background(), &config.Options{Logger: slog.New(slog.DiscardHandler)},
+		config.StaticSecrets("secrets", map[string]string{"database.username": "app_a", "database.password": "s3cret-password"}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+	db := sql.OpenDB(sqlconn.New(store, func(cfg *Config) (driver.Connector, error) {
+		return sqlconn.DSN(exampleDriver{}, "postgres://"+url.UserPassword(cfg.Database.Username, cfg.Database.Password.Reveal()).String()+"@db/app"), nil
+	}, nil))
+	defer db.Close()
+	db.SetConnMaxLifetime(time.Hour)
+	stop := sqlconn.RecycleOnChange(store, db, &sqlconn.RecycleOptions{
+		Keys:        []string{"database.username"},
+		Within:      30 * time.Second,
+		MaxLifetime: time.Hour, // what SetConnMaxLifetime was given, restored afterwards
+	})
+	defer stop()
+	fmt.Println("ping:", db.Ping())
+	// Output: ping: <nil>
 }

@@ -53,7 +53,13 @@ type RecycleOptions struct {
 //
 // It returns a function that stops watching and, if recycling is under way,
 // sets MaxLifetime again at once; call it before db.Close or store.Close.
+//
+// With a nil store or db there is nothing to watch: it returns a stop that
+// does nothing.
 func RecycleOnChange[T any](store *config.Store[T], db *sql.DB, opts *RecycleOptions) (stop func()) {
+	if store == nil || db == nil {
+		return func() {}
+	}
 	r := &recycler{db: db}
 	if opts != nil {
 		r.opts = *opts

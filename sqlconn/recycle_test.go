@@ -153,3 +153,11 @@ func TestRecycleStop(t *testing.T) {
 		t.Fatalf("recycling started %d times, want once: stop unsubscribes", n)
 	}
 }
+
+// TestRecycleNil: a nil store or db gives a stop that does nothing.
+func TestRecycleNil(t *testing.T) {
+	sqlconn.RecycleOnChange[dbConfig](nil, nil, nil)()
+	l := &secretLayer{}
+	l.set("blue", "pw")
+	sqlconn.RecycleOnChange(newStore(t, l, time.Nanosecond, nil), nil, nil)()
+}

@@ -66,14 +66,7 @@ func TestSQLConnPendingDuringSingleUserRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			c := sqlconn.NewPending(st, func(cfg *scPendingConfig) (driver.Connector, error) {
-				return d.connector(srv.DSN(cfg.Database.Username, cfg.Database.Password.Reveal()))
-			}, func(cfg *scPendingConfig) (driver.Connector, error) {
-				if cfg.DatabasePending.Password.IsZero() {
-					return nil, nil
-				}
-				return d.connector(srv.DSN(cfg.DatabasePending.Username, cfg.DatabasePending.Password.Reveal()))
-			}, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler)})
+			c := pendingConnector(st, srv, d)
 			connect := func(when string) {
 				t.Helper()
 				conn, err := c.Connect(ctx)
@@ -135,4 +128,16 @@ func stageHolder(t *testing.T, c *sm.Client, name, stage string) string {
 	}
 	t.Fatalf("no version of %s carries %s: %v", name, stage, out.VersionIdsToStages)
 	return ""
+}
+
+// pendingConnector is a service's NewPending connector for d on srv.
+func pendingConnector(st *config.Store[scPendingConfig], srv *pg.Server, d pgDriver) *sqlconn.Connector {
+	return sqlconn.NewPending(st, func(cfg *scPendingConfig) (driver.Connector, error) {
+		return d.connector(srv.DSN(cfg.Database.Username, cfg.Database.Password.Reveal()))
+	}, func(cfg *scPendingConfig) (driver.Connector, error) {
+		if cfg.DatabasePending.Password.IsZero() {
+			return nil, nil // no rotation under way
+		}
+		return d.connector(srv.DSN(cfg.DatabasePending.Username, cfg.DatabasePending.Password.Reveal()))
+	}, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler)})
 }
