@@ -88,6 +88,7 @@ var strategies = []rehearsal.Strategy{rehearsal.SingleUser, rehearsal.Alternatin
 func TestRotationWithoutConnector(t *testing.T) {
 	for _, s := range strategies {
 		t.Run(s.String()+"/static DSN", func(t *testing.T) {
+			t.Parallel()
 			p := plan()
 			p.Rotations = 3
 			res := rehearse(t, s, rehearsal.StaticDSN(), p)
@@ -97,6 +98,7 @@ func TestRotationWithoutConnector(t *testing.T) {
 		})
 	}
 	t.Run("single user/store without retry", func(t *testing.T) {
+		t.Parallel()
 		p := plan()
 		if !*full {
 			p.Rotations = 5
@@ -108,6 +110,7 @@ func TestRotationWithoutConnector(t *testing.T) {
 	})
 	if *full {
 		t.Run("alternating users/store without retry", func(t *testing.T) {
+			t.Parallel()
 			rehearse(t, rehearsal.AlternatingUsers, rehearsal.StoreNoRetry(pollEvery), plan())
 		})
 	}
@@ -130,6 +133,7 @@ func TestRotationWithConnector(t *testing.T) {
 		{rehearsal.AlternatingUsers, rehearsal.Connector(false, opts)},
 	} {
 		t.Run(c.s.String()+"/"+c.d.Name, func(t *testing.T) {
+			t.Parallel()
 			res := rehearse(t, c.s, c.d, plan())
 			if res.Failed != 0 {
 				t.Errorf("%d queries failed, want 0", res.Failed)
