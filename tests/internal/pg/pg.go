@@ -2,7 +2,9 @@
 // binaries that the machine's packages provide (Debian's postgresql package
 // puts them in /usr/lib/postgresql/<version>/bin).
 //
-// [Start] runs initdb into a fresh directory and starts postgres on
+// [Start] runs initdb into a fresh directory (in os.TempDir, or in /tmp when
+// that path is too long for a Unix socket or, for a server run as another OS
+// user, closed to others) and starts postgres on
 // 127.0.0.1 and a free port, with its Unix socket in that directory and
 // fsync off. Connections over TCP authenticate with passwords
 // (scram-sha-256); the superuser [SuperUser] has the password in

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -196,4 +197,27 @@ func queryUser(t *testing.T, dsn string) string {
 		t.Fatalf("query as %s: %v", dsn[:strings.Index(dsn, ":")], err)
 	}
 	return u
+}
+
+// TestPGTempDirOthersCannotEnter starts a server with TMPDIR set to a
+// directory closed to others and to one too long for a socket path: the
+// server's directory goes to /tmp instead.
+func TestPGTempDirOthersCannotEnter(t *testing.T) {
+	closed := t.TempDir() // 0700, below the test's own 0700 directory
+	long := filepath.Join(t.TempDir(), strings.Repeat("x", 100))
+	if err := os.Mkdir(long, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, tmp := range []string{closed, long} {
+		t.Setenv("TMPDIR", tmp)
+		s := Start(t)
+		if err := s.Exec("SELECT 1"); err != nil {
+			t.Errorf("TMPDIR=%s: %v", tmp, err)
+		}
+		if os.Geteuid() == 0 || len(tmp) > maxSocketDir {
+			if !strings.HasPrefix(s.Dir, "/tmp/") {
+				t.Errorf("TMPDIR=%s: Dir = %s, want one in /tmp", tmp, s.Dir)
+			}
+		}
+	}
 }

@@ -36,7 +36,7 @@ func (s *Server) prepare() error {
 		return err
 	}
 	s.cred = cred
-	dir, err := os.MkdirTemp("", "strata-pg-")
+	dir, err := os.MkdirTemp(baseDir(cred), "strata-pg-")
 	if err != nil {
 		return fmt.Errorf("pg: %w", err)
 	}
@@ -71,6 +71,33 @@ func (s *Server) prepare() error {
 		return fmt.Errorf("pg: %w", err)
 	}
 	return s.own(hba)
+}
+
+// maxSocketDir bounds the length of the directory of the server's Unix
+// socket: its path, dir/.s.PGSQL.PORT, must fit in sun_path (108 bytes).
+const maxSocketDir = 80
+
+// baseDir returns the directory to create the server's directory in: the
+// system's temporary directory, or /tmp when that one is too long for a Unix
+// socket path or, for a server run as another OS user (cred), not open to
+// others to pass through (a TMPDIR of 0700).
+func baseDir(cred *syscall.Credential) string {
+	dir := os.TempDir()
+	if len(dir) > maxSocketDir-len("/strata-pg-1234567890") {
+		return "/tmp"
+	}
+	if cred == nil {
+		return dir
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
 }
 
 // own gives paths to the server's OS user, if it is not the current one.
