@@ -81,10 +81,9 @@ var strategies = []rehearsal.Strategy{rehearsal.SingleUser, rehearsal.Alternatin
 // alternating one: three rotations show it). Reading the store for each
 // connection without retrying still fails inside each single-user window and
 // until the store's next refresh, even polling every 250ms (five rotations
-// show it); with alternating
-// users it fails only when a rotation comes before the store has caught up
-// with the one before, so its count is reported, not asserted, and run only
-// with -rotation.full.
+// show it); with alternating users it fails only when a rotation comes
+// before the store has caught up with the one before, so that case runs only
+// with -rotation.full, and its count is reported, not asserted.
 func TestRotationWithoutConnector(t *testing.T) {
 	for _, s := range strategies {
 		t.Run(s.String()+"/static DSN", func(t *testing.T) {
