@@ -4,14 +4,19 @@
 #               a short fuzz pass
 #   make demo   a service configured from defaults, .env, env and Secrets Manager,
 #               on a local emulator (no AWS account needed)
-#   make bench  the benchmarks behind docs/performance.md, and the fleet
-#               simulation at full size (its table in bin/fleet-table.md)
+#   make demo-rotation
+#               a database password rotated 20 times under load, each AWS
+#               strategy, with no failed query (docs/rotation.md); needs
+#               PostgreSQL's server binaries (apt-get install -y postgresql)
+#   make bench  the benchmarks behind docs/performance.md, the fleet simulation
+#               at full size (its table in bin/fleet-table.md) and the long
+#               rotation rehearsal (200 rotations of each kind; PostgreSQL)
 
 GO       ?= go
 FUZZTIME ?= 3s
 BIN      := $(CURDIR)/bin
 
-.PHONY: test vet unit fuzz demo bench clean
+.PHONY: test vet unit fuzz demo demo-rotation bench clean
 
 test: vet unit fuzz
 
@@ -40,11 +45,16 @@ demo:
 	$(GO) build -o $(BIN)/configcheck ./cmd/configcheck
 	@BIN=$(BIN) sh scripts/demo.sh
 
+demo-rotation:
+	@echo "demo-rotation needs PostgreSQL's server binaries (initdb, postgres): apt-get install -y postgresql"
+	cd tests && $(GO) run ./cmd/rotationdemo
+
 bench:
 	@mkdir -p $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./config/...
 	cd tests && $(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./...
 	cd tests && $(GO) test -count=1 -run '^TestFleet' -timeout 30m ./fleet -fleet.full -fleet.table=$(BIN)/fleet-table.md
+	cd tests && $(GO) test -count=1 -v -run '^TestRotation' -timeout 30m ./rotation -args -rotation.full
 
 clean:
 	rm -rf $(BIN)

@@ -64,7 +64,7 @@ func (p *Proxy) batch(w http.ResponseWriter, r *http.Request, body []byte) {
 	}{SecretValues: []secretValue{}, Errors: []apiError{}}
 
 	for _, id := range req.SecretIDList {
-		status, resp, err := p.getSecretValue(r, id)
+		status, resp, err := p.batchValue(r, id)
 		if err != nil {
 			if r.Context().Err() != nil {
 				abort() // the client is gone or the proxy is closing

@@ -8,8 +8,9 @@
 // real aws-sdk-go-v2 client maps them to its typed errors and applies its
 // retry policy to them exactly as it would against AWS.
 //
-// The proxy can also answer BatchGetSecretValue, which kumo does not implement;
-// see [Options.BatchShim].
+// The proxy can also answer BatchGetSecretValue, which kumo does not implement
+// (see [Options.BatchShim]), and keep staging labels with AWS's rules for
+// rotations (see [Options.StageShim]).
 package faultproxy
 
 import (
@@ -134,6 +135,10 @@ type Options struct {
 	// ListFilterShim makes the proxy apply ListSecrets' name filters, which
 	// kumo ignores (see listFiltered). When false the call is forwarded.
 	ListFilterShim bool
+	// StageShim makes the proxy keep the staging labels of secrets in place
+	// of the target and answer UpdateSecretVersionStage, which kumo lacks, so
+	// that AWS's rotation steps can be rehearsed; see stages.go.
+	StageShim bool
 }
 
 // maxBody bounds the request body read into memory: a secret value is at
@@ -160,6 +165,8 @@ type Proxy struct {
 	closeErr  error
 	serveDone chan struct{}
 	handlers  sync.WaitGroup
+
+	stages stageBook // the stage shim's labels
 
 	mu     sync.Mutex
 	rules  []*ruleState
@@ -384,6 +391,9 @@ var errorFaults = map[Fault]struct {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string, body []byte) {
 	if op == "BatchGetSecretValue" && p.opts.BatchShim {
 		p.batch(w, r, body)
+		return
+	}
+	if p.opts.StageShim && p.stageShim(w, r, op, body) {
 		return
 	}
 	if op == "ListSecrets" && p.opts.ListFilterShim && bytes.Contains(body, []byte(`"Filters"`)) {
