@@ -199,6 +199,7 @@ func (l *Reader) refreshEvents(ctx context.Context, req config.RefreshRequest, p
 func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]announced) (map[ref]*secret, []error) {
 	pending := slices.SortedFunc(maps.Keys(plan), compareRefs)
 	taken := map[ref]*secret{}
+	found := map[ref]string{} // the version the last read gave
 	var errs []error
 	for try := 0; ; try++ {
 		got, ferrs := l.fetch(ctx, pending)
@@ -210,6 +211,7 @@ func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]an
 				continue // failed: reported in ferrs
 			}
 			w := plan[r]
+			found[r] = s.versionID
 			old, served := prev.secrets[r]
 			_, wasLeft := prev.leftAt(r, s.versionID)
 			switch {
@@ -228,8 +230,8 @@ func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]an
 			for _, r := range again {
 				errs = append(errs, &config.SourceError{
 					Layer: LayerName, Source: r.id, Code: config.ErrTransient,
-					Message: fmt.Sprintf("an event announced version %s as %s, but %d reads by stage over %v did not find it (Secrets Manager is eventually consistent); the version in use keeps serving, and the next refresh looks again",
-						plan[r].version, r.wantStage(), try+1, announcedTotal(try)),
+					Message: fmt.Sprintf("an event announced a new version as %s, but %d reads by stage over %v found only %s, the version in use or one it moved away from (Secrets Manager is eventually consistent); the version in use keeps serving, and the next refresh looks again",
+						r.wantStage(), try+1, announcedTotal(try), found[r]),
 				})
 			}
 			return taken, errs

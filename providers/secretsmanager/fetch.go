@@ -177,6 +177,11 @@ func (l *Reader) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []erro
 	}
 	getAll(single)
 	wg.Wait()
+	for r, s := range res.got {
+		if !strings.HasPrefix(r.id, "arn:") {
+			l.learnHome(s.arn)
+		}
+	}
 
 	var errs []error
 	for _, r := range refs {

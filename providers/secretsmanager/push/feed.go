@@ -34,9 +34,11 @@ type Options struct {
 	// Timeout bounds every other SQS and SNS call. Defaults to 5 seconds.
 	Timeout time.Duration
 	// Heartbeat is how often a fan-out feed renews the heartbeat tag of its
-	// queue. A queue under the prefix whose heartbeat is older than 4
-	// heartbeats is taken for the queue of a replica that crashed, and
-	// deleted by the start-up sweep of another. Defaults to 5 minutes.
+	// queue; the queue records it in a tag too. A queue under the prefix
+	// whose heartbeat is older than 4 heartbeats (the longer of the
+	// sweeping feed's and the queue's own, taken up to a day) is taken for
+	// the queue of a replica that crashed, and deleted by the start-up sweep
+	// of another. Defaults to 5 minutes.
 	Heartbeat time.Duration
 	// SweepLimit is the most queues under the prefix a fan-out feed
 	// examines (one ListQueueTags each) in its start-up sweep, picked at

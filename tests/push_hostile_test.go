@@ -1,0 +1,151 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
+	"github.com/strata-go/strata/tests/internal/emu"
+)
+
+// statusText renders everything a store tells of itself.
+func statusText(store *config.Store[rfConfig]) string {
+	st := store.Status()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%v %+v %#v", st.LastError, st, st)
+	for _, l := range st.Layers {
+		if l.Watch != nil {
+			fmt.Fprintf(&b, " %+v %v", *l.Watch, l.Watch.Err)
+		}
+	}
+	return b.String()
+}
+
+// TestPushEventVersionNotEchoed sends AWSCURRENT events for a secret in
+// use whose versionId is text of the message body: huge, with spaces or
+// quotes, or shaped like a VersionId. The first are malformed and cost no
+// read; the last gets the bounded retry of an announced version; no part of
+// any reaches errors, Status or logs.
+func TestPushEventVersionNotEchoed(t *testing.T) {
+	const canary = "CANARY-push-version-7f3a"
+	e := newPSEnv(t)
+	s := e.createSecrets(t, "password-123456")
+	qURL, _ := emu.CreateQueue(t, e.sqs, emu.QueueName(t, "hostile"))
+	var log configtest.LogBuffer
+	store, _ := psStore(t, e, s, push.Queue(e.sqs, qURL, &push.Options{WaitTime: time.Second, Logger: debugLogger(&log)}),
+		config.Options{Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	settle(t, store)
+	readsBefore := e.reads()
+	for _, v := range []string{strings.Repeat("A", 100_000) + canary, "a b\n" + canary, `"` + canary} {
+		emu.SendMessage(t, e.sqs, qURL, emu.SecretEvent{Name: s.stripe, VersionID: v}.Envelope())
+	}
+	w := waitWatch(t, store, "3 messages counted", func(w *config.WatchStatus) bool { return w.Handled+w.Malformed+w.Ignored == 3 })
+	if w.Malformed != 3 {
+		t.Errorf("watch = %+v; want the 3 events with a bad versionId malformed", w)
+	}
+	if n := e.reads() - readsBefore; n > 0 {
+		t.Errorf("events with a bad versionId cost %d reads", n)
+	}
+	failures := store.Status().Failures
+	emu.SendMessage(t, e.sqs, qURL, emu.SecretEvent{Name: s.stripe, VersionID: canary}.Envelope())
+	deadline := time.Now().Add(rfWait)
+	for store.Status().Failures == failures { // the announced version never comes
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed read within %v: %s", rfWait, statusText(store))
+		}
+		time.Sleep(10 * time.Millisecond) // Status has no change notification; poll it
+	}
+	if txt := statusText(store); strings.Contains(txt, canary) || !strings.Contains(txt, "found only") {
+		t.Fatalf("Status shows a message body, or not the failure: %.500s", txt)
+	}
+	if strings.Contains(log.String(), canary) {
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, canary) {
+				t.Errorf("the log shows a message body: %.400s", l)
+			}
+		}
+	}
+}
+
+// TestPushEventOfAnotherAccount sends events for the name of a secret in
+// use whose ARN is that of another account, region or partition (a bus
+// that forwards several accounts' events, a topic shared by regions): they
+// are ignored and cost no read, while the event with the secret's own ARN
+// is followed.
+func TestPushEventOfAnotherAccount(t *testing.T) {
+	e := newPSEnv(t)
+	s := e.createSecrets(t, "password-123456")
+	qURL, _ := emu.CreateQueue(t, e.sqs, emu.QueueName(t, "foreign"))
+	store, _ := psStore(t, e, s, push.Queue(e.sqs, qURL, &push.Options{WaitTime: time.Second}), config.Options{})
+	settle(t, store)
+	ch := rfSubscribe(t, store)
+	ctx, cancel := context.WithTimeout(context.Background(), rfWait)
+	defer cancel()
+	d, err := e.direct.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(s.stripe)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := aws.ToString(d.ARN)
+	scope, name, _ := strings.Cut(own, ":secret:")
+	parts := strings.Split(scope, ":") // arn PARTITION secretsmanager REGION ACCOUNT
+	foreign := []string{
+		strings.Join([]string{"arn", parts[1], parts[2], parts[3], "999999999999"}, ":") + ":secret:" + name,
+		strings.Join([]string{"arn", parts[1], parts[2], "eu-west-3", parts[4]}, ":") + ":secret:" + name,
+		strings.Join([]string{"arn", "aws-cn", parts[2], "cn-north-1", parts[4]}, ":") + ":secret:" + name,
+	}
+	readsBefore := e.reads()
+	for _, arn := range foreign {
+		emu.SendMessage(t, e.sqs, qURL, emu.SecretEvent{Name: s.stripe, ARN: arn, VersionID: "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}.Envelope())
+	}
+	w := waitWatch(t, store, "3 messages counted", func(w *config.WatchStatus) bool { return w.Handled+w.Ignored+w.Malformed == 3 })
+	if w.Ignored != 3 {
+		t.Fatalf("watch = %+v; want the events of other accounts, regions and partitions ignored", w)
+	}
+	if n := e.reads() - readsBefore; n != 0 {
+		t.Fatalf("events of other accounts cost %d reads", n)
+	}
+	v := emu.Rotate(t, e.direct, s.stripe, "sk_live_stripe-key-2")
+	emu.SendMessage(t, e.sqs, qURL, emu.SecretEvent{Name: s.stripe, ARN: own, VersionID: v}.Envelope())
+	pickup(t, ch, time.Now(), "payments.stripe_key")
+	if st := store.Status(); st.Failures != 0 {
+		t.Fatalf("Status = %v failures: %v", st.Failures, st.LastError)
+	}
+}
+
+// TestPushSweepHonoursQueueHeartbeat runs a fan-out feed that renews its
+// heartbeat hourly, its tag last renewed 30 minutes ago, as a replica of a
+// fleet configured so is: a feed with a one-minute heartbeat starting on the
+// same prefix (a rolling change of the option) leaves that live queue alone.
+func TestPushSweepHonoursQueueHeartbeat(t *testing.T) {
+	_, sqsc, snsc := newPushEnv(t)
+	topic := emu.CreateTopic(t, snsc, emu.QueueName(t, "topic"))
+	prefix := emu.QueueName(t, "mixed-beat") + "-"
+	slow := runFeed(t, push.FanOut(sqsc, snsc, topic, prefix, &push.Options{WaitTime: time.Second, Heartbeat: time.Hour}), "app/db")
+	slow.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	queues := listQueues(t, sqsc, prefix)
+	if len(queues) != 1 {
+		t.Fatalf("queues under the prefix = %v; want the feed's own", queues)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rfWait)
+	defer cancel()
+	renewed := itoa(time.Now().Add(-30 * time.Minute).Unix())
+	if _, err := sqsc.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(queues[0]), Tags: map[string]string{push.TagHeartbeat: renewed}}); err != nil {
+		t.Fatal(err)
+	}
+	fast := runFeed(t, push.FanOut(sqsc, snsc, topic, prefix, &push.Options{WaitTime: time.Second, Heartbeat: time.Minute}), "app/db")
+	fast.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	if got := strings.Join(listQueues(t, sqsc, prefix), " "); !strings.Contains(got, queues[0]) {
+		t.Fatalf("the sweep deleted the live queue %s of a feed with a longer heartbeat: %s", queues[0], got)
+	}
+}
