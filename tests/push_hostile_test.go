@@ -17,6 +17,7 @@ import (
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/secretsmanager/push"
 	"github.com/strata-go/strata/tests/internal/emu"
+	"github.com/strata-go/strata/tests/internal/faultproxy"
 )
 
 // statusText renders everything a store tells of itself.
@@ -147,5 +148,47 @@ func TestPushSweepHonoursQueueHeartbeat(t *testing.T) {
 	fast.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
 	if got := strings.Join(listQueues(t, sqsc, prefix), " "); !strings.Contains(got, queues[0]) {
 		t.Fatalf("the sweep deleted the live queue %s of a feed with a longer heartbeat: %s", queues[0], got)
+	}
+}
+
+// TestPushFanOutCloseBounded ends a fan-out run while SQS answers DeleteQueue
+// only after 3 s: Run returns within the 2 s a store waits for a Watch to
+// clean up, even with the default 5 s Timeout, so no goroutine outlives
+// Close; the queue left behind is an orphan that a sweep deletes.
+func TestPushFanOutCloseBounded(t *testing.T) {
+	url, _, snsc := newPushEnv(t)
+	p, err := faultproxy.New(url, faultproxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	topic := emu.CreateTopic(t, snsc, emu.QueueName(t, "topic"))
+	prefix := emu.QueueName(t, "slow-close") + "-"
+	r := runFeed(t, push.FanOut(emu.SQSClient(p.URL()), snsc, topic, prefix, &push.Options{WaitTime: time.Second}), "app/db")
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	p.Add(faultproxy.Rule{Op: "DeleteQueue", Fault: faultproxy.Latency, Delay: 3 * time.Second})
+	start := time.Now()
+	r.cancel()
+	if err := r.ended(t, 5*time.Second); err != nil {
+		t.Fatalf("Run = %v, want nil once its ctx ended", err)
+	}
+	if took := time.Since(start); took > 1800*time.Millisecond {
+		t.Fatalf("Run returned %v after its ctx ended; a store waits 2 s for it", took)
+	}
+}
+
+// TestPushEventTimeInTheFuture sends an event dated in the year 2999: the
+// event reaches the target dated no later than its receipt, so no lag is
+// negative and no later event looks older than it.
+func TestPushEventTimeInTheFuture(t *testing.T) {
+	_, sqsc, _ := newPushEnv(t)
+	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "future"))
+	r := runFeed(t, push.Queue(sqsc, qURL, fastFeed(nil)), "app/db")
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	future := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
+	emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "app/db", VersionID: "v2", Time: future}.Envelope())
+	e := r.next(t)
+	if e.At.IsZero() || e.At.After(time.Now()) {
+		t.Fatalf("event dated %v; want at most its receipt", e.At)
 	}
 }

@@ -112,7 +112,7 @@ func (c *consumer) handle(ctx context.Context, msgs []types.Message) error {
 	entries := make([]types.DeleteMessageBatchRequestEntry, 0, len(msgs))
 	now := time.Now()
 	for i, m := range msgs {
-		c.one(ctx, m)
+		c.one(ctx, m, now)
 		if m.ReceiptHandle != nil {
 			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(entryID(i)), ReceiptHandle: m.ReceiptHandle})
 		}
@@ -137,10 +137,16 @@ func (c *consumer) handle(ctx context.Context, msgs []types.Message) error {
 	return nil
 }
 
-// one reads one message and notifies the target of what it says.
-func (c *consumer) one(ctx context.Context, m types.Message) {
+// one reads one message, received at now, and notifies the target of what
+// it says. An event time after now (a clock far off, or a message no AWS
+// service sent) is taken as now: a time to come would make the store's lag
+// negative and every later event for the secret look older.
+func (c *consumer) one(ctx context.Context, m types.Message, now time.Time) {
 	id := aws.ToString(m.MessageId)
 	change, v, why := parse(aws.ToString(m.Body))
+	if change.At.After(now) {
+		change.At = now
+	}
 	switch v {
 	case verdictMalformed:
 		c.report.Malformed++

@@ -196,12 +196,23 @@ func (f *Feed) heartbeat(ctx context.Context, q *ownQueue) error {
 	return nil
 }
 
+// closeBudget bounds the clean-up of a run whose ctx ended (a store
+// closing): a store waits 2 seconds for its Watch to return, so the run
+// returns within that even when SQS or SNS is slow.
+const closeBudget = 1500 * time.Millisecond
+
 // close deletes the subscription and the queue of a run; it runs when the
-// run's ctx may be done already, so its calls get a ctx of their own. A
-// failure is logged: the queue's heartbeat then goes stale, and another
-// replica's sweep deletes it.
+// run's ctx may be done already, so its calls get a ctx of their own, given
+// closeBudget in all when the run's ctx ended. A failure is logged: the
+// queue's heartbeat then goes stale, and another replica's sweep deletes it.
 func (f *Feed) close(ctx context.Context, q *ownQueue) {
+	ended := ctx.Err() != nil
 	ctx = context.WithoutCancel(ctx)
+	if ended {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, closeBudget)
+		defer cancel()
+	}
 	f.remove(ctx, q.url, q.subscription)
 }
 
