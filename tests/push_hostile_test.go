@@ -192,3 +192,36 @@ func TestPushEventTimeInTheFuture(t *testing.T) {
 		t.Fatalf("event dated %v; want at most its receipt", e.At)
 	}
 }
+
+// TestPushLateEventAfterStart starts a store after two rotations, as a
+// replica that restarts on a queue kept while it was down: the queue still
+// holds the event of the middle version, dated before the version the store
+// serves was created. It costs no read and no failed refresh, though the
+// store never served that version (it has no history of it).
+func TestPushLateEventAfterStart(t *testing.T) {
+	e := newPSEnv(t)
+	s := e.createSecrets(t, "password-123456")
+	moved := time.Now().Add(-time.Minute) // when the middle version became current
+	v2 := emu.Rotate(t, e.direct, s.stripe, "sk_live_stripe-key-2")
+	emu.Rotate(t, e.direct, s.stripe, "sk_live_stripe-key-3")
+	qURL, _ := emu.CreateQueue(t, e.sqs, emu.QueueName(t, "restart"))
+	store, _ := psStore(t, e, s, push.Queue(e.sqs, qURL, &push.Options{WaitTime: time.Second}), config.Options{})
+	settle(t, store)
+	readsBefore, failures := e.reads(), store.Status().Failures
+	emu.SendMessage(t, e.sqs, qURL, emu.SecretEvent{Name: s.stripe, VersionID: v2, Time: moved}.Envelope())
+	waitWatch(t, store, "the event handled", func(w *config.WatchStatus) bool { return w.Handled == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), rfWait)
+	defer cancel()
+	if err := store.Refresh(ctx); err != nil { // after the read the event caused, if any
+		t.Fatal(err)
+	}
+	if n := e.reads() - readsBefore; n != 0 {
+		t.Errorf("a late event cost %d reads", n)
+	}
+	if st := store.Status(); st.Failures != failures {
+		t.Errorf("a late event failed a refresh: %v", st.LastError)
+	}
+	if got := store.Get().Payments.StripeKey.Reveal(); got != "sk_live_stripe-key-3" {
+		t.Fatalf("stripe key = %q; a late event brought back an older version", got)
+	}
+}

@@ -243,6 +243,7 @@ func (l *Reader) getOne(ctx context.Context, r ref, res *results) {
 		text:      aws.ToString(out.SecretString),
 		hasText:   out.SecretString != nil,
 		bin:       out.SecretBinary,
+		created:   aws.ToTime(out.CreatedDate),
 	})
 }
 
@@ -325,6 +326,7 @@ func (l *Reader) batchAnswer(out *sm.BatchGetSecretValueOutput, take func(match 
 			text:      aws.ToString(e.SecretString),
 			hasText:   e.SecretString != nil,
 			bin:       e.SecretBinary,
+			created:   aws.ToTime(e.CreatedDate),
 		})
 	}
 	for _, e := range out.Errors {

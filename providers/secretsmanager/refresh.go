@@ -43,7 +43,9 @@ import (
 // other source at its value and version in req.Prev. An event that
 // announces the version a source serves costs no call, and so does one
 // announcing a version the source moved away from after the event's time (a
-// late, duplicate or out-of-order delivery); a read that gives such a
+// late, duplicate or out-of-order delivery), and so does one dated more
+// than 5 seconds before the creation of the version the source serves (a
+// move made before that version existed); a read that gives such a
 // version (a read that lags behind the move) is not taken, so a source never
 // goes back to an older version through an event. The state remembers the
 // last 4 versions each source moved away from. A read that does not yet give
