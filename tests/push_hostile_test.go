@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,5 +224,45 @@ func TestPushLateEventAfterStart(t *testing.T) {
 	}
 	if got := store.Get().Payments.StripeKey.Reveal(); got != "sk_live_stripe-key-3" {
 		t.Fatalf("stripe key = %q; a late event brought back an older version", got)
+	}
+}
+
+// noWaitSQS forwards every call to the emulator, but asks each
+// ReceiveMessage for no wait, as an endpoint that ignores WaitTimeSeconds
+// answers: empty, at once.
+type noWaitSQS struct {
+	*sqs.Client
+	receives atomic.Int64
+}
+
+func (c *noWaitSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	c.receives.Add(1)
+	cp := *in
+	cp.WaitTimeSeconds = 0
+	return c.Client.ReceiveMessage(ctx, &cp, optFns...)
+}
+
+// TestPushEmptyPollsPaced reads a queue through an endpoint that answers
+// every long poll empty at once: the feed keeps to the request rate of a
+// long poll (one ReceiveMessage per wait) instead of spinning, and still
+// delivers an event.
+func TestPushEmptyPollsPaced(t *testing.T) {
+	_, sqsc, _ := newPushEnv(t)
+	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "nowait"))
+	client := &noWaitSQS{Client: sqsc}
+	var log configtest.LogBuffer
+	r := runFeed(t, push.Queue(client, qURL, &push.Options{WaitTime: time.Second, Logger: debugLogger(&log)}), "app/db")
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	start := client.receives.Load()
+	emu.SendMessage(t, sqsc, qURL, emu.SecretEvent{Name: "app/db", VersionID: "v2"}.Envelope())
+	if e := r.next(t); e.Version != "v2" {
+		t.Fatalf("event = %+v", e)
+	}
+	time.Sleep(1500 * time.Millisecond) // not a synchronisation: the rate of polls over a second and a half
+	if n := client.receives.Load() - start; n > 5 {
+		t.Fatalf("%d ReceiveMessage calls within about 2 s of 1 s polls; want a few", n)
+	}
+	if !strings.Contains(log.String(), "answered empty before") {
+		t.Errorf("the log does not say the endpoint ignores the wait:\n%s", log.String())
 	}
 }

@@ -28,8 +28,10 @@ const (
 type Options struct {
 	// WaitTime is the long poll of each ReceiveMessage, from 1 to 20
 	// seconds. An event arriving during the poll ends it at once, so a
-	// longer wait costs no latency, only fewer requests. Defaults to 20
-	// seconds.
+	// longer wait costs no latency, only fewer requests. A poll answered
+	// empty in less than half the wait (an endpoint that ignores it) is
+	// followed by the rest of the wait, so an idle feed never polls faster.
+	// Defaults to 20 seconds.
 	WaitTime time.Duration
 	// Timeout bounds every other SQS and SNS call. Defaults to 5 seconds.
 	Timeout time.Duration
