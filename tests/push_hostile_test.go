@@ -3,8 +3,10 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/providers/secretsmanager/push"
 	"github.com/strata-go/strata/tests/internal/emu"
 	"github.com/strata-go/strata/tests/internal/faultproxy"
@@ -264,5 +267,36 @@ func TestPushEmptyPollsPaced(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "answered empty before") {
 		t.Errorf("the log does not say the endpoint ignores the wait:\n%s", log.String())
+	}
+}
+
+// TestPushUnusableFeedFailsLoad follows the documented wiring with the
+// queue URL's environment variable unset, and with a fan-out prefix SQS
+// does not allow: config.Load fails naming the mistake, instead of a store
+// that never receives an event and retries its watch forever.
+func TestPushUnusableFeedFailsLoad(t *testing.T) {
+	e := newPSEnv(t)
+	s := e.createSecrets(t, "password-123456")
+	t.Setenv("APP_SECRETS_QUEUE_URL", "")
+	for name, tc := range map[string]struct {
+		feed *push.Feed
+		want string
+	}{
+		"queue URL unset": {push.Queue(e.sqs, os.Getenv("APP_SECRETS_QUEUE_URL"), nil), "queue URL"},
+		"bad prefix":      {push.FanOut(e.sqs, e.sns, "arn:aws:sns:us-east-1:000000000000:t", "my-app.prod-", nil), `"my-app.prod-"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			layer := secretsmanager.New(e.cfg, &secretsmanager.Options{Push: tc.feed}, s.sources()...)
+			ctx, cancel := context.WithTimeout(context.Background(), rfWait)
+			defer cancel()
+			store, err := config.Load[rfConfig](ctx, &config.Options{RefreshInterval: 5 * time.Minute}, layer)
+			if err == nil {
+				store.Close()
+				t.Fatal("Load succeeded with an unusable push feed")
+			}
+			if !errors.Is(err, config.ErrLayer) || !errors.Is(err, push.ErrFeed) || !strings.Contains(err.Error(), "Options.Push") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v; want ErrLayer and push.ErrFeed naming Options.Push and %s", err, tc.want)
+			}
+		})
 	}
 }

@@ -56,7 +56,9 @@ import (
 // described above; an event for a source the reader does not have is
 // ignored.
 //
-// With req.Prev == nil (the first read) each API call keeps the SDK client's
+// With req.Prev == nil (the first read) a push feed that cannot run as
+// configured (push.Feed.Err: no queue URL, a bad prefix) is a config.ErrLayer
+// error naming it, before any call. Each API call keeps the SDK client's
 // retries (3 attempts with the standard retryer), so a blip does not fail a
 // start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
 // the call): the store retries failed refreshes with its own backoff, and the
@@ -64,6 +66,9 @@ import (
 func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
+		if f := l.opts.Push; f != nil && f.Err() != nil {
+			return config.Update{}, feedError{f.Err()}
+		}
 		r, err := l.read(ctx, schema)
 		if err != nil {
 			return config.Update{}, err

@@ -115,6 +115,18 @@ func arnScope(arn string) string {
 	return arn[:i+len(":secret:")]
 }
 
+// feedError is the error of a reader whose Options.Push cannot run: one
+// problem, matching config.ErrLayer and the feed's push.ErrFeed.
+type feedError struct{ err error }
+
+func (e feedError) Error() string {
+	return "secretsmanager: " + config.ErrLayer.Error() + ": Options.Push: " + e.err.Error()
+}
+
+func (e feedError) Unwrap() error { return e.err }
+
+func (e feedError) Is(target error) bool { return target == config.ErrLayer }
+
 // nameOfID returns the secret name in an id: the id itself, or the name in
 // a full or partial ARN.
 func nameOfID(id string) string {

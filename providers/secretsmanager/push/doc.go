@@ -33,6 +33,10 @@
 //
 // # Failures
 //
+// A feed that cannot run as configured (no client, no queue URL, no topic, a
+// bad prefix) is told by Feed.Err, an ErrFeed error; a Secrets Manager layer
+// given one fails its first read, so config.Load reports it.
+//
 // Run returns nil when its ctx ends, at once even in the middle of a long
 // poll. When the queue is missing, access is denied or a call keeps failing
 // after the SDK's retries, it reports Connected false with an *Error (matching

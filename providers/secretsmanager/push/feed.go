@@ -175,11 +175,23 @@ func isNil(client any) bool {
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,60}$`)
 
 func (f *Feed) check(t Target) error {
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if t.Resolve == nil || t.Notify == nil {
+		return fmt.Errorf("%w: Target without Resolve or Notify", ErrFeed)
+	}
+	return nil
+}
+
+// Err reports why the feed cannot run as configured (an ErrFeed error: no
+// client, no queue URL, no topic, a bad prefix), or nil. A Secrets Manager
+// layer given such a feed fails its first read, so config.Load names the
+// mistake instead of a store that never receives an event.
+func (f *Feed) Err() error {
 	switch {
 	case f == nil:
 		return fmt.Errorf("%w: nil Feed", ErrFeed)
-	case t.Resolve == nil || t.Notify == nil:
-		return fmt.Errorf("%w: Target without Resolve or Notify", ErrFeed)
 	case isNil(f.sqs):
 		return fmt.Errorf("%w: %s: no SQS client", ErrFeed, f)
 	case f.mode == ModeQueue && f.queueURL == "":
