@@ -119,7 +119,9 @@ type Update struct {
 // nothing to watch (push is not configured): the store just polls. Watch
 // returning an error means the watch broke: the store polls at
 // Options.RefreshInterval and calls Watch again after a backoff
-// (Options.RetryBackoff doubled up to RefreshInterval, ±10 %). While every
+// (Options.RetryBackoff doubled up to RefreshInterval, ±10 %; the doubling
+// starts again only after a watch that stayed connected for RefreshInterval,
+// so a watch that connects and fails at once keeps backing off). While every
 // watch reports itself connected the store polls at Options.WatchInterval
 // instead, a safety net behind the events. As with Refresh, Watch is called
 // once per store, so one layer value may watch for any number of stores, and

@@ -23,6 +23,7 @@ const watchAbandon = 2 * time.Second
 type watchState struct {
 	active bool // Watch runs, or broke and will be called again
 	report WatchReport
+	since  time.Time // when the watch last connected (on the store's clock)
 	events int
 	lag    time.Duration
 }
@@ -42,7 +43,10 @@ func (s *Store[T]) startWatches() {
 }
 
 // watchLoop calls layer i's Watch until the store closes, again after a
-// backoff each time it fails. It ends when Watch returns nil: nothing to watch.
+// backoff each time it fails; the backoff starts again only after a watch
+// that stayed connected for RefreshInterval, so one that connects and fails
+// at once, again and again, backs off more each time. It ends when Watch
+// returns nil: nothing to watch.
 func (s *Store[T]) watchLoop(i int, w Watcher) {
 	defer s.wg.Done()
 	for failures := 0; ; {
@@ -55,7 +59,7 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 			s.mu.Unlock()
 			return
 		}
-		if ws.report.Connected {
+		if ws.report.Connected && s.clock.Now().Sub(ws.since) >= s.opts.RefreshInterval {
 			failures = 0 // it worked for a while: start the backoff again
 		}
 		failures++
@@ -141,6 +145,9 @@ func (s *Store[T]) reported(i int, r WatchReport) {
 		return
 	}
 	reconnected := r.Connected && !ws.report.Connected
+	if reconnected {
+		ws.since = s.clock.Now()
+	}
 	ws.report = r
 	if r.Connected {
 		ws.report.Err = nil

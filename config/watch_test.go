@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,35 @@ func TestWatchReadsAreApartFromCompleteReads(t *testing.T) {
 	<-f.plain.ch
 	if err := <-refreshed; err != nil {
 		t.Errorf("Refresh: %v", err)
+	}
+}
+
+// A watch that connects and fails at once, again and again (a queue it can
+// read but not delete from), backs off more each time: only a watch that
+// stayed connected for RefreshInterval starts the backoff again.
+func TestWatchFlappingBacksOff(t *testing.T) {
+	calls := make(chan int, 10)
+	n := 0
+	f := newWatchFixture(t, config.Options{RetryBackoff: 10 * time.Second, RefreshInterval: 5 * time.Minute,
+		MinRefreshInterval: 5 * time.Minute, WatchInterval: time.Hour}, // the reads a connection causes wait
+		func(ctx context.Context, w config.Watch) error {
+			n++
+			calls <- n
+			w.Report(config.WatchReport{Connected: true})
+			return errors.New("access denied to DeleteMessage")
+		})
+	for i, want := range []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second} {
+		<-calls
+		// The loop's next read (minutes away) and the watch's retry wait
+		// on the clock; wait for the retry, the shorter.
+		d := f.loopWaits(t, 2)
+		for d >= 2*time.Minute && f.ctx.Err() == nil {
+			runtime.Gosched()
+			d = f.loopWaits(t, 2)
+		}
+		if d < want*9/10 || d > want*11/10 {
+			t.Fatalf("backoff %d is %v, want about %v", i+1, d, want)
+		}
+		f.clock.Advance(want * 11 / 10)
 	}
 }

@@ -336,7 +336,7 @@ func TestPushSQSFaults(t *testing.T) {
 			p.Add(faultproxy.Rule{Op: "ReceiveMessage", Fault: tc.fault})
 			select {
 			case <-r.done:
-		err := r.err
+				err := r.err
 				if !errors.Is(err, tc.code) || !strings.Contains(err.Error(), "ReceiveMessage") {
 					t.Fatalf("Run = %v, want %v naming ReceiveMessage", err, tc.code)
 				}

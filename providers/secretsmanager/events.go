@@ -124,6 +124,8 @@ func (l *Reader) planEvents(prev *state, events []config.Event) (plan map[ref]an
 		follows[r.id] = true
 		if old, ok := prev.secrets[r]; ok && w.version != "" && w.version == old.versionID {
 			continue // the version it serves
+		} else if ok && olderThan(w.at, old) {
+			continue // a move made before the version it serves existed
 		}
 		if left, ok := prev.leftAt(r, w.version); ok && w.version != "" && (w.at.IsZero() || !w.at.After(left)) {
 			continue // a late event for a version it moved away from since
@@ -137,6 +139,20 @@ func (l *Reader) planEvents(prev *state, events []config.Event) (plan map[ref]an
 		}
 	}
 	return plan, false
+}
+
+// createdMargin is how much earlier than the CreatedDate of the version a
+// source serves an event must be dated to be taken for one older than that
+// version: event times are whole seconds, from another clock.
+const createdMargin = 5 * time.Second
+
+// olderThan reports whether an event dated at tells of a move made before
+// the version s was created, so before s became the one in use: a late
+// delivery (a queue that kept it while its reader was down), whatever the
+// version it names. A zero time, or a version without a CreatedDate, says
+// nothing.
+func olderThan(at time.Time, s *secret) bool {
+	return !at.IsZero() && !s.created.IsZero() && at.Add(createdMargin).Before(s.created)
 }
 
 // underAnyPrefix reports whether a source label names a secret under one of
@@ -199,6 +215,7 @@ func (l *Reader) refreshEvents(ctx context.Context, req config.RefreshRequest, p
 func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]announced) (map[ref]*secret, []error) {
 	pending := slices.SortedFunc(maps.Keys(plan), compareRefs)
 	taken := map[ref]*secret{}
+	found := map[ref]string{} // the version the last read gave
 	var errs []error
 	for try := 0; ; try++ {
 		got, ferrs := l.fetch(ctx, pending)
@@ -210,6 +227,7 @@ func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]an
 				continue // failed: reported in ferrs
 			}
 			w := plan[r]
+			found[r] = s.versionID
 			old, served := prev.secrets[r]
 			_, wasLeft := prev.leftAt(r, s.versionID)
 			switch {
@@ -228,8 +246,8 @@ func (l *Reader) readAnnounced(ctx context.Context, prev *state, plan map[ref]an
 			for _, r := range again {
 				errs = append(errs, &config.SourceError{
 					Layer: LayerName, Source: r.id, Code: config.ErrTransient,
-					Message: fmt.Sprintf("an event announced version %s as %s, but %d reads by stage over %v did not find it (Secrets Manager is eventually consistent); the version in use keeps serving, and the next refresh looks again",
-						plan[r].version, r.wantStage(), try+1, announcedTotal(try)),
+					Message: fmt.Sprintf("an event announced a new version as %s, but %d reads by stage over %v found only %s, the version in use or one it moved away from (Secrets Manager is eventually consistent); the version in use keeps serving, and the next refresh looks again",
+						r.wantStage(), try+1, announcedTotal(try), found[r]),
 				})
 			}
 			return taken, errs

@@ -298,6 +298,24 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s is not in use: resolve = %v", n, got)
 		}
 	}
+	// The ARN specs are of account 000000000000 in us-east-1; once a read
+	// by name taught the client's scope, the name specs are too.
+	l.learnHome(arn)
+	for _, other := range []string{
+		"arn:aws:secretsmanager:us-east-1:999999999999:secret:app/db-AbCdEf",
+		"arn:aws:secretsmanager:eu-west-1:000000000000:secret:app/db-AbCdEf",
+		"arn:aws-cn:secretsmanager:us-east-1:000000000000:secret:app/db-AbCdEf",
+	} {
+		if got := sources(push.Change{Name: "app/db", ARN: other, VersionID: "v2"}); got != nil {
+			t.Errorf("%s is another account's, region's or partition's: resolve = %v", other, got)
+		}
+		if got := sources(push.Change{Name: "app/svc/api", ARN: other, VersionID: "v2"}); got != nil {
+			t.Errorf("%s under a prefix is another account's: resolve = %v", other, got)
+		}
+	}
+	if got := sources(push.Change{Name: "app/db", ARN: arn, VersionID: "v2"}); !slices.Equal(got, want) {
+		t.Errorf("own ARN after learning the scope: resolve = %v, want %v", got, want)
+	}
 }
 
 // TestRefreshEventsOnDemandReadsAll: events that join an on-demand read

@@ -177,6 +177,11 @@ func (l *Reader) fetch(ctx context.Context, refs []ref) (map[ref]*secret, []erro
 	}
 	getAll(single)
 	wg.Wait()
+	for r, s := range res.got {
+		if !strings.HasPrefix(r.id, "arn:") {
+			l.learnHome(s.arn)
+		}
+	}
 
 	var errs []error
 	for _, r := range refs {
@@ -238,6 +243,7 @@ func (l *Reader) getOne(ctx context.Context, r ref, res *results) {
 		text:      aws.ToString(out.SecretString),
 		hasText:   out.SecretString != nil,
 		bin:       out.SecretBinary,
+		created:   aws.ToTime(out.CreatedDate),
 	})
 }
 
@@ -320,6 +326,7 @@ func (l *Reader) batchAnswer(out *sm.BatchGetSecretValueOutput, take func(match 
 			text:      aws.ToString(e.SecretString),
 			hasText:   e.SecretString != nil,
 			bin:       e.SecretBinary,
+			created:   aws.ToTime(e.CreatedDate),
 		})
 	}
 	for _, e := range out.Errors {

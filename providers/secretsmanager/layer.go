@@ -91,6 +91,11 @@ type Reader struct {
 	calls   counters
 	noBatch atomic.Bool // BatchGetSecretValue was refused for good
 	noList  atomic.Bool // ListSecrets was refused for good: the gate is off
+	// home is the scope of the client's own secrets,
+	// "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:", learned from
+	// the ARN of a secret read by name (nil until one is): a fact of the
+	// client, the same for every store, not state of one.
+	home atomic.Pointer[string]
 }
 
 // state is what one read found: the config.State a store keeps for the

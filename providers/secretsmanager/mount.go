@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/config"
 )
@@ -23,6 +24,7 @@ type secret struct {
 	text      string
 	hasText   bool
 	bin       []byte
+	created   time.Time // the version's CreatedDate; zero when the answer had none
 }
 
 func (s *secret) size() int {

@@ -43,7 +43,9 @@ import (
 // other source at its value and version in req.Prev. An event that
 // announces the version a source serves costs no call, and so does one
 // announcing a version the source moved away from after the event's time (a
-// late, duplicate or out-of-order delivery); a read that gives such a
+// late, duplicate or out-of-order delivery), and so does one dated more
+// than 5 seconds before the creation of the version the source serves (a
+// move made before that version existed); a read that gives such a
 // version (a read that lags behind the move) is not taken, so a source never
 // goes back to an older version through an event. The state remembers the
 // last 4 versions each source moved away from. A read that does not yet give
@@ -54,7 +56,9 @@ import (
 // described above; an event for a source the reader does not have is
 // ignored.
 //
-// With req.Prev == nil (the first read) each API call keeps the SDK client's
+// With req.Prev == nil (the first read) a push feed that cannot run as
+// configured (push.Feed.Err: no queue URL, a bad prefix) is a config.ErrLayer
+// error naming it, before any call. Each API call keeps the SDK client's
 // retries (3 attempts with the standard retryer), so a blip does not fail a
 // start. With req.Prev != nil each call is sent once (RetryMaxAttempts 1 for
 // the call): the store retries failed refreshes with its own backoff, and the
@@ -62,6 +66,9 @@ import (
 func (l *Reader) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	schema := req.Schema
 	if req.Prev == nil {
+		if f := l.opts.Push; f != nil && f.Err() != nil {
+			return config.Update{}, feedError{f.Err()}
+		}
 		r, err := l.read(ctx, schema)
 		if err != nil {
 			return config.Update{}, err

@@ -20,7 +20,9 @@ var _ config.Watcher = (*Reader)(nil)
 //
 // A Secret Label Updated event for AWSCURRENT of a secret the reader uses
 // (matched by name or ARN against the specs, and by name under a Prefix
-// spec) notifies the source of each spec that follows the secret's
+// spec; an event whose ARN is of another account, region or partition than
+// the spec reads, the spec's own ARN or the client's, is ignored) notifies
+// the source of each spec that follows the secret's
 // AWSCURRENT, with the event's version, and of each spec that reads another
 // stage of it (AWSPREVIOUS moves with AWSCURRENT), without one. A spec
 // pinned to a VersionId never changes and is not notified. Events for other
@@ -59,6 +61,8 @@ func (l *Reader) resolve(c push.Change) []config.Event {
 	}
 	for _, s := range l.sources {
 		switch {
+		case l.foreign(s.id, arn):
+			continue // the same name in another account, region or partition
 		case s.kind == kindPrefix:
 			if _, ok := underPrefix(name, s.id); ok && name != "" {
 				add(s.ref(name))
@@ -69,6 +73,59 @@ func (l *Reader) resolve(c push.Change) []config.Event {
 	}
 	return out
 }
+
+// foreign reports whether an event's ARN names a secret of another account,
+// region or partition than the spec id reads: the scope of id when it is an
+// ARN, else the client's own scope (once a read taught it). An event that
+// carries no ARN, or an ARN whose scope is not known, is not foreign.
+func (l *Reader) foreign(id, eventARN string) bool {
+	got := arnScope(eventARN)
+	if got == "" {
+		return false
+	}
+	want := arnScope(id)
+	if want == "" && !strings.HasPrefix(id, "arn:") {
+		if h := l.home.Load(); h != nil {
+			want = *h
+		}
+	}
+	return want != "" && got != want
+}
+
+// learnHome records the scope of the client's own secrets from the ARN of a
+// secret read by name.
+func (l *Reader) learnHome(arn string) {
+	if scope := arnScope(arn); scope != "" {
+		if h := l.home.Load(); h == nil || *h != scope {
+			l.home.Store(&scope)
+		}
+	}
+}
+
+// arnScope returns the part of a secret's ARN (full or partial) before its
+// name, "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:", or "".
+func arnScope(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return ""
+	}
+	i := strings.Index(arn, ":secret:")
+	if i < 0 {
+		return ""
+	}
+	return arn[:i+len(":secret:")]
+}
+
+// feedError is the error of a reader whose Options.Push cannot run: one
+// problem, matching config.ErrLayer and the feed's push.ErrFeed.
+type feedError struct{ err error }
+
+func (e feedError) Error() string {
+	return "secretsmanager: " + config.ErrLayer.Error() + ": Options.Push: " + e.err.Error()
+}
+
+func (e feedError) Unwrap() error { return e.err }
+
+func (e feedError) Is(target error) bool { return target == config.ErrLayer }
 
 // nameOfID returns the secret name in an id: the id itself, or the name in
 // a full or partial ARN.

@@ -22,6 +22,7 @@ type consumer struct {
 	fanout   *ownQueue // nil for a Queue feed
 
 	report config.WatchReport
+	early  bool // an empty poll came back early: logged once a run
 }
 
 // publish sends the report, if the target wants it.
@@ -65,6 +66,7 @@ func (c *consumer) loop(ctx context.Context) error {
 	c.publish()
 	c.log.LogAttrs(ctx, slog.LevelInfo, "push: receiving events", slog.String("feed", c.feed.String()), slog.String("queue", c.queueURL))
 	for {
+		began := time.Now()
 		msgs, err := c.receive(ctx)
 		if err != nil {
 			return c.fail(ctx, err)
@@ -79,9 +81,38 @@ func (c *consumer) loop(ctx context.Context) error {
 				return c.fail(ctx, err)
 			}
 		}
+		if len(msgs) == 0 && !c.pace(ctx, began) {
+			return nil
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
+	}
+}
+
+// pace waits out the rest of the long poll begun at began, when it came
+// back empty in less than half its wait: an endpoint that ignores
+// WaitTimeSeconds would otherwise be polled in a tight loop, thousands of
+// requests a second. So the feed never polls faster than one ReceiveMessage
+// per wait while idle. It reports false when ctx ended.
+func (c *consumer) pace(ctx context.Context, began time.Time) bool {
+	wait := c.feed.opts.WaitTime
+	rest := wait - time.Since(began)
+	if rest < wait/2 {
+		return true
+	}
+	if !c.early {
+		c.early = true
+		c.log.LogAttrs(ctx, slog.LevelWarn, "push: the queue answered empty before the long poll's wait; polling once per wait",
+			slog.String("queue", c.queueURL), slog.Duration("wait", wait))
+	}
+	t := time.NewTimer(rest)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -112,7 +143,7 @@ func (c *consumer) handle(ctx context.Context, msgs []types.Message) error {
 	entries := make([]types.DeleteMessageBatchRequestEntry, 0, len(msgs))
 	now := time.Now()
 	for i, m := range msgs {
-		c.one(ctx, m)
+		c.one(ctx, m, now)
 		if m.ReceiptHandle != nil {
 			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(entryID(i)), ReceiptHandle: m.ReceiptHandle})
 		}
@@ -137,10 +168,16 @@ func (c *consumer) handle(ctx context.Context, msgs []types.Message) error {
 	return nil
 }
 
-// one reads one message and notifies the target of what it says.
-func (c *consumer) one(ctx context.Context, m types.Message) {
+// one reads one message, received at now, and notifies the target of what
+// it says. An event time after now (a clock far off, or a message no AWS
+// service sent) is taken as now: a time to come would make the store's lag
+// negative and every later event for the secret look older.
+func (c *consumer) one(ctx context.Context, m types.Message, now time.Time) {
 	id := aws.ToString(m.MessageId)
 	change, v, why := parse(aws.ToString(m.Body))
+	if change.At.After(now) {
+		change.At = now
+	}
 	switch v {
 	case verdictMalformed:
 		c.report.Malformed++

@@ -26,10 +26,16 @@
 // secret the target resolves are Handled: Target.Notify is called for each
 // source. Events of other labels, other events and events for secrets not in
 // use are Ignored. Anything else is Malformed, logged with its message id and
-// a reason, never with its body. Every message is deleted, with
+// a reason, never with its body; so is an event whose name, label or
+// versionId is no value Secrets Manager sends (too long, or holding a space,
+// a quote, a backslash or a control character). Every message is deleted, with
 // DeleteMessageBatch, only once Notify (which must not block) returned for it.
 //
 // # Failures
+//
+// A feed that cannot run as configured (no client, no queue URL, no topic, a
+// bad prefix) is told by Feed.Err, an ErrFeed error; a Secrets Manager layer
+// given one fails its first read, so config.Load reports it.
 //
 // Run returns nil when its ctx ends, at once even in the middle of a long
 // poll. When the queue is missing, access is denied or a call keeps failing

@@ -84,6 +84,46 @@ func parse(body string) (c Change, v verdict, why string) {
 	return parseEvent(body, "")
 }
 
+// Bounds of the fields of an event's detail, as Secrets Manager sets them:
+// a secret name is at most 512 characters (an ARN, 2048), a label 256, a
+// VersionId 64 (a UUID, or the ClientRequestToken of 32 to 64 characters).
+const (
+	maxNameLen    = 2048
+	maxLabelLen   = 256
+	maxVersionLen = 64
+)
+
+// badDetail says what is wrong with a detail's fields, or "" when nothing
+// is. A field past its bound, or holding a space, a quote, a backslash or a
+// control character, is no value Secrets Manager sends: the message is
+// malformed, and none of its text goes further (the store's errors and logs
+// may name a secret and a version, never arbitrary text of a message).
+func badDetail(d labelDetail) string {
+	switch {
+	case !token(d.Name, maxNameLen):
+		return "detail.name is not a secret name"
+	case !token(d.LabelUpdated, maxLabelLen):
+		return "detail.labelUpdated is not a staging label"
+	case d.VersionID != "" && !token(d.VersionID, maxVersionLen):
+		return "detail.versionId is not a VersionId"
+	}
+	return ""
+}
+
+// token reports whether s has 1 to max bytes of printable ASCII other than
+// space, double quote and backslash.
+func token(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseEvent reads an EventBridge event; where prefixes the reasons.
 func parseEvent(body, where string) (Change, verdict, string) {
 	var ev ebEvent
@@ -103,11 +143,14 @@ func parseEvent(body, where string) (Change, verdict, string) {
 	if d.Name == "" || d.LabelUpdated == "" {
 		return Change{}, verdictMalformed, where + "a " + EventDetailType + " event without detail.name or detail.labelUpdated"
 	}
+	if why := badDetail(d); why != "" {
+		return Change{}, verdictMalformed, where + "a " + EventDetailType + " event whose " + why
+	}
 	c := Change{Name: d.Name, Label: d.LabelUpdated, VersionID: d.VersionID}
 	if strings.HasPrefix(c.Name, "arn:") {
 		c.ARN = c.Name
 	}
-	if len(ev.Resources) > 0 && strings.HasPrefix(ev.Resources[0], "arn:") {
+	if len(ev.Resources) > 0 && strings.HasPrefix(ev.Resources[0], "arn:") && token(ev.Resources[0], maxNameLen) {
 		c.ARN = ev.Resources[0]
 	}
 	if t, err := time.Parse(time.RFC3339Nano, ev.Time); err == nil {

@@ -49,6 +49,11 @@ func TestParseOtherAndMalformed(t *testing.T) {
 		{"no name", `{"source":"aws.secretsmanager","detail-type":"Secret Label Updated","detail":{"labelUpdated":"AWSCURRENT","versionId":"` + canary + `"}}`, verdictMalformed},
 		{"SNS without Message", `{"Type":"Notification","TopicArn":"` + canary + `"}`, verdictMalformed},
 		{"SNS wrapping garbage", snsWrap(canary), verdictMalformed},
+		{"versionId with a space", strings.Replace(event("AWSCURRENT"), `"v2"`, `"v2 `+canary+`"`, 1), verdictMalformed},
+		{"versionId too long", strings.Replace(event("AWSCURRENT"), `"v2"`, `"`+strings.Repeat("a", 65)+canary+`"`, 1), verdictMalformed},
+		{"name too long", strings.Replace(event("AWSCURRENT"), `"name":"app/db"`, `"name":"`+strings.Repeat("n", 2049)+canary+`"`, 1), verdictMalformed},
+		{"name with a control character", strings.Replace(event("AWSCURRENT"), `"name":"app/db"`, `"name":"app/db\n`+canary+`"`, 1), verdictMalformed},
+		{"label with a quote", strings.Replace(event("AWSCURRENT"), `"AWSCURRENT"`, `"AWS\"`+canary+`"`, 1), verdictMalformed},
 		{"another event", `{"source":"aws.ec2","detail-type":"` + canary + `","detail":{}}`, verdictOther},
 		{"SNS confirmation", `{"Type":"SubscriptionConfirmation","TopicArn":"t","Message":"` + canary + `"}`, verdictOther},
 	} {

@@ -25,7 +25,15 @@ const (
 	// TagSubscription holds the ARN of the queue's SNS subscription, so
 	// that the sweep that deletes an orphan queue removes it too.
 	TagSubscription = "strata:subscription"
+	// TagHeartbeatInterval holds the reader's Options.Heartbeat in
+	// seconds: a sweep judges a queue by the longer of its own interval
+	// and this one, so replicas configured differently (a rolling change
+	// of the option) never take each other's live queues for orphans.
+	TagHeartbeatInterval = "strata:heartbeat-interval"
 )
+
+// maxTaggedHeartbeat bounds the interval a sweep takes from a queue's tag.
+const maxTaggedHeartbeat = 24 * time.Hour
 
 // retentionSeconds is how long a fan-out queue keeps a message: an event
 // older than the safety-net poll is no use, and a reconnecting store reads
@@ -62,7 +70,10 @@ func (f *Feed) open(ctx context.Context) (q *ownQueue, err error) {
 				string(types.QueueAttributeNameMessageRetentionPeriod):        retentionSeconds,
 				string(types.QueueAttributeNameReceiveMessageWaitTimeSeconds): "20",
 			},
-			Tags: map[string]string{TagHeartbeat: strconv.FormatInt(now.Unix(), 10)},
+			Tags: map[string]string{
+				TagHeartbeat:         strconv.FormatInt(now.Unix(), 10),
+				TagHeartbeatInterval: strconv.FormatInt(int64((f.opts.Heartbeat+time.Second-1)/time.Second), 10),
+			},
 		})
 		if err != nil {
 			return callError("CreateQueue", q.name, err)
@@ -185,12 +196,23 @@ func (f *Feed) heartbeat(ctx context.Context, q *ownQueue) error {
 	return nil
 }
 
+// closeBudget bounds the clean-up of a run whose ctx ended (a store
+// closing): a store waits 2 seconds for its Watch to return, so the run
+// returns within that even when SQS or SNS is slow.
+const closeBudget = 1500 * time.Millisecond
+
 // close deletes the subscription and the queue of a run; it runs when the
-// run's ctx may be done already, so its calls get a ctx of their own. A
-// failure is logged: the queue's heartbeat then goes stale, and another
-// replica's sweep deletes it.
+// run's ctx may be done already, so its calls get a ctx of their own, given
+// closeBudget in all when the run's ctx ended. A failure is logged: the
+// queue's heartbeat then goes stale, and another replica's sweep deletes it.
 func (f *Feed) close(ctx context.Context, q *ownQueue) {
+	ended := ctx.Err() != nil
 	ctx = context.WithoutCancel(ctx)
+	if ended {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, closeBudget)
+		defer cancel()
+	}
 	f.remove(ctx, q.url, q.subscription)
 }
 
@@ -225,8 +247,8 @@ func (f *Feed) remove(ctx context.Context, queueURL, subscription string) bool {
 }
 
 // sweep deletes, with their subscriptions, the queues under the prefix
-// whose heartbeat is older than 4 heartbeats: queues of replicas that
-// crashed. It is bounded: one ListQueues page, and at most
+// whose heartbeat is older than 4 heartbeats (see sweepOne): queues of
+// replicas that crashed. It is bounded: one ListQueues page, and at most
 // Options.SweepLimit queues examined, picked at random. Failures are
 // logged; the sweep never fails a run.
 func (f *Feed) sweep(ctx context.Context, own string) (deleted int) {
@@ -244,7 +266,7 @@ func (f *Feed) sweep(ctx context.Context, own string) (deleted int) {
 		return 0
 	}
 	mrand.Shuffle(len(urls), func(i, j int) { urls[i], urls[j] = urls[j], urls[i] })
-	cutoff := time.Now().Add(-orphanHeartbeats * f.opts.Heartbeat)
+	now := time.Now()
 	examined := 0
 	for _, u := range urls {
 		if examined >= f.opts.SweepLimit || ctx.Err() != nil {
@@ -254,7 +276,7 @@ func (f *Feed) sweep(ctx context.Context, own string) (deleted int) {
 			continue
 		}
 		examined++
-		if f.sweepOne(ctx, u, cutoff) {
+		if f.sweepOne(ctx, u, now) {
 			deleted++
 		}
 	}
@@ -264,9 +286,11 @@ func (f *Feed) sweep(ctx context.Context, own string) (deleted int) {
 	return deleted
 }
 
-// sweepOne deletes the queue at u if its heartbeat is older than cutoff. A
-// queue without a heartbeat tag is not one of a feed's: it is left alone.
-func (f *Feed) sweepOne(ctx context.Context, u string, cutoff time.Time) bool {
+// sweepOne deletes the queue at u if its heartbeat is older than 4
+// heartbeats before now: the longer of this feed's and the queue's own
+// (TagHeartbeatInterval, at most a day). A queue without a heartbeat tag is
+// not one of a feed's: it is left alone.
+func (f *Feed) sweepOne(ctx context.Context, u string, now time.Time) bool {
 	var tags map[string]string
 	err := f.call(ctx, func(ctx context.Context) error {
 		out, err := f.sqs.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: aws.String(u)})
@@ -279,8 +303,12 @@ func (f *Feed) sweepOne(ctx context.Context, u string, cutoff time.Time) bool {
 	if err != nil {
 		return false // gone already, or not ours to read
 	}
+	interval := f.opts.Heartbeat
+	if secs, err := strconv.ParseInt(tags[TagHeartbeatInterval], 10, 64); err == nil && secs > 0 {
+		interval = max(interval, time.Duration(min(secs, int64(maxTaggedHeartbeat/time.Second)))*time.Second)
+	}
 	beat, err := strconv.ParseInt(tags[TagHeartbeat], 10, 64)
-	if err != nil || !time.Unix(beat, 0).Before(cutoff) {
+	if err != nil || !time.Unix(beat, 0).Before(now.Add(-orphanHeartbeats*interval)) {
 		return false
 	}
 	f.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "push: deleting orphan fan-out queue",

@@ -28,15 +28,19 @@ const (
 type Options struct {
 	// WaitTime is the long poll of each ReceiveMessage, from 1 to 20
 	// seconds. An event arriving during the poll ends it at once, so a
-	// longer wait costs no latency, only fewer requests. Defaults to 20
-	// seconds.
+	// longer wait costs no latency, only fewer requests. A poll answered
+	// empty in less than half the wait (an endpoint that ignores it) is
+	// followed by the rest of the wait, so an idle feed never polls faster.
+	// Defaults to 20 seconds.
 	WaitTime time.Duration
 	// Timeout bounds every other SQS and SNS call. Defaults to 5 seconds.
 	Timeout time.Duration
 	// Heartbeat is how often a fan-out feed renews the heartbeat tag of its
-	// queue. A queue under the prefix whose heartbeat is older than 4
-	// heartbeats is taken for the queue of a replica that crashed, and
-	// deleted by the start-up sweep of another. Defaults to 5 minutes.
+	// queue; the queue records it in a tag too. A queue under the prefix
+	// whose heartbeat is older than 4 heartbeats (the longer of the
+	// sweeping feed's and the queue's own, taken up to a day) is taken for
+	// the queue of a replica that crashed, and deleted by the start-up sweep
+	// of another. Defaults to 5 minutes.
 	Heartbeat time.Duration
 	// SweepLimit is the most queues under the prefix a fan-out feed
 	// examines (one ListQueueTags each) in its start-up sweep, picked at
@@ -171,11 +175,23 @@ func isNil(client any) bool {
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,60}$`)
 
 func (f *Feed) check(t Target) error {
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if t.Resolve == nil || t.Notify == nil {
+		return fmt.Errorf("%w: Target without Resolve or Notify", ErrFeed)
+	}
+	return nil
+}
+
+// Err reports why the feed cannot run as configured (an ErrFeed error: no
+// client, no queue URL, no topic, a bad prefix), or nil. A Secrets Manager
+// layer given such a feed fails its first read, so config.Load names the
+// mistake instead of a store that never receives an event.
+func (f *Feed) Err() error {
 	switch {
 	case f == nil:
 		return fmt.Errorf("%w: nil Feed", ErrFeed)
-	case t.Resolve == nil || t.Notify == nil:
-		return fmt.Errorf("%w: Target without Resolve or Notify", ErrFeed)
 	case isNil(f.sqs):
 		return fmt.Errorf("%w: %s: no SQS client", ErrFeed, f)
 	case f.mode == ModeQueue && f.queueURL == "":
@@ -194,7 +210,8 @@ func (f *Feed) check(t Target) error {
 // fails (missing, access denied, SQS unavailable after the SDK's retries),
 // when it reports Connected false with the error and returns it; a caller
 // runs it again later (a store does, with backoff). A fan-out run creates
-// its queue first and deletes it, with its subscription, before it returns.
+// its queue first and deletes it, with its subscription, before it returns
+// (within 1.5 seconds of ctx ending, however slow SQS and SNS are).
 // Run stops a long poll at once when ctx ends.
 func (f *Feed) Run(ctx context.Context, t Target) error {
 	if err := f.check(t); err != nil {
