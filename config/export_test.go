@@ -1,6 +1,9 @@
 package config
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // WaitRefreshCallers waits until at least n calls of Refresh wait for the read
 // that has not started yet, so a test knows callers have arrived without
@@ -22,4 +25,12 @@ func WaitRefreshCallers[T any](ctx context.Context, s *Store[T], n int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// WithAbandonGrace returns o with the time a store waits for a layer call
+// after its context ended set to d, for tests that check what the layer
+// returned then, which a busy machine may delay past the default.
+func WithAbandonGrace(o Options, d time.Duration) *Options {
+	o.abandonGrace = d
+	return &o
 }

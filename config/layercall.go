@@ -72,6 +72,14 @@ func panicError(m layerMeta, method string, r any) error {
 // left unset), short enough that one that ignores ctx holds nothing up.
 const abandonGrace = 100 * time.Millisecond
 
+// grace is abandonGrace, or what a test set with its export hook.
+func (o *Options) grace() time.Duration {
+	if o.abandonGrace > 0 {
+		return o.abandonGrace
+	}
+	return abandonGrace
+}
+
 // deadline names what bounds a layer call, for the messages of a call it cut.
 type deadline struct {
 	option  string        // "Options.RefreshTimeout"; "" when a caller's context bounds the call
@@ -160,7 +168,7 @@ func (s *Store[T]) callLayer(ctx context.Context, i int, dl deadline, method str
 		return r.u, interrupted(ctx, m, dl, r.err)
 	case <-ctx.Done():
 	}
-	grace := time.NewTimer(abandonGrace)
+	grace := time.NewTimer(s.opts.grace())
 	defer grace.Stop()
 	select {
 	case r := <-done:

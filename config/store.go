@@ -82,6 +82,11 @@ type Options struct {
 	// current snapshot at once (stale-while-revalidate). Use it on AWS Lambda,
 	// where the runtime freezes goroutines between invocations.
 	Lazy bool
+	// abandonGrace replaces abandonGrace for the tests of this package that
+	// check what a layer returned after its context ended: on a busy machine
+	// the layer's goroutine may take longer than 100 ms to run at all.
+	abandonGrace time.Duration
+
 	// Clock supplies time to the refresh schedule; tests inject a fake one
 	// (configtest.Clock). A Clock that also has a method
 	// Stop(<-chan time.Time) bool is told of each channel of After the store
