@@ -66,8 +66,13 @@
 // not use, or one that is disabled), ErrThrottled, ErrTransient (5xx,
 // timeouts, broken connections), ErrCredentials, and ErrMalformed for an
 // answer that cannot be used: a parameter without a value, a version or a
-// known type, a value over 8 KB, more pages than Options.MaxPages. A
-// malformed answer is never a value: the parameter keeps the value it had.
+// known type, a value over 8 KB, a name Parameter Store would not store (a
+// control character, a space, over 1011 characters; quoted escaped and cut
+// to 64 bytes in the message, and never a parameter, a warning or a
+// version in Status), a listing whose NextToken comes back to one given
+// before (its pages would repeat), more pages than Options.MaxPages. A
+// malformed answer is never a value: the parameter keeps the value it had,
+// and a path whose listing failed keeps every parameter it had.
 // The SDK's error text is never kept, as it may quote a response.
 //
 // # configcheck

@@ -228,6 +228,14 @@ func tooManyPages(o op, subject string, pages, perPage int) *config.SourceError 
 	return malformed(subject, fmt.Sprintf("%s answered more than %d pages (%d parameters a page; Options.MaxPages): nothing was read, raise MaxPages or narrow the path", o, pages, perPage))
 }
 
+// repeatedToken is the error for a listing whose pages came back to a
+// NextToken given before: its pages would repeat without end, and the
+// pages read so far may miss parameters, which a refresh would take for
+// deleted ones.
+func repeatedToken(o op, subject string) *config.SourceError {
+	return malformed(subject, fmt.Sprintf("%s answered a NextToken it had given before: the pages repeat, so the listing is incomplete and nothing was read", o))
+}
+
 // withSource returns a copy of a *config.SourceError about another subject.
 func withSource(err error, subject string) error {
 	se, ok := err.(*config.SourceError)
