@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,13 @@ const (
 	// HugeParameterValue makes the Value of each parameter of the answer
 	// 1 MiB long: its own text, repeated.
 	HugeParameterValue
+	// ValidationError answers 400 ValidationException, as Parameter Store
+	// does for a request it refuses as invalid (a path with "//", a
+	// hierarchy deeper than 15 levels).
+	ValidationError
+	// InvalidNextToken answers 400 InvalidNextToken, as Parameter Store does
+	// for a page token that expired.
+	InvalidNextToken
 )
 
 // hugeValue is the length HugeParameterValue gives a value.
@@ -31,6 +39,16 @@ func init() {
 	moreNames[RepeatNextToken] = "RepeatNextToken"
 	moreNames[EndlessNextToken] = "EndlessNextToken"
 	moreNames[HugeParameterValue] = "HugeParameterValue"
+	moreNames[ValidationError] = "ValidationError"
+	moreNames[InvalidNextToken] = "InvalidNextToken"
+	errorFaults[ValidationError] = struct {
+		status    int
+		code, msg string
+	}{http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'path' failed to satisfy constraint"}
+	errorFaults[InvalidNextToken] = struct {
+		status    int
+		code, msg string
+	}{http.StatusBadRequest, "InvalidNextToken", "The specified token isn't valid."}
 	rewriters[RepeatNextToken] = func(data []byte) []byte { return setNextToken(data, "faultproxy-again") }
 	rewriters[EndlessNextToken] = func(data []byte) []byte {
 		return setNextToken(data, "faultproxy-"+strconv.FormatUint(endlessTokens.Add(1), 10))
