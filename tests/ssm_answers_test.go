@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -92,5 +93,36 @@ func TestSSMPagingAndSizeBounds(t *testing.T) {
 			}
 			noSSMCanary(t, err, logs.String())
 		})
+	}
+}
+
+// A refresh's version check costs one DescribeParameters page per path
+// however many parameters others keep elsewhere (here 60 beside it, more
+// than a page): it lists the path's parameters only, so its page tokens
+// never name another path's, and a fault rule matched on one path never
+// takes the check of another.
+func TestSSMVersionCheckOwnPath(t *testing.T) {
+	t.Parallel()
+	e := newSSMEnv(t)
+	root := e.root(t)
+	for i := range 60 {
+		e.put(t, fmt.Sprintf("%s-elsewhere/p%02d", root, i), types.ParameterTypeString, "x")
+	}
+	e.put(t, root+"/alpha/database/host", types.ParameterTypeString, "db.internal")
+	e.put(t, root+"/beta/server/addr", types.ParameterTypeString, ":8080")
+	layer := e.layer(ssm.Options{}, ssm.Path(root+"/alpha", "", nil), ssm.Path(root+"/beta", "", nil))
+	u, err := layer.Refresh(t.Context(), config.RefreshRequest{Schema: ssmSchema(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, root+"/alpha/database/host", types.ParameterTypeString, "db2.internal")
+	e.proxy.ResetCalls()
+	e.proxy.Add(faultproxy.Rule{Match: root + "/beta", Fault: faultproxy.AccessDenied})
+	next, err := layer.Refresh(t.Context(), config.RefreshRequest{Schema: ssmSchema(t), Prev: u.State})
+	if !errors.Is(err, config.ErrAccessDenied) || !next.Changed || next.Values["database.host"].Raw != "db2.internal" {
+		t.Errorf("alpha changed while beta was denied: changed %v, host %v, %v", next.Changed, next.Values["database.host"].Raw, err)
+	}
+	if n := e.proxy.Calls(ssm.OpDescribeParameters); n != 2 {
+		t.Errorf("the version check of two paths made %d DescribeParameters calls, want 2 (one page each)", n)
 	}
 }
