@@ -124,14 +124,13 @@ func selectKeys(schema *config.Schema, infos []config.KeyInfo, args []string) ([
 }
 
 // display is the value column of explain: "(unset)", a secret's mask and
-// fingerprint (a secret field, or a value its layer marks secret in any
-// field, such as a SecureString), or the value, quoted when it holds spaces
-// at its ends or control characters.
+// fingerprint, or the value, quoted when it holds spaces at its ends or
+// control characters.
 func display(ki config.KeyInfo) string {
 	switch {
 	case !ki.Set:
 		return "(unset)"
-	case ki.Secret, ki.Fingerprint != "":
+	case ki.Secret:
 		return config.Redacted + " fp:" + ki.Fingerprint
 	}
 	return quoteIfNeeded(ki.Value)

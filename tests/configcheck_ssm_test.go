@@ -60,23 +60,3 @@ func TestConfigcheckWithSSM(t *testing.T) {
 		t.Errorf("cost:\n%s", out)
 	}
 }
-
-// A SecureString in a field that is not secret is shown by explain as a
-// secret is, in text as in JSON: masked, with its fingerprint.
-func TestConfigcheckSSMSecureStringInPlainField(t *testing.T) {
-	t.Parallel()
-	e := newSSMEnv(t)
-	root := e.root(t)
-	e.put(t, root+"/database/host", types.ParameterTypeSecureString, "db.internal")
-	setup := func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
-		return &config.Options{EnvPrefix: "APP_"}, []config.Layer{ssm.New(e.cfg, nil, ssm.Path(root, "", nil))}, nil
-	}
-	out, stderr, code := ccRunSetup(t, setup, "explain")
-	if code != configcheck.ExitOK {
-		t.Fatalf("explain: exit %d\n%s%s", code, out, stderr)
-	}
-	re := `database\.host +\[REDACTED\] fp:[0-9a-f]{8} +ssm ` + regexp.QuoteMeta(root) + `/database/host \(version 1\)`
-	if !regexp.MustCompile(re).MatchString(out) || strings.Contains(out, "db.internal") {
-		t.Errorf("explain does not match %s:\n%s", re, out)
-	}
-}
