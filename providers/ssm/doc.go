@@ -35,7 +35,8 @@
 // any other. A SecureString is read decrypted (WithDecryption) and its value
 // is marked config.Value.Sensitive and config.Value.Secret: it may set a
 // secret field, and it is never shown, not even in a field that is not
-// secret (explain shows its fingerprint). The layer itself is not Sensitive,
+// secret (explain shows [REDACTED]; its JSON form gives the fingerprint).
+// The layer itself is not Sensitive,
 // so a String or StringList parameter that sets a secret field breaks the
 // secret policy: a warning, or an error with config.Options.Production.
 //
