@@ -60,3 +60,26 @@ func TestConfigcheckWithSSM(t *testing.T) {
 		t.Errorf("cost:\n%s", out)
 	}
 }
+
+// A SecureString in a field that is not secret is masked by explain, as
+// every value its layer marks secret: [REDACTED] in the table, its
+// fingerprint in the JSON form, its text in neither.
+func TestConfigcheckSSMSecureStringInPlainField(t *testing.T) {
+	t.Parallel()
+	e := newSSMEnv(t)
+	root := e.root(t)
+	e.put(t, root+"/database/host", types.ParameterTypeSecureString, ssmCanary)
+	setup := func(_ context.Context, environment string) (*config.Options, []config.Layer, error) {
+		return &config.Options{EnvPrefix: "APP_"}, []config.Layer{ssm.New(e.cfg, nil, ssm.Path(root, "", nil))}, nil
+	}
+	out, stderr, code := ccRunSetup(t, setup, "explain")
+	re := `database\.host +\[REDACTED\] +ssm ` + regexp.QuoteMeta(root) + `/database/host \(version 1\)`
+	if code != configcheck.ExitOK || !regexp.MustCompile(re).MatchString(out) {
+		t.Errorf("explain: exit %d, does not match %s:\n%s%s", code, re, out, stderr)
+	}
+	js, _, _ := ccRunSetup(t, setup, "explain", "--format", "json")
+	if !regexp.MustCompile(`"key": "database\.host"[^}]*"value": "\[REDACTED\]",\s*"fingerprint": "[0-9a-f]{8}"`).MatchString(js) {
+		t.Errorf("explain --format json:\n%s", js)
+	}
+	noSSMCanary(t, out, stderr, js)
+}

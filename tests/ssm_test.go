@@ -243,6 +243,8 @@ func TestSSMFaults(t *testing.T) {
 		{"denied", []faultproxy.Rule{{Fault: faultproxy.AccessDenied}}, config.ErrAccessDenied, "missing IAM permission ssm:GetParametersByPath"},
 		{"kms", []faultproxy.Rule{{Fault: faultproxy.KMSAccessDenied}}, config.ErrDecryption, "kms:Decrypt"},
 		{"kms key", []faultproxy.Rule{{Fault: faultproxy.InvalidKeyID}}, config.ErrDecryption, "not valid"},
+		{"refused", []faultproxy.Rule{{Fault: faultproxy.ValidationError}}, config.ErrLayer, "as invalid (ValidationException)"},
+		{"stale token", []faultproxy.Rule{{Fault: faultproxy.InvalidNextToken}}, config.ErrTransient, "InvalidNextToken"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

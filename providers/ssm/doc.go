@@ -35,7 +35,8 @@
 // any other. A SecureString is read decrypted (WithDecryption) and its value
 // is marked config.Value.Sensitive and config.Value.Secret: it may set a
 // secret field, and it is never shown, not even in a field that is not
-// secret (explain shows its fingerprint). The layer itself is not Sensitive,
+// secret (explain shows [REDACTED]; its JSON form gives the fingerprint).
+// The layer itself is not Sensitive,
 // so a String or StringList parameter that sets a secret field breaks the
 // secret policy: a warning, or an error with config.Options.Production.
 //
@@ -64,10 +65,19 @@
 // nothing under it, unless SpecOptions.Optional), ErrAccessDenied (naming the
 // missing IAM action and resource), ErrDecryption (a KMS key the caller may
 // not use, or one that is disabled), ErrThrottled, ErrTransient (5xx,
-// timeouts, broken connections), ErrCredentials, and ErrMalformed for an
-// answer that cannot be used: a parameter without a value, a version or a
-// known type, a value over 8 KB, more pages than Options.MaxPages. A
-// malformed answer is never a value: the parameter keeps the value it had.
+// timeouts, broken connections, an expired page token), ErrCredentials,
+// ErrLayer (a spec Parameter Store refuses: a name it would not store,
+// before any call; ValidationException and the like from the call), and
+// ErrMalformed for an answer that cannot be used: a parameter without a
+// value, a version or a known type, a value over 8 KB, a name Parameter
+// Store would not store (a control character, a space, over 1011
+// characters; quoted escaped and cut to 64 bytes in the message, and never
+// a parameter, a warning or a version in Status), a listing whose NextToken
+// comes back to one given before (its pages would repeat), more pages than
+// Options.MaxPages. A malformed answer is never a value: the parameter keeps
+// the value it had, and a path whose listing failed keeps every parameter it
+// had. An AWS error code the layer does not know keeps its code in the
+// message and has no sentinel; the store treats it as permanent.
 // The SDK's error text is never kept, as it may quote a response.
 //
 // # configcheck

@@ -53,6 +53,18 @@ func deniedByKMS(err error) bool {
 		strings.Contains(msg, "ciphertext refers to a customer") || strings.Contains(msg, "(service: awskms")
 }
 
+// refusesRequest reports whether an API error code means Parameter Store
+// refused the request itself as invalid: a spec it does not accept, which
+// no retry mends.
+func refusesRequest(code string) bool {
+	switch code {
+	case "ValidationException", "ParameterPatternMismatchException", "HierarchyLevelLimitExceededException",
+		"InvalidFilterKey", "InvalidFilterOption", "InvalidFilterValue":
+		return true
+	}
+	return false
+}
+
 // rejectsCredentials reports whether an API error code means the service
 // refused the credentials the call was signed with.
 func rejectsCredentials(code string) bool {
@@ -164,6 +176,12 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 	case errors.As(err, &badKey) || code == "InvalidKeyId":
 		se.Code = config.ErrDecryption
 		se.Message = fmt.Sprintf("the KMS key of a SecureString under %s is not valid (disabled, deleted or pending deletion): enable the key, or put the parameter again with a key the caller may use for kms:Decrypt", subject)
+	case refusesRequest(code):
+		se.Code = config.ErrLayer
+		se.Message = fmt.Sprintf("Parameter Store refused %s for %s as invalid (%s): the spec names a path or parameter it does not accept (such as one with \"//\" or deeper than 15 levels); fix the spec", o, subject, code)
+	case code == "InvalidNextToken":
+		se.Code = config.ErrTransient
+		se.Message = fmt.Sprintf("%s refused the NextToken of the page before (InvalidNextToken): the token expired or the listing changed while it was read; it is read again from the start", o)
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
 		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, attempts(err))
@@ -226,6 +244,14 @@ func noAnswer(o op, subject string) *config.SourceError {
 
 func tooManyPages(o op, subject string, pages, perPage int) *config.SourceError {
 	return malformed(subject, fmt.Sprintf("%s answered more than %d pages (%d parameters a page; Options.MaxPages): nothing was read, raise MaxPages or narrow the path", o, pages, perPage))
+}
+
+// repeatedToken is the error for a listing whose pages came back to a
+// NextToken given before: its pages would repeat without end, and the
+// pages read so far may miss parameters, which a refresh would take for
+// deleted ones.
+func repeatedToken(o op, subject string) *config.SourceError {
+	return malformed(subject, fmt.Sprintf("%s answered a NextToken it had given before: the pages repeat, so the listing is incomplete and nothing was read", o))
 }
 
 // withSource returns a copy of a *config.SourceError about another subject.

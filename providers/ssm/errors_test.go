@@ -33,6 +33,9 @@ func TestErrorClasses(t *testing.T) {
 		{"throttled", apiErr("ThrottlingException", "Rate exceeded"), config.ErrThrottled, "40 a second"},
 		{"internal", apiErr("InternalServerError", "boom"), config.ErrTransient, "internal error"},
 		{"expired", apiErr("ExpiredTokenException", "expired"), config.ErrCredentials, "renew them"},
+		{"refused request", apiErr("ValidationException", "1 validation error detected"), config.ErrLayer, "refused GetParametersByPath for /my-app/production as invalid (ValidationException)"},
+		{"bad filter", apiErr("InvalidFilterKey", "bad key"), config.ErrLayer, "fix the spec"},
+		{"stale token", apiErr("InvalidNextToken", "The specified token isn't valid"), config.ErrTransient, "InvalidNextToken"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

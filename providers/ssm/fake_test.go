@@ -34,6 +34,9 @@ type fakeAPI struct {
 	hook func(ctx context.Context, op string) error
 	// pageSize bounds the entries of one page (the API's own maximum if 0).
 	pageSize int
+	// token, when set, replaces the NextToken of every paged answer (a
+	// token the fake did not give reads from the first page).
+	token func(next *string) *string
 }
 
 type fakeParam struct {
@@ -150,6 +153,14 @@ func page(names []string, token *string, size int) ([]string, *string) {
 	return names[start:end], nil
 }
 
+// retoken applies f.token to the next token of an answer. The lock is held.
+func (f *fakeAPI) retoken(next *string) *string {
+	if f.token == nil {
+		return next
+	}
+	return f.token(next)
+}
+
 func (f *fakeAPI) size(limit int32) int {
 	if f.pageSize > 0 {
 		return f.pageSize
@@ -196,7 +207,7 @@ func (f *fakeAPI) GetParametersByPath(ctx context.Context, in *awsssm.GetParamet
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	names, next := page(f.under(aws.ToString(in.Path)), in.NextToken, f.size(aws.ToInt32(in.MaxResults)))
-	out := &awsssm.GetParametersByPathOutput{NextToken: next}
+	out := &awsssm.GetParametersByPathOutput{NextToken: f.retoken(next)}
 	for _, n := range names {
 		out.Parameters = append(out.Parameters, f.answer(n, f.params[n]))
 	}
@@ -232,7 +243,7 @@ func (f *fakeAPI) DescribeParameters(ctx context.Context, in *awsssm.DescribePar
 	sort.Strings(names)
 	names = slices.Compact(names)
 	names, next := page(names, in.NextToken, f.size(aws.ToInt32(in.MaxResults)))
-	out := &awsssm.DescribeParametersOutput{NextToken: next}
+	out := &awsssm.DescribeParametersOutput{NextToken: f.retoken(next)}
 	for _, n := range names {
 		p, ok := f.params[n]
 		if !ok {

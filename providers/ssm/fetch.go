@@ -60,6 +60,17 @@ func fromAnswer(o op, p types.Parameter) (*param, string) {
 	return &param{name: aws.ToString(p.Name), typ: p.Type, version: p.Version, value: *p.Value}, ""
 }
 
+// answeredName reports a name in an answer that Parameter Store would never
+// store (a control character, a space, over 1011 characters): such a name
+// is not a parameter, and printed as it is it could forge lines of a log
+// or a terminal. The error quotes it escaped, cut to its first characters.
+func answeredName(o op, name string) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("%s answered a parameter that Parameter Store would not store (%w): the parameter was not used", o, err)
+	}
+	return nil
+}
+
 // listing is what one read of a path found.
 type listing struct {
 	params []*param
@@ -95,6 +106,10 @@ func (l *Reader) byPath(ctx context.Context, path string) (*listing, error) {
 			if _, ok := under(name, path); !ok {
 				continue // not under the path: some endpoints ignore it
 			}
+			if err := answeredName(opByPath, name); err != nil {
+				out.errs = append(out.errs, malformed(path, err.Error()))
+				continue
+			}
 			got, bad := fromAnswer(opByPath, p)
 			if bad != "" {
 				out.errs = append(out.errs, malformed(name, bad+": the parameter was not used"))
@@ -103,8 +118,11 @@ func (l *Reader) byPath(ctx context.Context, path string) (*listing, error) {
 			out.params = append(out.params, got)
 		}
 		tok := aws.ToString(ans.NextToken)
-		if tok == "" || seenTokens[tok] {
+		if tok == "" {
 			break
+		}
+		if seenTokens[tok] {
+			return nil, repeatedToken(opByPath, path)
 		}
 		seenTokens[tok] = true
 		in.NextToken = ans.NextToken
@@ -279,6 +297,8 @@ func (l *Reader) describe(ctx context.Context, subject string, filter types.Para
 			name := aws.ToString(m.Name)
 			switch {
 			case name == "" || !keep(name):
+			case answeredName(opDescribe, name) != nil:
+				bad = append(bad, malformed(subject, answeredName(opDescribe, name).Error()))
 			case m.Version <= 0:
 				bad = append(bad, malformed(name, "DescribeParameters answered the parameter without a version: it keeps the version in use"))
 			default:
@@ -286,8 +306,11 @@ func (l *Reader) describe(ctx context.Context, subject string, filter types.Para
 			}
 		}
 		tok := aws.ToString(ans.NextToken)
-		if tok == "" || seenTokens[tok] {
+		if tok == "" {
 			break
+		}
+		if seenTokens[tok] {
+			return nil, nil, repeatedToken(opDescribe, subject)
 		}
 		seenTokens[tok] = true
 		in.NextToken = ans.NextToken

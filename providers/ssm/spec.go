@@ -2,6 +2,7 @@ package ssm
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/strata-go/strata/config"
@@ -197,19 +198,30 @@ const maxNameLength = 1011
 
 // checkName reports a parameter name or path Parameter Store would refuse:
 // it holds only letters, digits and _.-/ (so no spaces), and is at most 1011
-// characters. The name is quoted: names are not secret.
+// characters. The name is quoted, escaped and cut to its first 64 bytes:
+// names are not secret, but one that holds a control character must not
+// reach a log or a terminal as it is.
 func checkName(n string) error {
 	if len(n) > maxNameLength {
-		return fmt.Errorf("the name %q is longer than %d characters", n[:32]+"...", maxNameLength)
+		return fmt.Errorf("the name %s is %d characters long, over %d", shortName(n), len(n), maxNameLength)
 	}
 	for _, r := range n {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_.-/", r):
 		default:
-			return fmt.Errorf("the name %q holds %q: parameter names hold only letters, digits and _.-/", n, r)
+			return fmt.Errorf("the name %s holds %q: parameter names hold only letters, digits and _.-/", shortName(n), r)
 		}
 	}
 	return nil
+}
+
+// shortName quotes a name for a message, its first 64 bytes only.
+func shortName(n string) string {
+	const keep = 64
+	if len(n) <= keep {
+		return strconv.Quote(n)
+	}
+	return strconv.Quote(n[:keep]) + "..."
 }
 
 // under reports whether name lies under root at a "/" boundary, and returns

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,14 +12,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
+// putRuns numbers the runs of TestEmulatorPutParameter: every emulator in
+// the process shares kumo's parameters, so a run under -count must not find
+// the versions of the one before.
+var putRuns atomic.Int64
+
 // put-parameter stores a new version of a parameter in the running emulator
 // and prints its version, never its value.
 func TestEmulatorPutParameter(t *testing.T) {
 	url := startServe(t)
 	const canary = "CANARY-put-parameter-7d1e"
+	name := fmt.Sprintf("/rehearse/run-%d/database/password", putRuns.Add(1))
 	for i, want := range []string{"version 1 (SecureString)", "version 2 (SecureString)"} {
-		out, stderr, code := cli(t, "", "put-parameter", "-endpoint", url, "-type", "SecureString", "/rehearse/database/password", canary)
-		if code != exitOK || out != "/rehearse/database/password: "+want+"\n" {
+		out, stderr, code := cli(t, "", "put-parameter", "-endpoint", url, "-type", "SecureString", name, canary)
+		if code != exitOK || out != name+": "+want+"\n" {
 			t.Fatalf("put-parameter %d: exit %d, %q %q", i, code, out, stderr)
 		}
 		if strings.Contains(out+stderr, canary) {
@@ -26,7 +34,7 @@ func TestEmulatorPutParameter(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	got, err := ssmClient(url).GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/rehearse/database/password"}, WithDecryption: aws.Bool(true)})
+	got, err := ssmClient(url).GetParameters(ctx, &ssm.GetParametersInput{Names: []string{name}, WithDecryption: aws.Bool(true)})
 	if err != nil || len(got.Parameters) != 1 || aws.ToString(got.Parameters[0].Value) != canary {
 		t.Errorf("GetParameters = %+v, %v", got, err)
 	}

@@ -67,10 +67,10 @@ func Start(tb testing.TB) (url string) {
 	}
 	transport := &http.Transport{}
 	tb.Cleanup(transport.CloseIdleConnections)
-	rp := &httputil.ReverseProxy{
+	rp := withPathFilters(&httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
 		Transport: transport,
-	}
+	})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// SQS locks its own state, and a long poll held here would hold
 		// every other call of the process for up to 20 seconds.
