@@ -67,11 +67,19 @@ func Start(tb testing.TB) (url string) {
 	}
 	transport := &http.Transport{}
 	tb.Cleanup(transport.CloseIdleConnections)
+	front := httptest.NewServer(frontHandler(target, transport))
+	tb.Cleanup(front.Close)
+	return front.URL
+}
+
+// frontHandler is what stands before kumo: it serialises calls (but SQS's),
+// and applies the SSM Path filters kumo ignores (see withPathFilters).
+func frontHandler(target *neturl.URL, transport http.RoundTripper) http.Handler {
 	rp := withPathFilters(&httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
 		Transport: transport,
 	})
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// SQS locks its own state, and a long poll held here would hold
 		// every other call of the process for up to 20 seconds.
 		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.") {
@@ -79,9 +87,7 @@ func Start(tb testing.TB) (url string) {
 			defer callMu.Unlock()
 		}
 		rp.ServeHTTP(w, r)
-	}))
-	tb.Cleanup(front.Close)
-	return front.URL
+	})
 }
 
 // LeakOptions returns the goleak options that ignore the goroutines kumo

@@ -3,7 +3,6 @@ package emu
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	neturl "net/url"
 
 	"github.com/sivchari/kumo"
@@ -22,15 +21,7 @@ func Serve() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	transport := &http.Transport{}
-	rp := &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport: transport,
-	}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		callMu.Lock()
-		defer callMu.Unlock()
-		rp.ServeHTTP(w, r)
-	}))
+	front := httptest.NewServer(frontHandler(target, transport))
 	return front.URL, func() {
 		front.Close()
 		transport.CloseIdleConnections()
