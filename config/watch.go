@@ -26,16 +26,23 @@ type watchState struct {
 }
 
 // startWatches runs the Watch of every layer that is a Watcher.
+// Every layer's watchState is in place before the first Watch runs: a
+// watch that reports at once reads the states of the others.
 func (s *Store[T]) startWatches() {
-	s.watches = make([]*watchState, len(s.layers))
+	watches := make([]*watchState, len(s.layers))
 	for i, l := range s.layers {
-		w, ok := l.(Watcher)
-		if !ok {
-			continue
+		if _, ok := l.(Watcher); ok {
+			watches[i] = &watchState{active: true}
 		}
-		s.watches[i] = &watchState{active: true}
-		s.wg.Add(1)
-		go s.watchLoop(i, w)
+	}
+	s.mu.Lock()
+	s.watches = watches
+	s.mu.Unlock()
+	for i, l := range s.layers {
+		if w, ok := l.(Watcher); ok {
+			s.wg.Add(1)
+			go s.watchLoop(i, w)
+		}
 	}
 }
 

@@ -275,3 +275,43 @@ func TestLazyStoreDoesNotWatch(t *testing.T) {
 		t.Errorf("lazy store reports a watch: %+v", ws)
 	}
 }
+
+// Several watching layers whose Watch reports at once: each sees the
+// others' state set up (the race detector would find a report that reads
+// the watches while the store still fills them in), and Status shows every
+// one connected.
+func TestWatchesThatReportAtOnce(t *testing.T) {
+	ctx := rfCtx(t)
+	const n = 4
+	reported := make(chan struct{}, n)
+	var layers []config.Layer
+	for i := range n {
+		l := watchLayer{refreshingLayer: refreshingLayer{&fakeLayer{name: "watched", sensitive: true,
+			vals: map[string]any{"password": rfSecret1}}}, reqs: make(chan config.RefreshRequest, 1000)}
+		l.watch = func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Connected: true, Handled: i})
+			reported <- struct{}{}
+			<-ctx.Done()
+			return nil
+		}
+		layers = append(layers, l)
+	}
+	s, err := config.Load[rfConfig](ctx, &config.Options{Clock: configtest.NewClock(rfEpoch),
+		Logger: slog.New(slog.DiscardHandler)}, layers...)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	defer s.Close()
+	for range n {
+		select {
+		case <-reported:
+		case <-ctx.Done():
+			t.Fatal("a Watch was not called")
+		}
+	}
+	for i, ls := range s.Status().Layers {
+		if ls.Watch == nil || !ls.Watch.Connected || ls.Watch.Handled != i {
+			t.Errorf("layer %d's watch is %+v; want connected, handled %d", i, ls.Watch, i)
+		}
+	}
+}
