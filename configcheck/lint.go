@@ -64,7 +64,9 @@ Unlike validate, lint does not check that required values are present.`,
 }
 
 // lintSecrets reports every secret field that a default or a layer that is not
-// sensitive sets, whichever layer wins.
+// sensitive sets, whichever layer wins; a value its layer marked Sensitive
+// (config.Value.Sensitive) comes from a proper home for secrets, as the store
+// counts it.
 func lintSecrets(rep *report, l *loaded) {
 	for _, f := range l.schema.Fields() {
 		if !f.Secret {
@@ -78,7 +80,7 @@ func lintSecrets(rep *report, l *loaded) {
 		}
 		for _, rl := range l.layers {
 			v, ok := rl.values[f.Key]
-			if !ok || rl.layer.Sensitive() {
+			if !ok || rl.layer.Sensitive() || v.Sensitive {
 				continue
 			}
 			fd := finding{
