@@ -102,7 +102,8 @@
 //
 // Limits, each an error naming the line where it applies: the file at most
 // 16 MiB; a value at most 1 MiB; mappings and lists nested at most 256
-// deep; a document at most 262144 keys, values and list items and 16 MiB of
+// deep (in TOML each part of a dotted key or a header is a level, so a key
+// of many parts fails fast too); a document at most 262144 keys, values and list items and 16 MiB of
 // them together, counted after YAML aliases expand, so that aliases that
 // repeat aliases (a "billion laughs") fail fast instead of using memory. An
 // alias inside the node it refers to, more than one YAML document, a

@@ -399,6 +399,30 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestTOMLKeysNestedTooDeep: the parts of dotted keys and headers nest
+// tables as brackets do, and count towards the same limit, so a key of many
+// parts (each table holds its whole path) fails fast instead of costing
+// memory of the order of its parts squared.
+func TestTOMLKeysNestedTooDeep(t *testing.T) {
+	parts := func(n int) string { return strings.TrimSuffix(strings.Repeat("a.", n), ".") }
+	for name, doc := range map[string]string{
+		"dotted":          parts(20000) + " = 1\n",
+		"header":          "[" + parts(20000) + "]\nb = 1\n",
+		"array of tables": "[[" + parts(20000) + "]]\nb = 1\n",
+		"header and key":  "[" + parts(200) + "]\n" + parts(100) + " = 1\n",
+		"inline tables":   "a = {" + parts(200) + " = {" + parts(100) + " = 1}}\n",
+	} {
+		_, err := load(t, "c.toml", doc)
+		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "nested deeper than 256") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	vals, err := load(t, "c.toml", "["+parts(250)+"]\n"+parts(5)+" = 1\n")
+	if len(vals) != 0 || !errors.Is(err, config.ErrUnknownName) {
+		t.Errorf("a key 255 tables deep: %v, %v; want an unknown key", vals, err)
+	}
+}
+
 // TestAliasExpansionBounded: aliases that expand exponentially (a billion
 // laughs) are an error soon, not a billion nodes; an alias inside its own
 // anchor is an error.
