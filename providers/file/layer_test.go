@@ -297,6 +297,35 @@ func TestUnknownKeys(t *testing.T) {
 	}
 }
 
+// TestUnknownKeyUnderSecretField: a key below a secret field (a dotted key
+// that goes on past database.password, as if the secret were a mapping) is
+// part of the secret's value as written, so it is reported without its
+// text, with the secret field as the suggestion and the line.
+func TestUnknownKeyUnderSecretField(t *testing.T) {
+	for name, doc := range map[string]string{
+		"c.yaml": "database:\n  host: h\n  password." + canary + ": x\n",
+		"c.json": "{\"database\": {\"host\": \"h\",\n \"password." + canary + "\": \"x\"}}",
+	} {
+		vals, err := load(t, name, doc)
+		if vals["database.host"].Raw != "h" {
+			t.Errorf("%s: the known value was not read: %v", name, vals)
+		}
+		us := configtest.UnknownNames(t, err)
+		if len(us) != 1 || us[0].Name != "" || us[0].Suggestion != "database.password" || us[0].Source.Line != 2+strings.Count(name, "yaml") {
+			t.Errorf("%s: %+v; want one unknown key, not shown, near database.password, with its line", name, us)
+		}
+		for _, e := range configtest.ErrorTree(err) {
+			if s := fmt.Sprintf("%v %+v %#v", e, e, e); strings.Contains(s, canary) {
+				t.Errorf("%s: the key below a secret field is shown: %s", name, s)
+			}
+		}
+	}
+	_, err := load(t, "c.yaml", "server.labels.team: core\n")
+	if us := configtest.UnknownNames(t, err); len(us) != 1 || us[0].Name != "server.labels.team" {
+		t.Errorf("a key below a field that is not secret: %+v; want it shown", us)
+	}
+}
+
 // TestDuplicateKeys: a key set twice, in one table or through a dotted key
 // and a table, is an error naming both lines; a known key is named.
 func TestDuplicateKeys(t *testing.T) {

@@ -328,7 +328,16 @@ func (m *mapper) unknownErrors() []error {
 // misspelt section (databse: {host: h}), whose own name is near no field
 // key, the suggestion is the section of the key nearest to a key inside it
 // (database).
+//
+// A key below a secret field (database.password.x) is part of that field's
+// value as written, so it is not shown: the error names the field as the
+// suggestion.
 func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.UnknownNameError {
+	if f := m.fieldAbove(key); f != nil && f.Secret {
+		u := m.schema.UnknownSecretKey(key, src)
+		u.Suggestion = f.Key
+		return u
+	}
 	u := m.schema.UnknownKey(key, src)
 	u.Name = printable(key)
 	if u.Suggestion != "" || val.kind != table {
@@ -345,4 +354,17 @@ func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.Un
 		}
 	}
 	return u
+}
+
+// fieldAbove returns the field whose key is a proper prefix of key, a
+// segment at a time, or nil.
+func (m *mapper) fieldAbove(key string) *config.Field {
+	for i := range len(key) {
+		if key[i] == '.' {
+			if f := m.schema.Field(key[:i]); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
 }
