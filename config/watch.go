@@ -89,9 +89,10 @@ func (s *Store[T]) runWatch(i int, w Watcher) error {
 				done <- fmt.Errorf("%w: %s: Watch panicked (a panic of type %T)", ErrLayer, s.meta[i].label, r)
 			}
 		}()
-		done <- w.Watch(s.ctx, Watch{Schema: s.schema,
+		err := w.Watch(s.ctx, Watch{Schema: s.schema,
 			Notify: func(ev Event) { s.notified(i, ev) },
 			Report: func(r WatchReport) { s.reported(i, r) }})
+		done <- checkedError(s.meta[i], "returned from Watch", err)
 	}()
 	select {
 	case err := <-done:
@@ -139,6 +140,7 @@ func (s *Store[T]) notified(i int, ev Event) {
 // again after it was not may have missed events meanwhile: the store reads
 // every layer once.
 func (s *Store[T]) reported(i int, r WatchReport) {
+	r.Err = checkedError(s.meta[i], "reported (Watch.Report)", r.Err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.watches[i]

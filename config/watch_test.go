@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -313,5 +314,32 @@ func TestWatchesThatReportAtOnce(t *testing.T) {
 		if ls.Watch == nil || !ls.Watch.Connected || ls.Watch.Handled != i {
 			t.Errorf("layer %d's watch is %+v; want connected, handled %d", i, ls.Watch, i)
 		}
+	}
+}
+
+// A watch's errors that cannot be printed (their Error method panics), in a
+// WatchReport or returned by Watch, become ErrLayer errors naming the layer
+// instead of ending the process when the store logs them or Status prints
+// them.
+func TestWatchErrorThatCannotBePrinted(t *testing.T) {
+	reported := make(chan struct{}, 1)
+	f := newWatchFixture(t, config.Options{RetryBackoff: 10 * time.Second},
+		func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Err: &unprintable{"CANARY-watch"}})
+			select {
+			case reported <- struct{}{}:
+			default:
+			}
+			return (*unprintable)(nil)
+		})
+	<-reported
+	f.loopWaits(t, 2) // the loop, and the watch's backoff
+	ws := f.watchStatus(t)
+	if ws == nil || !errors.Is(ws.Err, config.ErrLayer) ||
+		!strings.Contains(fmt.Sprintf("%v", ws.Err), "layer 2 (watched) returned from Watch an error that cannot be printed") {
+		t.Fatalf("watch status = %+v", ws)
+	}
+	if s := fmt.Sprintf("%+v %v", f.store.Status(), ws); strings.Contains(s, "CANARY") {
+		t.Errorf("the panic's text is shown: %s", s)
 	}
 }
