@@ -331,3 +331,32 @@ func TestLayerErrorThatCannotBePrinted(t *testing.T) {
 		}
 	}
 }
+
+// reportingLayer is a refreshing layer whose LayerStatus panics.
+type reportingLayer struct{ unprintableLayer }
+
+func (reportingLayer) Refresh(_ context.Context, req config.RefreshRequest) (config.Update, error) {
+	return config.Update{Changed: req.Prev == nil, State: 1,
+		Values: toValues("odd", map[string]any{"database.host": "db", "database.password": "correct-horse-battery"})}, nil
+}
+func (reportingLayer) LayerStatus() config.LayerStatus { panic("CANARY-layer-status") }
+
+// TestLayerStatusThatPanics: Status, which probes and metric readers call,
+// does not panic when a layer's LayerStatus does: the layer is listed by
+// name, and the panic is logged by its type only.
+func TestLayerStatusThatPanics(t *testing.T) {
+	logs := &configtest.LogBuffer{}
+	s, err := config.Load[appCfg](context.Background(), &config.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		reportingLayer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := s.Status()
+	if len(st.Layers) != 1 || st.Layers[0].Name != "odd" || st.Layers[0].Calls != nil {
+		t.Errorf("layers = %+v", st.Layers)
+	}
+	if out := logs.String(); !strings.Contains(out, "layer 1 (odd) panicked in LayerStatus (a panic of type string)") || strings.Contains(out, "CANARY") {
+		t.Errorf("logs: %s", out)
+	}
+}
