@@ -599,6 +599,33 @@ func TestManyNodesBounded(t *testing.T) {
 	}
 }
 
+// TestLimitReportedOnce: a document far past the node limit is one
+// problem, not one for each node past it (which, for a TOML array of
+// millions of items, took a minute to build and print).
+func TestLimitReportedOnce(t *testing.T) {
+	defer func(n int) { nodeLimit = n }(nodeLimit)
+	nodeLimit = 1000
+	n := 10 * nodeLimit
+	for name, doc := range map[string]string{
+		"c.yaml":  "a: [" + strings.Repeat("1,", n) + "1]\nb: {x: 1}\n",
+		"c.json":  `{"a": [` + strings.Repeat("1,", n) + "1]}",
+		"c.toml":  "a = [" + strings.Repeat("1,", n) + "1]\n",
+		"c2.toml": "a = [" + strings.Repeat("{b = 1},", n) + "{b = 1}]\n",
+		"c3.toml": "a = {b = [1, 2], d = [" + strings.Repeat("1,", n) + "1]}\n",
+	} {
+		_, err := load(t, name, doc)
+		var leaves []error
+		for _, e := range configtest.ErrorTree(err) {
+			if _, ok := e.(*config.SourceError); ok {
+				leaves = append(leaves, e)
+			}
+		}
+		if !errors.Is(err, config.ErrMalformed) || len(leaves) != 1 {
+			t.Errorf("%s: %d problems; want one: %.300v", name, len(leaves), err)
+		}
+	}
+}
+
 // TestUnknownKeyPrintable: an unknown key with a line break or over 200
 // bytes is shown quoted and cut, so it cannot forge a log line.
 func TestUnknownKeyPrintable(t *testing.T) {

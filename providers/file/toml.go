@@ -149,7 +149,7 @@ func (b *tomlBuilder) add(t *node, key string, line int, val *node) bool {
 		return false
 	}
 	if !b.budget.spend(len(key)) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return false
 	}
 	t.keys = append(t.keys, entry{key: key, line: line, val: val})
@@ -215,7 +215,7 @@ func (b *tomlBuilder) arrayHeader(t *node, key string, line int) *node {
 		return nil
 	}
 	if !b.budget.spend(0) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return nil
 	}
 	n := b.newTable(b.meta[arr].path, b.meta[arr].depth, originHeader)
@@ -245,19 +245,19 @@ func (b *tomlBuilder) value(v *unstable.Node, line int, path string, depth int) 
 		return &node{}
 	}
 	if !b.budget.spend(len(v.Data)) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return &node{}
 	}
 	switch v.Kind {
 	case unstable.Array:
 		out := &node{kind: list}
-		for it := v.Children(); it.Next(); {
+		for it := v.Children(); it.Next() && len(b.probs) == 0; {
 			out.items = append(out.items, b.value(it.Node(), line, path, depth+1))
 		}
 		return out
 	case unstable.InlineTable:
 		t := b.newTable(path, depth, originInline)
-		for it := v.Children(); it.Next(); {
+		for it := v.Children(); it.Next() && len(b.probs) == 0; {
 			b.keyValue(t, it.Node())
 		}
 		return t

@@ -56,6 +56,7 @@ type entry struct {
 // budget counts what a document holds against the limits.
 type budget struct {
 	nodes, bytes int
+	reported     bool // the problem of a document past a limit is made once
 }
 
 // nodeLimit is maxNodes; a test lowers it to reach it fast.
@@ -66,6 +67,17 @@ func (b *budget) spend(n int) bool {
 	b.nodes++
 	b.bytes += n
 	return b.nodes <= nodeLimit && b.bytes <= maxTotal
+}
+
+// over appends to probs the problem of a document past a limit, at line,
+// the first time only: a document far past it (a list of millions of items)
+// is one problem, not one for each node past the limit.
+func (b *budget) over(probs []*problem, line int) []*problem {
+	if b.reported {
+		return probs
+	}
+	b.reported = true
+	return append(probs, b.exceeded(line))
 }
 
 func (b *budget) exceeded(line int) *problem {
