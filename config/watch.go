@@ -20,6 +20,8 @@ const watchAbandon = 100 * time.Millisecond
 // watchState is what a store knows of one layer's watch. Store.mu guards it.
 type watchState struct {
 	active bool // Watch runs, or broke and will be called again
+	calls  int  // the calls of Watch made
+	call   int  // the number of the call of Watch running; 0 between calls
 	report WatchReport
 	events int
 	lag    time.Duration
@@ -54,6 +56,7 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		err := s.runWatch(i, w)
 		s.mu.Lock()
 		ws := s.watches[i]
+		ws.call = 0 // a Report from this call, now it returned, is stale
 		if s.ctx.Err() != nil || err == nil { // closed, or nothing to watch: poll
 			ws.active, ws.report.Connected = false, false
 			s.retuneLocked()
@@ -82,6 +85,12 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 // ignores its context delays Close by watchAbandon at most. A panic is an
 // ErrLayer error naming the panic's type.
 func (s *Store[T]) runWatch(i int, w Watcher) error {
+	s.mu.Lock()
+	ws := s.watches[i]
+	ws.calls++
+	ws.call = ws.calls
+	call := ws.call
+	s.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -91,7 +100,7 @@ func (s *Store[T]) runWatch(i int, w Watcher) error {
 		}()
 		err := w.Watch(s.ctx, Watch{Schema: s.schema,
 			Notify: func(ev Event) { s.notified(i, ev) },
-			Report: func(r WatchReport) { s.reported(i, r) }})
+			Report: func(r WatchReport) { s.reported(i, call, r) }})
 		done <- checkedError(s.meta[i], "returned from Watch", err)
 	}()
 	select {
@@ -138,13 +147,15 @@ func (s *Store[T]) notified(i int, ev Event) {
 
 // reported records what a watch says of itself. A watch that connects
 // again after it was not may have missed events meanwhile: the store reads
-// every layer once.
-func (s *Store[T]) reported(i int, r WatchReport) {
+// every layer once. The report of a call of Watch that has returned (from a
+// goroutine it left behind) is ignored: it would show a broken watch
+// connected, and stretch the poll to WatchInterval while nothing watches.
+func (s *Store[T]) reported(i, call int, r WatchReport) {
 	r.Err = checkedError(s.meta[i], "reported (Watch.Report)", r.Err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.watches[i]
-	if s.closed || !ws.active {
+	if s.closed || !ws.active || ws.call != call {
 		return
 	}
 	reconnected := r.Connected && !ws.report.Connected

@@ -343,3 +343,30 @@ func TestWatchErrorThatCannotBePrinted(t *testing.T) {
 		t.Errorf("the panic's text is shown: %s", s)
 	}
 }
+
+// A report from a call of Watch that has returned (a goroutine it left
+// behind) is ignored: the watch stays broken in Status, and the store polls
+// at RefreshInterval until the next call reports itself connected.
+func TestReportAfterWatchReturnedIgnored(t *testing.T) {
+	reports := make(chan func(config.WatchReport), 2)
+	n := 0
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour, RetryBackoff: time.Hour},
+		func(ctx context.Context, w config.Watch) error {
+			n++
+			if n == 1 {
+				reports <- w.Report
+				return errors.New("the queue is gone")
+			}
+			<-ctx.Done()
+			return nil
+		})
+	report := <-reports
+	f.loopWaits(t, 2) // the loop, and the watch's backoff
+	report(config.WatchReport{Connected: true})
+	if ws := f.watchStatus(t); ws == nil || ws.Connected || ws.Err == nil || ws.Err.Error() != "the queue is gone" {
+		t.Errorf("after a stale report: watch status = %+v; want broken, with the error Watch returned", ws)
+	}
+	if d := f.loopWaits(t, 2); d > 6*time.Minute {
+		t.Errorf("after a stale report the loop waits %v; want RefreshInterval", d)
+	}
+}
