@@ -56,7 +56,7 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		err := s.runWatch(i, w)
 		s.mu.Lock()
 		ws := s.watches[i]
-		ws.call = 0 // a Report from this call, now it returned, is stale
+		ws.call = 0                           // a Report from this call, now it returned, is stale
 		if s.ctx.Err() != nil || err == nil { // closed, or nothing to watch: poll
 			ws.active, ws.report.Connected = false, false
 			s.retuneLocked()
