@@ -56,7 +56,8 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		err := s.runWatch(i, w)
 		s.mu.Lock()
 		ws := s.watches[i]
-		ws.call = 0                           // a Report from this call, now it returned, is stale
+		// A Report from this call, now that it returned, is stale.
+		ws.call = 0
 		if s.ctx.Err() != nil || err == nil { // closed, or nothing to watch: poll
 			ws.active, ws.report.Connected = false, false
 			s.retuneLocked()
