@@ -82,14 +82,16 @@ type RefreshRequest struct {
 	// nil on the first call.
 	Prev State
 	// Events lists what the layer's Watch notified since the last read, on a
-	// read the watch caused or joined; nil otherwise. The layer may read just
-	// the sources they name, keeping every other source at its value and
-	// version in Prev.
+	// read the watch caused; nil otherwise. The layer may read just the
+	// sources they name, keeping every other source at its value and version
+	// in Prev. A read of every layer that events joined (a scheduled poll,
+	// Store.Refresh) has no Events and is OnDemand: it checks every source.
 	Events []Event
-	// OnDemand is true when Store.Refresh asked for this read: the caller has
-	// a reason to believe a source changed (a login that failed), so the
-	// layer should not trust a cheap check that may lag behind the source,
-	// such as a listing that is eventually consistent.
+	// OnDemand is true when Store.Refresh asked for this read, or when a
+	// watch's events joined a read of every layer: there is a reason to
+	// believe a source changed (a login that failed, an event), so the layer
+	// should not trust a cheap check that may lag behind the source, such as
+	// a listing that is eventually consistent.
 	OnDemand bool
 }
 

@@ -362,8 +362,7 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 		if !ok || (!call.all && call.events[i] == nil) {
 			continue
 		}
-		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
-			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: call.callers > 0})
+		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref, requestOf(s.schema, prev.states[i], call, i))
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()
@@ -390,6 +389,21 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 		}
 	}
 	return r
+}
+
+// requestOf is the request of layer i in call. Only a read the watch caused
+// alone carries its events: a read of every layer (the scheduled poll, the
+// safety net behind the events, or Store.Refresh) that events joined must
+// still check every source, so it is marked OnDemand instead, the events
+// being a reason to believe a source changed.
+func requestOf(schema *Schema, prev State, call *refreshCall, i int) RefreshRequest {
+	req := RefreshRequest{Schema: schema, Prev: prev, OnDemand: call.callers > 0}
+	if call.all {
+		req.OnDemand = req.OnDemand || call.events[i] != nil
+	} else {
+		req.Events = call.events[i]
+	}
+	return req
 }
 
 // buildChanges builds a snapshot from the values served with the changes read.

@@ -370,3 +370,25 @@ func TestReportAfterWatchReturnedIgnored(t *testing.T) {
 		t.Errorf("after a stale report the loop waits %v; want RefreshInterval", d)
 	}
 }
+
+// Events that join a read of every layer (here Store.Refresh, which the
+// events' pending read became) do not narrow it: the watching layer gets no
+// Events, so it checks every source, and the read is OnDemand.
+func TestEventsJoiningFullReadDoNotNarrowIt(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: 5 * time.Second}, nil)
+	w := f.watch(t)
+	w.Notify(config.Event{Source: "db", Version: "v2"}) // waits 20ms to coalesce
+	done := make(chan error, 1)
+	go func() { done <- f.store.Refresh(f.ctx) }()
+	if err := config.WaitRefreshCallers(f.ctx, f.store, 1); err != nil { // Refresh joined the pending read, which now reads every layer
+		t.Fatal(err)
+	}
+	f.clock.Advance(5 * time.Second)
+	if r := f.request(t); r.Events != nil || !r.OnDemand {
+		t.Errorf("the watching layer's request = %+v; want no events, on demand", r)
+	}
+	<-f.plain.ch
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
