@@ -95,7 +95,8 @@
 // "(env APP_DATABASE_PORT)"), unknown names with Options.Strict,
 // secret-policy findings with Options.Production, sources that could not be
 // read (*SourceError, once for the fields it left unset), and layers that are
-// nil or panicked (ErrLayer, by position and name, never the panic's text).
+// nil, panicked or returned an error that panics when printed (ErrLayer, by
+// position and name, never the panic's text).
 // Warnings follow the errors in AggregateError.Warnings. Each wraps a
 // sentinel for errors.Is: ErrInvalidValue, ErrValidation, ErrUnknownName,
 // ErrSecretPolicy, ErrSchema, ErrLayer, and for sources ErrNotFound,

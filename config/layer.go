@@ -144,7 +144,9 @@ type Watch struct {
 	// concurrent use.
 	Notify func(Event)
 	// Report records the watch's health, shown in Status; call it whenever
-	// the health changes. Safe for concurrent use.
+	// the health changes. Safe for concurrent use. A report made after this
+	// call of Watch returned is ignored: the store records the error Watch
+	// returned, and the next call reports afresh.
 	Report func(WatchReport)
 }
 

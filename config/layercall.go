@@ -199,14 +199,41 @@ func stillRunning(m layerMeta, a *abandoned) error {
 			"the store does not call the layer again until it returns", m.label, a.method, a.dl.when())}
 }
 
-// guarded calls call, turning a panic into an error naming the layer.
+// guarded calls call, turning a panic into an error naming the layer, and
+// an error the store could not print (see checkedError) into one it can.
 func guarded(m layerMeta, method string, call func() (Update, error)) (u Update, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			u, err = Update{}, panicError(m, method, p)
 		}
 	}()
-	return call()
+	u, err = call()
+	return u, checkedError(m, "returned from "+method, err)
+}
+
+// checkedError returns err, a layer's, unless a method the store calls on it
+// (Error, and Is or Unwrap of its chain, for each error it joins) panics:
+// the store prints a layer's errors in logs, in Status and to subscribers,
+// from goroutines where such a panic would end the process. Such an error
+// is replaced by an ErrLayer error naming the layer and the panic's type,
+// never the panic's text.
+// how says how the store got it: "returned from Refresh".
+func checkedError(m layerMeta, how string, err error) (checked error) {
+	if err == nil {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			checked = &layerError{fmt.Sprintf("%s %s an error that cannot be printed "+
+				"(a method of it panicked: a panic of type %T)", m.label, how, p)}
+		}
+	}()
+	_ = err.Error()
+	for _, e := range flattenErrors(nil, err) {
+		_ = e.Error()
+		_ = isLayerWarning(e) || IsTransient(e)
+	}
+	return err
 }
 
 func nameOf(m layerMeta) string {

@@ -3,6 +3,8 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +272,93 @@ func TestRefreshContextNamed(t *testing.T) {
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "the context given to Refresh ended") {
 		t.Errorf("Refresh whose context ended while waiting = %v", err)
+	}
+}
+
+// unprintable is an error whose Error method panics, quoting what it holds.
+type unprintable struct{ text string }
+
+func (e *unprintable) Error() string { panic("cannot print " + e.text) }
+
+// unprintableLayer loads well, and each later read returns an error that
+// joins a printable one and err.
+type unprintableLayer struct{ err error }
+
+func (unprintableLayer) Name() string    { return "odd" }
+func (unprintableLayer) Sensitive() bool { return true }
+func (l unprintableLayer) Load(context.Context, *config.Schema) (config.Values, error) {
+	return nil, errors.Join(errors.New("plain"), l.err)
+}
+func (l unprintableLayer) Refresh(_ context.Context, req config.RefreshRequest) (config.Update, error) {
+	if req.Prev == nil {
+		return config.Update{Changed: true, State: 1,
+			Values: toValues("odd", map[string]any{"database.host": "db", "database.password": "correct-horse-battery"})}, nil
+	}
+	return config.Update{}, errors.Join(errors.New("plain"), l.err)
+}
+
+// unprintableLoader is unprintableLayer without its Refresh.
+type unprintableLoader struct{ l unprintableLayer }
+
+func (o unprintableLoader) Name() string    { return o.l.Name() }
+func (o unprintableLoader) Sensitive() bool { return o.l.Sensitive() }
+func (o unprintableLoader) Load(ctx context.Context, s *config.Schema) (config.Values, error) {
+	return o.l.Load(ctx, s)
+}
+
+// TestLayerErrorThatCannotBePrinted: a layer's error whose Error method
+// panics (here a nil pointer's, and one quoting a value) is replaced by an
+// ErrLayer error naming the layer, at Load and at refresh, instead of
+// ending the process when the store logs it; the panic's text is not shown.
+func TestLayerErrorThatCannotBePrinted(t *testing.T) {
+	for _, bad := range []error{(*unprintable)(nil), &unprintable{"CANARY-unprintable"}} {
+		_, err := config.Load[appCfg](context.Background(), &config.Options{Logger: discard()}, unprintableLoader{unprintableLayer{bad}})
+		if !errors.Is(err, config.ErrLayer) || !strings.Contains(err.Error(), "layer 1 (odd) returned from Load an error that cannot be printed") {
+			t.Errorf("Load: %v", err)
+		}
+		logs := &configtest.LogBuffer{}
+		s, err := config.Load[appCfg](context.Background(), &config.Options{MinRefreshInterval: time.Nanosecond,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))}, unprintableLayer{bad})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		err = s.Refresh(context.Background())
+		st := s.Status()
+		s.Close()
+		if !errors.Is(err, config.ErrLayer) || !strings.Contains(fmt.Sprint(st.LastError), "returned from Refresh an error that cannot be printed") {
+			t.Errorf("Refresh: %v; Status: %v", err, st.LastError)
+		}
+		if out := logs.String() + fmt.Sprintf("%+v", st); strings.Contains(out, "CANARY") || !strings.Contains(logs.String(), "cannot be printed") {
+			t.Errorf("logs and status: %s", out)
+		}
+	}
+}
+
+// reportingLayer is a refreshing layer whose LayerStatus panics.
+type reportingLayer struct{ unprintableLayer }
+
+func (reportingLayer) Refresh(_ context.Context, req config.RefreshRequest) (config.Update, error) {
+	return config.Update{Changed: req.Prev == nil, State: 1,
+		Values: toValues("odd", map[string]any{"database.host": "db", "database.password": "correct-horse-battery"})}, nil
+}
+func (reportingLayer) LayerStatus() config.LayerStatus { panic("CANARY-layer-status") }
+
+// TestLayerStatusThatPanics: Status, which probes and metric readers call,
+// does not panic when a layer's LayerStatus does: the layer is listed by
+// name, and the panic is logged by its type only.
+func TestLayerStatusThatPanics(t *testing.T) {
+	logs := &configtest.LogBuffer{}
+	s, err := config.Load[appCfg](context.Background(), &config.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		reportingLayer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := s.Status()
+	if len(st.Layers) != 1 || st.Layers[0].Name != "odd" || st.Layers[0].Calls != nil {
+		t.Errorf("layers = %+v", st.Layers)
+	}
+	if out := logs.String(); !strings.Contains(out, "layer 1 (odd) panicked in LayerStatus (a panic of type string)") || strings.Contains(out, "CANARY") {
+		t.Errorf("logs: %s", out)
 	}
 }

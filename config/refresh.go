@@ -75,7 +75,9 @@ type WatchStatus struct {
 
 // A StatusReporter is a layer that can describe itself: the API calls it made.
 // The Secrets Manager layer is one. The Versions it reports are replaced by
-// the versions each store serves, which only the store knows.
+// the versions each store serves, which only the store knows. A LayerStatus
+// that panics shows the layer with its name alone, and is logged at error
+// level by the panic's type.
 type StatusReporter interface {
 	LayerStatus() LayerStatus
 }
@@ -609,11 +611,25 @@ func (s *Store[T]) layerStatus(versions []map[string]string) []LayerStatus {
 		}
 		ls := LayerStatus{Name: s.meta[i].name}
 		if reporter {
-			ls = r.LayerStatus()
+			ls = s.reportedStatus(i, r)
 		}
 		ls.Versions = maps.Clone(versions[i])
 		ls.Watch = s.watchStatus(i)
 		out = append(out, ls)
 	}
 	return out
+}
+
+// reportedStatus is what layer i reports of itself. A LayerStatus that
+// panics reports nothing but the layer's name, and is logged by the panic's
+// type: Status is called by probes and metric readers, on goroutines where a
+// panic would end the process.
+func (s *Store[T]) reportedStatus(i int, r StatusReporter) (ls LayerStatus) {
+	defer func() {
+		if p := recover(); p != nil {
+			ls = LayerStatus{Name: s.meta[i].name}
+			s.log.Error(fmt.Sprintf("config: %s panicked in LayerStatus (a panic of type %T); Status shows none of its calls", s.meta[i].label, p))
+		}
+	}()
+	return r.LayerStatus()
 }

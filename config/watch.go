@@ -22,6 +22,8 @@ const watchAbandon = 2 * time.Second
 // watchState is what a store knows of one layer's watch. Store.mu guards it.
 type watchState struct {
 	active bool // Watch runs, or broke and will be called again
+	calls  int  // the calls of Watch made
+	call   int  // the number of the call of Watch running; 0 between calls
 	report WatchReport
 	since  time.Time // when the watch last connected (on the store's clock)
 	events int
@@ -29,16 +31,23 @@ type watchState struct {
 }
 
 // startWatches runs the Watch of every layer that is a Watcher.
+// Every layer's watchState is in place before the first Watch runs: a
+// watch that reports at once reads the states of the others.
 func (s *Store[T]) startWatches() {
-	s.watches = make([]*watchState, len(s.layers))
+	watches := make([]*watchState, len(s.layers))
 	for i, l := range s.layers {
-		w, ok := l.(Watcher)
-		if !ok {
-			continue
+		if _, ok := l.(Watcher); ok {
+			watches[i] = &watchState{active: true}
 		}
-		s.watches[i] = &watchState{active: true}
-		s.wg.Add(1)
-		go s.watchLoop(i, w)
+	}
+	s.mu.Lock()
+	s.watches = watches
+	s.mu.Unlock()
+	for i, l := range s.layers {
+		if w, ok := l.(Watcher); ok {
+			s.wg.Add(1)
+			go s.watchLoop(i, w)
+		}
 	}
 }
 
@@ -53,6 +62,8 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		err := s.runWatch(i, w)
 		s.mu.Lock()
 		ws := s.watches[i]
+		// A Report from this call, now that it returned, is stale.
+		ws.call = 0
 		if s.ctx.Err() != nil || err == nil { // closed, or nothing to watch: poll
 			ws.active, ws.report.Connected = false, false
 			s.retuneLocked()
@@ -81,6 +92,12 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 // ignores its context delays Close by watchAbandon at most. A panic is an
 // ErrLayer error naming the panic's type.
 func (s *Store[T]) runWatch(i int, w Watcher) error {
+	s.mu.Lock()
+	ws := s.watches[i]
+	ws.calls++
+	ws.call = ws.calls
+	call := ws.call
+	s.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -88,9 +105,10 @@ func (s *Store[T]) runWatch(i int, w Watcher) error {
 				done <- fmt.Errorf("%w: %s: Watch panicked (a panic of type %T)", ErrLayer, s.meta[i].label, r)
 			}
 		}()
-		done <- w.Watch(s.ctx, Watch{Schema: s.schema,
+		err := w.Watch(s.ctx, Watch{Schema: s.schema,
 			Notify: func(ev Event) { s.notified(i, ev) },
-			Report: func(r WatchReport) { s.reported(i, r) }})
+			Report: func(r WatchReport) { s.reported(i, call, r) }})
+		done <- checkedError(s.meta[i], "returned from Watch", err)
 	}()
 	select {
 	case err := <-done:
@@ -136,12 +154,15 @@ func (s *Store[T]) notified(i int, ev Event) {
 
 // reported records what a watch says of itself. A watch that connects
 // again after it was not may have missed events meanwhile: the store reads
-// every layer once.
-func (s *Store[T]) reported(i int, r WatchReport) {
+// every layer once. The report of a call of Watch that has returned (from a
+// goroutine it left behind) is ignored: it would show a broken watch
+// connected, and stretch the poll to WatchInterval while nothing watches.
+func (s *Store[T]) reported(i, call int, r WatchReport) {
+	r.Err = checkedError(s.meta[i], "reported (Watch.Report)", r.Err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.watches[i]
-	if s.closed || !ws.active {
+	if s.closed || !ws.active || ws.call != call {
 		return
 	}
 	reconnected := r.Connected && !ws.report.Connected

@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -336,5 +337,121 @@ func TestWatchFlappingBacksOff(t *testing.T) {
 			t.Fatalf("backoff %d is %v, want about %v", i+1, d, want)
 		}
 		f.clock.Advance(want * 11 / 10)
+	}
+}
+
+// Several watching layers whose Watch reports at once: each sees the
+// others' state set up (the race detector would find a report that reads
+// the watches while the store still fills them in), and Status shows every
+// one connected.
+func TestWatchesThatReportAtOnce(t *testing.T) {
+	ctx := rfCtx(t)
+	const n = 4
+	reported := make(chan struct{}, n)
+	var layers []config.Layer
+	for i := range n {
+		l := watchLayer{refreshingLayer: refreshingLayer{&fakeLayer{name: "watched", sensitive: true,
+			vals: map[string]any{"password": rfSecret1}}}, reqs: make(chan config.RefreshRequest, 1000)}
+		l.watch = func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Connected: true, Handled: i})
+			reported <- struct{}{}
+			<-ctx.Done()
+			return nil
+		}
+		layers = append(layers, l)
+	}
+	s, err := config.Load[rfConfig](ctx, &config.Options{Clock: configtest.NewClock(rfEpoch),
+		Logger: slog.New(slog.DiscardHandler)}, layers...)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	defer s.Close()
+	for range n {
+		select {
+		case <-reported:
+		case <-ctx.Done():
+			t.Fatal("a Watch was not called")
+		}
+	}
+	for i, ls := range s.Status().Layers {
+		if ls.Watch == nil || !ls.Watch.Connected || ls.Watch.Handled != i {
+			t.Errorf("layer %d's watch is %+v; want connected, handled %d", i, ls.Watch, i)
+		}
+	}
+}
+
+// A watch's errors that cannot be printed (their Error method panics), in a
+// WatchReport or returned by Watch, become ErrLayer errors naming the layer
+// instead of ending the process when the store logs them or Status prints
+// them.
+func TestWatchErrorThatCannotBePrinted(t *testing.T) {
+	reported := make(chan struct{}, 1)
+	f := newWatchFixture(t, config.Options{RetryBackoff: 10 * time.Second},
+		func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Err: &unprintable{"CANARY-watch"}})
+			select {
+			case reported <- struct{}{}:
+			default:
+			}
+			return (*unprintable)(nil)
+		})
+	<-reported
+	f.loopWaits(t, 2) // the loop, and the watch's backoff
+	ws := f.watchStatus(t)
+	if ws == nil || !errors.Is(ws.Err, config.ErrLayer) ||
+		!strings.Contains(fmt.Sprintf("%v", ws.Err), "layer 2 (watched) returned from Watch an error that cannot be printed") {
+		t.Fatalf("watch status = %+v", ws)
+	}
+	if s := fmt.Sprintf("%+v %v", f.store.Status(), ws); strings.Contains(s, "CANARY") {
+		t.Errorf("the panic's text is shown: %s", s)
+	}
+}
+
+// A report from a call of Watch that has returned (a goroutine it left
+// behind) is ignored: the watch stays broken in Status, and the store polls
+// at RefreshInterval until the next call reports itself connected.
+func TestReportAfterWatchReturnedIgnored(t *testing.T) {
+	reports := make(chan func(config.WatchReport), 2)
+	n := 0
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour, RetryBackoff: time.Hour},
+		func(ctx context.Context, w config.Watch) error {
+			n++
+			if n == 1 {
+				reports <- w.Report
+				return errors.New("the queue is gone")
+			}
+			<-ctx.Done()
+			return nil
+		})
+	report := <-reports
+	f.loopWaits(t, 2) // the loop, and the watch's backoff
+	report(config.WatchReport{Connected: true})
+	if ws := f.watchStatus(t); ws == nil || ws.Connected || ws.Err == nil || ws.Err.Error() != "the queue is gone" {
+		t.Errorf("after a stale report: watch status = %+v; want broken, with the error Watch returned", ws)
+	}
+	if d := f.loopWaits(t, 2); d > 6*time.Minute {
+		t.Errorf("after a stale report the loop waits %v; want RefreshInterval", d)
+	}
+}
+
+// Events that join a read of every layer (here Store.Refresh, which the
+// events' pending read became) do not narrow it: the watching layer gets no
+// Events, so it checks every source, and the read is OnDemand.
+func TestEventsJoiningFullReadDoNotNarrowIt(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: 5 * time.Second}, nil)
+	w := f.watch(t)
+	w.Notify(config.Event{Source: "db", Version: "v2"}) // waits 20ms to coalesce
+	done := make(chan error, 1)
+	go func() { done <- f.store.Refresh(f.ctx) }()
+	if err := config.WaitRefreshCallers(f.ctx, f.store, 1); err != nil { // Refresh joined the pending read, which now reads every layer
+		t.Fatal(err)
+	}
+	f.clock.Advance(5 * time.Second)
+	if r := f.request(t); r.Events != nil || !r.OnDemand {
+		t.Errorf("the watching layer's request = %+v; want no events, on demand", r)
+	}
+	<-f.plain.ch
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

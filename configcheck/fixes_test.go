@@ -185,3 +185,32 @@ func TestEnvNamesSecretHolders(t *testing.T) {
 		t.Errorf("env must name the layer as the secret's source:\n%s%s", out, errOut)
 	}
 }
+
+// mixedLayer is a layer that is not sensitive and marks the secrets it reads
+// from a proper home for them Sensitive, as SSM does for a SecureString.
+type mixedLayer struct{}
+
+func (mixedLayer) Name() string    { return "ssm" }
+func (mixedLayer) Sensitive() bool { return false }
+func (mixedLayer) Load(context.Context, *config.Schema) (config.Values, error) {
+	src := config.Source{Layer: "ssm", Location: "/app/database/password"}
+	return config.Values{
+		"database.host":     {Raw: "db", Source: config.Source{Layer: "ssm", Location: "/app/database/host"}},
+		"database.password": {Raw: "a-long-password-1", Source: src, Sensitive: true},
+		"api.key":           {Raw: "k", Source: config.Source{Layer: "ssm", Location: "/app/api/key"}},
+	}, nil
+}
+
+// TestLintSensitiveValue checks that lint, like the store, lets a value its
+// layer marked Sensitive set a secret field, and still reports a secret set
+// by a value of that layer that is not.
+func TestLintSensitiveValue(t *testing.T) {
+	t.Parallel()
+	out, errOut, _ := runCheck(t, setupOf(&config.Options{EnvPrefix: "APP_"}, mixedLayer{}), "--format", "json", "lint")
+	if strings.Contains(out, "database.password is a secret") {
+		t.Errorf("lint reports the Sensitive value of a secret field:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(out, "api.key is a secret") {
+		t.Errorf("lint does not report the secret set by a plain value:\n%s%s", out, errOut)
+	}
+}

@@ -11,6 +11,11 @@
 // takes the instance out of rotation on 503 should be a readiness probe, not a
 // liveness probe, since a restart reads the same sources again.
 //
+// A source whose Status panics is answered 503 with last_error saying so
+// (never the panic's text), and an error whose Error method panics is shown
+// as "health: an error that cannot be printed (...)"; the handler itself
+// never panics.
+//
 // Every other method gets 405 Method Not Allowed with an Allow header. Each
 // response carries Cache-Control: no-store, so no cache between the probe and
 // the service answers for it.
@@ -49,6 +54,7 @@ package health
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -91,7 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.src == nil {
 		doc = document{LastError: errNoSource, Layers: []layerDoc{}}
 	} else {
-		doc = documentOf(h.src.Status())
+		doc = h.document()
 	}
 	body, err := json.Marshal(doc)
 	if err != nil { // only strings, numbers, times and maps of them: cannot happen
@@ -110,6 +116,30 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// document reads the source's Status once. A Status that panics gives a
+// document saying so, unhealthy, rather than a connection the server cuts.
+func (h *handler) document() (doc document) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc = document{LastError: fmt.Sprintf("health: the status source panicked (a panic of type %T)", r),
+				Layers: []layerDoc{}}
+		}
+	}()
+	return documentOf(h.src.Status())
+}
+
+// errText is the message of err. An error whose Error method panics (of a
+// StatusSource other than a store, or of a layer's watch) is shown as such,
+// never with the panic's text, and the rest of the document is served.
+func errText(err error) (text string) {
+	defer func() {
+		if r := recover(); r != nil {
+			text = fmt.Sprintf("health: an error that cannot be printed (its Error method panicked: a panic of type %T)", r)
+		}
+	}()
+	return err.Error()
 }
 
 // isNil reports whether s is nil or holds a nil pointer, whose Status would
@@ -165,7 +195,7 @@ func watchDocOf(w *config.WatchStatus) *watchDoc {
 	d := &watchDoc{Connected: w.Connected, Events: w.Events, Handled: w.Handled, Ignored: w.Ignored,
 		Malformed: w.Malformed, Lag: w.Lag.String(), LagSeconds: w.Lag.Seconds()}
 	if w.Err != nil {
-		d.Error = w.Err.Error()
+		d.Error = errText(w.Err)
 	}
 	if !w.LastEvent.IsZero() {
 		at := w.LastEvent
@@ -185,11 +215,11 @@ func documentOf(st config.Status) document {
 		Refreshes: st.Refreshes, Changes: st.Changes, Rejected: st.Rejected, Failures: st.Failures,
 		Layers: make([]layerDoc, 0, len(st.Layers))}
 	if st.LastError != nil {
-		doc.LastError = st.LastError.Error()
+		doc.LastError = errText(st.LastError)
 	}
 	for _, w := range st.Warnings {
 		if w != nil {
-			doc.Warnings = append(doc.Warnings, w.Error())
+			doc.Warnings = append(doc.Warnings, errText(w))
 		}
 	}
 	for _, l := range st.Layers {

@@ -351,3 +351,34 @@ func TestWatchIsShown(t *testing.T) {
 		t.Errorf("a broken watch: %+v", ws)
 	}
 }
+
+// unprintable is an error whose Error method panics with what it holds.
+type unprintable struct{ text string }
+
+func (e *unprintable) Error() string { panic(e.text) }
+
+// statusFunc is a StatusSource of a function.
+type statusFunc func() config.Status
+
+func (f statusFunc) Status() config.Status { return f() }
+
+// A source whose Status panics, or whose errors cannot be printed, still
+// gets a document: unhealthy when Status panicked, the errors shown as such,
+// the panic's text never.
+func TestSourceThatPanics(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-health-panic"
+	d := getDoc(t, health.Handler(statusFunc(func() config.Status { panic(canary) })), http.StatusServiceUnavailable)
+	if d.Healthy || d.LastError == nil || !strings.Contains(*d.LastError, "the status source panicked (a panic of type string)") {
+		t.Errorf("a Status that panics: %+v", d)
+	}
+	bad := &unprintable{canary}
+	src := statusFunc(func() config.Status {
+		return config.Status{Healthy: true, LastError: bad, Warnings: []error{bad},
+			Layers: []config.LayerStatus{{Name: "w", Watch: &config.WatchStatus{WatchReport: config.WatchReport{Err: bad}}}}}
+	})
+	res, body := get(t, health.Handler(src), http.MethodGet)
+	if res.StatusCode != http.StatusOK || strings.Contains(body, canary) || strings.Count(body, "cannot be printed") != 3 {
+		t.Errorf("errors that cannot be printed: %d %s", res.StatusCode, body)
+	}
+}

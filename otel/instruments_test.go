@@ -1,6 +1,7 @@
 package strataotel_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
@@ -201,4 +203,33 @@ func TestWatchIsObserved(t *testing.T) {
 
 	w.Report(config.WatchReport{Err: fmt.Errorf("queue: %w", config.ErrAccessDenied), Handled: 3, Ignored: 1, Malformed: 2})
 	collect(t, r).want(t, layerAttr, map[string]float64{"strata.config.watch.connected": 0})
+}
+
+// panickingSource is a StatusSource whose Status panics.
+type panickingSource struct{}
+
+func (panickingSource) Status() config.Status { panic("CANARY-otel-status") }
+
+// A source whose Status panics fails that collection with an error naming
+// the store and the panic's type, instead of ending the process on the
+// reader's goroutine; other registrations are still observed.
+func TestStatusThatPanics(t *testing.T) {
+	t.Parallel()
+	s, _ := load(t, config.Options{}, newVault("vault", goodPassword))
+	r, mp := newReader(t)
+	if _, err := strataotel.Register(mp, "bad", panickingSource{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strataotel.Register(mp, "app", s, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rm metricdata.ResourceMetrics
+	err := r.Collect(context.Background(), &rm)
+	if err == nil || !strings.Contains(err.Error(), `the Status of store "bad" panicked (a panic of type string)`) ||
+		strings.Contains(err.Error(), "CANARY") {
+		t.Errorf("Collect: %v", err)
+	}
+	if text := fmt.Sprintf("%+v", rm); !strings.Contains(text, "strata.config.healthy") {
+		t.Errorf("the other store is not observed: %s", text)
+	}
 }

@@ -108,7 +108,8 @@ type Options struct {
 // store is observed with its last status). It fails, registering no
 // callback, when mp or s is nil, when store is empty, when Options.Attributes
 // sets a key of Register's own, and when the meter refuses an instrument or
-// the callback.
+// the callback. A collection at which s.Status panics observes nothing for
+// s and returns an error naming store and the panic's type (never its text).
 func Register(mp metric.MeterProvider, store string, s StatusSource, opts *Options) (metric.Registration, error) {
 	switch {
 	case isNil(mp):
@@ -134,7 +135,15 @@ func Register(mp metric.MeterProvider, store string, s StatusSource, opts *Optio
 		return nil, err
 	}
 	base := attribute.NewSet(append(slices.Clone(o.Attributes), StoreKey.String(store))...)
-	reg, err := meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
+	reg, err := meter.RegisterCallback(func(_ context.Context, obs metric.Observer) (err error) {
+		// The SDK does not recover a callback's panic, which would end the
+		// process on the reader's goroutine: a source whose Status panics
+		// fails the collection instead, named by its type only.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("strataotel: the Status of store %q panicked (a panic of type %T); nothing was observed for it", store, r)
+			}
+		}()
 		inst.observe(obs, base, s.Status())
 		return nil
 	}, inst.observables()...)

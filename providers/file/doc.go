@@ -36,9 +36,11 @@
 // closest section; it is a warning unless Options.Strict, and the other
 // values are read. A key longer than 200 bytes or with a character that is
 // not printable (a line break) is shown quoted with Go escapes and cut, so
-// that it cannot forge a line of a log. Past 100 unknown keys, one more
-// warning (matching config.ErrUnknownName) counts the rest. A section written as one value (server: 5) makes the
-// file malformed.
+// that it cannot forge a line of a log. A key below a secret field
+// (database.password.x) is part of that field's value as written: it is not
+// shown, and the field is the suggestion. Past 100 unknown keys, one more
+// warning (matching config.ErrUnknownName) counts the rest. A section
+// written as one value (server: 5) makes the file malformed.
 //
 // A key set twice is an error that names both lines, whether in one mapping
 // (YAML and JSON parsers would otherwise keep the last silently) or once
@@ -102,7 +104,8 @@
 //
 // Limits, each an error naming the line where it applies: the file at most
 // 16 MiB; a value at most 1 MiB; mappings and lists nested at most 256
-// deep; a document at most 262144 keys, values and list items and 16 MiB of
+// deep (in TOML each part of a dotted key or a header is a level, so a key
+// of many parts fails fast too); a document at most 262144 keys, values and list items and 16 MiB of
 // them together, counted after YAML aliases expand, so that aliases that
 // repeat aliases (a "billion laughs") fail fast instead of using memory. An
 // alias inside the node it refers to, more than one YAML document, a

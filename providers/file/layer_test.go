@@ -297,6 +297,35 @@ func TestUnknownKeys(t *testing.T) {
 	}
 }
 
+// TestUnknownKeyUnderSecretField: a key below a secret field (a dotted key
+// that goes on past database.password, as if the secret were a mapping) is
+// part of the secret's value as written, so it is reported without its
+// text, with the secret field as the suggestion and the line.
+func TestUnknownKeyUnderSecretField(t *testing.T) {
+	for name, doc := range map[string]string{
+		"c.yaml": "database:\n  host: h\n  password." + canary + ": x\n",
+		"c.json": "{\"database\": {\"host\": \"h\",\n \"password." + canary + "\": \"x\"}}",
+	} {
+		vals, err := load(t, name, doc)
+		if vals["database.host"].Raw != "h" {
+			t.Errorf("%s: the known value was not read: %v", name, vals)
+		}
+		us := configtest.UnknownNames(t, err)
+		if len(us) != 1 || us[0].Name != "" || us[0].Suggestion != "database.password" || us[0].Source.Line != 2+strings.Count(name, "yaml") {
+			t.Errorf("%s: %+v; want one unknown key, not shown, near database.password, with its line", name, us)
+		}
+		for _, e := range configtest.ErrorTree(err) {
+			if s := fmt.Sprintf("%v %+v %#v", e, e, e); strings.Contains(s, canary) {
+				t.Errorf("%s: the key below a secret field is shown: %s", name, s)
+			}
+		}
+	}
+	_, err := load(t, "c.yaml", "server.labels.team: core\n")
+	if us := configtest.UnknownNames(t, err); len(us) != 1 || us[0].Name != "server.labels.team" {
+		t.Errorf("a key below a field that is not secret: %+v; want it shown", us)
+	}
+}
+
 // TestDuplicateKeys: a key set twice, in one table or through a dotted key
 // and a table, is an error naming both lines; a known key is named.
 func TestDuplicateKeys(t *testing.T) {
@@ -396,6 +425,30 @@ func TestLimits(t *testing.T) {
 		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "nested deeper than 256") {
 			t.Errorf("%s: deep nesting: %v", name, err)
 		}
+	}
+}
+
+// TestTOMLKeysNestedTooDeep: the parts of dotted keys and headers nest
+// tables as brackets do, and count towards the same limit, so a key of many
+// parts (each table holds its whole path) fails fast instead of costing
+// memory of the order of its parts squared.
+func TestTOMLKeysNestedTooDeep(t *testing.T) {
+	parts := func(n int) string { return strings.TrimSuffix(strings.Repeat("a.", n), ".") }
+	for name, doc := range map[string]string{
+		"dotted":          parts(20000) + " = 1\n",
+		"header":          "[" + parts(20000) + "]\nb = 1\n",
+		"array of tables": "[[" + parts(20000) + "]]\nb = 1\n",
+		"header and key":  "[" + parts(200) + "]\n" + parts(100) + " = 1\n",
+		"inline tables":   "a = {" + parts(200) + " = {" + parts(100) + " = 1}}\n",
+	} {
+		_, err := load(t, "c.toml", doc)
+		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "nested deeper than 256") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	vals, err := load(t, "c.toml", "["+parts(250)+"]\n"+parts(5)+" = 1\n")
+	if len(vals) != 0 || !errors.Is(err, config.ErrUnknownName) {
+		t.Errorf("a key 255 tables deep: %v, %v; want an unknown key", vals, err)
 	}
 }
 
@@ -542,6 +595,33 @@ func TestManyNodesBounded(t *testing.T) {
 		_, err := load(t, name, doc)
 		if !errors.Is(err, config.ErrMalformed) || !strings.Contains(err.Error(), "more than 1000 keys and values") {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestLimitReportedOnce: a document far past the node limit is one
+// problem, not one for each node past it (which, for a TOML array of
+// millions of items, took a minute to build and print).
+func TestLimitReportedOnce(t *testing.T) {
+	defer func(n int) { nodeLimit = n }(nodeLimit)
+	nodeLimit = 1000
+	n := 10 * nodeLimit
+	for name, doc := range map[string]string{
+		"c.yaml":  "a: [" + strings.Repeat("1,", n) + "1]\nb: {x: 1}\n",
+		"c.json":  `{"a": [` + strings.Repeat("1,", n) + "1]}",
+		"c.toml":  "a = [" + strings.Repeat("1,", n) + "1]\n",
+		"c2.toml": "a = [" + strings.Repeat("{b = 1},", n) + "{b = 1}]\n",
+		"c3.toml": "a = {b = [1, 2], d = [" + strings.Repeat("1,", n) + "1]}\n",
+	} {
+		_, err := load(t, name, doc)
+		var leaves []error
+		for _, e := range configtest.ErrorTree(err) {
+			if _, ok := e.(*config.SourceError); ok {
+				leaves = append(leaves, e)
+			}
+		}
+		if !errors.Is(err, config.ErrMalformed) || len(leaves) != 1 {
+			t.Errorf("%s: %d problems; want one: %.300v", name, len(leaves), err)
 		}
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"syscall"
 )
 
+// openFlags opens the file without blocking: an open of a FIFO for reading
+// otherwise waits for a writer. A regular file reads as ever.
+const openFlags = os.O_RDONLY | syscall.O_NONBLOCK
+
 // statOf returns the fields of info the cheap check compares.
 func statOf(info os.FileInfo) fileStat {
 	st := fileStat{size: info.Size(), mtime: info.ModTime().UnixNano()}

@@ -63,9 +63,11 @@ func statFile(path string) (fileStat, error) {
 }
 
 // readFile reads the file at path, at most maxFileSize bytes, with the stat
-// of the file it opened.
+// of the file it opened. It opens without blocking (see openFlags), so a
+// FIFO or device put in the file's place after the stat is reported as not
+// a regular file instead of holding the read until a writer comes.
 func readFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, nil, err
 	}

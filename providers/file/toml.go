@@ -23,7 +23,7 @@ func parseTOML(content []byte) (root *node, probs []*problem) {
 	}()
 	data := content[:len(content):len(content)] // so that an error's offset is cap(data) - cap(highlight)
 	b := &tomlBuilder{data: data, lines: newLineIndex(data), meta: map[*node]*tmeta{}}
-	b.root = b.newTable("", originHeader)
+	b.root = b.newTable("", 0, originHeader)
 	b.cur = b.root
 	b.p.Reset(data)
 	for b.p.NextExpression() && len(b.probs) == 0 {
@@ -59,10 +59,11 @@ const (
 
 // tmeta is what the builder knows of a table (or an array of tables).
 type tmeta struct {
-	path string
-	how  origin
-	ix   tableIndex
-	sub  map[string]*node
+	path  string
+	depth int // the tables above it: 0 for the root
+	how   origin
+	ix    tableIndex
+	sub   map[string]*node
 }
 
 type tomlBuilder struct {
@@ -76,10 +77,22 @@ type tomlBuilder struct {
 	probs  []*problem
 }
 
-func (b *tomlBuilder) newTable(path string, how origin) *node {
+func (b *tomlBuilder) newTable(path string, depth int, how origin) *node {
 	n := &node{kind: table}
-	b.meta[n] = &tmeta{path: path, how: how, ix: tableIndex{}, sub: map[string]*node{}}
+	b.meta[n] = &tmeta{path: path, depth: depth, how: how, ix: tableIndex{}, sub: map[string]*node{}}
 	return n
+}
+
+// deeper reports, on line, a table to be made under t past maxDepth, as a
+// key of many parts (a.a.a...) or a header ([a.a.a...]) would make: each
+// table holds its whole path, so without the bound a key of n parts would
+// cost memory and time of the order of n squared.
+func (b *tomlBuilder) deeper(t *node, line int) bool {
+	if b.meta[t].depth < maxDepth {
+		return false
+	}
+	b.fail(line, fmt.Sprintf("tables and arrays are nested deeper than %d levels", maxDepth))
+	return true
 }
 
 func (b *tomlBuilder) fail(line int, msg string) {
@@ -105,7 +118,7 @@ func (b *tomlBuilder) keyParts(n *unstable.Node) ([]string, int) {
 func (b *tomlBuilder) expression(e *unstable.Node) {
 	switch e.Kind {
 	case unstable.KeyValue:
-		b.keyValue(b.cur, e, 0)
+		b.keyValue(b.cur, e)
 	case unstable.Table, unstable.ArrayTable:
 		parts, line := b.keyParts(e)
 		t := b.root
@@ -120,7 +133,7 @@ func (b *tomlBuilder) expression(e *unstable.Node) {
 			b.cur = b.arrayHeader(t, parts[len(parts)-1], line)
 		}
 		if b.cur == nil {
-			b.cur = b.newTable("", originHeader) // the problem is recorded; read on into a scratch table
+			b.cur = b.newTable("", 0, originHeader) // the problem is recorded; read on into a scratch table
 		}
 	}
 }
@@ -136,7 +149,7 @@ func (b *tomlBuilder) add(t *node, key string, line int, val *node) bool {
 		return false
 	}
 	if !b.budget.spend(len(key)) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return false
 	}
 	t.keys = append(t.keys, entry{key: key, line: line, val: val})
@@ -159,7 +172,10 @@ func (b *tomlBuilder) descend(t *node, key string, line int, how origin) *node {
 		}
 		return sub
 	}
-	n := b.newTable(b.child(t, key), how)
+	if b.deeper(t, line) {
+		return nil
+	}
+	n := b.newTable(b.child(t, key), b.meta[t].depth+1, how)
 	if !b.add(t, key, line, n) {
 		return nil
 	}
@@ -172,7 +188,10 @@ func (b *tomlBuilder) header(t *node, key string, line int) *node {
 		b.meta[sub].how = originHeader
 		return sub
 	}
-	n := b.newTable(b.child(t, key), originHeader)
+	if b.deeper(t, line) {
+		return nil
+	}
+	n := b.newTable(b.child(t, key), b.meta[t].depth+1, originHeader)
 	if !b.add(t, key, line, n) {
 		return nil
 	}
@@ -183,8 +202,11 @@ func (b *tomlBuilder) header(t *node, key string, line int) *node {
 func (b *tomlBuilder) arrayHeader(t *node, key string, line int) *node {
 	arr, ok := b.meta[t].sub[key]
 	if !ok {
+		if b.deeper(t, line) {
+			return nil
+		}
 		arr = &node{kind: list}
-		b.meta[arr] = &tmeta{path: b.child(t, key), how: originArray}
+		b.meta[arr] = &tmeta{path: b.child(t, key), depth: b.meta[t].depth + 1, how: originArray}
 		if !b.add(t, key, line, arr) {
 			return nil
 		}
@@ -193,29 +215,29 @@ func (b *tomlBuilder) arrayHeader(t *node, key string, line int) *node {
 		return nil
 	}
 	if !b.budget.spend(0) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return nil
 	}
-	n := b.newTable(b.meta[arr].path, originHeader)
+	n := b.newTable(b.meta[arr].path, b.meta[arr].depth, originHeader)
 	arr.items = append(arr.items, n)
 	return n
 }
 
 // keyValue adds the key/value e to t.
-func (b *tomlBuilder) keyValue(t *node, e *unstable.Node, depth int) {
+func (b *tomlBuilder) keyValue(t *node, e *unstable.Node) {
 	parts, line := b.keyParts(e)
 	for _, part := range parts[:len(parts)-1] {
 		if t = b.descend(t, part, line, originDotted); t == nil {
 			return
 		}
 	}
-	b.add(t, parts[len(parts)-1], line, b.value(e.Value(), line, b.child(t, parts[len(parts)-1]), depth))
+	b.add(t, parts[len(parts)-1], line, b.value(e.Value(), line, b.child(t, parts[len(parts)-1]), b.meta[t].depth+1))
 }
 
 // value converts a value node; line is its key's line and path its key.
 func (b *tomlBuilder) value(v *unstable.Node, line int, path string, depth int) *node {
 	if depth > maxDepth {
-		b.fail(line, fmt.Sprintf("arrays and inline tables are nested deeper than %d levels", maxDepth))
+		b.fail(line, fmt.Sprintf("tables and arrays are nested deeper than %d levels", maxDepth))
 		return &node{}
 	}
 	if len(v.Data) > maxValue {
@@ -223,20 +245,20 @@ func (b *tomlBuilder) value(v *unstable.Node, line int, path string, depth int) 
 		return &node{}
 	}
 	if !b.budget.spend(len(v.Data)) {
-		b.probs = append(b.probs, b.budget.exceeded(line))
+		b.probs = b.budget.over(b.probs, line)
 		return &node{}
 	}
 	switch v.Kind {
 	case unstable.Array:
 		out := &node{kind: list}
-		for it := v.Children(); it.Next(); {
+		for it := v.Children(); it.Next() && len(b.probs) == 0; {
 			out.items = append(out.items, b.value(it.Node(), line, path, depth+1))
 		}
 		return out
 	case unstable.InlineTable:
-		t := b.newTable(path, originInline)
-		for it := v.Children(); it.Next(); {
-			b.keyValue(t, it.Node(), depth+1)
+		t := b.newTable(path, depth, originInline)
+		for it := v.Children(); it.Next() && len(b.probs) == 0; {
+			b.keyValue(t, it.Node())
 		}
 		return t
 	}

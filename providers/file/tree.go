@@ -56,6 +56,7 @@ type entry struct {
 // budget counts what a document holds against the limits.
 type budget struct {
 	nodes, bytes int
+	reported     bool // the problem of a document past a limit is made once
 }
 
 // nodeLimit is maxNodes; a test lowers it to reach it fast.
@@ -66,6 +67,17 @@ func (b *budget) spend(n int) bool {
 	b.nodes++
 	b.bytes += n
 	return b.nodes <= nodeLimit && b.bytes <= maxTotal
+}
+
+// over appends to probs the problem of a document past a limit, at line,
+// the first time only: a document far past it (a list of millions of items)
+// is one problem, not one for each node past the limit.
+func (b *budget) over(probs []*problem, line int) []*problem {
+	if b.reported {
+		return probs
+	}
+	b.reported = true
+	return append(probs, b.exceeded(line))
 }
 
 func (b *budget) exceeded(line int) *problem {
@@ -328,7 +340,16 @@ func (m *mapper) unknownErrors() []error {
 // misspelt section (databse: {host: h}), whose own name is near no field
 // key, the suggestion is the section of the key nearest to a key inside it
 // (database).
+//
+// A key below a secret field (database.password.x) is part of that field's
+// value as written, so it is not shown: the error names the field as the
+// suggestion.
 func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.UnknownNameError {
+	if f := m.fieldAbove(key); f != nil && f.Secret {
+		u := m.schema.UnknownSecretKey(key, src)
+		u.Suggestion = f.Key
+		return u
+	}
 	u := m.schema.UnknownKey(key, src)
 	u.Name = printable(key)
 	if u.Suggestion != "" || val.kind != table {
@@ -345,4 +366,17 @@ func (m *mapper) unknownKey(key string, src config.Source, val *node) *config.Un
 		}
 	}
 	return u
+}
+
+// fieldAbove returns the field whose key is a proper prefix of key, a
+// segment at a time, or nil.
+func (m *mapper) fieldAbove(key string) *config.Field {
+	for i := range len(key) {
+		if key[i] == '.' {
+			if f := m.schema.Field(key[:i]); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
 }

@@ -99,7 +99,7 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, path string) *node {
 		return c.fail(n, fmt.Sprintf("mappings and lists are nested deeper than %d levels", maxDepth))
 	}
 	if !c.budget.spend(len(n.Value)) {
-		c.probs = append(c.probs, c.budget.exceeded(n.Line))
+		c.probs = c.budget.over(c.probs, n.Line)
 		return &node{}
 	}
 	switch n.Kind {
@@ -161,7 +161,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, depth int, path string) *node {
 			continue
 		}
 		if !c.budget.spend(len(k.Value)) {
-			c.probs = append(c.probs, c.budget.exceeded(k.Line))
+			c.probs = c.budget.over(c.probs, k.Line)
 			return &node{}
 		}
 		if first, dup := ix.add(k.Value, k.Line); dup {
