@@ -139,9 +139,10 @@ type Watch struct {
 	// layers notified alone, at once, with the events in
 	// RefreshRequest.Events: notifications that arrive within 20 ms, or while
 	// a read is in flight, share one read. Such reads are held back by
-	// neither RefreshInterval nor MinRefreshInterval, and leave the schedule
-	// of complete reads as it was. Notify never blocks and is safe for
-	// concurrent use.
+	// neither RefreshInterval nor MinRefreshInterval, but start at least a
+	// second apart (a flood of events costs one read a second), and leave
+	// the schedule of complete reads as it was. Notify never blocks and is
+	// safe for concurrent use.
 	Notify func(Event)
 	// Report records the watch's health, shown in Status; call it whenever
 	// the health changes. Safe for concurrent use. A report made after this

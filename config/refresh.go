@@ -237,6 +237,7 @@ func (s *Store[T]) kickLocked() {
 		s.sched.started(now)
 	case s.pendingWatch != nil && !now.Before(s.pendingWatch.notBefore):
 		c, s.pendingWatch = s.pendingWatch, nil
+		s.lastWatchRead = now
 	default:
 		s.armLocked(now)
 		return
@@ -396,8 +397,12 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 		if !ok || (!call.all && call.events[i] == nil) {
 			continue
 		}
+		onDemand := call.callers > 0 || call.demand
+		if call.all && !onDemand && !s.pollsLayer(i) {
+			continue // its watch is connected, and its safety-net poll is not due
+		}
 		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,
-			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: call.callers > 0 || call.demand})
+			RefreshRequest{Schema: s.schema, Prev: prev.states[i], Events: call.events[i], OnDemand: onDemand})
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()

@@ -127,26 +127,27 @@ type Store[T any] struct {
 	stop  <-chan struct{} // closed by Close: abandon layer calls at once
 
 	// refresh state, see refresh.go
-	nextCheck    atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next read
-	mu           sync.Mutex
-	st           refreshState     // what the published snapshot was built from, and Status
-	sched        schedule         // when the next read is due
-	pending      *refreshCall     // the next read, waited on and not started yet
-	inflight     *refreshCall     // the read running
-	pendingWatch *refreshCall     // the next read a watch caused, of the layers it names; see watch.go
-	arm          *armed           // the timer that starts a pending read once it may; see armLocked
-	loopAt       time.Time        // when the loop's timer fires; zero when it does not wait on one
-	loopTimer    <-chan time.Time // the loop's timer while loopAt is set
-	resched      chan struct{}    // wakes the loop when the next read moved earlier than its timer
-	joined       chan struct{}    // closed and replaced when a Refresh joins a read
-	watches      []*watchState    // for each layer that is a Watcher, its watch; see watch.go
-	subs         map[int]*subscriber[T]
-	live         map[*subscriber[T]]bool // subscribers whose goroutine has not exited
-	nextSub      int
-	closed       bool
-	ctx          context.Context
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup // the loop and the reads; not subscribers
+	nextCheck     atomic.Int64 // lazy mode: unix nanoseconds when Get starts the next read
+	mu            sync.Mutex
+	st            refreshState     // what the published snapshot was built from, and Status
+	sched         schedule         // when the next read is due
+	pending       *refreshCall     // the next read, waited on and not started yet
+	inflight      *refreshCall     // the read running
+	pendingWatch  *refreshCall     // the next read a watch caused, of the layers it names; see watch.go
+	lastWatchRead time.Time        // when the last read a watch caused started
+	arm           *armed           // the timer that starts a pending read once it may; see armLocked
+	loopAt        time.Time        // when the loop's timer fires; zero when it does not wait on one
+	loopTimer     <-chan time.Time // the loop's timer while loopAt is set
+	resched       chan struct{}    // wakes the loop when the next read moved earlier than its timer
+	joined        chan struct{}    // closed and replaced when a Refresh joins a read
+	watches       []*watchState    // for each layer that is a Watcher, its watch; see watch.go
+	subs          map[int]*subscriber[T]
+	live          map[*subscriber[T]]bool // subscribers whose goroutine has not exited
+	nextSub       int
+	closed        bool
+	ctx           context.Context
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup // the loop and the reads; not subscribers
 }
 
 // snapshot is one published configuration. It is never modified after it is

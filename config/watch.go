@@ -9,6 +9,11 @@ import (
 // notifications to share it: one SQS batch of events arrives within it.
 const watchCoalesce = 20 * time.Millisecond
 
+// watchSpacing is the least time between the starts of two reads watches
+// caused: a flood of events (a queue others can write to) costs at most one
+// read a second, and a rotation still arrives within about a second.
+const watchSpacing = time.Second
+
 // maxPendingEvents bounds the events one layer's pending read carries; past
 // it they collapse into one event for every source of the layer.
 const maxPendingEvents = 1000
@@ -21,13 +26,14 @@ const watchAbandon = 2 * time.Second
 
 // watchState is what a store knows of one layer's watch. Store.mu guards it.
 type watchState struct {
-	active bool // Watch runs, or broke and will be called again
-	calls  int  // the calls of Watch made
-	call   int  // the number of the call of Watch running; 0 between calls
-	report WatchReport
-	since  time.Time // when the watch last connected (on the store's clock)
-	events int
-	lag    time.Duration
+	active   bool      // Watch runs, or broke and will be called again
+	lastFull time.Time // when a read of every source of the layer last started
+	calls    int       // the calls of Watch made
+	call     int       // the number of the call of Watch running; 0 between calls
+	report   WatchReport
+	since    time.Time // when the watch last connected (on the store's clock)
+	events   int
+	lag      time.Duration
 }
 
 // startWatches runs the Watch of every layer that is a Watcher.
@@ -37,7 +43,7 @@ func (s *Store[T]) startWatches() {
 	watches := make([]*watchState, len(s.layers))
 	for i, l := range s.layers {
 		if _, ok := l.(Watcher); ok {
-			watches[i] = &watchState{active: true}
+			watches[i] = &watchState{active: true, lastFull: s.sched.lastRead} // Load read it
 		}
 	}
 	s.mu.Lock()
@@ -135,7 +141,11 @@ func (s *Store[T]) notified(i int, ev Event) {
 	s.watches[i].events++
 	c := s.pendingWatch
 	if c == nil {
-		c = &refreshCall{done: make(chan struct{}), notBefore: s.clock.Now().Add(watchCoalesce)}
+		at := s.clock.Now().Add(watchCoalesce)
+		if next := s.lastWatchRead.Add(watchSpacing); next.After(at) {
+			at = next
+		}
+		c = &refreshCall{done: make(chan struct{}), notBefore: at}
 		s.pendingWatch = c
 	}
 	if c.events == nil {
@@ -189,21 +199,14 @@ func (s *Store[T]) reported(i, call int, r WatchReport) {
 }
 
 // retuneLocked sets the schedule's interval: WatchInterval while every
-// active watch is connected, RefreshInterval otherwise. A shorter interval
+// refreshable layer watches and is connected, RefreshInterval otherwise. A shorter interval
 // moves the next read earlier. s.mu must be held.
 func (s *Store[T]) retuneLocked() {
-	ttl, watching := s.opts.WatchInterval, false
-	for _, ws := range s.watches {
-		if ws == nil || !ws.active {
-			continue
-		}
-		watching = true
-		if !ws.report.Connected {
+	ttl := s.opts.WatchInterval
+	for i, l := range s.layers {
+		if _, ok := l.(Refresher); ok && !s.coveredLocked(i) {
 			ttl = s.opts.RefreshInterval
 		}
-	}
-	if !watching {
-		ttl = s.opts.RefreshInterval
 	}
 	if ttl == s.sched.ttl {
 		return
@@ -250,4 +253,35 @@ func earlier(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// coveredLocked reports whether layer i's watch is connected, so that a
+// poll of it is only the safety net. s.mu must be held.
+func (s *Store[T]) coveredLocked(i int) bool {
+	if i >= len(s.watches) {
+		return false
+	}
+	ws := s.watches[i]
+	return ws != nil && ws.active && ws.report.Connected
+}
+
+// pollsLayer reports whether a scheduled read reads layer i, and records it:
+// a layer whose watch is connected is polled once every WatchInterval (less
+// the jitter), however often the layers beside it are; any other layer at
+// each read.
+func (s *Store[T]) pollsLayer(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.coveredLocked(i) {
+		if i < len(s.watches) && s.watches[i] != nil {
+			s.watches[i].lastFull = s.clock.Now()
+		}
+		return true
+	}
+	ws, now := s.watches[i], s.clock.Now()
+	if now.Sub(ws.lastFull) < s.opts.WatchInterval-s.opts.WatchInterval/10 {
+		return false
+	}
+	ws.lastFull = now
+	return true
 }

@@ -46,6 +46,13 @@ type watchFixture struct {
 // for one that sends its Watch to f.w and runs until its context ends.
 func newWatchFixture(t *testing.T, opts config.Options, watch func(ctx context.Context, w config.Watch) error) *watchFixture {
 	t.Helper()
+	return newWatchFixtureOf(t, opts, watch, true)
+}
+
+// newWatchFixtureOf is newWatchFixture, with the plain layer loaded only
+// when withPlain is set.
+func newWatchFixtureOf(t *testing.T, opts config.Options, watch func(ctx context.Context, w config.Watch) error, withPlain bool) *watchFixture {
+	t.Helper()
 	f := &watchFixture{ctx: rfCtx(t), clock: configtest.NewClock(rfEpoch), w: make(chan config.Watch, 10)}
 	f.plain = enteringLayer{refreshingLayer{&fakeLayer{name: "plain", vals: map[string]any{"host": "db1"}}},
 		make(chan struct{}, 1000)}
@@ -63,7 +70,11 @@ func newWatchFixture(t *testing.T, opts config.Options, watch func(ctx context.C
 		opts.RefreshInterval = 5 * time.Minute
 	}
 	opts.Clock, opts.Logger = f.clock, slog.New(slog.DiscardHandler)
-	s, err := config.Load[rfConfig](context.Background(), &opts, f.plain, f.watched)
+	layers := []config.Layer{f.watched}
+	if withPlain {
+		layers = []config.Layer{f.plain, f.watched}
+	}
+	s, err := config.Load[rfConfig](context.Background(), &opts, layers...)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -161,15 +172,15 @@ func TestWatchEventReadsThatLayerAlone(t *testing.T) {
 	}
 }
 
-// While the watch is connected the store polls at WatchInterval; when it
-// disconnects the next poll comes at RefreshInterval again.
+// While the watch of the only refreshable layer is connected the store
+// polls at WatchInterval; when it disconnects the next poll comes at
+// RefreshInterval again.
 func TestWatchIntervalWhileConnected(t *testing.T) {
-	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour}, nil)
+	f := newWatchFixtureOf(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour}, nil, false)
 	w := f.watch(t)
 	w.Report(config.WatchReport{Connected: true})
 	f.clock.Advance(5 * time.Second) // the read the connection caused, after MinRefreshInterval
 	f.request(t)
-	<-f.plain.ch
 	// The loop's timer was set for the first interval; once it fires, the
 	// loop waits for the read due an hour after the last one.
 	f.clock.Advance(f.loopWaits(t, 1))
@@ -183,6 +194,38 @@ func TestWatchIntervalWhileConnected(t *testing.T) {
 	ws := f.watchStatus(t)
 	if ws.Connected || ws.Err == nil || ws.Err.Error() != "queue gone" {
 		t.Errorf("watch status = %+v", ws)
+	}
+}
+
+// A layer that does not watch keeps its RefreshInterval beside a connected
+// watching layer, which those polls read only once every WatchInterval.
+func TestLayersBesideAWatchKeepTheirInterval(t *testing.T) {
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(5 * time.Second) // the read the connection caused
+	f.request(t)
+	<-f.plain.ch
+	plainReads, watchedReads := 0, 0
+	for f.clock.Now().Before(rfEpoch.Add(125 * time.Minute)) {
+		d := f.loopWaits(t, 1) // once the loop waits again, the read it made (if any) is over
+		if d > 6*time.Minute {
+			t.Fatalf("the loop waits %v; the plain layer's interval is 5 minutes", d)
+		}
+		f.clock.Advance(d)
+		f.loopWaits(t, 1)
+		plainReads += len(f.plain.ch)
+		watchedReads += len(f.watched.reqs)
+		for len(f.plain.ch) > 0 {
+			<-f.plain.ch
+		}
+		for len(f.watched.reqs) > 0 {
+			<-f.watched.reqs
+		}
+	}
+	if plainReads < 20 || watchedReads != 2 {
+		t.Errorf("over two hours of polls the plain layer was read %d times, the watched one %d; "+
+			"want about 24 (every 5 minutes) and 2 (once an hour)", plainReads, watchedReads)
 	}
 }
 
@@ -453,5 +496,30 @@ func TestEventsJoiningFullReadDoNotNarrowIt(t *testing.T) {
 	<-f.plain.ch
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Reads that watches cause start at least a second apart: a flood of events
+// costs one read a second, and none is lost.
+func TestWatchReadsAreSpaced(t *testing.T) {
+	f := newWatchFixture(t, config.Options{}, nil)
+	w := f.watch(t)
+	w.Notify(config.Event{Source: "db", Version: "v2"})
+	f.clock.Advance(20 * time.Millisecond)
+	if r := f.request(t); len(r.Events) != 1 {
+		t.Fatalf("first read: %+v", r)
+	}
+	for i := range 50 { // a flood, 100 ms after the first read started
+		w.Notify(config.Event{Source: "db", Version: fmt.Sprintf("v%d", i+3)})
+	}
+	f.clock.Advance(100 * time.Millisecond)
+	select {
+	case r := <-f.watched.reqs:
+		t.Fatalf("a second read %v after the first: %+v", 100*time.Millisecond, r)
+	default:
+	}
+	f.clock.Advance(900 * time.Millisecond) // a second after the first read started
+	if r := f.request(t); len(r.Events) != 50 {
+		t.Errorf("the flood's read carries %d events, want all 50", len(r.Events))
 	}
 }
