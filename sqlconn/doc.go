@@ -41,9 +41,13 @@
 // database has the new password) and finishSecret (AWSCURRENT moves to it):
 // the failed attempts are retried until the store reads the moved secret.
 // A Connector made with NewPending also tries the secret's AWSPENDING
-// version, which the store reads through a second, optional spec, once per
-// Connect after the current credentials were refused: during the window
-// that connects at once, without waiting for finishSecret. See
+// version, which the store reads through a second, optional spec, after the
+// current credentials were refused (once per Connect and config snapshot):
+// during the window that connects at once, without waiting for
+// finishSecret. Pending credentials that connected are tried first by later
+// Connects while the store serves the same config, and each pending success
+// starts a background Refresh, so the store catches up with finishSecret
+// without a refused login asking for it. See
 // docs/rotation.md for both rotation strategies and the IAM they need.
 //
 // # Errors and logs
@@ -68,5 +72,6 @@
 // # Counters
 //
 // Stats counts Connect calls, attempts, authentication failures, refreshes
-// asked, refreshes that moved the credentials, recoveries and failures.
+// asked, refreshes that moved the credentials, recoveries, failures, and
+// the pending attempts, successes and background refreshes of NewPending.
 package sqlconn
