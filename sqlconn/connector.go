@@ -215,7 +215,7 @@ func (c *Connector) Driver() driver.Driver {
 		return failedDriver{zeroConnectorError()}
 	}
 	_, dial := c.get()
-	conn, err := dial()
+	conn, err := safeDial(dial)
 	if err == nil && conn != nil {
 		return conn.Driver()
 	}
@@ -322,7 +322,7 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 	r.attempts++
 	r.c.stats.attempts.Add(1)
 	r.auth, r.dialFailed = false, false
-	connector, err := dial()
+	connector, err := safeDial(dial)
 	if err == nil && connector == nil {
 		err = errNilConnector
 	}
@@ -330,7 +330,7 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 		r.dialFailed = true
 		return nil, err
 	}
-	conn, err := connector.Connect(ctx)
+	conn, err := connectOnce(ctx, connector)
 	if err == nil {
 		return conn, nil
 	}
@@ -356,7 +356,7 @@ func (r *run) tryPending(ctx context.Context) driver.Conn {
 	if r.pendingTried && cfg == r.pendingCfg {
 		return nil // tried with these credentials already
 	}
-	connector, err := c.pending(cfg)
+	connector, err := safeDial(func() (driver.Connector, error) { return c.pending(cfg) })
 	if err != nil || connector == nil {
 		return nil // no pending version, or one the dial function cannot use
 	}
@@ -364,7 +364,7 @@ func (r *run) tryPending(ctx context.Context) driver.Conn {
 	r.attempts++
 	c.stats.attempts.Add(1)
 	c.stats.pendingAttempts.Add(1)
-	conn, err := connector.Connect(ctx)
+	conn, err := connectOnce(ctx, connector)
 	if err == nil {
 		c.stats.pendingOK.Add(1)
 		c.pendingWorked.Store(&snapshot{cfg})
@@ -412,6 +412,60 @@ func (c *Connector) refreshInBackground() {
 		defer cancel()
 		_ = c.refresh(ctx) // a failed read changes nothing; the next refusal asks again
 	}()
+}
+
+var (
+	errDialPanic    = ownError("the dial function panicked")
+	errConnectPanic = ownError("the driver's Connect panicked")
+	errNoConn       = ownError("the driver's Connect returned neither a connection nor an error")
+)
+
+// safeDial calls a dial function, turning a panic into errDialPanic: the
+// panic's value, which may quote a DSN, is dropped.
+func safeDial(dial func() (driver.Connector, error)) (connector driver.Connector, err error) {
+	defer func() {
+		if recover() != nil {
+			connector, err = nil, errDialPanic
+		}
+	}()
+	return dial()
+}
+
+// connectOnce is connector.Connect(ctx) for drivers of any behaviour: a
+// panic becomes errConnectPanic (its value dropped), a nil connection with
+// a nil error becomes errNoConn, and a Connect that ignores ctx is left
+// behind when ctx ends (ctx's error is returned; a connection it returns
+// later is closed).
+func connectOnce(ctx context.Context, connector driver.Connector) (driver.Conn, error) {
+	type result struct {
+		conn driver.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if recover() != nil {
+				r = result{err: errConnectPanic}
+			}
+			done <- r
+		}()
+		r.conn, r.err = connector.Connect(ctx)
+	}()
+	select {
+	case r := <-done:
+		if r.err == nil && r.conn == nil {
+			r.err = errNoConn
+		}
+		return r.conn, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil && r.conn != nil {
+				_ = r.conn.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 func (r *run) addSources() {

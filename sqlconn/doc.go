@@ -69,6 +69,16 @@
 // Error.Code, or a custom Options.IsAuthError, which sees the driver's
 // error.
 //
+// # Misbehaving drivers
+//
+// A dial function or a driver's Connect that panics, and a Connect that
+// returns neither a connection nor an error, end the Connect with an *Error
+// saying so (the panic's value, which may quote a DSN, is dropped); a
+// pending dial function that panics counts as no pending version. A
+// driver's Connect that does not return when its context ends is left
+// behind: Connect returns the context's error at once, and closes the
+// connection that driver returns later, if any.
+//
 // # Counters
 //
 // Stats counts Connect calls, attempts, authentication failures, refreshes
