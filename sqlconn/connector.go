@@ -20,8 +20,9 @@ type Options struct {
 	// RetryBudget is how long one Connect keeps retrying after an
 	// authentication failure, measured from the Connect's start; the
 	// caller's context can end it sooner. A negative budget turns retrying
-	// off: one attempt, its error sanitized as always. Default (zero): 20
-	// seconds.
+	// off: one attempt with the current credentials (and, with NewPending,
+	// at most one with the pending ones), its error sanitized as always.
+	// Default (zero): 20 seconds.
 	RetryBudget time.Duration
 	// IsAuthError reports whether a connection attempt's error is an
 	// authentication failure, which the Connector rides out; any other error

@@ -148,3 +148,47 @@ func (c *lateConn) Close() error {
 	close(c.closed)
 	return nil
 }
+
+// TestStoreClosedDuringTheRetry: a store closed while a Connect waits for
+// the refresh its authentication failure asked for ends that Connect at
+// once, saying so, instead of waiting out the retry budget.
+func TestStoreClosedDuringTheRetry(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Nanosecond, nil)
+	l.gate, l.entered = make(chan struct{}), make(chan struct{}, 1)
+	defer close(l.gate)
+	db := newFakeDB("app", "new")
+	c := sqlconn.New(st, db.dial, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Connect(context.Background())
+		done <- err
+	}()
+	<-l.entered
+	_ = st.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, sqlconn.ErrAuth) || !strings.Contains(err.Error(), "the store is closed") {
+			t.Fatalf("got %v, want ErrAuth saying the store is closed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Connect still waits after the store was closed")
+	}
+}
+
+// TestNoRetryWithPending: a negative RetryBudget makes one attempt with the
+// current credentials and, with NewPending in a window, one with the
+// pending ones; no refresh, no wait.
+func TestNoRetryWithPending(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	l.setPending("wrong")
+	st := newStore(t, l, time.Nanosecond, nil)
+	db := newFakeDB("app", "new")
+	c := sqlconn.NewPending(st, db.dial, db.dialPending, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: -1})
+	_, err := c.Connect(context.Background())
+	if got := c.Stats(); !errors.Is(err, sqlconn.ErrAuth) || got.Attempts != 2 || got.PendingAttempts != 1 || got.Refreshes != 0 {
+		t.Fatalf("got %v, stats %+v: want ErrAuth after one current and one pending attempt, no refresh", err, got)
+	}
+}
