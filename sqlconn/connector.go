@@ -20,8 +20,9 @@ type Options struct {
 	// RetryBudget is how long one Connect keeps retrying after an
 	// authentication failure, measured from the Connect's start; the
 	// caller's context can end it sooner. A negative budget turns retrying
-	// off: one attempt, its error sanitized as always. Default (zero): 20
-	// seconds.
+	// off: one attempt with the current credentials (and, with NewPending,
+	// at most one with the pending ones), its error sanitized as always.
+	// Default (zero): 20 seconds.
 	RetryBudget time.Duration
 	// IsAuthError reports whether a connection attempt's error is an
 	// authentication failure, which the Connector rides out; any other error
@@ -98,7 +99,20 @@ type Connector struct {
 	sources func() []string
 	opts    Options
 	stats   counters
+	// refreshing is set while a refresh started after a pending success
+	// runs, so concurrent successes share it.
+	refreshing atomic.Bool
+	// pendingWorked is the config snapshot whose pending credentials last
+	// connected, nil when none did or they were refused since.
+	pendingWorked atomic.Pointer[snapshot]
 }
+
+// snapshot boxes a config the store served, compared by identity.
+type snapshot struct{ cfg any }
+
+// pendingRefreshTimeout bounds a refresh started after a pending success;
+// the store's Close ends it sooner.
+const pendingRefreshTimeout = 30 * time.Second
 
 // New returns a Connector that, for every new connection, takes the store's
 // current config (store.Get), asks dial for a driver.Connector built from
@@ -145,11 +159,21 @@ func New[T any](store *config.Store[T], dial func(cfg *T) (driver.Connector, err
 //	secretsmanager.JSON("app/db", "database_pending",
 //		&secretsmanager.SpecOptions{Stage: "AWSPENDING", Optional: true})
 //
-// Once per Connect, after the store's current credentials were refused, the
-// Connector tries the pending ones, if the store serves any then, before it
-// refreshes or waits; success ends the Connect (Stats.PendingOK). Otherwise
-// it goes on as New's Connector does. The pending credentials are tried on
-// the database only: they are never served as the current config.
+// After the store's current credentials were refused, the Connector tries
+// the pending ones, if the store serves any then, before it refreshes or
+// waits: once per Connect, and once more each time a refresh moved the
+// config since the last pending try (a Connect that began with the previous
+// rotation's pending version then tries the new one). Once they connected,
+// later Connects try them first while the store serves the same config, so
+// the rest of the window costs no refused attempt; a refusal of the pending
+// credentials ends that. Success ends the Connect (Stats.PendingOK) and
+// starts a store.Refresh in the background
+// (one at a time per Connector, bounded by 30 seconds and by the store's
+// Close; Stats.PendingRefreshes), so that once finishSecret has moved
+// AWSCURRENT the store serves it and later connections are not refused
+// first. Otherwise it goes on as New's Connector does. The pending
+// credentials are tried on the database only: they are never served as the
+// current config.
 func NewPending[T any](store *config.Store[T], dial, pending func(cfg *T) (driver.Connector, error), opts *Options) *Connector {
 	c := New(store, dial, opts)
 	if store != nil && dial != nil && pending != nil {
@@ -192,7 +216,7 @@ func (c *Connector) Driver() driver.Driver {
 		return failedDriver{zeroConnectorError()}
 	}
 	_, dial := c.get()
-	conn, err := dial()
+	conn, err := safeDial(dial)
 	if err == nil && conn != nil {
 		return conn.Driver()
 	}
@@ -230,8 +254,8 @@ func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 // credentials changed, else after a jittered backoff, again refreshing after
 // each failure, until an attempt succeeds, a non-authentication error comes,
 // the retry budget is spent or ctx ends. Its error is then an *Error. A
-// Connector made by NewPending also tries the pending credentials once,
-// after the first refusal at which the store serves some.
+// Connector made by NewPending also tries the pending credentials after a
+// refusal at which the store serves some: once per config snapshot.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if c.get == nil {
 		return nil, zeroConnectorError()
@@ -244,6 +268,13 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	for {
 		cfg, dial := c.get()
+		if r.attempts == 0 && c.pendingWorks(cfg) {
+			// This snapshot's current credentials were refused and its
+			// pending ones worked: the window is still open.
+			if conn := r.tryPending(ctx); conn != nil {
+				return conn, nil
+			}
+		}
 		conn, err := r.attempt(ctx, dial)
 		if err == nil {
 			r.succeeded()
@@ -279,8 +310,10 @@ type run struct {
 	unchanged  int  // attempts in a row with credentials a refresh did not change
 	auth       bool // the last attempt failed authentication
 	dialFailed bool // the last attempt's dial function failed
-	// pendingTried is set once the pending credentials were tried.
+	// pendingTried is set once the pending credentials were tried, with
+	// the config snapshot pendingCfg.
 	pendingTried bool
+	pendingCfg   any
 	sources      []string
 	refreshErr   error
 }
@@ -290,7 +323,7 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 	r.attempts++
 	r.c.stats.attempts.Add(1)
 	r.auth, r.dialFailed = false, false
-	connector, err := dial()
+	connector, err := safeDial(dial)
 	if err == nil && connector == nil {
 		err = errNilConnector
 	}
@@ -298,7 +331,7 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 		r.dialFailed = true
 		return nil, err
 	}
-	conn, err := connector.Connect(ctx)
+	conn, err := connectOnce(ctx, connector)
 	if err == nil {
 		return conn, nil
 	}
@@ -314,28 +347,38 @@ func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)
 }
 
 // tryPending tries the pending credentials the store serves now, once per
-// Connect, and returns the connection if they worked.
+// config snapshot in a Connect, and returns the connection if they worked.
 func (r *run) tryPending(ctx context.Context) driver.Conn {
 	c := r.c
-	if c.pending == nil || r.pendingTried || ctx.Err() != nil {
+	if c.pending == nil || ctx.Err() != nil {
 		return nil
 	}
 	cfg, _ := c.get()
-	connector, err := c.pending(cfg)
+	if r.pendingTried && cfg == r.pendingCfg {
+		return nil // tried with these credentials already
+	}
+	connector, err := safeDial(func() (driver.Connector, error) { return c.pending(cfg) })
 	if err != nil || connector == nil {
 		return nil // no pending version, or one the dial function cannot use
 	}
-	r.pendingTried = true
+	r.pendingTried, r.pendingCfg = true, cfg
 	r.attempts++
 	c.stats.attempts.Add(1)
 	c.stats.pendingAttempts.Add(1)
-	conn, err := connector.Connect(ctx)
+	conn, err := connectOnce(ctx, connector)
 	if err == nil {
 		c.stats.pendingOK.Add(1)
-		c.stats.recovered.Add(1)
-		c.opts.Logger.InfoContext(ctx, "sqlconn: connected with the pending credentials after the current ones were refused",
-			"attempts", r.attempts, "credentials", r.sources)
+		c.pendingWorked.Store(&snapshot{cfg})
+		if r.authFails > 0 {
+			c.stats.recovered.Add(1)
+			c.opts.Logger.InfoContext(ctx, "sqlconn: connected with the pending credentials after the current ones were refused",
+				"attempts", r.attempts, "credentials", r.sources)
+		}
+		c.refreshInBackground()
 		return conn
+	}
+	if w := c.pendingWorked.Load(); w != nil && w.cfg == cfg {
+		c.pendingWorked.CompareAndSwap(w, nil)
 	}
 	if c.opts.IsAuthError(err) {
 		r.authFails++
@@ -344,6 +387,86 @@ func (r *run) tryPending(ctx context.Context) driver.Conn {
 	code, text := describe(err)
 	c.opts.Logger.DebugContext(ctx, "sqlconn: the pending credentials failed too", "code", code, "cause", text)
 	return nil
+}
+
+// pendingWorks reports whether the pending credentials of cfg connected
+// the last time they were tried.
+func (c *Connector) pendingWorks(cfg any) bool {
+	w := c.pendingWorked.Load()
+	return c.pending != nil && w != nil && w.cfg == cfg
+}
+
+// refreshInBackground asks the store for a read after the pending
+// credentials worked while the current ones did not: the store serves stale
+// current credentials (finishSecret may have moved AWSCURRENT already), and
+// no refusal will ask for that read, since the pending try succeeds. One
+// such refresh runs at a time per Connector; the store coalesces it with
+// any other and spaces reads by its MinRefreshInterval.
+func (c *Connector) refreshInBackground() {
+	if !c.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	c.stats.pendingRefreshes.Add(1)
+	go func() {
+		defer c.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), pendingRefreshTimeout)
+		defer cancel()
+		_ = c.refresh(ctx) // a failed read changes nothing; the next refusal asks again
+	}()
+}
+
+var (
+	errDialPanic    = ownError("the dial function panicked")
+	errConnectPanic = ownError("the driver's Connect panicked")
+	errNoConn       = ownError("the driver's Connect returned neither a connection nor an error")
+)
+
+// safeDial calls a dial function, turning a panic into errDialPanic: the
+// panic's value, which may quote a DSN, is dropped.
+func safeDial(dial func() (driver.Connector, error)) (connector driver.Connector, err error) {
+	defer func() {
+		if recover() != nil {
+			connector, err = nil, errDialPanic
+		}
+	}()
+	return dial()
+}
+
+// connectOnce is connector.Connect(ctx) for drivers of any behaviour: a
+// panic becomes errConnectPanic (its value dropped), a nil connection with
+// a nil error becomes errNoConn, and a Connect that ignores ctx is left
+// behind when ctx ends (ctx's error is returned; a connection it returns
+// later is closed).
+func connectOnce(ctx context.Context, connector driver.Connector) (driver.Conn, error) {
+	type result struct {
+		conn driver.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if recover() != nil {
+				r = result{err: errConnectPanic}
+			}
+			done <- r
+		}()
+		r.conn, r.err = connector.Connect(ctx)
+	}()
+	select {
+	case r := <-done:
+		if r.err == nil && r.conn == nil {
+			r.err = errNoConn
+		}
+		return r.conn, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil && r.conn != nil {
+				_ = r.conn.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 func (r *run) addSources() {
@@ -479,11 +602,14 @@ type Stats struct {
 	// and a pending attempt refused as an authentication failure is in
 	// AuthFailures.
 	PendingAttempts, PendingOK int64
+	// PendingRefreshes counts the Store.Refresh calls started in the
+	// background after a pending attempt succeeded (see NewPending).
+	PendingRefreshes int64
 }
 
 type counters struct {
 	connects, failures, attempts, authFailures, refreshes, changed, recovered atomic.Int64
-	pendingAttempts, pendingOK                                                atomic.Int64
+	pendingAttempts, pendingOK, pendingRefreshes                              atomic.Int64
 }
 
 // Stats returns the connector's counters.
@@ -491,7 +617,8 @@ func (c *Connector) Stats() Stats {
 	s := &c.stats
 	return Stats{Connects: s.connects.Load(), Failures: s.failures.Load(), Attempts: s.attempts.Load(),
 		AuthFailures: s.authFailures.Load(), Refreshes: s.refreshes.Load(), Changed: s.changed.Load(),
-		Recovered: s.recovered.Load(), PendingAttempts: s.pendingAttempts.Load(), PendingOK: s.pendingOK.Load()}
+		Recovered: s.recovered.Load(), PendingAttempts: s.pendingAttempts.Load(), PendingOK: s.pendingOK.Load(),
+		PendingRefreshes: s.pendingRefreshes.Load()}
 }
 
 var _ driver.Connector = (*Connector)(nil)

@@ -41,9 +41,13 @@
 // database has the new password) and finishSecret (AWSCURRENT moves to it):
 // the failed attempts are retried until the store reads the moved secret.
 // A Connector made with NewPending also tries the secret's AWSPENDING
-// version, which the store reads through a second, optional spec, once per
-// Connect after the current credentials were refused: during the window
-// that connects at once, without waiting for finishSecret. See
+// version, which the store reads through a second, optional spec, after the
+// current credentials were refused (once per Connect and config snapshot):
+// during the window that connects at once, without waiting for
+// finishSecret. Pending credentials that connected are tried first by later
+// Connects while the store serves the same config, and each pending success
+// starts a background Refresh, so the store catches up with finishSecret
+// without a refused login asking for it. See
 // docs/rotation.md for both rotation strategies and the IAM they need.
 //
 // # Errors and logs
@@ -65,8 +69,19 @@
 // Error.Code, or a custom Options.IsAuthError, which sees the driver's
 // error.
 //
+// # Misbehaving drivers
+//
+// A dial function or a driver's Connect that panics, and a Connect that
+// returns neither a connection nor an error, end the Connect with an *Error
+// saying so (the panic's value, which may quote a DSN, is dropped); a
+// pending dial function that panics counts as no pending version. A
+// driver's Connect that does not return when its context ends is left
+// behind: Connect returns the context's error at once, and closes the
+// connection that driver returns later, if any.
+//
 // # Counters
 //
 // Stats counts Connect calls, attempts, authentication failures, refreshes
-// asked, refreshes that moved the credentials, recoveries and failures.
+// asked, refreshes that moved the credentials, recoveries, failures, and
+// the pending attempts, successes and background refreshes of NewPending.
 package sqlconn

@@ -231,12 +231,12 @@ func is(err, target error) bool {
 }
 
 // safeOpError copies a dial's error keeping only what cannot quote a
-// credential: the operation, the network, IP addresses, and a system
+// credential: the operation and network when they are known names, IP addresses, and a system
 // call's name and errno, a DNS error's kind (not the name looked up: a DSN
 // with a stray "@" in its password puts part of it in the host) or the
 // context's error; anything else becomes its Go type.
 func safeOpError(op *net.OpError) *net.OpError {
-	out := &net.OpError{Op: op.Op, Net: op.Net, Source: safeAddr(op.Source), Addr: safeAddr(op.Addr)}
+	out := &net.OpError{Op: known(op.Op, opNames), Net: known(op.Net, netNames), Source: safeAddr(op.Source), Addr: safeAddr(op.Addr)}
 	sys, isSys := find[*os.SyscallError](op.Err)
 	errno, isErrno := find[syscall.Errno](op.Err)
 	dns, isDNS := find[*net.DNSError](op.Err)
@@ -257,6 +257,24 @@ func safeOpError(op *net.OpError) *net.OpError {
 		out.Err = fmt.Errorf("%T", op.Err)
 	}
 	return out
+}
+
+// The operations and networks a *net.OpError names. A driver builds its
+// Net from the DSN (go-sql-driver/mysql's "proto(addr)"), so any other
+// value, which could hold part of a badly escaped password, is dropped.
+var (
+	opNames  = []string{"dial", "read", "write", "close", "listen", "accept"}
+	netNames = []string{"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "ip", "ip4", "ip6", "unix", "unixgram", "unixpacket"}
+)
+
+// known returns s if it is one of names, else "".
+func known(s string, names []string) string {
+	for _, n := range names {
+		if s == n {
+			return s
+		}
+	}
+	return ""
 }
 
 // dnsKind says what a DNS error was without its text.

@@ -184,6 +184,8 @@ func TestHostileDriverErrors(t *testing.T) {
 		&net.OpError{Op: "dial", Net: "unix", Addr: &net.UnixAddr{Name: "/tmp/" + canary, Net: "unix"}, Err: syscall.ENOENT},
 		&net.OpError{Op: "dial", Net: "tcp", Addr: fakeAddr{}, Source: fakeAddr{}, Err: errors.New(canary)},
 		&net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "missing port", Addr: canary}},
+		&net.OpError{Op: "dial", Net: "x" + canary, Err: net.UnknownNetworkError("x" + canary)}, // mysql: "proto(addr)" from the DSN
+		&net.OpError{Op: canary, Net: "tcp", Err: syscall.ECONNREFUSED},
 		&connectError{dsn: canary, err: leakyState{}},
 		&cyclic{},
 		errors.Join(&cyclic{}, fmt.Errorf("%s: %w", canary, &cyclic{})),

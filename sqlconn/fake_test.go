@@ -42,6 +42,7 @@ type secretLayer struct {
 	version int
 	reads   atomic.Int64
 	gate    chan struct{}
+	entered chan struct{} // when set, told of each Refresh that waits at gate
 }
 
 type layerState struct{ version int }
@@ -89,6 +90,12 @@ func (l *secretLayer) values() (config.Values, int) {
 func (l *secretLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
 	l.reads.Add(1)
 	if l.gate != nil {
+		if l.entered != nil {
+			select {
+			case l.entered <- struct{}{}:
+			default:
+			}
+		}
 		select {
 		case <-l.gate:
 		case <-ctx.Done():

@@ -48,6 +48,10 @@ const excludeChars = `/@"'\`
 //   - finishSecret: move AWSCURRENT to the pending version
 //     (UpdateSecretVersionStage; AWSPREVIOUS follows).
 //
+// Passwords go to the database as SCRAM verifiers of few iterations (see
+// passwordSQL), not as the plain text AWS's functions send: the same
+// exchange at login, at a fraction of the client's cost.
+//
 // Hold lengthens the window: it waits that long after setSecret, as a slow
 // rotation function or a Lambda cold start would.
 type Rotator struct {
@@ -218,7 +222,7 @@ func (r *Rotator) setSecret(ctx context.Context, token string) error {
 		return err
 	}
 	defer c.Close(ctx)
-	_, err = c.Exec(ctx, "ALTER USER "+pg.Ident(pending.Username)+" WITH PASSWORD "+pg.Literal(pending.Password))
+	_, err = c.Exec(ctx, "ALTER USER "+pg.Ident(pending.Username)+" WITH PASSWORD "+passwordSQL(pending.Password))
 	return err
 }
 
@@ -257,7 +261,7 @@ func (r *Rotator) setAlternating(ctx context.Context, pending secretJSON) error 
 	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", pending.Username).Scan(&exists); err != nil {
 		return err
 	}
-	user, pw := pg.Ident(pending.Username), pg.Literal(pending.Password)
+	user, pw := pg.Ident(pending.Username), passwordSQL(pending.Password)
 	if exists {
 		_, err = c.Exec(ctx, "ALTER USER "+user+" WITH PASSWORD "+pw)
 		return err

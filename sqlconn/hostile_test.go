@@ -1,0 +1,194 @@
+package sqlconn_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/sqlconn"
+)
+
+// hostileConnector is a driver.Connector that misbehaves as connect says.
+type hostileConnector struct {
+	connect func(ctx context.Context) (driver.Conn, error)
+}
+
+func (h hostileConnector) Connect(ctx context.Context) (driver.Conn, error) { return h.connect(ctx) }
+func (hostileConnector) Driver() driver.Driver                              { return fakeDriver{} }
+
+// checkNoCanary fails t if err, rendered in any way, or logs show the canary.
+func checkNoCanary(t *testing.T, err error, logs string) {
+	t.Helper()
+	for how, text := range configtest.Renderings(err) {
+		for _, form := range configtest.LeakForms(canary) {
+			if strings.Contains(text, form) {
+				t.Errorf("the error printed with %s shows the canary: %s", how, text)
+			}
+		}
+	}
+	for _, form := range configtest.LeakForms(canary) {
+		if strings.Contains(logs, form) {
+			t.Errorf("the logs show the canary: %s", logs)
+		}
+	}
+}
+
+// TestHostileDrivers: a dial function or a driver that panics (with the
+// password in the panic's value), or a Connect that returns neither a
+// connection nor an error, gives an *Error saying so, with no secret, and
+// no panic reaches database/sql.
+func TestHostileDrivers(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		dial       func(*dbConfig) (driver.Connector, error)
+	}{
+		{"dial panics", "the dial function panicked", func(cfg *dbConfig) (driver.Connector, error) {
+			panic("bad DSN postgres://app:" + cfg.Database.Password.Reveal() + "@db")
+		}},
+		{"Connect panics", "the driver's Connect panicked", func(cfg *dbConfig) (driver.Connector, error) {
+			return hostileConnector{func(context.Context) (driver.Conn, error) {
+				panic(fmt.Errorf("driver bug with %s", cfg.Database.Password.Reveal()))
+			}}, nil
+		}},
+		{"nil conn, nil error", "neither a connection nor an error", func(*dbConfig) (driver.Connector, error) {
+			return hostileConnector{func(context.Context) (driver.Conn, error) { return nil, nil }}, nil
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &secretLayer{}
+			l.set("app", canary)
+			logs := &configtest.LogBuffer{}
+			st := newStore(t, l, time.Nanosecond, logs)
+			conn := sqlconn.New(st, c.dial, &sqlconn.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			db := sql.OpenDB(conn)
+			defer db.Close()
+			err := db.PingContext(context.Background())
+			var e *sqlconn.Error
+			if !errors.As(err, &e) || !strings.Contains(err.Error(), c.want) || e.Attempts != 1 {
+				t.Fatalf("got %v, want an *sqlconn.Error after 1 attempt saying %q", err, c.want)
+			}
+			checkNoCanary(t, err, logs.String())
+		})
+	}
+}
+
+// TestPendingDialPanics: a pending dial function that panics counts as no
+// pending version: the Connect goes on with the current credentials.
+func TestPendingDialPanics(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Nanosecond, nil)
+	db := newFakeDB("app", "new")
+	l.set("app", "new")
+	c := sqlconn.NewPending(st, db.dial, func(*dbConfig) (driver.Connector, error) { panic(canary) },
+		quiet(configtest.NewClock(epoch)))
+	if _, err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Stats(); got.PendingAttempts != 0 || got.Attempts != 2 {
+		t.Fatalf("stats %+v, want 2 attempts with the current credentials", got)
+	}
+}
+
+// TestConnectIgnoringTheContext: a driver whose Connect ignores ctx does
+// not hold the caller past its context; a connection it returns late is
+// closed.
+func TestConnectIgnoringTheContext(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "pw")
+	st := newStore(t, l, time.Nanosecond, nil)
+	release, entered := make(chan struct{}), make(chan struct{})
+	late := &lateConn{closed: make(chan struct{})}
+	c := sqlconn.New(st, func(*dbConfig) (driver.Connector, error) {
+		return hostileConnector{func(context.Context) (driver.Conn, error) {
+			close(entered)
+			<-release
+			return late, nil
+		}}, nil
+	}, quiet(configtest.NewClock(epoch)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Connect(ctx)
+		done <- err
+	}()
+	<-entered
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("Connect still waits for a driver that ignores its context")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want an error matching context.Canceled", err)
+	}
+	close(release)
+	select {
+	case <-late.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection the driver returned after the context ended was not closed")
+	}
+}
+
+type lateConn struct {
+	fakeConn
+	closed chan struct{}
+}
+
+func (c *lateConn) Close() error {
+	close(c.closed)
+	return nil
+}
+
+// TestStoreClosedDuringTheRetry: a store closed while a Connect waits for
+// the refresh its authentication failure asked for ends that Connect at
+// once, saying so, instead of waiting out the retry budget.
+func TestStoreClosedDuringTheRetry(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	st := newStore(t, l, time.Nanosecond, nil)
+	l.gate, l.entered = make(chan struct{}), make(chan struct{}, 1)
+	defer close(l.gate)
+	db := newFakeDB("app", "new")
+	c := sqlconn.New(st, db.dial, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Connect(context.Background())
+		done <- err
+	}()
+	<-l.entered
+	_ = st.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, sqlconn.ErrAuth) || !strings.Contains(err.Error(), "the store is closed") {
+			t.Fatalf("got %v, want ErrAuth saying the store is closed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Connect still waits after the store was closed")
+	}
+}
+
+// TestNoRetryWithPending: a negative RetryBudget makes one attempt with the
+// current credentials and, with NewPending in a window, one with the
+// pending ones; no refresh, no wait.
+func TestNoRetryWithPending(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "old")
+	l.setPending("wrong")
+	st := newStore(t, l, time.Nanosecond, nil)
+	db := newFakeDB("app", "new")
+	c := sqlconn.NewPending(st, db.dial, db.dialPending, &sqlconn.Options{Logger: slog.New(slog.DiscardHandler), RetryBudget: -1})
+	_, err := c.Connect(context.Background())
+	if got := c.Stats(); !errors.Is(err, sqlconn.ErrAuth) || got.Attempts != 2 || got.PendingAttempts != 1 || got.Refreshes != 0 {
+		t.Fatalf("got %v, stats %+v: want ErrAuth after one current and one pending attempt, no refresh", err, got)
+	}
+}
