@@ -89,7 +89,8 @@ type RefreshRequest struct {
 	Events []Event
 	// OnDemand is true when Store.Refresh asked for this read (the caller has
 	// a reason to believe a source changed, such as a login that failed) and
-	// on the read after a watch connected again (it may have missed events):
+	// on the read after a watch connected again after it was away (it may
+	// have missed events):
 	// the layer should not trust a cheap check that may lag behind the
 	// source, such as a listing that is eventually consistent.
 	OnDemand bool

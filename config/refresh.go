@@ -116,6 +116,7 @@ type refreshCall struct {
 	err     error
 	callers int  // the calls of Refresh that joined it
 	demand  bool // a watch connected again: read as if on demand
+	full    bool // a watch connected: read every layer, watched ones too
 	// all is true for a read of every refreshable layer; false for a read a
 	// watch caused, of the layers in events alone, due at notBefore.
 	all       bool
@@ -398,7 +399,7 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 			continue
 		}
 		onDemand := call.callers > 0 || call.demand
-		if call.all && !onDemand && !s.pollsLayer(i) {
+		if call.all && !s.pollsLayer(i, onDemand || call.full) {
 			continue // its watch is connected, and its safety-net poll is not due
 		}
 		u, err := s.refreshLayer(ctx, i, refreshDeadline(s.opts.RefreshTimeout), ref,

@@ -28,12 +28,14 @@ const watchAbandon = 2 * time.Second
 type watchState struct {
 	active   bool      // Watch runs, or broke and will be called again
 	lastFull time.Time // when a read of every source of the layer last started
-	calls    int       // the calls of Watch made
-	call     int       // the number of the call of Watch running; 0 between calls
-	report   WatchReport
-	since    time.Time // when the watch last connected (on the store's clock)
-	events   int
-	lag      time.Duration
+	// connectedOnce is set once the watch first reported itself connected.
+	connectedOnce bool
+	calls         int // the calls of Watch made
+	call          int // the number of the call of Watch running; 0 between calls
+	report        WatchReport
+	since         time.Time // when the watch last connected (on the store's clock)
+	events        int
+	lag           time.Duration
 }
 
 // startWatches runs the Watch of every layer that is a Watcher.
@@ -176,8 +178,9 @@ func (s *Store[T]) reported(i, call int, r WatchReport) {
 		return
 	}
 	reconnected := r.Connected && !ws.report.Connected
+	first := reconnected && !ws.connectedOnce
 	if reconnected {
-		ws.since = s.clock.Now()
+		ws.since, ws.connectedOnce = s.clock.Now(), true
 	}
 	ws.report = r
 	if r.Connected {
@@ -185,15 +188,19 @@ func (s *Store[T]) reported(i, call int, r WatchReport) {
 	}
 	s.retuneLocked()
 	if reconnected {
-		// A complete read that trusts no lagging gate (OnDemand): an event
-		// missed while the watch was away would otherwise wait for the
-		// safety-net poll.
+		// A complete read: a change between Load and the first connection
+		// (a queue made at start) is then not missed. After the watch was
+		// away it trusts no lagging gate (OnDemand), since an event may have
+		// been missed for long; the first connection, moments after Load's
+		// own complete read, keeps the gate, so that a fleet that starts
+		// does not read every secret twice.
 		c := s.pending
 		if c == nil {
 			c = newCall()
 			s.pending = c
 		}
-		c.demand = true
+		c.demand = c.demand || !first
+		c.full = true
 		s.kickLocked()
 	}
 }
@@ -265,14 +272,15 @@ func (s *Store[T]) coveredLocked(i int) bool {
 	return ws != nil && ws.active && ws.report.Connected
 }
 
-// pollsLayer reports whether a scheduled read reads layer i, and records it:
-// a layer whose watch is connected is polled once every WatchInterval (less
-// the jitter), however often the layers beside it are; any other layer at
-// each read.
-func (s *Store[T]) pollsLayer(i int) bool {
+// pollsLayer reports whether a read of every layer reads layer i, and
+// records it: a layer whose watch is connected is polled once every
+// WatchInterval (less the jitter), however often the layers beside it are,
+// unless the read must read it (force: on demand, after a connection); any
+// other layer at each read.
+func (s *Store[T]) pollsLayer(i int, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.coveredLocked(i) {
+	if force || !s.coveredLocked(i) {
 		if i < len(s.watches) && s.watches[i] != nil {
 			s.watches[i].lastFull = s.clock.Now()
 		}

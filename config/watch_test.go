@@ -137,8 +137,8 @@ func TestWatchEventReadsThatLayerAlone(t *testing.T) {
 	w := f.watch(t)
 	w.Report(config.WatchReport{Connected: true})
 	f.clock.Advance(5 * time.Second) // MinRefreshInterval holds back the full read of a watch that connected
-	if r := f.request(t); r.Events != nil || !r.OnDemand {
-		t.Errorf("the read after connecting: %+v, want no events, on demand (it may have missed events)", r)
+	if r := f.request(t); r.Events != nil || r.OnDemand {
+		t.Errorf("the read after the first connection: %+v, want no events, not on demand (Load just read it all)", r)
 	}
 	<-f.plain.ch
 
@@ -522,4 +522,24 @@ func TestWatchReadsAreSpaced(t *testing.T) {
 	if r := f.request(t); len(r.Events) != 50 {
 		t.Errorf("the flood's read carries %d events, want all 50", len(r.Events))
 	}
+}
+
+// The read after a watch connects again, after it was away, reads every
+// layer and trusts no lagging gate: events may have been missed meanwhile.
+func TestReconnectionReadsOnDemand(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Second}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(time.Second)
+	if r := f.request(t); r.OnDemand {
+		t.Errorf("first connection: %+v, want not on demand", r)
+	}
+	<-f.plain.ch
+	w.Report(config.WatchReport{Err: errors.New("queue gone")})
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(time.Second)
+	if r := f.request(t); !r.OnDemand || r.Events != nil {
+		t.Errorf("connected again: %+v, want a complete read on demand", r)
+	}
+	<-f.plain.ch
 }
