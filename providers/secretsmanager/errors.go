@@ -20,6 +20,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 const deletedMessage = "the secret is scheduled for deletion; restore it with RestoreSecret or remove this source"
@@ -33,25 +34,16 @@ const maxValueSize = 65536
 // (100 calls a second per account) is exhausted. permanent is true when asking
 // again will not help, so later loads skip the batch call.
 func refusesBatch(err error) (refused, permanent bool) {
-	switch errorCode(err) {
+	switch awscall.ErrorCode(err) {
 	case "InvalidAction", "UnknownOperation", "UnknownOperationException", "UnsupportedOperation":
 		return true, true
 	case "AccessDeniedException", "AccessDenied":
 		return true, true
 	}
-	if isThrottle(errorCode(err)) {
+	if isThrottle(awscall.ErrorCode(err)) {
 		return true, false
 	}
 	return false, false
-}
-
-// errorCode returns the API error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }
 
 func isThrottle(code string) bool {
@@ -168,7 +160,7 @@ func transientReason(err error, timeout time.Duration) string {
 		return (&deadlineError{budget: timeout}).reason()
 	case errors.Is(err, context.Canceled):
 		return "the request was canceled"
-	case errors.As(err, &internal) || errorCode(err) == "InternalServiceError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
+	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServiceError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Secrets Manager reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
@@ -212,7 +204,7 @@ func attempts(err error) string {
 // cause instead: the operation, the error code and the HTTP status, and the
 // context's error when the call was cut short.
 func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceError {
-	se := &config.SourceError{Layer: LayerName, Source: id, Err: cleanCause(o, err)}
+	se := &config.SourceError{Layer: LayerName, Source: id, Err: awscall.CleanCause(o.String(), err)}
 	var cp *clientPanic
 	switch {
 	case errors.Is(err, errNoClient):
@@ -223,7 +215,7 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		se.Code, se.Message, se.Err = config.ErrLayer, cp.Error(), nil
 		return se
 	}
-	code := errorCode(err)
+	code := awscall.ErrorCode(err)
 	if errors.Is(err, context.Canceled) {
 		// The caller gave up: nothing to fix here, and the store names the
 		// layer that was interrupted once for all its sources.
@@ -405,55 +397,6 @@ func (p hintingCredentials) ProviderSources() []aws.CredentialSource {
 	}
 	return nil
 }
-
-// apiError is what is safe to print of an AWS error: the operation, the
-// error code, the HTTP status and the error's Go type. It unwraps to the
-// context's error when the call was cut short, so errors.Is still tells
-// a timeout or a cancellation.
-type apiError struct {
-	op     op
-	code   string
-	status int
-	typ    string
-	ctxErr error
-}
-
-func cleanCause(o op, err error) error {
-	e := &apiError{op: o, code: errorCode(err), typ: fmt.Sprintf("%T", err)}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
-		e.status = respErr.HTTPStatusCode()
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		e.ctxErr = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		e.ctxErr = context.DeadlineExceeded
-	}
-	return e
-}
-
-// Error returns "GetSecretValue: ResourceNotFoundException (HTTP 404)". The
-// SDK's message is withheld: it may quote the request or the response.
-func (e *apiError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.op.String())
-	b.WriteString(": ")
-	if e.code != "" {
-		b.WriteString(e.code)
-	} else {
-		b.WriteString(e.typ)
-	}
-	if e.status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.status)
-	}
-	return b.String()
-}
-
-// ErrorCode returns the API error code, such as "ResourceNotFoundException".
-func (e *apiError) ErrorCode() string { return e.code }
-
-func (e *apiError) Unwrap() error { return e.ctxErr }
 
 // withKeys records on each *config.SourceError of errs the keys its source
 // would have set, so that the store can say once that those fields are unset

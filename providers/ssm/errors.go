@@ -15,16 +15,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
-
-// errorCode returns the API error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
 
 func isThrottle(code string) bool {
 	switch code {
@@ -95,7 +87,7 @@ func transientReason(err error) string {
 		return timeout.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no answer before the caller's context deadline"
-	case errors.As(err, &internal) || errorCode(err) == "InternalServerError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
+	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServerError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Parameter Store reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Parameter Store reported a server fault (%s)", apiErr.ErrorCode())
@@ -136,7 +128,7 @@ func attempts(err error) string {
 // and a reporter that walks the Unwrap chain would send it on. Err is a clean
 // cause instead: the operation, the error code and the HTTP status.
 func (l *Reader) sourceError(o op, subject string, err error) *config.SourceError {
-	se := &config.SourceError{Layer: LayerName, Source: subject, Err: cleanCause(o, err)}
+	se := &config.SourceError{Layer: LayerName, Source: subject, Err: awscall.CleanCause(o.String(), err)}
 	var cp *clientPanic
 	switch {
 	case errors.Is(err, errNoClient):
@@ -149,7 +141,7 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		se.Message, se.Err = "interrupted", context.Canceled
 		return se
 	}
-	code := errorCode(err)
+	code := awscall.ErrorCode(err)
 	var (
 		notFound *types.ParameterNotFound
 		badKey   *types.InvalidKeyId
@@ -264,54 +256,6 @@ func withSource(err error, subject string) error {
 	cp.Source = subject
 	return &cp
 }
-
-// apiError is what is safe to print of an AWS error: the operation, the
-// error code, the HTTP status and the error's Go type. It unwraps to the
-// context's error when the call was cut short.
-type apiError struct {
-	op     op
-	code   string
-	status int
-	typ    string
-	ctxErr error
-}
-
-func cleanCause(o op, err error) error {
-	e := &apiError{op: o, code: errorCode(err), typ: fmt.Sprintf("%T", err)}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
-		e.status = respErr.HTTPStatusCode()
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		e.ctxErr = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		e.ctxErr = context.DeadlineExceeded
-	}
-	return e
-}
-
-// Error returns "GetParameters: ThrottlingException (HTTP 400)". The SDK's
-// message is withheld: it may quote the request or the response.
-func (e *apiError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.op.String())
-	b.WriteString(": ")
-	if e.code != "" {
-		b.WriteString(e.code)
-	} else {
-		b.WriteString(e.typ)
-	}
-	if e.status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.status)
-	}
-	return b.String()
-}
-
-// ErrorCode returns the API error code, such as "ParameterNotFound".
-func (e *apiError) ErrorCode() string { return e.code }
-
-func (e *apiError) Unwrap() error { return e.ctxErr }
 
 // withKeys records on each *config.SourceError of errs the keys its source
 // would have set, so that the store says once that those fields are unset

@@ -1,0 +1,126 @@
+// Package awscall holds what the AWS layers (providers/ssm and
+// providers/secretsmanager) share about the calls they make: a cause that is
+// safe to print in place of an SDK error, the API error code of an error, and
+// per-operation call counts.
+//
+// CleanCause keeps of an SDK error only the operation, the API error code,
+// the HTTP status and the error's Go type, and unwraps to context.Canceled or
+// context.DeadlineExceeded when the call was cut short. It never keeps the
+// SDK's message or the error itself: those may quote the request or the
+// response, and so a secret value.
+package awscall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/strata-go/strata/config"
+)
+
+// ErrorCode returns the API error code of err, or "".
+func ErrorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// apiError is what is safe to print of an AWS error: the operation, the
+// error code, the HTTP status and the error's Go type. It unwraps to the
+// context's error when the call was cut short, so errors.Is still tells
+// a timeout or a cancellation.
+type apiError struct {
+	op     string
+	code   string
+	status int
+	typ    string
+	ctxErr error
+}
+
+// CleanCause returns what is safe to print of err, the error of the call op.
+func CleanCause(op string, err error) error {
+	e := &apiError{op: op, code: ErrorCode(err), typ: fmt.Sprintf("%T", err)}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
+		e.status = respErr.HTTPStatusCode()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.ctxErr = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		e.ctxErr = context.DeadlineExceeded
+	}
+	return e
+}
+
+// Error returns "GetSecretValue: ResourceNotFoundException (HTTP 404)", or
+// the Go type in place of the code when there is none. The SDK's message is
+// withheld: it may quote the request or the response.
+func (e *apiError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.op)
+	b.WriteString(": ")
+	if e.code != "" {
+		b.WriteString(e.code)
+	} else {
+		b.WriteString(e.typ)
+	}
+	if e.status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.status)
+	}
+	return b.String()
+}
+
+// ErrorCode returns the API error code, such as "ParameterNotFound".
+func (e *apiError) ErrorCode() string { return e.code }
+
+func (e *apiError) Unwrap() error { return e.ctxErr }
+
+// Counters counts API calls by operation name, those that succeeded and
+// those that failed. It holds names and counts only. The zero value is ready
+// to use, and it is safe for concurrent use; it must not be copied.
+type Counters struct {
+	mu sync.Mutex
+	n  map[string]*[2]int64
+}
+
+// Add counts a call of op, as failed when err is not nil.
+func (c *Counters) Add(op string, err error) {
+	i := 0
+	if err != nil {
+		i = 1
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]*[2]int64)
+	}
+	n := c.n[op]
+	if n == nil {
+		n = new([2]int64)
+		c.n[op] = n
+	}
+	n[i]++
+}
+
+// Snapshot returns the counts by operation name: of every operation in ops
+// (zero when it was never called) and of every other operation counted.
+func (c *Counters) Snapshot(ops ...string) map[string]config.CallCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]config.CallCount, len(ops)+len(c.n))
+	for _, op := range ops {
+		m[op] = config.CallCount{}
+	}
+	for op, n := range c.n {
+		m[op] = config.CallCount{OK: n[0], Error: n[1]}
+	}
+	return m
+}

@@ -1,0 +1,101 @@
+package awscall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/strata-go/strata/config"
+)
+
+const secret = "s3cr3t-value-in-an-sdk-message"
+
+// responseError is an SDK error as the SDK builds it: an API error inside a
+// response error with its HTTP status, wrapped with the operation.
+func responseError(code string, status int, cause error) error {
+	var inner error = &smithy.GenericAPIError{Code: code, Message: "the body was " + secret}
+	if cause != nil {
+		inner = fmt.Errorf("%w: %w", inner, cause)
+	}
+	resp := &smithyhttp.Response{Response: &http.Response{StatusCode: status}}
+	return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameters",
+		Err: &smithyhttp.ResponseError{Response: resp, Err: inner}}
+}
+
+func TestCleanCauseKeepsOnlyWhatIsSafe(t *testing.T) {
+	cases := []struct {
+		name, want string
+		err        error
+		code       string
+		ctxErr     error
+	}{
+		{"api error with status", "GetParameters: ThrottlingException (HTTP 400)", responseError("ThrottlingException", 400, nil), "ThrottlingException", nil},
+		{"no code: the Go type", "ListSecrets: *errors.errorString", errors.New("dial tcp: " + secret), "", nil},
+		{"response without http answer", "DescribeSecret: *http.ResponseError",
+			&smithyhttp.ResponseError{Response: &smithyhttp.Response{}, Err: errors.New(secret)}, "", nil},
+		{"canceled", "GetSecretValue: InternalFailure (HTTP 500)", responseError("InternalFailure", 500, context.Canceled), "InternalFailure", context.Canceled},
+		{"deadline", "GetSecretValue: *fmt.wrapError", fmt.Errorf("%s: %w", secret, context.DeadlineExceeded), "", context.DeadlineExceeded},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			op, _, _ := strings.Cut(c.want, ":")
+			got := CleanCause(op, c.err)
+			if got.Error() != c.want {
+				t.Errorf("Error() = %q, want %q", got.Error(), c.want)
+			}
+			coded, ok := got.(interface{ ErrorCode() string })
+			if !ok {
+				t.Fatalf("clean cause %T has no ErrorCode method", got)
+			}
+			if coded.ErrorCode() != c.code || ErrorCode(c.err) != c.code {
+				t.Errorf("clean cause %T: ErrorCode() = %q (ErrorCode of the SDK error %q), want %q", got, coded.ErrorCode(), ErrorCode(c.err), c.code)
+			}
+			if u := errors.Unwrap(got); u != c.ctxErr {
+				t.Errorf("Unwrap() = %v, want %v", u, c.ctxErr)
+			}
+			for _, s := range []string{got.Error(), fmt.Sprintf("%+v", got), fmt.Sprintf("%#v", got)} {
+				if strings.Contains(s, secret) {
+					t.Errorf("the clean cause shows the SDK message: %s", s)
+				}
+			}
+		})
+	}
+}
+
+func TestCountersCountByOperation(t *testing.T) {
+	var c Counters
+	if got := c.Snapshot("A", "B"); len(got) != 2 || got["A"] != (config.CallCount{}) || got["B"] != (config.CallCount{}) {
+		t.Fatalf("zero Counters: Snapshot = %v, want A and B at zero", got)
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if i%5 == 0 {
+				err = errors.New("failed")
+			}
+			c.Add("A", err)
+			c.Add("C", nil)
+		}()
+	}
+	wg.Wait()
+	want := map[string]config.CallCount{"A": {OK: 40, Error: 10}, "B": {}, "C": {OK: 50}}
+	got := c.Snapshot("A", "B")
+	if len(got) != len(want) {
+		t.Fatalf("Snapshot = %v, want %v", got, want)
+	}
+	for op, n := range want {
+		if got[op] != n {
+			t.Errorf("Snapshot[%s] = %+v, want %+v", op, got[op], n)
+		}
+	}
+}
