@@ -1,7 +1,8 @@
 // Package awscall holds what the AWS layers (providers/ssm and
 // providers/secretsmanager) share about the calls they make: a cause that is
 // safe to print in place of an SDK error, the API error code of an error, and
-// per-operation call counts.
+// per-operation call counts, the retries and the transport failure an error
+// tells of, and the debug line of a call.
 //
 // CleanCause keeps of an SDK error only the operation, the API error code,
 // the HTTP status and the error's Go type, and unwraps to context.Canceled or
@@ -14,9 +15,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -30,6 +37,64 @@ func ErrorCode(err error) string {
 		return apiErr.ErrorCode()
 	}
 	return ""
+}
+
+// Attempts returns " after N attempts" (" in 1 attempt") when the SDK gave
+// up retrying, or "".
+func Attempts(err error) string {
+	var max *retry.MaxAttemptsError
+	switch {
+	case !errors.As(err, &max):
+		return ""
+	case max.Attempt == 1:
+		return " in 1 attempt"
+	}
+	return fmt.Sprintf(" after %d attempts", max.Attempt)
+}
+
+// TransportReason returns a short description when err is a failure of the
+// transport that may pass by itself (an HTTP 5xx, an answer cut short or
+// that does not parse, a connection that timed out, failed or could not
+// send), or "". It names no part of the request or the answer.
+func TransportReason(err error) string {
+	var (
+		respErr *smithyhttp.ResponseError
+		sendErr *smithyhttp.RequestSendError
+		deser   *smithy.DeserializationError
+		netErr  net.Error
+	)
+	switch {
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
+	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
+		// A 200 whose body ends early (a short Content-Length, a connection
+		// dropped mid-body) or does not parse: the next answer is likely whole.
+		return "the answer was cut short or could not be parsed"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "the connection timed out"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
+		return "the connection failed"
+	case errors.As(err, &sendErr):
+		return "the request could not be sent"
+	case errors.As(err, &netErr):
+		return "the connection failed"
+	}
+	return ""
+}
+
+// LogCall writes the debug line msg of a call of op about subject that
+// started at start: the operation, the subject, the time it took and, when
+// it failed, only CleanCause of err (the SDK's message may quote the request
+// or the response, and so a secret).
+func LogCall(ctx context.Context, log *slog.Logger, msg, op string, subject slog.Attr, start time.Time, err error) {
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("op", op), subject, slog.Duration("elapsed", time.Since(start))}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", CleanCause(op, err).Error()))
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
 }
 
 // apiError is what is safe to print of an AWS error: the operation, the

@@ -1,14 +1,21 @@
 package awscall
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -97,5 +104,49 @@ func TestCountersCountByOperation(t *testing.T) {
 		if got[op] != n {
 			t.Errorf("Snapshot[%s] = %+v, want %+v", op, got[op], n)
 		}
+	}
+}
+
+func TestAttemptsAndTransportReason(t *testing.T) {
+	cases := []struct {
+		err              error
+		attempts, reason string
+	}{
+		{&retry.MaxAttemptsError{Attempt: 1, Err: responseError("ThrottlingException", 400, nil)}, " in 1 attempt", ""},
+		{&retry.MaxAttemptsError{Attempt: 3, Err: responseError("InternalFailure", 503, nil)}, " after 3 attempts", "the server answered HTTP 503"},
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), "", "the answer was cut short or could not be parsed"},
+		{&smithy.DeserializationError{Err: errors.New(secret)}, "", "the answer was cut short or could not be parsed"},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "", "the connection failed"},
+		{&smithyhttp.RequestSendError{Err: errors.New(secret)}, "", "the request could not be sent"},
+		{responseError("ParameterNotFound", 400, nil), "", ""},
+	}
+	for _, c := range cases {
+		if got := Attempts(c.err); got != c.attempts {
+			t.Errorf("Attempts(%T) = %q, want %q", c.err, got, c.attempts)
+		}
+		if got := TransportReason(c.err); got != c.reason {
+			t.Errorf("TransportReason(%v) = %q, want %q", c.err, got, c.reason)
+		}
+	}
+}
+
+func TestLogCallLogsOnlyTheCleanCause(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	LogCall(context.Background(), log, "ssm: API call", "GetParameters", slog.String("parameter", "/app/db"), time.Now(),
+		responseError("AccessDeniedException", 400, nil))
+	out := buf.String()
+	for _, want := range []string{`msg="ssm: API call"`, "op=GetParameters", "parameter=/app/db", "elapsed=", `error="GetParameters: AccessDeniedException (HTTP 400)"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log line %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, secret) {
+		t.Errorf("log line shows the SDK message: %s", out)
+	}
+	buf.Reset()
+	LogCall(context.Background(), slog.New(slog.NewTextHandler(&buf, nil)), "ssm: API call", "GetParameters", slog.String("parameter", "/app/db"), time.Now(), nil)
+	if buf.Len() != 0 {
+		t.Errorf("a logger above debug got %q", buf.String())
 	}
 }

@@ -5,19 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/internal/awscall"
@@ -147,11 +142,7 @@ func transientReason(err error, timeout time.Duration) string {
 	var (
 		deadline *deadlineError
 		internal *types.InternalServiceError
-		respErr  *smithyhttp.ResponseError
-		sendErr  *smithyhttp.RequestSendError
-		deser    *smithy.DeserializationError
 		apiErr   smithy.APIError
-		netErr   net.Error
 	)
 	switch {
 	case errors.As(err, &deadline):
@@ -164,34 +155,8 @@ func transientReason(err error, timeout time.Duration) string {
 		return "Secrets Manager reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
-	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
-		// A 200 whose body ends early (a short Content-Length, a connection
-		// dropped mid-body) or does not parse: the next answer is likely whole.
-		return "the answer was cut short or could not be parsed"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return "the connection timed out"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
-		return "the connection failed"
-	case errors.As(err, &sendErr):
-		return "the request could not be sent"
-	case errors.As(err, &netErr):
-		return "the connection failed"
 	}
-	return ""
-}
-
-// attempts returns " after N attempts" when the SDK gave up retrying, or "".
-func attempts(err error) string {
-	var max *retry.MaxAttemptsError
-	switch {
-	case !errors.As(err, &max):
-		return ""
-	case max.Attempt == 1:
-		return " in 1 attempt"
-	}
-	return fmt.Sprintf(" after %d attempts", max.Attempt)
+	return awscall.TransportReason(err)
 }
 
 // sourceError maps an API error to a *config.SourceError whose Code is one
@@ -259,11 +224,11 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		se.Message = deletedMessage
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
-		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, attempts(err))
+		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, awscall.Attempts(err))
 	default:
 		if reason := transientReason(err, l.opts.Timeout); reason != "" {
 			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, attempts(err), reason)
+			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
 			if errors.Is(err, context.DeadlineExceeded) {
 				se.Err = context.DeadlineExceeded
 			}

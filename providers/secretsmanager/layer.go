@@ -304,15 +304,7 @@ func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(cont
 			err = &clientPanic{op: o}
 		}
 		l.calls.Add(o.String(), err)
-		if l.log.Enabled(ctx, slog.LevelDebug) {
-			attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
-			if err != nil {
-				// Only the clean cause: the SDK's message may quote the
-				// request or the response, and so a secret.
-				attrs = append(attrs, slog.String("error", awscall.CleanCause(o.String(), err).Error()))
-			}
-			l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: API call", attrs...)
-		}
+		awscall.LogCall(ctx, l.log, "secretsmanager: API call", o.String(), subject, start, err)
 	}()
 	return fn(cctx)
 }

@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/internal/awscall"
@@ -76,11 +71,7 @@ func transientReason(err error) string {
 	var (
 		timeout  *timeoutError
 		internal *types.InternalServerError
-		respErr  *smithyhttp.ResponseError
-		sendErr  *smithyhttp.RequestSendError
-		deser    *smithy.DeserializationError
 		apiErr   smithy.APIError
-		netErr   net.Error
 	)
 	switch {
 	case errors.As(err, &timeout):
@@ -91,32 +82,8 @@ func transientReason(err error) string {
 		return "Parameter Store reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Parameter Store reported a server fault (%s)", apiErr.ErrorCode())
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
-	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the answer was cut short or could not be parsed"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return "the connection timed out"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
-		return "the connection failed"
-	case errors.As(err, &sendErr):
-		return "the request could not be sent"
-	case errors.As(err, &netErr):
-		return "the connection failed"
 	}
-	return ""
-}
-
-// attempts returns " after N attempts" when the SDK gave up retrying, or "".
-func attempts(err error) string {
-	var max *retry.MaxAttemptsError
-	switch {
-	case !errors.As(err, &max):
-		return ""
-	case max.Attempt == 1:
-		return " in 1 attempt"
-	}
-	return fmt.Sprintf(" after %d attempts", max.Attempt)
+	return awscall.TransportReason(err)
 }
 
 // sourceError maps an API error to a *config.SourceError whose Code is one
@@ -176,11 +143,11 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		se.Message = fmt.Sprintf("%s refused the NextToken of the page before (InvalidNextToken): the token expired or the listing changed while it was read; it is read again from the start", o)
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
-		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, attempts(err))
+		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, awscall.Attempts(err))
 	default:
 		if reason := transientReason(err); reason != "" {
 			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, attempts(err), reason)
+			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
 			if errors.Is(err, context.DeadlineExceeded) {
 				se.Err = context.DeadlineExceeded
 			}
