@@ -39,6 +39,20 @@ func ErrorCode(err error) string {
 	return ""
 }
 
+// RejectsCredentials reports whether an API error code means the service
+// refused the credentials the call was signed with: expired, unknown to the
+// account, or a signature that does not verify (a wrong secret key, or a clock
+// far off).
+func RejectsCredentials(code string) bool {
+	switch code {
+	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
+		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
+		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
+		return true
+	}
+	return false
+}
+
 // Attempts returns " after N attempts" (" in 1 attempt") when the SDK gave
 // up retrying, or "".
 func Attempts(err error) string {

@@ -150,3 +150,16 @@ func TestLogCallLogsOnlyTheCleanCause(t *testing.T) {
 		t.Errorf("a logger above debug got %q", buf.String())
 	}
 }
+
+func TestRejectsCredentials(t *testing.T) {
+	for _, code := range []string{"ExpiredTokenException", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"} {
+		if !RejectsCredentials(code) {
+			t.Errorf("RejectsCredentials(%q) = false, want true", code)
+		}
+	}
+	for _, code := range []string{"", "AccessDeniedException", "ThrottlingException", "expiredtoken"} {
+		if RejectsCredentials(code) {
+			t.Errorf("RejectsCredentials(%q) = true, want false", code)
+		}
+	}
+}

@@ -99,20 +99,6 @@ func classifyByMessage(err error) deniedClass {
 	return deniedOther
 }
 
-// rejectsCredentials reports whether an API error code means the service
-// refused the credentials the call was signed with: expired, unknown to the
-// account, or a signature that does not verify (a wrong secret key, or a clock
-// far off).
-func rejectsCredentials(code string) bool {
-	switch code {
-	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
-		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
-		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
-		return true
-	}
-	return false
-}
-
 // deadlineError is a call cut short by a deadline, with which one fired: the
 // per-call Options.Timeout, or the deadline of the caller's context.
 type deadlineError struct {
@@ -199,7 +185,7 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		var ce *CredentialsError
 		errors.As(err, &ce)
 		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, ce
-	case rejectsCredentials(code):
+	case awscall.RejectsCredentials(code):
 		se.Code = config.ErrCredentials
 		se.Message = fmt.Sprintf(rejectedHint, o, code)
 	case errors.As(err, &notFound) || code == "ResourceNotFoundException":

@@ -52,18 +52,6 @@ func refusesRequest(code string) bool {
 	return false
 }
 
-// rejectsCredentials reports whether an API error code means the service
-// refused the credentials the call was signed with.
-func rejectsCredentials(code string) bool {
-	switch code {
-	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
-		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
-		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
-		return true
-	}
-	return false
-}
-
 // transientReason returns a short description when err is a failure that
 // may pass by itself (5xx, timeout, broken connection, an answer cut short),
 // or "".
@@ -117,7 +105,7 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 	switch {
 	case errors.As(err, &creds):
 		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, creds
-	case rejectsCredentials(code):
+	case awscall.RejectsCredentials(code):
 		se.Code = config.ErrCredentials
 		se.Message = fmt.Sprintf("%s was refused with %s: the credentials the call was signed with are expired or not valid for this account; renew them (aws sso login, a fresh session) or check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", o, code)
 	case errors.As(err, &notFound) || code == "ParameterNotFound":
