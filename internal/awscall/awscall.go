@@ -1,8 +1,9 @@
 // Package awscall holds what the AWS layers (providers/ssm and
 // providers/secretsmanager) share about the calls they make: a cause that is
-// safe to print in place of an SDK error, the API error code of an error, and
-// per-operation call counts, the retries and the transport failure an error
-// tells of, and the debug line of a call.
+// safe to print in place of an SDK error, the API error code of an error,
+// whether that code refused the credentials, the retries and the transport
+// failure an error tells of, the debug line of a call, and call counts by
+// operation.
 //
 // CleanCause keeps of an SDK error only the operation, the API error code,
 // the HTTP status and the error's Go type, and unwraps to context.Canceled or
