@@ -27,6 +27,7 @@ import (
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/examples/service/appconfig"
+	"github.com/strata-go/strata/internal/awscall"
 	"github.com/strata-go/strata/internal/benchconfig"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
@@ -200,6 +201,14 @@ var registry = map[string]entry{
 	"providers/secretsmanager.CredentialsError": {values: func(*fixture) []any {
 		// It holds the credentials chain's error, never a value read from a source.
 		return both(secretsmanager.CredentialsError{Err: errors.New("no EC2 IMDS role found")})
+	}},
+
+	// It holds operation names and call counts only.
+	"internal/awscall.Counters": {values: func(*fixture) []any {
+		c := new(awscall.Counters)
+		c.Add("GetSecretValue", nil)
+		c.Add("GetSecretValue", errors.New("failed"))
+		return []any{c}
 	}},
 
 	// Configuration types of the module's own programs: every secret field

@@ -5,21 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 const deletedMessage = "the secret is scheduled for deletion; restore it with RestoreSecret or remove this source"
@@ -33,25 +29,16 @@ const maxValueSize = 65536
 // (100 calls a second per account) is exhausted. permanent is true when asking
 // again will not help, so later loads skip the batch call.
 func refusesBatch(err error) (refused, permanent bool) {
-	switch errorCode(err) {
+	switch awscall.ErrorCode(err) {
 	case "InvalidAction", "UnknownOperation", "UnknownOperationException", "UnsupportedOperation":
 		return true, true
 	case "AccessDeniedException", "AccessDenied":
 		return true, true
 	}
-	if isThrottle(errorCode(err)) {
+	if isThrottle(awscall.ErrorCode(err)) {
 		return true, false
 	}
 	return false, false
-}
-
-// errorCode returns the API error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }
 
 func isThrottle(code string) bool {
@@ -112,20 +99,6 @@ func classifyByMessage(err error) deniedClass {
 	return deniedOther
 }
 
-// rejectsCredentials reports whether an API error code means the service
-// refused the credentials the call was signed with: expired, unknown to the
-// account, or a signature that does not verify (a wrong secret key, or a clock
-// far off).
-func rejectsCredentials(code string) bool {
-	switch code {
-	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
-		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
-		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
-		return true
-	}
-	return false
-}
-
 // deadlineError is a call cut short by a deadline, with which one fired: the
 // per-call Options.Timeout, or the deadline of the caller's context.
 type deadlineError struct {
@@ -155,11 +128,7 @@ func transientReason(err error, timeout time.Duration) string {
 	var (
 		deadline *deadlineError
 		internal *types.InternalServiceError
-		respErr  *smithyhttp.ResponseError
-		sendErr  *smithyhttp.RequestSendError
-		deser    *smithy.DeserializationError
 		apiErr   smithy.APIError
-		netErr   net.Error
 	)
 	switch {
 	case errors.As(err, &deadline):
@@ -168,38 +137,12 @@ func transientReason(err error, timeout time.Duration) string {
 		return (&deadlineError{budget: timeout}).reason()
 	case errors.Is(err, context.Canceled):
 		return "the request was canceled"
-	case errors.As(err, &internal) || errorCode(err) == "InternalServiceError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
+	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServiceError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Secrets Manager reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
-	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
-		// A 200 whose body ends early (a short Content-Length, a connection
-		// dropped mid-body) or does not parse: the next answer is likely whole.
-		return "the answer was cut short or could not be parsed"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return "the connection timed out"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
-		return "the connection failed"
-	case errors.As(err, &sendErr):
-		return "the request could not be sent"
-	case errors.As(err, &netErr):
-		return "the connection failed"
 	}
-	return ""
-}
-
-// attempts returns " after N attempts" when the SDK gave up retrying, or "".
-func attempts(err error) string {
-	var max *retry.MaxAttemptsError
-	switch {
-	case !errors.As(err, &max):
-		return ""
-	case max.Attempt == 1:
-		return " in 1 attempt"
-	}
-	return fmt.Sprintf(" after %d attempts", max.Attempt)
+	return awscall.TransportReason(err)
 }
 
 // sourceError maps an API error to a *config.SourceError whose Code is one
@@ -212,7 +155,7 @@ func attempts(err error) string {
 // cause instead: the operation, the error code and the HTTP status, and the
 // context's error when the call was cut short.
 func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceError {
-	se := &config.SourceError{Layer: LayerName, Source: id, Err: cleanCause(o, err)}
+	se := &config.SourceError{Layer: LayerName, Source: id, Err: awscall.CleanCause(o.String(), err)}
 	var cp *clientPanic
 	switch {
 	case errors.Is(err, errNoClient):
@@ -223,7 +166,7 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		se.Code, se.Message, se.Err = config.ErrLayer, cp.Error(), nil
 		return se
 	}
-	code := errorCode(err)
+	code := awscall.ErrorCode(err)
 	if errors.Is(err, context.Canceled) {
 		// The caller gave up: nothing to fix here, and the store names the
 		// layer that was interrupted once for all its sources.
@@ -242,7 +185,7 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		var ce *CredentialsError
 		errors.As(err, &ce)
 		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, ce
-	case rejectsCredentials(code):
+	case awscall.RejectsCredentials(code):
 		se.Code = config.ErrCredentials
 		se.Message = fmt.Sprintf(rejectedHint, o, code)
 	case errors.As(err, &notFound) || code == "ResourceNotFoundException":
@@ -267,11 +210,11 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		se.Message = deletedMessage
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
-		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, attempts(err))
+		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, awscall.Attempts(err))
 	default:
 		if reason := transientReason(err, l.opts.Timeout); reason != "" {
 			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, attempts(err), reason)
+			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
 			if errors.Is(err, context.DeadlineExceeded) {
 				se.Err = context.DeadlineExceeded
 			}
@@ -405,55 +348,6 @@ func (p hintingCredentials) ProviderSources() []aws.CredentialSource {
 	}
 	return nil
 }
-
-// apiError is what is safe to print of an AWS error: the operation, the
-// error code, the HTTP status and the error's Go type. It unwraps to the
-// context's error when the call was cut short, so errors.Is still tells
-// a timeout or a cancellation.
-type apiError struct {
-	op     op
-	code   string
-	status int
-	typ    string
-	ctxErr error
-}
-
-func cleanCause(o op, err error) error {
-	e := &apiError{op: o, code: errorCode(err), typ: fmt.Sprintf("%T", err)}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
-		e.status = respErr.HTTPStatusCode()
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		e.ctxErr = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		e.ctxErr = context.DeadlineExceeded
-	}
-	return e
-}
-
-// Error returns "GetSecretValue: ResourceNotFoundException (HTTP 404)". The
-// SDK's message is withheld: it may quote the request or the response.
-func (e *apiError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.op.String())
-	b.WriteString(": ")
-	if e.code != "" {
-		b.WriteString(e.code)
-	} else {
-		b.WriteString(e.typ)
-	}
-	if e.status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.status)
-	}
-	return b.String()
-}
-
-// ErrorCode returns the API error code, such as "ResourceNotFoundException".
-func (e *apiError) ErrorCode() string { return e.code }
-
-func (e *apiError) Unwrap() error { return e.ctxErr }
 
 // withKeys records on each *config.SourceError of errs the keys its source
 // would have set, so that the store can say once that those fields are unset

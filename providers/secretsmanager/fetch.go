@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // maxBatch is the most secrets one BatchGetSecretValue call may name.
@@ -279,7 +280,7 @@ func (l *Reader) batchGet(ctx context.Context, chunk []ref, res *results) []ref 
 					l.noBatch.Store(true)
 				}
 				l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: BatchGetSecretValue refused, reading with GetSecretValue",
-					slog.String("code", errorCode(err)), slog.Bool("permanent", permanent), slog.Int("secrets", len(pending)))
+					slog.String("code", awscall.ErrorCode(err)), slog.Bool("permanent", permanent), slog.Int("secrets", len(pending)))
 				return pending
 			}
 			for _, r := range pending {

@@ -13,6 +13,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
@@ -88,7 +89,7 @@ type Reader struct {
 	region  string // for messages; may be ""
 	where   string // "region eu-west-1" or "region eu-west-1 at http://127.0.0.1:4566"
 
-	calls   counters
+	calls   awscall.Counters
 	noBatch atomic.Bool // BatchGetSecretValue was refused for good
 	noList  atomic.Bool // ListSecrets was refused for good: the gate is off
 	// home is the scope of the client's own secrets,
@@ -169,7 +170,7 @@ func (l *Reader) Specs() []Spec { return append([]Spec(nil), l.sources...) }
 // and outcome. Every operation is present, with zero counts if unused. A
 // call is one request as the layer sees it; the SDK's own retries inside it
 // are not counted separately.
-func (l *Reader) Calls() map[string]config.CallCount { return l.calls.snapshot() }
+func (l *Reader) Calls() map[string]config.CallCount { return l.calls.Snapshot(opNames...) }
 
 // versions returns the VersionId read for each secret, keyed by the secret's
 // id as the source gave it (or its name, for a secret found under a prefix),
@@ -302,16 +303,8 @@ func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(cont
 		if p := recover(); p != nil {
 			err = &clientPanic{op: o}
 		}
-		l.calls.add(o, err)
-		if l.log.Enabled(ctx, slog.LevelDebug) {
-			attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
-			if err != nil {
-				// Only the clean cause: the SDK's message may quote the
-				// request or the response, and so a secret.
-				attrs = append(attrs, slog.String("error", cleanCause(o, err).Error()))
-			}
-			l.log.LogAttrs(ctx, slog.LevelDebug, "secretsmanager: API call", attrs...)
-		}
+		l.calls.Add(o.String(), err)
+		awscall.LogCall(ctx, l.log, "secretsmanager: API call", o.String(), subject, start, err)
 	}()
 	return fn(cctx)
 }

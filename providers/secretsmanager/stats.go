@@ -1,11 +1,5 @@
 package secretsmanager
 
-import (
-	"sync/atomic"
-
-	"github.com/strata-go/strata/config"
-)
-
 // Operation names, as used by Calls.
 const (
 	OpBatchGetSecretValue = "BatchGetSecretValue"
@@ -41,23 +35,5 @@ func (o op) String() string {
 // action is the IAM action an operation needs.
 func (o op) action() string { return "secretsmanager:" + o.String() }
 
-// counters holds the call counts; it is safe for concurrent use.
-type counters struct {
-	n [numOps][2]atomic.Int64
-}
-
-func (c *counters) add(o op, err error) {
-	i := 0
-	if err != nil {
-		i = 1
-	}
-	c.n[o][i].Add(1)
-}
-
-func (c *counters) snapshot() map[string]config.CallCount {
-	m := make(map[string]config.CallCount, numOps)
-	for o := range numOps {
-		m[o.String()] = config.CallCount{OK: c.n[o][0].Load(), Error: c.n[o][1].Load()}
-	}
-	return m
-}
+// opNames lists the name of every operation, as Calls reports them.
+var opNames = []string{OpBatchGetSecretValue, OpGetSecretValue, OpDescribeSecret, OpListSecrets}

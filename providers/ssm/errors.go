@@ -4,27 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
-
-// errorCode returns the API error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
 
 func isThrottle(code string) bool {
 	switch code {
@@ -65,18 +52,6 @@ func refusesRequest(code string) bool {
 	return false
 }
 
-// rejectsCredentials reports whether an API error code means the service
-// refused the credentials the call was signed with.
-func rejectsCredentials(code string) bool {
-	switch code {
-	case "ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException", "InvalidClientTokenId",
-		"InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignature",
-		"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AuthFailure":
-		return true
-	}
-	return false
-}
-
 // transientReason returns a short description when err is a failure that
 // may pass by itself (5xx, timeout, broken connection, an answer cut short),
 // or "".
@@ -84,47 +59,19 @@ func transientReason(err error) string {
 	var (
 		timeout  *timeoutError
 		internal *types.InternalServerError
-		respErr  *smithyhttp.ResponseError
-		sendErr  *smithyhttp.RequestSendError
-		deser    *smithy.DeserializationError
 		apiErr   smithy.APIError
-		netErr   net.Error
 	)
 	switch {
 	case errors.As(err, &timeout):
 		return timeout.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no answer before the caller's context deadline"
-	case errors.As(err, &internal) || errorCode(err) == "InternalServerError" || errorCode(err) == "InternalFailure" || errorCode(err) == "ServiceUnavailable":
+	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServerError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Parameter Store reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
 		return fmt.Sprintf("Parameter Store reported a server fault (%s)", apiErr.ErrorCode())
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return fmt.Sprintf("the server answered HTTP %d", respErr.HTTPStatusCode())
-	case errors.As(err, &deser), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the answer was cut short or could not be parsed"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return "the connection timed out"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
-		return "the connection failed"
-	case errors.As(err, &sendErr):
-		return "the request could not be sent"
-	case errors.As(err, &netErr):
-		return "the connection failed"
 	}
-	return ""
-}
-
-// attempts returns " after N attempts" when the SDK gave up retrying, or "".
-func attempts(err error) string {
-	var max *retry.MaxAttemptsError
-	switch {
-	case !errors.As(err, &max):
-		return ""
-	case max.Attempt == 1:
-		return " in 1 attempt"
-	}
-	return fmt.Sprintf(" after %d attempts", max.Attempt)
+	return awscall.TransportReason(err)
 }
 
 // sourceError maps an API error to a *config.SourceError whose Code is one
@@ -136,7 +83,7 @@ func attempts(err error) string {
 // and a reporter that walks the Unwrap chain would send it on. Err is a clean
 // cause instead: the operation, the error code and the HTTP status.
 func (l *Reader) sourceError(o op, subject string, err error) *config.SourceError {
-	se := &config.SourceError{Layer: LayerName, Source: subject, Err: cleanCause(o, err)}
+	se := &config.SourceError{Layer: LayerName, Source: subject, Err: awscall.CleanCause(o.String(), err)}
 	var cp *clientPanic
 	switch {
 	case errors.Is(err, errNoClient):
@@ -149,7 +96,7 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		se.Message, se.Err = "interrupted", context.Canceled
 		return se
 	}
-	code := errorCode(err)
+	code := awscall.ErrorCode(err)
 	var (
 		notFound *types.ParameterNotFound
 		badKey   *types.InvalidKeyId
@@ -158,7 +105,7 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 	switch {
 	case errors.As(err, &creds):
 		se.Code, se.Message, se.Err = config.ErrCredentials, credentialsHint, creds
-	case rejectsCredentials(code):
+	case awscall.RejectsCredentials(code):
 		se.Code = config.ErrCredentials
 		se.Message = fmt.Sprintf("%s was refused with %s: the credentials the call was signed with are expired or not valid for this account; renew them (aws sso login, a fresh session) or check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", o, code)
 	case errors.As(err, &notFound) || code == "ParameterNotFound":
@@ -184,11 +131,11 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		se.Message = fmt.Sprintf("%s refused the NextToken of the page before (InvalidNextToken): the token expired or the listing changed while it was read; it is read again from the start", o)
 	case isThrottle(code):
 		se.Code = config.ErrThrottled
-		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, attempts(err))
+		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, awscall.Attempts(err))
 	default:
 		if reason := transientReason(err); reason != "" {
 			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, attempts(err), reason)
+			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
 			if errors.Is(err, context.DeadlineExceeded) {
 				se.Err = context.DeadlineExceeded
 			}
@@ -264,54 +211,6 @@ func withSource(err error, subject string) error {
 	cp.Source = subject
 	return &cp
 }
-
-// apiError is what is safe to print of an AWS error: the operation, the
-// error code, the HTTP status and the error's Go type. It unwraps to the
-// context's error when the call was cut short.
-type apiError struct {
-	op     op
-	code   string
-	status int
-	typ    string
-	ctxErr error
-}
-
-func cleanCause(o op, err error) error {
-	e := &apiError{op: o, code: errorCode(err), typ: fmt.Sprintf("%T", err)}
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) && respErr.Response != nil && respErr.Response.Response != nil {
-		e.status = respErr.HTTPStatusCode()
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		e.ctxErr = context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		e.ctxErr = context.DeadlineExceeded
-	}
-	return e
-}
-
-// Error returns "GetParameters: ThrottlingException (HTTP 400)". The SDK's
-// message is withheld: it may quote the request or the response.
-func (e *apiError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.op.String())
-	b.WriteString(": ")
-	if e.code != "" {
-		b.WriteString(e.code)
-	} else {
-		b.WriteString(e.typ)
-	}
-	if e.status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.status)
-	}
-	return b.String()
-}
-
-// ErrorCode returns the API error code, such as "ParameterNotFound".
-func (e *apiError) ErrorCode() string { return e.code }
-
-func (e *apiError) Unwrap() error { return e.ctxErr }
 
 // withKeys records on each *config.SourceError of errs the keys its source
 // would have set, so that the store says once that those fields are unset

@@ -12,6 +12,7 @@ import (
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // LayerName is the layer's name in sources and messages.
@@ -110,7 +111,7 @@ type Reader struct {
 	region  string // for messages and ARNs; may be ""
 	where   string // "region eu-west-1" or "region eu-west-1 at http://127.0.0.1:4566"
 
-	calls counters
+	calls awscall.Counters
 }
 
 var (
@@ -205,7 +206,7 @@ func (l *Reader) Specs() []Spec { return append([]Spec(nil), l.sources...) }
 // (OpGetParameters, OpGetParametersByPath, OpDescribeParameters) and outcome.
 // Every operation is present, with zero counts if unused. The SDK's own
 // retries inside a call are not counted separately.
-func (l *Reader) Calls() map[string]config.CallCount { return l.calls.snapshot() }
+func (l *Reader) Calls() map[string]config.CallCount { return l.calls.Snapshot(opNames...) }
 
 // LayerStatus reports the API calls made, as Calls does, for the store's
 // Status, which adds the versions it serves.
@@ -255,16 +256,8 @@ func (l *Reader) call(ctx context.Context, o op, subject slog.Attr, fn func(cont
 		if p := recover(); p != nil {
 			err = &clientPanic{op: o}
 		}
-		l.calls.add(o, err)
-		if l.log.Enabled(ctx, slog.LevelDebug) {
-			attrs := []slog.Attr{slog.String("op", o.String()), subject, slog.Duration("elapsed", time.Since(start))}
-			if err != nil {
-				// Only the clean cause: the SDK's message may quote the
-				// request or the response, and so a SecureString.
-				attrs = append(attrs, slog.String("error", cleanCause(o, err).Error()))
-			}
-			l.log.LogAttrs(ctx, slog.LevelDebug, "ssm: API call", attrs...)
-		}
+		l.calls.Add(o.String(), err)
+		awscall.LogCall(ctx, l.log, "ssm: API call", o.String(), subject, start, err)
 	}()
 	err = fn(cctx, optFns...)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
