@@ -407,6 +407,9 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()
+		if failed(err) {
+			s.repollLayer(i)
+		}
 		ch := u.Changed
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
@@ -461,10 +464,15 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 		if res.publish != nil {
 			s.snap.Store(res.publish)
 		}
-		if call.all || res.outcome == readTransient {
-			// A read a watch caused leaves the schedule alone unless it
-			// failed and should be retried soon.
+		switch {
+		case call.all:
 			s.sched.finished(now, res.outcome)
+		case res.outcome == readTransient:
+			// A read a watch caused leaves the schedule alone unless it
+			// failed and should be retried soon: it may move the next
+			// read earlier, never later, so that a flood of events whose
+			// reads fail cannot hold back the read of every layer.
+			s.sched.retrySoon(now)
 		}
 		s.rescheduledLocked()
 		if res.publish != nil {

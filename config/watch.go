@@ -293,3 +293,24 @@ func (s *Store[T]) pollsLayer(i int, force bool) bool {
 	ws.lastFull = now
 	return true
 }
+
+// repollLayer makes the next read of every layer read layer i, whose read
+// failed: neither the events of a failed read a watch caused nor the
+// safety-net poll that failed wait for WatchInterval.
+func (s *Store[T]) repollLayer(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < len(s.watches) && s.watches[i] != nil {
+		s.watches[i].lastFull = time.Time{}
+	}
+}
+
+// failed reports whether err holds a failure to read, not only warnings.
+func failed(err error) bool {
+	for _, e := range flattenErrors(nil, err) {
+		if !isLayerWarning(e) {
+			return true
+		}
+	}
+	return false
+}

@@ -543,3 +543,67 @@ func TestReconnectionReadsOnDemand(t *testing.T) {
 	}
 	<-f.plain.ch
 }
+
+// watchTransient is a transient failure of the watched layer.
+var watchTransient = &config.SourceError{Layer: "watched", Source: "db", Code: config.ErrTransient, Err: errors.New("503")}
+
+// A read a watch caused that fails is retried by the store's retry, which
+// reads the watched layer even though its watch is connected and its
+// safety-net poll is not due: the event's change is not left for
+// WatchInterval.
+func TestFailedWatchReadIsRetried(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Second, RetryBackoff: time.Second}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(time.Second)
+	f.request(t) // the read after the first connection
+	<-f.plain.ch
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{err: watchTransient}, {vals: map[string]any{"port": "6543", "password": rfSecret1}}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	w.Notify(config.Event{Source: "db", Version: "v2"})
+	f.clock.Advance(20 * time.Millisecond)
+	if r := f.request(t); len(r.Events) != 1 {
+		t.Fatalf("the read the event caused: %+v", r)
+	}
+	if c := rfNext(t, changes); !config.IsTransient(c.Err) {
+		t.Fatalf("the failed read: %+v", c)
+	}
+	if wait := f.loopWaits(t, 1); wait > 1100*time.Millisecond {
+		t.Fatalf("the retry waits %v, want RetryBackoff ±10 %%", wait)
+	}
+	f.clock.Advance(1100 * time.Millisecond)
+	<-f.plain.ch
+	if r := f.request(t); r.Events != nil {
+		t.Errorf("the retry: %+v, want a read of every source", r)
+	}
+}
+
+// A flood of events whose reads fail transiently does not hold back the
+// scheduled read of the other layers: each failure may move the next
+// complete read earlier, never later.
+func TestFailingWatchReadsDoNotStarveCompleteReads(t *testing.T) {
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, RetryBackoff: 5 * time.Minute}, nil)
+	w := f.watch(t)
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{err: watchTransient}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	for i := range 400 { // an event a second for 6 minutes and more
+		select {
+		case <-f.plain.ch:
+			return // the complete read came
+		default:
+		}
+		w.Notify(config.Event{Source: "db", Version: fmt.Sprintf("v%d", i)})
+		f.clock.Advance(time.Second)
+		f.request(t)
+		rfNext(t, changes) // the read ended: the next one's timer is set at the next Notify
+	}
+	select {
+	case <-f.plain.ch:
+	case <-f.ctx.Done():
+		t.Fatal("a flood of failing reads a watch caused held back the complete read for 400 s (RefreshInterval 5 min)")
+	}
+}
