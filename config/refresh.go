@@ -69,7 +69,8 @@ type WatchStatus struct {
 	// Events counts the notifications the store received from the watch.
 	Events int
 	// Lag is the time from the change an event announced (Event.At) to the
-	// publication of the snapshot that serves it, for the last such change.
+	// publication of the snapshot that serves it, for the last such change
+	// of this layer; a read of the layer that found nothing new leaves it.
 	Lag time.Duration
 }
 
@@ -122,6 +123,7 @@ type refreshCall struct {
 	all       bool
 	events    map[int][]Event // what each layer's watch notified, for its RefreshRequest
 	notBefore time.Time
+	served    []int // the layers whose change the read published; set by run
 }
 
 func newCall() *refreshCall { return &refreshCall{done: make(chan struct{}), all: true} }
@@ -385,6 +387,7 @@ func (s *Store[T]) run(call *refreshCall) {
 	// (UnmarshalText, custom rules), which must block neither Get nor Status.
 	built := s.buildChanges(prev, read)
 	res := commit(s.schema, prev, s.snap.Load(), read, built, s.clock.Now())
+	call.served = built.accepted
 	s.logResult(res) // before finish, so a Refresh that returns finds its read logged
 	s.finish(call, res)
 }

@@ -42,13 +42,14 @@ type watchState struct {
 // Every layer's watchState is in place before the first Watch runs: a
 // watch that reports at once reads the states of the others.
 func (s *Store[T]) startWatches() {
+	// Under s.mu: the loop already runs, and may have started a read.
+	s.mu.Lock()
 	watches := make([]*watchState, len(s.layers))
 	for i, l := range s.layers {
 		if _, ok := l.(Watcher); ok {
 			watches[i] = &watchState{active: true, lastFull: s.sched.lastRead} // Load read it
 		}
 	}
-	s.mu.Lock()
 	s.watches = watches
 	s.mu.Unlock()
 	for i, l := range s.layers {
@@ -225,11 +226,12 @@ func (s *Store[T]) retuneLocked() {
 	}
 }
 
-// measureLagLocked records, for each layer whose events the published read
-// served, the time from the earliest event to now. s.mu must be held.
+// measureLagLocked records, for each layer whose change the published read
+// served, the time from the earliest of its events to now: a layer read
+// beside it that found nothing new keeps its lag. s.mu must be held.
 func (s *Store[T]) measureLagLocked(call *refreshCall, now time.Time) {
-	for i, evs := range call.events {
-		if at := earliestAt(evs, time.Time{}); !at.IsZero() && s.watches[i] != nil {
+	for _, i := range call.served {
+		if at := earliestAt(call.events[i], time.Time{}); !at.IsZero() && s.watches[i] != nil {
 			s.watches[i].lag = now.Sub(at)
 		}
 	}

@@ -607,3 +607,77 @@ func TestFailingWatchReadsDoNotStarveCompleteReads(t *testing.T) {
 		t.Fatal("a flood of failing reads a watch caused held back the complete read for 400 s (RefreshInterval 5 min)")
 	}
 }
+
+// A store whose loop reads at once (a tiny RefreshInterval, the real clock)
+// while its watches start is free of data races (the race detector checks).
+func TestWatchesStartBesideABusyLoop(t *testing.T) {
+	for range 20 {
+		watched := watchLayer{refreshingLayer: refreshingLayer{&fakeLayer{name: "watched",
+			sensitive: true, vals: map[string]any{"port": "5432", "password": rfSecret1}}}}
+		watched.watch = func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Connected: true})
+			w.Notify(config.Event{Source: "db"})
+			<-ctx.Done()
+			return nil
+		}
+		s, err := config.Load[rfConfig](context.Background(), &config.Options{RefreshInterval: time.Nanosecond,
+			Logger: slog.New(slog.DiscardHandler)}, busyLayer{watched})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		s.Status()
+		s.Close()
+	}
+}
+
+// busyLayer is a watchLayer that passes on no request.
+type busyLayer struct{ watchLayer }
+
+func (l busyLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	return l.refreshingLayer.Refresh(ctx, req)
+}
+
+// The lag Status shows for a watch is measured from its events only when
+// the snapshot published serves a change of its layer: an event of a layer
+// whose read found nothing new, read together with another layer's change,
+// leaves its lag alone.
+func TestWatchLagOnlyForItsLayersChange(t *testing.T) {
+	ctx, clock := rfCtx(t), configtest.NewClock(rfEpoch)
+	ws := make(chan config.Watch, 2)
+	watch := func(ctx context.Context, w config.Watch) error {
+		ws <- w
+		<-ctx.Done()
+		return nil
+	}
+	hostLayer := &fakeLayer{name: "hosts", vals: map[string]any{"host": "db1"}}
+	dbLayer := &fakeLayer{name: "db", sensitive: true, vals: map[string]any{"port": "5432", "password": rfSecret1},
+		refreshes: []refreshStep{{vals: map[string]any{"port": "6543", "password": rfSecret1}}}}
+	hosts := busyLayer{watchLayer{refreshingLayer: refreshingLayer{hostLayer}, watch: watch}}
+	db := busyLayer{watchLayer{refreshingLayer: refreshingLayer{dbLayer}, watch: watch}}
+	s, err := config.Load[rfConfig](context.Background(), &config.Options{Clock: clock,
+		Logger: slog.New(slog.DiscardHandler)}, hosts, db)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	changes, _ := rfSubscribe(t, s)
+	for range 2 {
+		select {
+		case w := <-ws:
+			w.Notify(config.Event{Source: "x", At: rfEpoch.Add(-time.Minute)})
+		case <-ctx.Done():
+			t.Fatal("the store did not call Watch")
+		}
+	}
+	clock.Advance(20 * time.Millisecond)
+	if c := rfNext(t, changes); len(c.Keys) != 1 || c.Keys[0] != "port" {
+		t.Fatalf("change: %+v, want port", c)
+	}
+	lags := map[string]time.Duration{}
+	for _, ls := range s.Status().Layers {
+		lags[ls.Name] = ls.Watch.Lag
+	}
+	if want := time.Minute + 20*time.Millisecond; lags["db"] != want || lags["hosts"] != 0 {
+		t.Errorf("lags %v, want db %v and hosts none", lags, want)
+	}
+}
