@@ -171,6 +171,7 @@ func (s *Store[T]) loop() {
 		if wait > 0 {
 			select {
 			case <-s.ctx.Done():
+				s.release(timer)
 				return
 			case <-timer:
 			case <-s.resched:
@@ -196,6 +197,14 @@ func (s *Store[T]) loop() {
 // configtest.Clock can.
 type stopper interface {
 	Stop(ch <-chan time.Time) bool
+}
+
+// release stops a timer the store no longer waits for, on a Clock that can
+// (a fake clock then no longer counts it as a waiter).
+func (s *Store[T]) release(ch <-chan time.Time) {
+	if c, ok := s.clock.(stopper); ok {
+		c.Stop(ch)
+	}
 }
 
 // scheduled returns the read that serves a scheduled check: the one in
@@ -293,6 +302,7 @@ func (s *Store[T]) startAfter(a *armed) {
 	defer s.wg.Done()
 	select {
 	case <-s.ctx.Done():
+		s.release(a.timer)
 		return
 	case <-a.cancel:
 		return

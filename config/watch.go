@@ -89,10 +89,12 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		s.mu.Unlock()
 		s.log.Warn("config: watch failed; polling until it is back", "layer", s.meta[i].label,
 			"error", err.Error(), "retry_in", wait)
+		timer := s.clock.After(wait)
 		select {
 		case <-s.ctx.Done():
+			s.release(timer)
 			return
-		case <-s.clock.After(wait):
+		case <-timer:
 		}
 	}
 }

@@ -681,3 +681,26 @@ func TestWatchLagOnlyForItsLayersChange(t *testing.T) {
 		t.Errorf("lags %v, want db %v and hosts none", lags, want)
 	}
 }
+
+// Close releases every timer the store set on its clock: the loop's, the
+// one for a pending read a watch caused, a failed watch's backoff. A fake
+// clock shared by the next store then counts none of them.
+func TestCloseReleasesTimers(t *testing.T) {
+	calls := 0
+	f := newWatchFixture(t, config.Options{}, func(ctx context.Context, w config.Watch) error {
+		calls++
+		if calls == 1 {
+			w.Notify(config.Event{Source: "db"})
+			return errors.New("queue gone") // the store waits to call it again
+		}
+		<-ctx.Done()
+		return nil
+	})
+	if err := f.clock.BlockUntilWaiters(f.ctx, 3); err != nil { // the loop, the event's read, the backoff
+		t.Fatal(err)
+	}
+	f.store.Close()
+	if n := f.clock.Waiters(); n != 0 {
+		t.Errorf("after Close the clock has %d waiters, want none", n)
+	}
+}
