@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -702,5 +703,71 @@ func TestCloseReleasesTimers(t *testing.T) {
 	f.store.Close()
 	if n := f.clock.Waiters(); n != 0 {
 		t.Errorf("after Close the clock has %d waiters, want none", n)
+	}
+}
+
+// Many goroutines notifying, reporting, refreshing and reading Status while
+// the clock moves and the store closes: no data race, and every Refresh
+// returns (nil or ErrClosed) once Close has.
+func TestWatchHammer(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Second}, nil)
+	w := f.watch(t)
+	go func() { // drain what the layers pass on
+		for {
+			select {
+			case <-f.plain.ch:
+			case <-f.watched.reqs:
+			case <-f.ctx.Done():
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 1000)
+	var refreshes atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch (g + i) % 4 {
+				case 0:
+					w.Notify(config.Event{Source: "db", Version: fmt.Sprint(i)})
+				case 1:
+					w.Report(config.WatchReport{Connected: i%3 != 0})
+				case 2:
+					f.store.Status()
+				case 3:
+					if i%16 == 3 {
+						refreshes.Add(1)
+						go func() { errs <- f.store.Refresh(f.ctx) }()
+					}
+					f.clock.Advance(300 * time.Millisecond)
+				}
+				if i == 200 {
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	close(stop)
+	f.store.Close()
+	for n := refreshes.Load(); n > 0; n-- {
+		select {
+		case err := <-errs:
+			if err != nil && !errors.Is(err, config.ErrClosed) {
+				t.Errorf("Refresh: %v", err)
+			}
+		case <-f.ctx.Done():
+			t.Fatalf("%d calls of Refresh did not return after Close", n)
+		}
 	}
 }
