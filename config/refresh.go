@@ -71,6 +71,7 @@ type WatchStatus struct {
 	// Lag is the time from the change an event announced (Event.At) to the
 	// publication of the snapshot that serves it, for the last such change
 	// of this layer; a read of the layer that found nothing new leaves it.
+	// Never negative: an event dated after the publication shows 0.
 	Lag time.Duration
 }
 

@@ -230,11 +230,12 @@ func (s *Store[T]) retuneLocked() {
 
 // measureLagLocked records, for each layer whose change the published read
 // served, the time from the earliest of its events to now: a layer read
-// beside it that found nothing new keeps its lag. s.mu must be held.
+// beside it that found nothing new keeps its lag; an event dated later than
+// now shows none. s.mu must be held.
 func (s *Store[T]) measureLagLocked(call *refreshCall, now time.Time) {
 	for _, i := range call.served {
 		if at := earliestAt(call.events[i], time.Time{}); !at.IsZero() && s.watches[i] != nil {
-			s.watches[i].lag = now.Sub(at)
+			s.watches[i].lag = max(0, now.Sub(at)) // a source's clock may be ahead
 		}
 	}
 }

@@ -771,3 +771,23 @@ func TestWatchHammer(t *testing.T) {
 		}
 	}
 }
+
+// An event dated after the snapshot that served it (a source's clock ahead
+// of the store's) shows no lag, never a negative one.
+func TestWatchLagOfAnEventFromTheFuture(t *testing.T) {
+	f := newWatchFixture(t, config.Options{}, nil)
+	w := f.watch(t)
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{vals: map[string]any{"port": "6543", "password": rfSecret1}}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	w.Notify(config.Event{Source: "db", At: rfEpoch.Add(time.Hour)})
+	f.clock.Advance(20 * time.Millisecond)
+	f.request(t)
+	if c := rfNext(t, changes); len(c.Keys) == 0 {
+		t.Fatalf("change: %+v", c)
+	}
+	if lag := f.watchStatus(t).Lag; lag != 0 {
+		t.Errorf("Lag = %v, want 0", lag)
+	}
+}
