@@ -69,7 +69,9 @@ type WatchStatus struct {
 	// Events counts the notifications the store received from the watch.
 	Events int
 	// Lag is the time from the change an event announced (Event.At) to the
-	// publication of the snapshot that serves it, for the last such change.
+	// publication of the snapshot that serves it, for the last such change
+	// of this layer; a read of the layer that found nothing new leaves it.
+	// Never negative: an event dated after the publication shows 0.
 	Lag time.Duration
 }
 
@@ -122,6 +124,7 @@ type refreshCall struct {
 	all       bool
 	events    map[int][]Event // what each layer's watch notified, for its RefreshRequest
 	notBefore time.Time
+	served    []int // the layers whose change the read published; set by run
 }
 
 func newCall() *refreshCall { return &refreshCall{done: make(chan struct{}), all: true} }
@@ -169,6 +172,7 @@ func (s *Store[T]) loop() {
 		if wait > 0 {
 			select {
 			case <-s.ctx.Done():
+				s.release(timer)
 				return
 			case <-timer:
 			case <-s.resched:
@@ -194,6 +198,14 @@ func (s *Store[T]) loop() {
 // configtest.Clock can.
 type stopper interface {
 	Stop(ch <-chan time.Time) bool
+}
+
+// release stops a timer the store no longer waits for, on a Clock that can
+// (a fake clock then no longer counts it as a waiter).
+func (s *Store[T]) release(ch <-chan time.Time) {
+	if c, ok := s.clock.(stopper); ok {
+		c.Stop(ch)
+	}
 }
 
 // scheduled returns the read that serves a scheduled check: the one in
@@ -291,6 +303,7 @@ func (s *Store[T]) startAfter(a *armed) {
 	defer s.wg.Done()
 	select {
 	case <-s.ctx.Done():
+		s.release(a.timer)
 		return
 	case <-a.cancel:
 		return
@@ -385,6 +398,7 @@ func (s *Store[T]) run(call *refreshCall) {
 	// (UnmarshalText, custom rules), which must block neither Get nor Status.
 	built := s.buildChanges(prev, read)
 	res := commit(s.schema, prev, s.snap.Load(), read, built, s.clock.Now())
+	call.served = built.accepted
 	s.logResult(res) // before finish, so a Refresh that returns finds its read logged
 	s.finish(call, res)
 }
@@ -407,6 +421,9 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 		s.mu.Lock()
 		r.stuck = r.stuck || s.stuck[i] != nil
 		s.mu.Unlock()
+		if failed(err) {
+			s.repollLayer(i)
+		}
 		ch := u.Changed
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
@@ -461,10 +478,15 @@ func (s *Store[T]) finish(call *refreshCall, res commitResult[T]) {
 		if res.publish != nil {
 			s.snap.Store(res.publish)
 		}
-		if call.all || res.outcome == readTransient {
-			// A read a watch caused leaves the schedule alone unless it
-			// failed and should be retried soon.
+		switch {
+		case call.all:
 			s.sched.finished(now, res.outcome)
+		case res.outcome == readTransient:
+			// A read a watch caused leaves the schedule alone unless it
+			// failed and should be retried soon: it may move the next
+			// read earlier, never later, so that a flood of events whose
+			// reads fail cannot hold back the read of every layer.
+			s.sched.retrySoon(now)
 		}
 		s.rescheduledLocked()
 		if res.publish != nil {

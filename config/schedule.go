@@ -57,6 +57,15 @@ func (sc *schedule) finished(t time.Time, o outcome) {
 	}
 }
 
+// retrySoon moves the next read to the retry after a transient failure of
+// a read a watch caused that ended at t, if that is earlier. It counts no
+// failure: only the reads of every layer back off.
+func (sc *schedule) retrySoon(t time.Time) {
+	if due := t.Add(sc.retry(sc.failures + 1)); due.Before(sc.next) {
+		sc.next = due
+	}
+}
+
 // retry returns the wait before retry n (1-based) after transient failures:
 // RetryBackoff doubled each time (1s, 2s, 4s, ...), ±10 %, until it reaches the
 // TTL; from then on the TTL ±10 %, the healthy rate. A long outage thus costs

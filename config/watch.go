@@ -42,13 +42,14 @@ type watchState struct {
 // Every layer's watchState is in place before the first Watch runs: a
 // watch that reports at once reads the states of the others.
 func (s *Store[T]) startWatches() {
+	// Under s.mu: the loop already runs, and may have started a read.
+	s.mu.Lock()
 	watches := make([]*watchState, len(s.layers))
 	for i, l := range s.layers {
 		if _, ok := l.(Watcher); ok {
 			watches[i] = &watchState{active: true, lastFull: s.sched.lastRead} // Load read it
 		}
 	}
-	s.mu.Lock()
 	s.watches = watches
 	s.mu.Unlock()
 	for i, l := range s.layers {
@@ -88,10 +89,12 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		s.mu.Unlock()
 		s.log.Warn("config: watch failed; polling until it is back", "layer", s.meta[i].label,
 			"error", err.Error(), "retry_in", wait)
+		timer := s.clock.After(wait)
 		select {
 		case <-s.ctx.Done():
+			s.release(timer)
 			return
-		case <-s.clock.After(wait):
+		case <-timer:
 		}
 	}
 }
@@ -225,12 +228,14 @@ func (s *Store[T]) retuneLocked() {
 	}
 }
 
-// measureLagLocked records, for each layer whose events the published read
-// served, the time from the earliest event to now. s.mu must be held.
+// measureLagLocked records, for each layer whose change the published read
+// served, the time from the earliest of its events to now: a layer read
+// beside it that found nothing new keeps its lag; an event dated later than
+// now shows none. s.mu must be held.
 func (s *Store[T]) measureLagLocked(call *refreshCall, now time.Time) {
-	for i, evs := range call.events {
-		if at := earliestAt(evs, time.Time{}); !at.IsZero() && s.watches[i] != nil {
-			s.watches[i].lag = now.Sub(at)
+	for _, i := range call.served {
+		if at := earliestAt(call.events[i], time.Time{}); !at.IsZero() && s.watches[i] != nil {
+			s.watches[i].lag = max(0, now.Sub(at)) // a source's clock may be ahead
 		}
 	}
 }
@@ -292,4 +297,25 @@ func (s *Store[T]) pollsLayer(i int, force bool) bool {
 	}
 	ws.lastFull = now
 	return true
+}
+
+// repollLayer makes the next read of every layer read layer i, whose read
+// failed: neither the events of a failed read a watch caused nor the
+// safety-net poll that failed wait for WatchInterval.
+func (s *Store[T]) repollLayer(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < len(s.watches) && s.watches[i] != nil {
+		s.watches[i].lastFull = time.Time{}
+	}
+}
+
+// failed reports whether err holds a failure to read, not only warnings.
+func failed(err error) bool {
+	for _, e := range flattenErrors(nil, err) {
+		if !isLayerWarning(e) {
+			return true
+		}
+	}
+	return false
 }

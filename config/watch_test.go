@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,4 +543,251 @@ func TestReconnectionReadsOnDemand(t *testing.T) {
 		t.Errorf("connected again: %+v, want a complete read on demand", r)
 	}
 	<-f.plain.ch
+}
+
+// watchTransient is a transient failure of the watched layer.
+var watchTransient = &config.SourceError{Layer: "watched", Source: "db", Code: config.ErrTransient, Err: errors.New("503")}
+
+// A read a watch caused that fails is retried by the store's retry, which
+// reads the watched layer even though its watch is connected and its
+// safety-net poll is not due: the event's change is not left for
+// WatchInterval.
+func TestFailedWatchReadIsRetried(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Second, RetryBackoff: time.Second}, nil)
+	w := f.watch(t)
+	w.Report(config.WatchReport{Connected: true})
+	f.clock.Advance(time.Second)
+	f.request(t) // the read after the first connection
+	<-f.plain.ch
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{err: watchTransient}, {vals: map[string]any{"port": "6543", "password": rfSecret1}}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	w.Notify(config.Event{Source: "db", Version: "v2"})
+	f.clock.Advance(20 * time.Millisecond)
+	if r := f.request(t); len(r.Events) != 1 {
+		t.Fatalf("the read the event caused: %+v", r)
+	}
+	if c := rfNext(t, changes); !config.IsTransient(c.Err) {
+		t.Fatalf("the failed read: %+v", c)
+	}
+	if wait := f.loopWaits(t, 1); wait > 1100*time.Millisecond {
+		t.Fatalf("the retry waits %v, want RetryBackoff ±10 %%", wait)
+	}
+	f.clock.Advance(1100 * time.Millisecond)
+	<-f.plain.ch
+	if r := f.request(t); r.Events != nil {
+		t.Errorf("the retry: %+v, want a read of every source", r)
+	}
+}
+
+// A flood of events whose reads fail transiently does not hold back the
+// scheduled read of the other layers: each failure may move the next
+// complete read earlier, never later.
+func TestFailingWatchReadsDoNotStarveCompleteReads(t *testing.T) {
+	f := newWatchFixture(t, config.Options{RefreshInterval: 5 * time.Minute, RetryBackoff: 5 * time.Minute}, nil)
+	w := f.watch(t)
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{err: watchTransient}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	for i := range 400 { // an event a second for 6 minutes and more
+		select {
+		case <-f.plain.ch:
+			return // the complete read came
+		default:
+		}
+		w.Notify(config.Event{Source: "db", Version: fmt.Sprintf("v%d", i)})
+		f.clock.Advance(time.Second)
+		f.request(t)
+		rfNext(t, changes) // the read ended: the next one's timer is set at the next Notify
+	}
+	select {
+	case <-f.plain.ch:
+	case <-f.ctx.Done():
+		t.Fatal("a flood of failing reads a watch caused held back the complete read for 400 s (RefreshInterval 5 min)")
+	}
+}
+
+// A store whose loop reads at once (a tiny RefreshInterval, the real clock)
+// while its watches start is free of data races (the race detector checks).
+func TestWatchesStartBesideABusyLoop(t *testing.T) {
+	for range 20 {
+		watched := watchLayer{refreshingLayer: refreshingLayer{&fakeLayer{name: "watched",
+			sensitive: true, vals: map[string]any{"port": "5432", "password": rfSecret1}}}}
+		watched.watch = func(ctx context.Context, w config.Watch) error {
+			w.Report(config.WatchReport{Connected: true})
+			w.Notify(config.Event{Source: "db"})
+			<-ctx.Done()
+			return nil
+		}
+		s, err := config.Load[rfConfig](context.Background(), &config.Options{RefreshInterval: time.Nanosecond,
+			Logger: slog.New(slog.DiscardHandler)}, busyLayer{watched})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		s.Status()
+		s.Close()
+	}
+}
+
+// busyLayer is a watchLayer that passes on no request.
+type busyLayer struct{ watchLayer }
+
+func (l busyLayer) Refresh(ctx context.Context, req config.RefreshRequest) (config.Update, error) {
+	return l.refreshingLayer.Refresh(ctx, req)
+}
+
+// The lag Status shows for a watch is measured from its events only when
+// the snapshot published serves a change of its layer: an event of a layer
+// whose read found nothing new, read together with another layer's change,
+// leaves its lag alone.
+func TestWatchLagOnlyForItsLayersChange(t *testing.T) {
+	ctx, clock := rfCtx(t), configtest.NewClock(rfEpoch)
+	ws := make(chan config.Watch, 2)
+	watch := func(ctx context.Context, w config.Watch) error {
+		ws <- w
+		<-ctx.Done()
+		return nil
+	}
+	hostLayer := &fakeLayer{name: "hosts", vals: map[string]any{"host": "db1"}}
+	dbLayer := &fakeLayer{name: "db", sensitive: true, vals: map[string]any{"port": "5432", "password": rfSecret1},
+		refreshes: []refreshStep{{vals: map[string]any{"port": "6543", "password": rfSecret1}}}}
+	hosts := busyLayer{watchLayer{refreshingLayer: refreshingLayer{hostLayer}, watch: watch}}
+	db := busyLayer{watchLayer{refreshingLayer: refreshingLayer{dbLayer}, watch: watch}}
+	s, err := config.Load[rfConfig](context.Background(), &config.Options{Clock: clock,
+		Logger: slog.New(slog.DiscardHandler)}, hosts, db)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	changes, _ := rfSubscribe(t, s)
+	for range 2 {
+		select {
+		case w := <-ws:
+			w.Notify(config.Event{Source: "x", At: rfEpoch.Add(-time.Minute)})
+		case <-ctx.Done():
+			t.Fatal("the store did not call Watch")
+		}
+	}
+	clock.Advance(20 * time.Millisecond)
+	if c := rfNext(t, changes); len(c.Keys) != 1 || c.Keys[0] != "port" {
+		t.Fatalf("change: %+v, want port", c)
+	}
+	lags := map[string]time.Duration{}
+	for _, ls := range s.Status().Layers {
+		lags[ls.Name] = ls.Watch.Lag
+	}
+	if want := time.Minute + 20*time.Millisecond; lags["db"] != want || lags["hosts"] != 0 {
+		t.Errorf("lags %v, want db %v and hosts none", lags, want)
+	}
+}
+
+// Close releases every timer the store set on its clock: the loop's, the
+// one for a pending read a watch caused, a failed watch's backoff. A fake
+// clock shared by the next store then counts none of them.
+func TestCloseReleasesTimers(t *testing.T) {
+	calls := 0
+	f := newWatchFixture(t, config.Options{}, func(ctx context.Context, w config.Watch) error {
+		calls++
+		if calls == 1 {
+			w.Notify(config.Event{Source: "db"})
+			return errors.New("queue gone") // the store waits to call it again
+		}
+		<-ctx.Done()
+		return nil
+	})
+	if err := f.clock.BlockUntilWaiters(f.ctx, 3); err != nil { // the loop, the event's read, the backoff
+		t.Fatal(err)
+	}
+	f.store.Close()
+	if n := f.clock.Waiters(); n != 0 {
+		t.Errorf("after Close the clock has %d waiters, want none", n)
+	}
+}
+
+// Many goroutines notifying, reporting, refreshing and reading Status while
+// the clock moves and the store closes: no data race, and every Refresh
+// returns (nil or ErrClosed) once Close has.
+func TestWatchHammer(t *testing.T) {
+	f := newWatchFixture(t, config.Options{MinRefreshInterval: time.Second}, nil)
+	w := f.watch(t)
+	go func() { // drain what the layers pass on
+		for {
+			select {
+			case <-f.plain.ch:
+			case <-f.watched.reqs:
+			case <-f.ctx.Done():
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 1000)
+	var refreshes atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				switch (g + i) % 4 {
+				case 0:
+					w.Notify(config.Event{Source: "db", Version: fmt.Sprint(i)})
+				case 1:
+					w.Report(config.WatchReport{Connected: i%3 != 0})
+				case 2:
+					f.store.Status()
+				case 3:
+					if i%16 == 3 {
+						refreshes.Add(1)
+						go func() { errs <- f.store.Refresh(f.ctx) }()
+					}
+					f.clock.Advance(300 * time.Millisecond)
+				}
+				if i == 200 {
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	close(stop)
+	f.store.Close()
+	for n := refreshes.Load(); n > 0; n-- {
+		select {
+		case err := <-errs:
+			if err != nil && !errors.Is(err, config.ErrClosed) {
+				t.Errorf("Refresh: %v", err)
+			}
+		case <-f.ctx.Done():
+			t.Fatalf("%d calls of Refresh did not return after Close", n)
+		}
+	}
+}
+
+// An event dated after the snapshot that served it (a source's clock ahead
+// of the store's) shows no lag, never a negative one.
+func TestWatchLagOfAnEventFromTheFuture(t *testing.T) {
+	f := newWatchFixture(t, config.Options{}, nil)
+	w := f.watch(t)
+	f.watched.mu.Lock()
+	f.watched.refreshes = []refreshStep{{vals: map[string]any{"port": "6543", "password": rfSecret1}}}
+	f.watched.mu.Unlock()
+	changes, _ := rfSubscribe(t, f.store)
+	w.Notify(config.Event{Source: "db", At: rfEpoch.Add(time.Hour)})
+	f.clock.Advance(20 * time.Millisecond)
+	f.request(t)
+	if c := rfNext(t, changes); len(c.Keys) == 0 {
+		t.Fatalf("change: %+v", c)
+	}
+	if lag := f.watchStatus(t).Lag; lag != 0 {
+		t.Errorf("Lag = %v, want 0", lag)
+	}
 }
