@@ -110,7 +110,7 @@ func runPush(t *testing.T, e *emulator, z size, gated result) result {
 	for i := range z.secrets {
 		specs[i] = secretsmanager.String(e.names[i], fmt.Sprintf("s%02d", i), nil)
 	}
-	layer := secretsmanager.NewWithClient(rec, &secretsmanager.Options{ListGate: secretsmanager.ListGateAuto, Push: feed}, specs...)
+	layer := secretsmanager.NewWithClient(rec, &secretsmanager.Options{ListGate: secretsmanager.ListGateAuto, Push: feed, Timeout: time.Minute}, specs...)
 	opts := config.Options{RefreshInterval: 5 * time.Minute, WatchInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
