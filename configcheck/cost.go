@@ -339,19 +339,22 @@ throttled. No layer is read.`,
 			for _, s := range compareSetups(serviceTTL(fleet{ttl: ttl}, opts), pushable) {
 				e.Setups = append(e.Setups, estimateSetup(f, modelers, s))
 			}
-			if format.value == "json" {
-				enc := json.NewEncoder(r.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(e)
-			} else {
-				err = writeCostText(r.stdout, e)
-			}
-			if err != nil {
+			if err := writeCost(r.stdout, format.value, e); err != nil {
 				return r.fail(err)
 			}
 			return ExitOK
 		},
 	}
+}
+
+// writeCost prints the estimate as JSON or as text.
+func writeCost(w io.Writer, format string, e costEstimate) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	}
+	return writeCostText(w, e)
 }
 
 // check reports every flag of cost out of range; a zero TTL stands for the

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -203,4 +204,17 @@ func (c *Counters) Snapshot(ops ...string) map[string]config.CallCount {
 		m[op] = config.CallCount{OK: n[0], Error: n[1]}
 	}
 	return m
+}
+
+// IsNil reports whether client is nil or holds a nil pointer, map, func,
+// channel, slice or interface: a client that would panic at its first call.
+func IsNil(client any) bool {
+	if client == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(client); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }

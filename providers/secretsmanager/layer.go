@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -131,7 +130,7 @@ func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
 		o = *opts
 	}
 	o = o.normalize()
-	if isNil(client) {
+	if awscall.IsNil(client) {
 		// Reported at the first read, as a Reader is built where no error
 		// can be returned.
 		client = nil
@@ -315,19 +314,6 @@ var errNoClient = errors.New("no API client")
 // noClientError is the error of a read by a Reader made without a client.
 func noClientError() error {
 	return fmt.Errorf("%w: secretsmanager: no API client (NewWithClient was given a nil client)", config.ErrLayer)
-}
-
-// isNil reports whether client is nil or holds a nil pointer, map, func or
-// channel: a client that would panic at its first call.
-func isNil(client API) bool {
-	if client == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(client); v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // clientPanic is the error of an API call whose client panicked. The panic's

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -175,7 +174,7 @@ func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
 		o = *opts
 	}
 	o = o.normalize()
-	if isNil(client) {
+	if awscall.IsNil(client) {
 		client = nil // reported at the first read
 	}
 	l := &Reader{client: client, sources: append([]Spec(nil), specs...), opts: o, log: o.Logger, where: "the client's region"}
@@ -271,19 +270,6 @@ var errNoClient = errors.New("no API client")
 
 func noClientError() error {
 	return fmt.Errorf("%w: ssm: no API client (NewWithClient was given a nil client)", config.ErrLayer)
-}
-
-// isNil reports whether client is nil or holds a nil pointer, map, func or
-// channel: a client that would panic at its first call.
-func isNil(client API) bool {
-	if client == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(client); v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // clientPanic is the error of an API call whose client panicked. The panic's

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"regexp"
 	"time"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // Defaults of Options.
@@ -159,19 +159,6 @@ type Target struct {
 // prefix); running it again will not help.
 var ErrFeed = errors.New("push: unusable feed")
 
-// isNil reports whether a client is nil or a nil pointer (or other nil
-// value) in an interface: a client that would panic at its first call.
-func isNil(client any) bool {
-	if client == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(client); v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
-}
-
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,60}$`)
 
 func (f *Feed) check(t Target) error {
@@ -192,11 +179,11 @@ func (f *Feed) Err() error {
 	switch {
 	case f == nil:
 		return fmt.Errorf("%w: nil Feed", ErrFeed)
-	case isNil(f.sqs):
+	case awscall.IsNil(f.sqs):
 		return fmt.Errorf("%w: %s: no SQS client", ErrFeed, f)
 	case f.mode == ModeQueue && f.queueURL == "":
 		return fmt.Errorf("%w: Queue feed without a queue URL", ErrFeed)
-	case f.mode == ModeFanOut && isNil(f.sns):
+	case f.mode == ModeFanOut && awscall.IsNil(f.sns):
 		return fmt.Errorf("%w: %s: no SNS client", ErrFeed, f)
 	case f.mode == ModeFanOut && f.topicARN == "":
 		return fmt.Errorf("%w: fan-out feed without a topic ARN", ErrFeed)

@@ -81,29 +81,36 @@ func (p *Proxy) batch(w http.ResponseWriter, r *http.Request, body []byte) {
 			out.SecretValues = append(out.SecretValues, v)
 			continue
 		}
-		var e struct {
-			Type     string `json:"__type"`
-			Message  string `json:"message"`
-			MessageU string `json:"Message"`
-		}
-		_ = json.Unmarshal(resp, &e)
-		code := e.Type
-		if i := strings.LastIndexByte(code, '#'); i >= 0 {
-			code = code[i+1:]
-		}
-		if code == "" {
-			code = fmt.Sprintf("HTTP%d", status)
-		}
-		msg := e.Message
-		if msg == "" {
-			msg = e.MessageU
-		}
+		code, msg := errorOf(status, resp)
 		out.Errors = append(out.Errors, apiError{SecretID: id, ErrorCode: code, Message: msg})
 	}
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", requestID())
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// errorOf returns the error code and message of an AWS JSON error answer,
+// the code "HTTPnnn" when the answer names none.
+func errorOf(status int, resp []byte) (code, msg string) {
+	var e struct {
+		Type     string `json:"__type"`
+		Message  string `json:"message"`
+		MessageU string `json:"Message"`
+	}
+	_ = json.Unmarshal(resp, &e)
+	code = e.Type
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	if code == "" {
+		code = fmt.Sprintf("HTTP%d", status)
+	}
+	msg = e.Message
+	if msg == "" {
+		msg = e.MessageU
+	}
+	return code, msg
 }
 
 // getSecretValue calls the target's GetSecretValue for id with the
