@@ -160,12 +160,13 @@ func (s *Store[T]) loop() {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
-		wait := s.sched.next.Sub(s.clock.Now())
+		now := s.clock.Now()
+		wait := s.sched.next.Sub(now)
 		var timer <-chan time.Time
 		if wait > 0 {
 			// Set under s.mu, so a read that moves the schedule earlier
 			// finds the timer to stop (see finish).
-			timer = s.clock.After(wait)
+			timer = s.timerAt(s.sched.next, now)
 			s.loopAt, s.loopTimer = s.sched.next, timer
 		}
 		s.mu.Unlock()
@@ -285,7 +286,7 @@ func (s *Store[T]) armLocked(now time.Time) {
 			c.Stop(s.arm.timer)
 		}
 	}
-	a := &armed{at: at, timer: s.clock.After(at.Sub(now)), cancel: make(chan struct{})} // set now, not when the goroutine runs
+	a := &armed{at: at, timer: s.timerAt(at, now), cancel: make(chan struct{})} // set now, not when the goroutine runs
 	s.arm = a
 	s.wg.Add(1)
 	go s.startAfter(a)

@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -97,7 +98,8 @@ func TestRefreshAndLoopShareTheSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Second) // the loop's old turn
-	if w := f.loopWait(); !rfWithin(w, time.Hour) || f.layer.Calls() != 1 {
+	// The next read is the TTL ±10 % after the Refresh's, a second ago.
+	if w := f.loopWait() + time.Second; !rfWithin(w, time.Hour) || f.layer.Calls() != 1 {
 		t.Fatalf("after a Refresh the loop waits %v with %d reads, want the TTL and 1", w, f.layer.Calls())
 	}
 	f.clock.Advance(10 * time.Second)
@@ -308,5 +310,46 @@ func TestRotationWarnings(t *testing.T) {
 	}
 	if n := strings.Count(f.logs.String(), "database.pasword"); n != 2 {
 		t.Errorf("the warning was logged %d times over two changes and two refreshes, want once per change:\n%s", n, f.logs)
+	}
+}
+
+// racingClock is a fake clock that a test advances, on another goroutine,
+// just as the store sets a timer: between the store's reading of the time
+// and its call of After or At.
+type racingClock struct {
+	*configtest.Clock
+	by time.Duration
+}
+
+func (c racingClock) After(d time.Duration) <-chan time.Time {
+	c.Advance(c.by)
+	return c.Clock.After(d)
+}
+
+func (c racingClock) At(t time.Time) <-chan time.Time {
+	c.Advance(c.by)
+	return c.Clock.At(t)
+}
+
+// A timer fires when the schedule says, even if the clock moved on while the
+// store was setting it: the store gives a clock that can take one the
+// deadline, not a duration from a time already past.
+func TestTimerIsNotLateWhenTheClockMoves(t *testing.T) {
+	ctx := rfCtx(t)
+	clock := racingClock{configtest.NewClock(rfEpoch), 2 * time.Minute}
+	l := refreshingLayer{&fakeLayer{name: "db", sensitive: true, vals: map[string]any{"password": rfSecret1}}}
+	s, err := config.Load[rfConfig](ctx, &config.Options{Clock: clock, RefreshInterval: 5 * time.Minute,
+		Logger: slog.New(slog.DiscardHandler)}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := clock.BlockUntilWaiters(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The first read is due 5 minutes ±10 % after Load; a timer set as a
+	// duration after the clock moved 2 minutes would fire 2 minutes late.
+	if next, _ := clock.Next(); next.Sub(rfEpoch) > 5*time.Minute+30*time.Second {
+		t.Errorf("the first read's timer fires %v after Load, want at most 5m30s", next.Sub(rfEpoch))
 	}
 }

@@ -89,8 +89,10 @@ type Options struct {
 
 	// Clock supplies time to the refresh schedule; tests inject a fake one
 	// (configtest.Clock). A Clock that also has a method
-	// Stop(<-chan time.Time) bool is told of each channel of After the store
-	// stops waiting on. Default: the system clock.
+	// At(time.Time) <-chan time.Time is given each timer's deadline instead
+	// of a duration, so that a fake clock advanced while the store sets a
+	// timer cannot make it fire late; one with Stop(<-chan time.Time) bool is
+	// told of each timer the store stops waiting on. Default: the system clock.
 	Clock Clock
 }
 
@@ -99,6 +101,21 @@ type Clock interface {
 	Now() time.Time
 	// After returns a channel that receives once d has passed.
 	After(d time.Duration) <-chan time.Time
+}
+
+// atClock is a Clock that fires at a deadline, as configtest.Clock does.
+type atClock interface {
+	At(t time.Time) <-chan time.Time
+}
+
+// timerAt returns a channel that receives once the clock reaches at; now is
+// the time of the clock at was computed from. With a Clock that has At the
+// deadline is exact, since the clock may have moved on since now.
+func (s *Store[T]) timerAt(at, now time.Time) <-chan time.Time {
+	if c, ok := s.clock.(atClock); ok {
+		return c.At(at)
+	}
+	return s.clock.After(at.Sub(now))
 }
 
 type systemClock struct{}

@@ -85,11 +85,11 @@ func (s *Store[T]) watchLoop(i int, w Watcher) {
 		failures++
 		ws.report.Connected, ws.report.Err = false, err
 		s.retuneLocked()
-		wait := s.sched.retry(failures)
+		wait, now := s.sched.retry(failures), s.clock.Now()
 		s.mu.Unlock()
 		s.log.Warn("config: watch failed; polling until it is back", "layer", s.meta[i].label,
 			"error", err.Error(), "retry_in", wait)
-		timer := s.clock.After(wait)
+		timer := s.timerAt(now.Add(wait), now)
 		select {
 		case <-s.ctx.Done():
 			s.release(timer)

@@ -57,14 +57,28 @@ func (c *Clock) Now() time.Time {
 // channel is buffered, so Advance never blocks on a waiter that stopped
 // listening.
 func (c *Clock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d <= 0 {
+	return c.atLocked(c.now.Add(d))
+}
+
+// At returns a channel that receives the clock's time once Advance has moved
+// it to t or past it; a t not after the current time fires at once. A store
+// on this clock sets its timers with At, so a test that advances the clock
+// while the store is setting a timer cannot make the timer fire late.
+func (c *Clock) At(t time.Time) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.atLocked(t)
+}
+
+func (c *Clock) atLocked(t time.Time) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	if !t.After(c.now) {
 		ch <- c.now
 		return ch
 	}
-	c.waiters = append(c.waiters, &waiter{at: c.now.Add(d), ch: ch})
+	c.waiters = append(c.waiters, &waiter{at: t, ch: ch})
 	close(c.added)
 	c.added = make(chan struct{})
 	return ch
