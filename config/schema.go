@@ -686,19 +686,17 @@ func (s *Schema) flatten(out Values, prefix string, doc map[string]any, source f
 }
 
 // SnakeCase converts a Go field name to a key segment: ReadTimeout → read_timeout,
-// APIKey → api_key, UserID → user_id, HTTP2Port → http2_port.
+// APIKey → api_key, UserID → user_id, HTTP2Port → http2_port. An initialism's
+// plural stays one word: AllowedIPs → allowed_ips, UserIDsByRole →
+// user_ids_by_role.
 func SnakeCase(name string) string {
 	rs := []rune(name)
 	var b strings.Builder
 	b.Grow(len(name) + 4)
 	for i, r := range rs {
 		if unicode.IsUpper(r) {
-			if i > 0 {
-				prev := rs[i-1]
-				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-					b.WriteByte('_')
-				}
+			if i > 0 && startsWord(rs, i) {
+				b.WriteByte('_')
 			}
 			b.WriteRune(unicode.ToLower(r))
 			continue
@@ -706,6 +704,22 @@ func SnakeCase(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// startsWord reports whether the upper-case rs[i] begins a word: after a
+// lower-case letter or a digit, or as the last capital of an initialism
+// that a lower-case word follows (HTTPServer), unless that is only the
+// initialism's plural s (IPs, IDsByRole).
+func startsWord(rs []rune, i int) bool {
+	prev := rs[i-1]
+	if unicode.IsLower(prev) || unicode.IsDigit(prev) {
+		return true
+	}
+	if !unicode.IsUpper(prev) || i+1 >= len(rs) || !unicode.IsLower(rs[i+1]) {
+		return false
+	}
+	plural := rs[i+1] == 's' && (i+2 == len(rs) || !unicode.IsLower(rs[i+2]))
+	return !plural
 }
 
 // EnvName converts a key to its environment name without prefix:

@@ -12,15 +12,23 @@ import (
 func TestSnakeCase(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"Addr":        "addr",
-		"ReadTimeout": "read_timeout",
-		"APIKey":      "api_key",
-		"UserID":      "user_id",
-		"HTTPServer":  "http_server",
-		"HTTP2Port":   "http2_port",
-		"ID":          "id",
-		"S3Bucket":    "s3_bucket",
-		"already_ok":  "already_ok",
+		"Addr":          "addr",
+		"ReadTimeout":   "read_timeout",
+		"APIKey":        "api_key",
+		"UserID":        "user_id",
+		"HTTPServer":    "http_server",
+		"HTTP2Port":     "http2_port",
+		"ID":            "id",
+		"S3Bucket":      "s3_bucket",
+		"already_ok":    "already_ok",
+		"AllowedIPs":    "allowed_ips",
+		"UserIDsByRole": "user_ids_by_role",
+		"ARNs":          "arns",
+		"URLsV2":        "urls_v2",
+		"CPUSet":        "cpu_set",
+		"DNSServer":     "dns_server",
+		"IsAdmin":       "is_admin",
+		"HTTPService":   "http_service",
 	} {
 		if got := config.SnakeCase(in); got != want {
 			t.Errorf("SnakeCase(%q) = %q, want %q", in, got, want)
