@@ -135,7 +135,8 @@
 // returns the changed values together with that error. Versions reports the
 // VersionId in use for each secret.
 //
-// With Options.ListGate set to ListGateAuto, a scheduled refresh (not one
+// With Options.ListGate set to ListGateAuto, as it is by default with
+// Options.Push, a scheduled refresh (not one
 // Store.Refresh asked for, nor one that push events caused) checks the
 // secrets read by id with ListSecrets instead when that takes fewer calls:
 // their names in name filters of up to 10, one listing per 10 secrets, whose
@@ -180,7 +181,8 @@
 // adds one ListSecrets call per 100 secrets.
 //
 // A refresh with no change costs one DescribeSecret per secret read by id
-// (with ListGateAuto, one ListSecrets page per 10 of them instead) and the
+// (with ListGateAuto, the default with Push, one ListSecrets page per 10 of
+// them instead) and the
 // ListSecrets pages of each prefix. Calls reports every API call by
 // operation and outcome (a config.CallCount per operation, the same map as
 // LayerStatus().Calls), so the cost can be checked in tests and metrics.

@@ -20,10 +20,15 @@ import (
 type ListGate uint8
 
 const (
+	// ListGateDefault, the zero value, is ListGateAuto when Options.Push is
+	// set, where the poll is a safety net behind events that bring a
+	// rotation within a second, and ListGateOff otherwise, where the poll is
+	// how a rotation is seen and should not wait for a lagging listing.
+	ListGateDefault ListGate = iota
 	// ListGateOff checks each secret named by id with one DescribeSecret per
-	// refresh. It is the default: DescribeSecret gives the latest state of a
-	// secret, so a refresh sees a rotation the moment it is made.
-	ListGateOff ListGate = iota
+	// refresh. DescribeSecret gives the latest state of a secret, so a
+	// refresh sees a rotation the moment it is made.
+	ListGateOff
 	// ListGateAuto checks the secrets named by id with ListSecrets, on the
 	// store's scheduled reads (and their retries), when that takes fewer
 	// calls than one DescribeSecret per secret: the names go in
@@ -41,9 +46,11 @@ const (
 	ListGateAuto
 )
 
-// String returns "off" or "auto".
+// String returns "default", "off" or "auto".
 func (g ListGate) String() string {
 	switch g {
+	case ListGateDefault:
+		return "default"
 	case ListGateOff:
 		return "off"
 	case ListGateAuto:

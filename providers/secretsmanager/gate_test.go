@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
 // lagAPI is the fake whose ListSecrets can be frozen at an earlier answer, as
@@ -115,6 +117,12 @@ func gateSchema(t *testing.T) *config.Schema {
 // sNN, loaded once.
 func gateFixture(t *testing.T, n int, gate ListGate) (*lagAPI, *Reader) {
 	t.Helper()
+	return gateFixtureOf(t, n, Options{ListGate: gate})
+}
+
+// gateFixtureOf is gateFixture with the reader's options.
+func gateFixtureOf(t *testing.T, n int, opts Options) (*lagAPI, *Reader) {
+	t.Helper()
 	api := &lagAPI{fakeAPI: newFake()}
 	var specs []Spec
 	for i := range n {
@@ -122,7 +130,7 @@ func gateFixture(t *testing.T, n int, gate ListGate) (*lagAPI, *Reader) {
 		api.putString(name, "value-1-"+name)
 		specs = append(specs, String(name, fmt.Sprintf("s%02d", i), nil))
 	}
-	l := NewWithClient(api, &Options{ListGate: gate}, specs...)
+	l := NewWithClient(api, &opts, specs...)
 	if _, err := l.testLoad(t.Context(), gateSchema(t)); err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -182,6 +190,43 @@ func TestListGateOffAndOneSecretUseDescribeSecret(t *testing.T) {
 			}
 			if d := diff(start, l.Calls()); d[OpListSecrets] != 0 || d[OpDescribeSecret] != int64(tc.n) {
 				t.Errorf("calls = %v, want %d DescribeSecret and no ListSecrets", d, tc.n)
+			}
+		})
+	}
+}
+
+// By default the gate is on with push, where the poll is the safety net, and
+// off without, where the poll is how a rotation is seen; IAM follows.
+func TestListGateDefaultFollowsPush(t *testing.T) {
+	t.Parallel()
+	// The feed is never started: only the reader's options are under test.
+	feed := push.Queue(sqs.New(sqs.Options{Region: "eu-west-1"}), "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-q", nil)
+	for _, tc := range []struct {
+		name        string
+		opts        Options
+		list, descr int64
+	}{
+		{"push", Options{Push: feed}, 1, 0},
+		{"no push", Options{}, 0, 25},
+		{"push, gate off", Options{Push: feed, ListGate: ListGateOff}, 0, 25},
+		{"no push, gate on", Options{ListGate: ListGateAuto}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, l := gateFixtureOf(t, 25, tc.opts)
+			start := l.Calls()
+			if _, _, err := l.testRefresh(t.Context(), gateSchema(t)); err != nil {
+				t.Fatal(err)
+			}
+			if d := diff(start, l.Calls()); d[OpListSecrets] != tc.list || d[OpDescribeSecret] != tc.descr {
+				t.Errorf("calls = %v, want %d ListSecrets and %d DescribeSecret", d, tc.list, tc.descr)
+			}
+			asks := false
+			for _, p := range l.Permissions(config.PermissionScope{Account: "123456789012"}) {
+				asks = asks || slices.Contains(p.Actions, "secretsmanager:ListSecrets")
+			}
+			if asks != (tc.list > 0) {
+				t.Errorf("IAM asks for ListSecrets: %v, want %v", asks, tc.list > 0)
 			}
 		})
 	}

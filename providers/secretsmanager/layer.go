@@ -45,10 +45,12 @@ type Options struct {
 	// Logger receives debug lines about API calls: operation, secret name,
 	// duration, outcome. Values are never logged. Defaults to discarding.
 	Logger *slog.Logger
-	// ListGate chooses how a refresh checks the versions of secrets named by
-	// id: ListGateOff (the default), one DescribeSecret per secret; or
+	// ListGate chooses how a scheduled refresh checks the versions of
+	// secrets named by id: ListGateOff, one DescribeSecret per secret; or
 	// ListGateAuto, ListSecrets pages filtered by name when that takes fewer
-	// calls (see ListGateAuto for the lag it brings). Any other value is
+	// calls (see ListGateAuto for the lag it brings). The default is
+	// ListGateAuto with Push (the hourly safety-net poll, 10 times fewer
+	// calls for 50 secrets) and ListGateOff without. Any other value is
 	// ListGateOff.
 	ListGate ListGate
 	// Push makes the reader a watching layer (see Reader.Watch): a feed of
@@ -69,6 +71,12 @@ func (o Options) normalize() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.ListGate == ListGateDefault && o.Push != nil:
+		o.ListGate = ListGateAuto
+	case o.ListGate != ListGateAuto:
+		o.ListGate = ListGateOff
 	}
 	return o
 }
