@@ -128,6 +128,11 @@ type CostModel struct {
 	// comparison applies.
 	PollCalls     float64
 	PollOperation string
+	// Push is the mode of the push wiring the model assumes: the scope's, or
+	// the layer's own when the scope gives none; PushNone without push. With
+	// push, a tool takes the store's refresh interval to be the safety-net
+	// poll (config.Options.WatchInterval).
+	Push string
 	// Notes are assumptions of the model a person should know.
 	Notes []string
 }

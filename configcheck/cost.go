@@ -326,12 +326,16 @@ throttled. No layer is read.`,
 			if err != nil {
 				return r.fail(err)
 			}
-			f.ttl = serviceTTL(f, opts)
 			modelers, pushable := costLayers(layers)
 			scope := config.CostScope{ItemsPerListing: perListing, Replicas: replicas, Check: f.checkMode, Push: config.PushWiring{Mode: f.push}}
 			for _, cm := range modelers {
-				f.models = append(f.models, cm.CostModel(scope))
+				m := cm.CostModel(scope)
+				if f.push == "" && m.Push != config.PushNone {
+					f.push = m.Push // the layer's own feed
+				}
+				f.models = append(f.models, m)
 			}
+			f.ttl = serviceTTL(f, opts)
 			if len(f.models) == 0 {
 				return r.fail(usageError{errors.New("no layer of the service calls a paid API (none is a configcheck.CostModeler)")})
 			}
@@ -513,12 +517,15 @@ func percent(v float64) string {
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // serviceTTL is the refresh interval cost assumes: --ttl, else the
-// service's RefreshInterval, else 5 minutes; with push, --ttl else an hour
-// (the safety net).
+// service's RefreshInterval, else 5 minutes; with push (--push, or a layer's
+// own feed), --ttl else the safety net: the service's WatchInterval, else an
+// hour.
 func serviceTTL(f fleet, opts *config.Options) time.Duration {
 	switch {
 	case f.ttl > 0:
 		return f.ttl
+	case f.push != "" && opts != nil && opts.WatchInterval > 0:
+		return opts.WatchInterval
 	case f.push != "":
 		return defaultSafetyNet
 	case opts != nil && opts.RefreshInterval > 0:

@@ -10,20 +10,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"net/http"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/dotenv"
 	"github.com/strata-go/strata/providers/env"
 	"github.com/strata-go/strata/providers/secretsmanager"
+	"github.com/strata-go/strata/providers/secretsmanager/push"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs of testdata/script/*.txtar")
@@ -74,7 +75,9 @@ type badDefaults struct {
 //	                        are each --env-file FILE, the environment, then
 //	                        each --secret KIND:ID=KEY (a Secrets Manager
 //	                        source, in region --region or AWS_REGION), under
-//	                        --prefix (default APP_); no flags: the environment
+//	                        --prefix (default APP_), with a push feed from
+//	                        queue URL --push-queue and the store's
+//	                        --watch-interval; no flags: the environment
 //	chmod MODE FILE         change the mode of a file in $WORK
 //	stdin FILE              read FILE as the standard input of the next command
 //	cp stdout|stderr FILE   write the last output to FILE in $WORK
@@ -305,6 +308,8 @@ type testService struct {
 	envFiles []string
 	secrets  []string // in the syntax of parseSecretSpec
 	region   string
+	queue    string        // the URL of the Secrets Manager layer's push queue, if any
+	watch    time.Duration // config.Options.WatchInterval
 }
 
 // parseService reads the arguments of a service line.
@@ -315,6 +320,8 @@ func parseService(args []string) (testService, error) {
 	fs.StringVar(&svc.region, "region", "", "")
 	fs.Func("env-file", "", func(v string) error { svc.envFiles = append(svc.envFiles, v); return nil })
 	fs.Func("secret", "", func(v string) error { svc.secrets = append(svc.secrets, v); return nil })
+	fs.StringVar(&svc.queue, "push-queue", "", "")
+	fs.DurationVar(&svc.watch, "watch-interval", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return svc, err
 	}
@@ -347,9 +354,14 @@ func (svc testService) setup(environment string, environ []string) (*config.Opti
 				region = v
 			}
 		}
-		layers = append(layers, secretsmanager.NewWithClient(offlineClient(region), nil, sources...))
+		var opts secretsmanager.Options
+		if svc.queue != "" {
+			opts.Push = push.Queue(sqs.New(sqs.Options{Region: region}), svc.queue, nil) // never started
+		}
+		layers = append(layers, secretsmanager.NewWithClient(offlineClient(region), &opts, sources...))
 	}
-	return &config.Options{EnvPrefix: svc.prefix, Production: configcheck.IsProduction(environment)}, layers, nil
+	return &config.Options{EnvPrefix: svc.prefix, Production: configcheck.IsProduction(environment),
+		WatchInterval: svc.watch}, layers, nil
 }
 
 // offlineClient is a Secrets Manager client whose every call fails at once:

@@ -62,11 +62,19 @@ func (l *Reader) policyRegion() string {
 	return l.region
 }
 
+// listsToGate reports whether the reader's refreshes, with the push wiring w
+// or its own feed, may check versions with ListSecrets: the gate is in effect
+// and a listing can take the place of several DescribeSecret calls.
+func (l *Reader) listsToGate(w config.PushWiring) bool {
+	gate := l.opts.ListGate.with(l.pushWiring(w).Mode != config.PushNone)
+	return gate == ListGateAuto && len(countSources(l.sources, 0).describeIDs) > 1
+}
+
 // Permissions returns the least-privilege IAM statements the layer needs:
 // GetSecretValue and DescribeSecret on each configured secret,
 // BatchGetSecretValue for the start-up batch, ListSecrets when a prefix
-// source exists, and kms:Decrypt through Secrets Manager on the keys of
-// scope.KeyIDs. ARNs name the region of the layer's client ("*" when it has
+// source exists or the listing gate checks several secrets, and kms:Decrypt
+// through Secrets Manager on the keys of scope.KeyIDs. ARNs name the region of the layer's client ("*" when it has
 // none) and scope.Account ("*" when empty).
 func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 	region, account := l.policyRegion(), scope.Account
@@ -120,7 +128,7 @@ func (l *Reader) Permissions(scope config.PermissionScope) []config.Permission {
 			Notes: []string{fmt.Sprintf(`ListSecrets, needed to discover secrets under %s, does not support resource-level permissions, so its Resource is "*"; it lists names and metadata, never values`,
 				strings.Join(list, ", "))},
 		})
-	} else if l.opts.ListGate == ListGateAuto {
+	} else if l.listsToGate(scope.Push) {
 		out = append(out, gatePermission())
 	}
 	if len(scope.KeyIDs) > 0 {
@@ -227,6 +235,7 @@ func (l *Reader) CostModel(scope config.CostScope) config.CostModel {
 		Stored: len(n.ids) + n.prefixSecrets, StoredUnit: "secret", PricePerStoredMonth: pricePerSecretMonth,
 		Followed:  n.followed,
 		PollCalls: float64(n.followed + n.pinned), PollOperation: OpGetSecretValue,
+		Push: l.pushWiring(scope.Push).Mode,
 	}
 	if batchCalls > 0 {
 		m.Notes = append(m.Notes, "BatchGetSecretValue is costed as one call; whether AWS bills it as one call or one per secret is not confirmed (CloudTrail logs one GetSecretValue event per secret)")

@@ -59,6 +59,15 @@ func (g ListGate) String() string {
 	return "ListGate(" + strconv.Itoa(int(g)) + ")"
 }
 
+// with returns the gate in effect for a reader with push (an Options.Push
+// feed, or the wiring a tool assumes) or without.
+func (g ListGate) with(push bool) ListGate {
+	if g == ListGateAuto || (g == ListGateDefault && push) {
+		return ListGateAuto
+	}
+	return ListGateOff
+}
+
 // gateable reports whether a refresh may check versions with a listing: a
 // scheduled read (or a retry) of values the store serves. A read Store.Refresh
 // asked for (its caller has a reason to believe a source changed) and a read
@@ -76,7 +85,7 @@ const maxFilterValues = 10
 // or nil when DescribeSecret is cheaper (or the gate is off). ids are those
 // checkVersions would describe.
 func (l *Reader) gatePlan(ids []string) [][]string {
-	if l.opts.ListGate != ListGateAuto || l.noList.Load() {
+	if l.opts.ListGate.with(l.opts.Push != nil) != ListGateAuto || l.noList.Load() {
 		return nil
 	}
 	groups := (len(ids) + maxFilterValues - 1) / maxFilterValues

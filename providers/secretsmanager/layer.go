@@ -72,12 +72,6 @@ func (o Options) normalize() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	switch {
-	case o.ListGate == ListGateDefault && o.Push != nil:
-		o.ListGate = ListGateAuto
-	case o.ListGate != ListGateAuto:
-		o.ListGate = ListGateOff
-	}
 	return o
 }
 

@@ -197,7 +197,7 @@ func (l *Reader) pushCalls(scope config.CostScope) []config.APICall {
 // secrets named by id (ids of them), and a change costs a DescribeSecret that
 // confirms it.
 func (l *Reader) costGate(scope config.CostScope, describe, list *config.APICall, ids int) bool {
-	gate := l.opts.ListGate == ListGateAuto
+	gate := l.opts.ListGate.with(l.pushWiring(scope.Push).Mode != config.PushNone) == ListGateAuto
 	switch scope.Check {
 	case config.CheckEach:
 		gate = false
