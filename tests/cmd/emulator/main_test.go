@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,32 +110,39 @@ func getValue(t *testing.T, c *secretsmanager.Client, name, stage string) (value
 	return aws.ToString(out.SecretString), aws.ToString(out.VersionId)
 }
 
+// seedRuns counts the runs of TestEmulatorSeedPutRotate.
+var seedRuns atomic.Int64
+
 // TestEmulatorSeedPutRotate seeds a JSON object, then changes the secrets of
 // the running emulator with put and rotate as a user would, and reads them
 // back with the SDK.
 func TestEmulatorSeedPutRotate(t *testing.T) {
+	// The emulator's state lasts as long as the test process: each run
+	// uses names of its own, so that -count=N creates what it expects to.
+	p := "rehearse" + strconv.FormatInt(seedRuns.Add(1), 10)
+	db, key, fresh := p+"/db", p+"/api-key", p+"/new"
 	seed := filepath.Join(t.TempDir(), "secrets.json")
 	if err := os.WriteFile(seed, []byte(`{
-		"rehearse/db": {"user": "app", "password": "initial-password-1", "port": 6432},
-		"rehearse/api-key": "initial-key"
+		"`+db+`": {"user": "app", "password": "initial-password-1", "port": 6432},
+		"`+key+`": "initial-key"
 	}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	url := startServe(t, "-seed", seed)
 	c := client(url)
 
-	v, v1 := getValue(t, c, "rehearse/db", "AWSCURRENT")
+	v, v1 := getValue(t, c, db, "AWSCURRENT")
 	if v != `{"user":"app","password":"initial-password-1","port":6432}` {
 		t.Errorf("seeded object = %s", v)
 	}
 
 	// rotate with no value: a new random password, the other fields kept.
-	out, stderr, code := cli(t, "", "rotate", "-endpoint", url, "rehearse/db")
+	out, stderr, code := cli(t, "", "rotate", "-endpoint", url, db)
 	if code != exitOK {
 		t.Fatalf("rotate: exit %d: %s", code, stderr)
 	}
-	v, v2 := getValue(t, c, "rehearse/db", "AWSCURRENT")
-	prev, prevID := getValue(t, c, "rehearse/db", "AWSPREVIOUS")
+	v, v2 := getValue(t, c, db, "AWSCURRENT")
+	prev, prevID := getValue(t, c, db, "AWSPREVIOUS")
 	if v2 == v1 || prevID != v1 || !strings.Contains(prev, "initial-password-1") {
 		t.Errorf("after rotate: AWSCURRENT %s, AWSPREVIOUS %s (%s); seeded version %s", v2, prevID, prev, v1)
 	}
@@ -142,26 +150,26 @@ func TestEmulatorSeedPutRotate(t *testing.T) {
 		strings.Contains(v, "initial-password-1") {
 		t.Errorf("rotated value = %s, want the same object with a new password", v)
 	}
-	if want := "rehearse/db: AWSCURRENT moved from version " + v1 + " to " + v2 + "; " + v1 + " is AWSPREVIOUS\n"; out != want {
+	if want := db + ": AWSCURRENT moved from version " + v1 + " to " + v2 + "; " + v1 + " is AWSPREVIOUS\n"; out != want {
 		t.Errorf("rotate printed %q, want %q", out, want)
 	}
 
 	// rotate with a value from standard input, and put of a new secret.
-	if _, stderr, code := cli(t, `{"user":"app","password":"chosen-password-2"}`+"\n", "rotate", "-endpoint", url, "rehearse/db", "-"); code != exitOK {
+	if _, stderr, code := cli(t, `{"user":"app","password":"chosen-password-2"}`+"\n", "rotate", "-endpoint", url, db, "-"); code != exitOK {
 		t.Fatalf("rotate -: exit %d: %s", code, stderr)
 	}
-	if v, _ := getValue(t, c, "rehearse/db", "AWSCURRENT"); v != `{"user":"app","password":"chosen-password-2"}` {
+	if v, _ := getValue(t, c, db, "AWSCURRENT"); v != `{"user":"app","password":"chosen-password-2"}` {
 		t.Errorf("after rotate -: %s", v)
 	}
-	out, stderr, code = cli(t, "", "put", "-endpoint", url, "rehearse/new", "fresh-value")
-	if code != exitOK || !strings.HasPrefix(out, "rehearse/new: created, version ") {
+	out, stderr, code = cli(t, "", "put", "-endpoint", url, fresh, "fresh-value")
+	if code != exitOK || !strings.HasPrefix(out, fresh + ": created, version ") {
 		t.Fatalf("put of a new secret: exit %d: %s%s", code, out, stderr)
 	}
-	out, stderr, code = cli(t, "", "put", "-endpoint", url, "rehearse/api-key", "second-key")
-	if code != exitOK || !strings.HasPrefix(out, "rehearse/api-key: version ") {
+	out, stderr, code = cli(t, "", "put", "-endpoint", url, key, "second-key")
+	if code != exitOK || !strings.HasPrefix(out, key + ": version ") {
 		t.Fatalf("put: exit %d: %s%s", code, out, stderr)
 	}
-	if v, _ := getValue(t, c, "rehearse/api-key", "AWSCURRENT"); v != "second-key" {
+	if v, _ := getValue(t, c, key, "AWSCURRENT"); v != "second-key" {
 		t.Errorf("after put: %s", v)
 	}
 	for _, o := range []string{out} {
