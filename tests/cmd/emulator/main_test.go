@@ -162,11 +162,11 @@ func TestEmulatorSeedPutRotate(t *testing.T) {
 		t.Errorf("after rotate -: %s", v)
 	}
 	out, stderr, code = cli(t, "", "put", "-endpoint", url, fresh, "fresh-value")
-	if code != exitOK || !strings.HasPrefix(out, fresh + ": created, version ") {
+	if code != exitOK || !strings.HasPrefix(out, fresh+": created, version ") {
 		t.Fatalf("put of a new secret: exit %d: %s%s", code, out, stderr)
 	}
 	out, stderr, code = cli(t, "", "put", "-endpoint", url, key, "second-key")
-	if code != exitOK || !strings.HasPrefix(out, key + ": version ") {
+	if code != exitOK || !strings.HasPrefix(out, key+": version ") {
 		t.Fatalf("put: exit %d: %s%s", code, out, stderr)
 	}
 	if v, _ := getValue(t, c, key, "AWSCURRENT"); v != "second-key" {
