@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // putRuns numbers the runs of TestEmulatorPutParameter: every emulator in
@@ -49,6 +51,39 @@ func TestEmulatorPutParameter(t *testing.T) {
 	} {
 		if _, stderr, code := cli(t, "", c.args...); code != exitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: exit %d, %q", c.args, code, stderr)
+		}
+	}
+}
+
+// The emulator describes the parameters under a path as Parameter Store does
+// (kumo alone ignores the Path filter and lists every parameter).
+func TestEmulatorDescribesByPath(t *testing.T) {
+	url := startServe(t)
+	root := fmt.Sprintf("/rehearse/path-%d", putRuns.Add(1))
+	for _, name := range []string{root + "/app/port", root + "/app/db/host", root + "/other/port"} {
+		if out, stderr, code := cli(t, "", "put-parameter", "-endpoint", url, name, "v"); code != exitOK {
+			t.Fatalf("put-parameter %s: exit %d, %q %q", name, code, out, stderr)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for option, want := range map[string][]string{
+		"OneLevel":  {root + "/app/port"},
+		"Recursive": {root + "/app/db/host", root + "/app/port"},
+	} {
+		out, err := ssmClient(url).DescribeParameters(ctx, &ssm.DescribeParametersInput{
+			ParameterFilters: []types.ParameterStringFilter{{Key: aws.String("Path"), Option: aws.String(option), Values: []string{root + "/app"}}},
+		})
+		if err != nil {
+			t.Fatalf("DescribeParameters %s: %v", option, err)
+		}
+		var got []string
+		for _, p := range out.Parameters {
+			got = append(got, aws.ToString(p.Name))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("DescribeParameters Path %s %s = %q, want %q", option, root+"/app", got, want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sivchari/kumo"
 
+	"github.com/strata-go/strata/tests/internal/emu"
 	"github.com/strata-go/strata/tests/internal/faultproxy"
 )
 
@@ -76,14 +77,12 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		defer p.Close()
 		url = p.URL()
 	}
-	if o.port != 0 {
-		front, err := listenFront(url, o.port)
-		if err != nil {
-			return err
-		}
-		defer front.Close()
-		url = "http://" + front.Addr
+	front, err := listenFront(url, o.port)
+	if err != nil {
+		return err
 	}
+	defer front.Close()
+	url = "http://" + front.Addr
 	if err := seedSecrets(ctx, url, secrets); err != nil {
 		return err
 	}
@@ -101,7 +100,8 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	return nil
 }
 
-// listenFront serves target on 127.0.0.1:port.
+// listenFront serves target on 127.0.0.1:port (a free port for 0), with the
+// SSM Path filters kumo ignores applied as Parameter Store applies them.
 func listenFront(target string, port int) (*http.Server, error) {
 	u, err := neturl.Parse(target)
 	if err != nil {
@@ -111,9 +111,9 @@ func listenFront(target string, port int) (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-port %d: %w", port, err)
 	}
-	s := &http.Server{Addr: ln.Addr().String(), Handler: &httputil.ReverseProxy{
+	s := &http.Server{Addr: ln.Addr().String(), Handler: emu.WithPathFilters(&httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) },
-	}}
+	})}
 	go func() {
 		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintf(os.Stderr, "emulator: %v\n", err)

@@ -73,9 +73,9 @@ func Start(tb testing.TB) (url string) {
 }
 
 // frontHandler is what stands before kumo: it serialises calls (but SQS's),
-// and applies the SSM Path filters kumo ignores (see withPathFilters).
+// and applies the SSM Path filters kumo ignores (see WithPathFilters).
 func frontHandler(target *neturl.URL, transport http.RoundTripper) http.Handler {
-	rp := withPathFilters(&httputil.ReverseProxy{
+	rp := WithPathFilters(&httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
 		Transport: transport,
 	})

@@ -18,11 +18,11 @@ import (
 // with every test that ran before it, and a fault rule matched on one path's
 // name caught the pages of another path whose token happened to name it.
 //
-// withPathFilters makes the emulator answer as Parameter Store does: each
+// WithPathFilters makes the emulator answer as Parameter Store does: each
 // Path filter becomes the Name BeginsWith filter kumo implements (the path
 // followed by "/"), and for a OneLevel path the parameters below the next
 // level are removed from the answer. Other calls pass unchanged.
-func withPathFilters(next http.Handler) http.Handler {
+func WithPathFilters(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Target") != "AmazonSSM.DescribeParameters" {
 			next.ServeHTTP(w, r)
