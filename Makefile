@@ -1,6 +1,6 @@
 # Strata: typed, layered service configuration with AWS Secrets Manager.
 #
-#   make test   vet, race-enabled tests of every module (the library, otel/, tests/),
+#   make test   gofmt and vet, race-enabled tests of every module (the library, otel/, tests/),
 #               a short fuzz pass
 #   make demo   a service configured from defaults, .env, env and Secrets Manager,
 #               on a local emulator (no AWS account needed)
@@ -23,6 +23,7 @@ BIN      := $(CURDIR)/bin
 test: vet unit fuzz
 
 vet:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these files need formatting:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd otel && $(GO) vet ./...
 	cd tests && $(GO) vet ./...
