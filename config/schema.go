@@ -384,7 +384,7 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 		if n := b.walk(ft, idx, key+dotIf(key), goPath+".", secret); n > 0 {
 			return n
 		}
-		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, declare UnmarshalText on *%s, or skip it with config:\"-\"", goPath, ft, ft.Name())
+		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, %s, or skip it with config:\"-\"", goPath, ft, unmarshalTextAdvice(ft))
 		return 1
 	}
 	return b.leaf(sf, idx, goPath, key, name != "", opts, secret)
