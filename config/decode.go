@@ -114,7 +114,16 @@ func structError(t reflect.Type) error {
 		return derivedSecretError(t)
 	}
 	return fmt.Errorf("unsupported type %s: a struct inside a pointer, list or map cannot be set from configuration; "+
-		"use the struct itself as a field (a section of keys), or declare UnmarshalText on *%s", t, t.Name())
+		"use the struct itself as a field (a section of keys), or %s", t, unmarshalTextAdvice(t))
+}
+
+// unmarshalTextAdvice tells how to give t a text form: UnmarshalText on its
+// pointer, which an unnamed type such as struct{ A int } first needs a name for.
+func unmarshalTextAdvice(t reflect.Type) string {
+	if t.Name() == "" {
+		return "declare a named type for it with UnmarshalText on its pointer"
+	}
+	return "declare UnmarshalText on *" + t.Name()
 }
 
 // derivedSecretError is the error for `type P config.Secret`: such a type has

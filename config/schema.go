@@ -384,7 +384,7 @@ func (b *builder) field(sf reflect.StructField, idx []int, keyPrefix, goPrefix s
 		if n := b.walk(ft, idx, key+dotIf(key), goPath+".", secret); n > 0 {
 			return n
 		}
-		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, declare UnmarshalText on *%s, or skip it with config:\"-\"", goPath, ft, ft.Name())
+		b.fail("field %s: type %s has no exported fields, so no value can set it; give it exported fields, %s, or skip it with config:\"-\"", goPath, ft, unmarshalTextAdvice(ft))
 		return 1
 	}
 	return b.leaf(sf, idx, goPath, key, name != "", opts, secret)
@@ -598,9 +598,15 @@ func (s *Schema) UnknownEnv(name string, src Source) *UnknownNameError {
 }
 
 // UnknownKey returns the error for a key (from a structured source such as a
-// JSON secret) that maps to no field, with the closest known key as a suggestion.
+// JSON secret) that maps to no field, with the closest known key as a suggestion,
+// or the closest section when no key is close (a mount such as "databse").
 func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
-	return &UnknownNameError{Name: key, Source: src, Suggestion: closest(key, s.byKey)}
+	suggestion := closest(key, s.byKey)
+	if suggestion == "" && !s.parents[key] {
+		// A key meant as a section, such as the mount of a JSON secret.
+		suggestion = closest(key, s.parents)
+	}
+	return &UnknownNameError{Name: key, Source: src, Suggestion: suggestion}
 }
 
 // UnknownSecretKey returns the error for a key of a sensitive source (a JSON

@@ -174,6 +174,15 @@ func TestUnknownSuggestions(t *testing.T) {
 	if got := s.UnknownKey("database.pasword", config.Source{}).Suggestion; got != "database.password" {
 		t.Errorf("key suggestion = %q", got)
 	}
+	// A key meant as a section (the mount of a JSON secret) is matched
+	// with the sections when no field is close; a section is not its own
+	// suggestion.
+	if got := s.UnknownKey("databse", config.Source{}).Suggestion; got != "database" {
+		t.Errorf("section suggestion = %q, want database", got)
+	}
+	if got := s.UnknownKey("database", config.Source{}).Suggestion; got != "" {
+		t.Errorf("a section suggests %q", got)
+	}
 }
 
 func TestFlatten(t *testing.T) {

@@ -129,6 +129,11 @@ func TestFieldTypeShapes(t *testing.T) {
 		rejected[[16]byte]("byte array", "use []byte"),
 		rejected[onlyHidden]("struct with only unexported fields", "no exported fields"),
 		rejected[struct{}]("empty struct", "no exported fields"),
+		// An unnamed struct has no name to declare UnmarshalText on.
+		rejected[struct{}]("empty struct, its advice", "declare a named type for it with UnmarshalText on its pointer"),
+		rejected[map[string]struct{ A int }]("map of unnamed structs", "declare a named type for it with UnmarshalText on its pointer"),
+		rejected[onlyHidden]("struct with only unexported fields, its advice", "declare UnmarshalText on *onlyHidden"),
+		rejected[[]Embedded]("list of named structs, its advice", "declare UnmarshalText on *Embedded"),
 		rejected[derivedSecret]("derived Secret", "embed it"),
 		rejected[*derivedSecret]("pointer to derived Secret", "embed it"),
 		rejected[[]derivedSecret]("list of derived Secret", "embed it"),

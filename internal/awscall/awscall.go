@@ -71,12 +71,14 @@ func Attempts(err error) string {
 // TransportReason returns a short description when err is a failure of the
 // transport that may pass by itself (an HTTP 5xx, an answer cut short or
 // that does not parse, a connection that timed out, failed or could not
-// send), or "". It names no part of the request or the answer.
+// send, a host name that does not resolve), or "". It names no part of the
+// request or the answer; only the endpoint's host name.
 func TransportReason(err error) string {
 	var (
 		respErr *smithyhttp.ResponseError
 		sendErr *smithyhttp.RequestSendError
 		deser   *smithy.DeserializationError
+		dnsErr  *net.DNSError
 		netErr  net.Error
 	)
 	switch {
@@ -90,6 +92,10 @@ func TransportReason(err error) string {
 		return "the connection timed out"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
 		return "the connection failed"
+	case errors.As(err, &dnsErr) && dnsErr.Name != "":
+		// The endpoint's host name, never part of a request or an answer:
+		// a wrong region, a typo in AWS_ENDPOINT_URL_*, or no network.
+		return fmt.Sprintf("the endpoint's host name %s could not be resolved (check the region, any AWS_ENDPOINT_URL_* setting and the network)", dnsErr.Name)
 	case errors.As(err, &sendErr):
 		return "the request could not be sent"
 	case errors.As(err, &netErr):

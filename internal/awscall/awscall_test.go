@@ -118,6 +118,8 @@ func TestAttemptsAndTransportReason(t *testing.T) {
 		{&smithy.DeserializationError{Err: errors.New(secret)}, "", "the answer was cut short or could not be parsed"},
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "", "the connection failed"},
 		{&smithyhttp.RequestSendError{Err: errors.New(secret)}, "", "the request could not be sent"},
+		{&smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "ssm.us-east-1.amazonaws.com", IsNotFound: true}}}, "",
+			"the endpoint's host name ssm.us-east-1.amazonaws.com could not be resolved (check the region, any AWS_ENDPOINT_URL_* setting and the network)"},
 		{responseError("ParameterNotFound", 400, nil), "", ""},
 	}
 	for _, c := range cases {

@@ -562,6 +562,20 @@ func TestUnknownKeys(t *testing.T) {
 			t.Errorf("message = %s, want the secret named and its key not shown", err)
 		}
 	})
+	t.Run("json to no section", func(t *testing.T) {
+		// The mount is the program's own key: it is named, with the
+		// section it was meant to be, and not hidden as a secret's keys are.
+		l := NewWithClient(f, nil, JSON("app/db", "databse", nil))
+		_, err := l.testLoad(t.Context(), testSchema(t))
+		var u *config.UnknownNameError
+		if !errors.As(err, &u) || u.Name != "databse" || u.Suggestion != "database" || u.Source.Location != "app/db" {
+			t.Fatalf("err = %v, want one unknown name databse suggesting database", err)
+		}
+		if n := strings.Count(err.Error(), "maps to no field"); n != 0 {
+			t.Errorf("the keys of the secret are reported too (%d): %v", n, err)
+		}
+		noCanary(t, err.Error(), fmt.Sprintf("%+v", err))
+	})
 	t.Run("string to no field", func(t *testing.T) {
 		l := NewWithClient(f, nil, String("app/db", "payments.stripe_ky", nil))
 		_, err := l.testLoad(t.Context(), testSchema(t))

@@ -202,6 +202,12 @@ func (m *mapper) bind(b binding, s *secret) {
 		}
 		m.set(b.key, s.textValue(), m.source(b, s, ""))
 	case kindJSON:
+		if m.field(b.key) == nil && !m.isMount(b.key) {
+			// The spec's key is the program's (a typo such as "databse"):
+			// name it, rather than each key of the secret it would hide.
+			m.unknown(b.key, m.source(b, s, ""))
+			return
+		}
 		m.object(b, s, s.textBytes())
 	case kindBinary:
 		data := s.binaryBytes()
