@@ -285,8 +285,38 @@ func TestSkippedFieldsWithRulesAreSchemaErrors(t *testing.T) {
 	if err := schemaErr[struct {
 		Ignored string `config:"-" validate:"-"`
 		mu      string
+		other   string `desc:"not set by configuration"`
 	}](); err != nil {
 		t.Errorf("skipped fields without rules: %v", err)
+	}
+}
+
+// A field no layer can set, yet tagged with how to set it (a default, an env
+// name, secrecy, a key), is a mistake Go would not report: a schema error
+// naming the field and the tags, never a tag's value.
+func TestSkippedFieldsWithSettingTagsAreSchemaErrors(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY-default-of-skipped"
+	for want, err := range map[string]error{
+		"field addr is not exported, so no layer can set it, yet it is tagged default and env; remove the tags or export it (Addr)": schemaErr[struct {
+			addr string `default:"CANARY-default-of-skipped" env:"ADDR"`
+		}](),
+		"field token is not exported, so no layer can set it, yet it is tagged secret; remove the tag or export it (Token)": schemaErr[struct {
+			token string `secret:"true"`
+		}](),
+		"field _x is not exported, so no layer can set it, yet it is tagged config; remove the tag or export it": schemaErr[struct {
+			_x string `config:"x"`
+		}](),
+		`field Ignored is skipped with config:"-", so no layer can set it, yet it is tagged default; remove the tag or remove config:"-"`: schemaErr[struct {
+			Ignored string `config:"-" default:"CANARY-default-of-skipped"`
+		}](),
+	} {
+		if !errors.Is(err, config.ErrSchema) || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want ErrSchema saying %q", err, want)
+		}
+		if err != nil && strings.Contains(fmt.Sprintf("%+v", err), canary) {
+			t.Errorf("a tag's value is shown: %v", err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -476,12 +477,47 @@ func (b *builder) checkSkipped(sf reflect.StructField, goPath, why string) {
 		b.fail("field %s is %s, so no layer can set it, yet it has the validate rules %q; remove the rules or stop skipping the field", goPath, why, v)
 		return
 	}
+	if tags := settingTags(sf); len(tags) > 0 {
+		// Tag values are not shown: a default of a secret is secret text.
+		fix := "remove the tag"
+		if len(tags) > 1 {
+			fix = "remove the tags"
+		}
+		b.fail("field %s is %s, so no layer can set it, yet it is tagged %s; %s or %s",
+			goPath, why, strings.Join(tags, " and "), fix, unskipAdvice(sf))
+		return
+	}
 	if !sf.IsExported() && !sf.Anonymous {
 		return // the validator does not look inside it
 	}
 	if inner := validatedInside(sf.Type, 0); inner != "" {
 		b.fail("field %s is %s, so no layer can set it, yet its field %s has validate rules; remove the rules or stop skipping the field", goPath, why, goPath+"."+inner)
 	}
+}
+
+// settingTags returns the names of the tags of sf that say how a layer sets
+// it (a default, an environment name, secrecy, a key), in a fixed order.
+func settingTags(sf reflect.StructField) []string {
+	var tags []string
+	for _, name := range []string{"default", "env", "secret", "config"} {
+		v, ok := sf.Tag.Lookup(name)
+		if ok && !(name == "config" && (v == "-" || v == "")) {
+			tags = append(tags, name)
+		}
+	}
+	return tags
+}
+
+// unskipAdvice says how to let layers set the skipped field sf.
+func unskipAdvice(sf reflect.StructField) string {
+	if sf.IsExported() {
+		return `remove config:"-"`
+	}
+	r, n := utf8.DecodeRuneInString(sf.Name)
+	if unicode.IsLower(r) {
+		return "export it (" + string(unicode.ToUpper(r)) + sf.Name[n:] + ")"
+	}
+	return "export it"
 }
 
 // validatedInside returns the Go path of a field inside struct t that has
