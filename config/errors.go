@@ -146,7 +146,9 @@ type UnknownNameError struct {
 	// secret (see Schema.UnknownSecretKeyUnder): Mount is where the document
 	// is mounted ("database"; "" for the root) and Known the names the
 	// schema has directly under it ("host", "replica.*"), which the message
-	// lists so that the wrong key can be found without being shown.
+	// lists so that the wrong key can be found without being shown. When
+	// Mount is Name, the name is a section given a single value, and Known
+	// the names under it.
 	Mount string
 	Known []string
 }
@@ -173,7 +175,12 @@ func (e *UnknownNameError) Error() string {
 		return b.String()
 	}
 	b.WriteString(e.Name)
-	b.WriteString(": unknown")
+	if e.Mount != "" && e.Mount == e.Name {
+		b.WriteString(": a section, not a field: it takes no single value")
+		e.writeKnown(&b)
+	} else {
+		b.WriteString(": unknown")
+	}
 	if e.Suggestion != "" {
 		b.WriteString(", did you mean ")
 		b.WriteString(e.Suggestion)

@@ -635,10 +635,15 @@ func (s *Schema) UnknownEnv(name string, src Source) *UnknownNameError {
 
 // UnknownKey returns the error for a key (from a structured source such as a
 // JSON secret) that maps to no field, with the closest known key as a suggestion,
-// or the closest section when no key is close (a mount such as "databse").
+// or the closest section when no key is close (a mount such as "databse"). A
+// key that is a section, given one value, is reported with the names under it.
 func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
+	if s.parents[key] {
+		// A section given one value: name the fields it holds.
+		return &UnknownNameError{Name: key, Source: src, Mount: key, Known: s.namesUnder(key)}
+	}
 	suggestion := closest(key, s.byKey)
-	if suggestion == "" && !s.parents[key] {
+	if suggestion == "" {
 		// A key meant as a section, such as the mount of a JSON secret.
 		suggestion = closest(key, s.parents)
 	}

@@ -183,6 +183,13 @@ func TestUnknownSuggestions(t *testing.T) {
 	if got := s.UnknownKey("database", config.Source{}).Suggestion; got != "" {
 		t.Errorf("a section suggests %q", got)
 	}
+	// A section given a single value (a string secret, a parameter, a
+	// scalar in a file) says so, with the fields it holds.
+	sect := s.UnknownKey("database", config.Source{Layer: "secretsmanager", Location: "app/db"}).Error()
+	if !strings.HasPrefix(sect, "database: a section, not a field: it takes no single value (the keys under database are ") ||
+		!strings.Contains(sect, "hostname") || !strings.HasSuffix(sect, "(from secretsmanager app/db)") {
+		t.Errorf("section message = %q", sect)
+	}
 }
 
 func TestFlatten(t *testing.T) {

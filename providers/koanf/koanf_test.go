@@ -117,7 +117,7 @@ func TestKoanfUnknownKeys(t *testing.T) {
 	want := []config.UnknownNameError{
 		{Name: "database.extra", Source: src("database.extra")},
 		{Name: "database.hots", Source: src("database.hots"), Suggestion: "database.host"},
-		{Name: "server", Source: src("server")},
+		{Name: "server", Source: src("server"), Mount: "server", Known: []string{"addr", "read_timeout"}}, // a section given one value
 		{Name: "zeta", Source: src("zeta")},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
