@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/strata-go/strata/config"
@@ -64,3 +65,69 @@ func flatten(err error) []error {
 	return out
 }
 
+type unloadedCfg struct {
+	Host string
+	Pw   config.Secret
+}
+
+// TestUnloadedStore uses a zero Store and a nil *Store, which Load never
+// returns: no method panics or blocks, Get gives a zero configuration, and
+// the store says it was not loaded.
+func TestUnloadedStore(t *testing.T) {
+	var zero config.Store[unloadedCfg]
+	var nilStore *config.Store[unloadedCfg]
+	for name, s := range map[string]*config.Store[unloadedCfg]{"zero": &zero, "nil": nilStore} {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if cfg := s.Get(); cfg == nil || *cfg != (unloadedCfg{}) {
+					t.Errorf("Get = %v, want a zero configuration", cfg)
+				}
+				if st := s.Status(); st.Healthy || !errors.Is(st.LastError, config.ErrClosed) {
+					t.Errorf("Status = %+v, want unhealthy and ErrClosed", st)
+				}
+				if err := s.Refresh(context.Background()); !errors.Is(err, config.ErrClosed) {
+					t.Errorf("Refresh = %v, want ErrClosed", err)
+				}
+				s.Subscribe(func(config.Change[unloadedCfg]) {})()
+				if _, ok := s.Explain("host"); ok || s.Keys() != nil || len(s.Masked()) != 0 || s.Warnings() != nil || s.Schema() != nil {
+					t.Error("an unloaded store describes fields")
+				}
+				if err := s.Close(); err != nil {
+					t.Error(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("a method of an unloaded store blocks")
+			}
+		})
+	}
+}
+
+// TestNilContext passes a nil context to Load and Refresh: each returns an
+// ErrOptions error instead of panicking, and the store stays usable.
+func TestNilContext(t *testing.T) {
+	l := refreshingLayer{&fakeLayer{name: "sm", sensitive: true, vals: map[string]any{"host": "h"}}}
+	//lint:ignore SA1012 a nil context is the input under test
+	if _, err := config.Load[unloadedCfg](nil, nil, l); !errors.Is(err, config.ErrOptions) { //nolint:staticcheck
+		t.Fatalf("Load(nil) = %v, want ErrOptions", err)
+	}
+	st, err := config.Load[unloadedCfg](context.Background(), &config.Options{MinRefreshInterval: time.Nanosecond}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	//lint:ignore SA1012 a nil context is the input under test
+	if err := st.Refresh(nil); !errors.Is(err, config.ErrOptions) { //nolint:staticcheck
+		t.Fatalf("Refresh(nil) = %v, want ErrOptions", err)
+	}
+	if err := st.Refresh(context.Background()); err != nil {
+		t.Fatalf("Refresh after Refresh(nil) = %v", err)
+	}
+}

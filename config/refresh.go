@@ -333,6 +333,12 @@ func (s *Store[T]) startAfter(a *armed) {
 // (errors.Is), or ErrClosed. A read that Refresh stopped waiting for still
 // completes.
 func (s *Store[T]) Refresh(ctx context.Context) error {
+	if s.current() == nil {
+		return errNotLoaded
+	}
+	if ctx == nil {
+		return errNilContext
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -616,6 +622,9 @@ func changedKeys(schema *Schema, old, cur []slot) []string {
 
 // Status reports the health of the store's refresh.
 func (s *Store[T]) Status() Status {
+	if s.current() == nil {
+		return Status{LastError: errNotLoaded}
+	}
 	s.mu.Lock()
 	st := s.st.status
 	versions := slices.Clone(s.st.versions)

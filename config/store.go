@@ -187,6 +187,9 @@ type snapshot[T any] struct {
 // When a layer is refreshable (see Refresher), the store refreshes it in the
 // background until Close; see Options.RefreshInterval and Options.Lazy.
 func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T], error) {
+	if ctx == nil {
+		return nil, &AggregateError{Errs: []error{errNilContext}}
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -264,23 +267,59 @@ func (s *Store[T]) logWarnings(ctx context.Context, warnings []error) {
 	}
 }
 
+// errNotLoaded is what a Store that Load did not return (a nil pointer, or a
+// zero Store) answers: it holds no configuration and behaves as closed.
+var errNotLoaded = fmt.Errorf("%w: the store was not returned by Load", ErrClosed)
+
+// errNilContext is the error of Load and Refresh given a nil context.
+var errNilContext = fmt.Errorf("%w: nil context; use context.Background() or context.TODO()", ErrOptions)
+
+// current returns the published snapshot, or nil when s was not returned by
+// Load (a nil pointer or a zero Store).
+func (s *Store[T]) current() *snapshot[T] {
+	if s == nil {
+		return nil
+	}
+	return s.snap.Load()
+}
+
 // Get returns the current configuration. It is one atomic load, never nil, and
 // the value it points to is never modified: treat it as read-only. Call Get
 // each time a value is needed rather than keeping the pointer, to see refreshes.
+//
+// A Store that Load did not return (a nil pointer or a zero Store) holds no
+// configuration: Get returns a new zero T, Status is unhealthy with an error
+// that matches ErrClosed, Refresh returns it, and every other method
+// describes an empty configuration.
 func (s *Store[T]) Get() *T {
+	snap := s.current()
+	if snap == nil {
+		return new(T)
+	}
 	if s.lazy {
 		s.revalidate()
+		snap = s.snap.Load()
 	}
-	return &s.snap.Load().cfg
+	return &snap.cfg
 }
 
-// Schema returns the schema the store was built with.
-func (s *Store[T]) Schema() *Schema { return s.schema }
+// Schema returns the schema the store was built with (nil for a Store that
+// Load did not return).
+func (s *Store[T]) Schema() *Schema {
+	if s.current() == nil {
+		return nil
+	}
+	return s.schema
+}
 
 // Warnings returns the problems of the current snapshot that did not stop it:
 // unknown names and secret-policy findings (unless Options made them errors).
 func (s *Store[T]) Warnings() []error {
-	return append([]error(nil), s.snap.Load().warnings...)
+	snap := s.current()
+	if snap == nil {
+		return nil
+	}
+	return append([]error(nil), snap.warnings...)
 }
 
 // build merges layer values over the defaults, decodes and validates a new
