@@ -131,3 +131,27 @@ func TestNilContext(t *testing.T) {
 		t.Fatalf("Refresh after Refresh(nil) = %v", err)
 	}
 }
+
+// TestNilSchema calls every exported method of a nil *Schema, as a layer
+// called outside a store may: it is a schema without fields.
+func TestNilSchema(t *testing.T) {
+	var s *config.Schema
+	src := config.Source{Layer: "x"}
+	if s.Fields() != nil || s.Field("a") != nil || s.FieldByEnv("A") != nil || s.Defaults() != nil ||
+		s.EnvPrefix() != "" || s.IsSection("a") || s.Warnings() != nil {
+		t.Error("a nil schema has fields")
+	}
+	for _, u := range []*config.UnknownNameError{s.UnknownEnv("A", src), s.UnknownKey("a", src),
+		s.UnknownSecretKey("a", src), s.UnknownSecretKeyUnder("", "a", src)} {
+		if u.Suggestion != "" || len(u.Known) != 0 {
+			t.Errorf("a nil schema suggests %+v", u)
+		}
+	}
+	var unknown []string
+	vals := s.Flatten("", map[string]any{"a": map[string]any{"b": 1}}, func(string) config.Source { return src },
+		func(k string) { unknown = append(unknown, k) })
+	if len(vals) != 0 || len(unknown) != 1 {
+		t.Errorf("Flatten = %v, unknown %v", vals, unknown)
+	}
+	_ = fmt.Sprintf("%v %+v %#v", s, s, s)
+}
