@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +155,57 @@ func TestNilSchema(t *testing.T) {
 		t.Errorf("Flatten = %v, unknown %v", vals, unknown)
 	}
 	_ = fmt.Sprintf("%v %+v %#v", s, s, s)
+}
+
+// emptyOnFailure is a Refresher whose refreshes fail and claim a change to no
+// values at all, as a layer that drops the sources it could not read would.
+type emptyOnFailure struct {
+	mu    sync.Mutex
+	prevs []config.State
+}
+
+func (*emptyOnFailure) Name() string    { return "sm" }
+func (*emptyOnFailure) Sensitive() bool { return true }
+func (*emptyOnFailure) Load(context.Context, *config.Schema) (config.Values, error) {
+	return nil, nil
+}
+
+func (l *emptyOnFailure) Refresh(_ context.Context, req config.RefreshRequest) (config.Update, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if req.Prev == nil {
+		return config.Update{Changed: true, State: "v1", Values: config.Values{"host": {Raw: "db"}, "pw": {Raw: "good"}}}, nil
+	}
+	l.prevs = append(l.prevs, req.Prev)
+	return config.Update{Changed: true, State: "v2"}, &config.SourceError{Layer: "sm", Source: "db", Code: config.ErrTransient}
+}
+
+// TestFailedRefreshWithoutValuesKeepsConfig checks that a refresh that fails
+// and returns no values publishes nothing: the store keeps serving the good
+// configuration and the layer's State.
+func TestFailedRefreshWithoutValuesKeepsConfig(t *testing.T) {
+	l := &emptyOnFailure{}
+	st, err := config.Load[unloadedCfg](context.Background(), &config.Options{MinRefreshInterval: time.Nanosecond}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for range 2 {
+		if err := st.Refresh(context.Background()); !errors.Is(err, config.ErrTransient) {
+			t.Fatalf("Refresh = %v, want the transient failure", err)
+		}
+		if cfg := st.Get(); cfg.Host != "db" || cfg.Pw.Reveal() != "good" {
+			t.Fatalf("a failed refresh replaced the configuration: host %q", cfg.Host)
+		}
+	}
+	if st.Status().Changes != 0 {
+		t.Errorf("Status counts %d changes", st.Status().Changes)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.prevs {
+		if p != "v1" {
+			t.Errorf("Prev = %v, want the State of the values served", p)
+		}
+	}
 }

@@ -432,6 +432,11 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 			s.repollLayer(i)
 		}
 		ch := u.Changed
+		if ch && len(u.Values) == 0 && failed(err) {
+			// A failed read keeps each source it could not read at its
+			// previous value: an empty set with an error read nothing.
+			ch = false
+		}
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
 			ch = false // the change rejected before, read again: still outstanding
