@@ -182,7 +182,8 @@ type snapshot[T any] struct {
 // The error lists every problem at once (see AggregateError): values that do
 // not decode, rules that fail, unknown names (with Options.Strict), secrets set
 // by non-sensitive layers (with Options.Production), and layers that could not
-// be read. It never contains the value of a secret field.
+// be read. It never contains the value of a secret field. A nil ctx is an
+// ErrOptions error, as it is for Store.Refresh.
 //
 // When a layer is refreshable (see Refresher), the store refreshes it in the
 // background until Close; see Options.RefreshInterval and Options.Lazy.
