@@ -134,12 +134,14 @@ func (s *Store[T]) start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.stop = s.ctx.Done()
 	if !s.refreshable() {
+		s.direct = true
 		return
 	}
 	if s.opts.Lazy {
 		s.lazy = true
 		return
 	}
+	s.direct = true
 	s.wg.Add(1)
 	go s.loop()
 	s.startWatches()

@@ -127,7 +127,10 @@ func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 // refreshable, keeps it up to date. All methods are safe for concurrent use.
 type Store[T any] struct {
 	snap atomic.Pointer[snapshot[T]]
-	lazy bool
+	// direct is set by Load for a store that is not lazy: Get then only
+	// loads snap.
+	direct bool
+	lazy   bool
 
 	schema    *Schema
 	layers    []Layer
@@ -278,7 +281,7 @@ var errNilContext = fmt.Errorf("%w: nil context; use context.Background() or con
 // current returns the published snapshot, or nil when s was not returned by
 // Load (a nil pointer or a zero Store).
 func (s *Store[T]) current() *snapshot[T] {
-	if s == nil {
+	if s == nil || s.schema == nil { // Load always sets the schema
 		return nil
 	}
 	return s.snap.Load()
@@ -288,20 +291,29 @@ func (s *Store[T]) current() *snapshot[T] {
 // the value it points to is never modified: treat it as read-only. Call Get
 // each time a value is needed rather than keeping the pointer, to see refreshes.
 //
-// A Store that Load did not return (a nil pointer or a zero Store) holds no
-// configuration: Get returns a new zero T, Status is unhealthy with an error
-// that matches ErrClosed, Refresh returns it, and every other method
-// describes an empty configuration.
+// A Store that Load did not return holds no configuration: on a zero Store
+// Get returns a zero T (on a nil *Store it panics, as a method that reads its
+// receiver does: the check would keep Get from being inlined), Status is
+// unhealthy with an error that matches ErrClosed, Refresh returns it, and
+// every other method describes an empty configuration.
 func (s *Store[T]) Get() *T {
-	snap := s.current()
-	if snap == nil {
-		return new(T)
+	if !s.direct {
+		s.prepareGet()
 	}
+	return &s.snap.Load().cfg // small enough to be inlined at the caller
+}
+
+// prepareGet runs before Get's load on a store that Load did not make
+// direct: in lazy mode it starts a read when one is due; on a Store that
+// Load did not return it publishes a zero configuration for Get to return.
+func (s *Store[T]) prepareGet() {
 	if s.lazy {
 		s.revalidate()
-		snap = s.snap.Load()
+		return
 	}
-	return &snap.cfg
+	if s.current() == nil {
+		s.snap.CompareAndSwap(nil, new(snapshot[T]))
+	}
 }
 
 // Schema returns the schema the store was built with (nil for a Store that
