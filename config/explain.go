@@ -31,6 +31,9 @@ type KeyInfo struct {
 
 // Explain describes the field with the given key in the current snapshot.
 func (s *Store[T]) Explain(key string) (KeyInfo, bool) {
+	if s.current() == nil {
+		return KeyInfo{}, false
+	}
 	f := s.schema.byKey[key]
 	if f == nil {
 		return KeyInfo{}, false
@@ -40,7 +43,11 @@ func (s *Store[T]) Explain(key string) (KeyInfo, bool) {
 
 // Keys describes every field of the current snapshot, in schema order.
 func (s *Store[T]) Keys() []KeyInfo {
-	values := s.snap.Load().values
+	snap := s.current()
+	if snap == nil {
+		return nil
+	}
+	values := snap.values
 	out := make([]KeyInfo, len(s.schema.fields))
 	for i, f := range s.schema.fields {
 		out[i] = keyInfo(f, values[i], s.opts.FingerprintKey)

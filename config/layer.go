@@ -53,7 +53,9 @@ type Layer interface {
 //     at its value and version in req.Prev, and report it in the error: so a
 //     refresh where some sources changed and others failed returns the
 //     changed set, with the failed ones at their previous values, and an
-//     error naming the failures; and a malformed answer is never a value;
+//     error naming the failures; and a malformed answer is never a value
+//     (an Update with Changed and no Values that comes with a failure is
+//     taken as no change);
 //   - use the sentinels of this package (ErrTransient, ErrThrottled,
 //     ErrNotFound, ...) in every error, so the store can tell transient
 //     failures from permanent ones and decide when to try again;

@@ -134,12 +134,14 @@ func (s *Store[T]) start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.stop = s.ctx.Done()
 	if !s.refreshable() {
+		s.direct = true
 		return
 	}
 	if s.opts.Lazy {
 		s.lazy = true
 		return
 	}
+	s.direct = true
 	s.wg.Add(1)
 	go s.loop()
 	s.startWatches()
@@ -333,6 +335,12 @@ func (s *Store[T]) startAfter(a *armed) {
 // (errors.Is), or ErrClosed. A read that Refresh stopped waiting for still
 // completes.
 func (s *Store[T]) Refresh(ctx context.Context) error {
+	if s.current() == nil {
+		return errNotLoaded
+	}
+	if ctx == nil {
+		return errNilContext
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -426,6 +434,11 @@ func (s *Store[T]) collect(ctx context.Context, prev refreshState, call *refresh
 			s.repollLayer(i)
 		}
 		ch := u.Changed
+		if ch && len(u.Values) == 0 && failed(err) {
+			// A failed read keeps each source it could not read at its
+			// previous value: an empty set with an error read nothing.
+			ch = false
+		}
 		switch rv, was := prev.rejectedVals[i]; {
 		case was && ch && reflect.DeepEqual(u.Values, rv):
 			ch = false // the change rejected before, read again: still outstanding
@@ -616,6 +629,9 @@ func changedKeys(schema *Schema, old, cur []slot) []string {
 
 // Status reports the health of the store's refresh.
 func (s *Store[T]) Status() Status {
+	if s.current() == nil {
+		return Status{LastError: errNotLoaded}
+	}
 	s.mu.Lock()
 	st := s.st.status
 	versions := slices.Clone(s.st.versions)

@@ -19,7 +19,8 @@ import (
 // Schema describes the fields of a configuration type: their keys, environment
 // names, defaults, rules and whether they are secret. It is computed once per
 // type and prefix from struct tags and never changes afterwards, so it is safe to
-// share between goroutines and stores.
+// share between goroutines and stores. A nil *Schema is a schema without
+// fields: its methods do not panic, and it knows no key, name or section.
 //
 // Struct tags:
 //
@@ -604,32 +605,65 @@ func isLeaf(t reflect.Type) bool {
 // tags of other configuration libraries that Strata does not read (envDefault,
 // required, envconfig, ...), each a *TagWarning matched by ErrForeignTag. Load
 // adds them to every snapshot's warnings and logs them.
-func (s *Schema) Warnings() []error { return slices.Clone(s.warnings) }
+func (s *Schema) Warnings() []error {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.warnings)
+}
 
 // Fields returns the schema's fields in declaration order. The slice and the
 // fields must not be modified.
-func (s *Schema) Fields() []*Field { return s.fields }
+func (s *Schema) Fields() []*Field {
+	if s == nil {
+		return nil
+	}
+	return s.fields
+}
 
 // Field returns the field with the given key, or nil.
-func (s *Schema) Field(key string) *Field { return s.byKey[key] }
+func (s *Schema) Field(key string) *Field {
+	if s == nil {
+		return nil
+	}
+	return s.byKey[key]
+}
 
 // FieldByEnv returns the field with the given environment name, or nil.
-func (s *Schema) FieldByEnv(name string) *Field { return s.byEnv[name] }
+func (s *Schema) FieldByEnv(name string) *Field {
+	if s == nil {
+		return nil
+	}
+	return s.byEnv[name]
+}
 
 // Defaults returns the values of the default tags, keyed by field key. The map
 // must not be modified.
-func (s *Schema) Defaults() Values { return s.defaults }
+func (s *Schema) Defaults() Values {
+	if s == nil {
+		return nil
+	}
+	return s.defaults
+}
 
 // EnvPrefix returns the environment prefix, such as "APP_".
-func (s *Schema) EnvPrefix() string { return s.prefix }
+func (s *Schema) EnvPrefix() string {
+	if s == nil {
+		return ""
+	}
+	return s.prefix
+}
 
 // IsSection reports whether key names a nested struct ("database") rather than a
 // field.
-func (s *Schema) IsSection(key string) bool { return s.parents[key] }
+func (s *Schema) IsSection(key string) bool { return s != nil && s.parents[key] }
 
 // UnknownEnv returns the error for an environment name that maps to no field,
 // with the closest known name as a suggestion.
 func (s *Schema) UnknownEnv(name string, src Source) *UnknownNameError {
+	if s == nil {
+		return &UnknownNameError{Name: name, Source: src}
+	}
 	return &UnknownNameError{Name: name, Source: src, Suggestion: closest(name, s.byEnv)}
 }
 
@@ -638,6 +672,9 @@ func (s *Schema) UnknownEnv(name string, src Source) *UnknownNameError {
 // or the closest section when no key is close (a mount such as "databse"). A
 // key that is a section, given one value, is reported with the names under it.
 func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
+	if s == nil {
+		return &UnknownNameError{Name: key, Source: src}
+	}
 	if s.parents[key] {
 		// A section given one value: name the fields it holds.
 		return &UnknownNameError{Name: key, Source: src, Mount: key, Known: s.namesUnder(key)}
@@ -656,6 +693,9 @@ func (s *Schema) UnknownKey(key string, src Source) *UnknownNameError {
 // not hold the key either, such as the secret's name) and the closest known
 // key as a suggestion.
 func (s *Schema) UnknownSecretKey(key string, src Source) *UnknownNameError {
+	if s == nil {
+		return &UnknownNameError{Source: src}
+	}
 	return &UnknownNameError{Source: src, Suggestion: closest(key, s.byKey)}
 }
 
@@ -674,6 +714,9 @@ func (s *Schema) UnknownSecretKeyUnder(mount, key string, src Source) *UnknownNa
 // namesUnder returns the names directly under mount, sorted: a field's last
 // segment ("host"), a section's followed by ".*" ("replica.*").
 func (s *Schema) namesUnder(mount string) []string {
+	if s == nil {
+		return nil
+	}
 	prefix := ""
 	if mount != "" {
 		if !s.parents[mount] {
@@ -708,6 +751,9 @@ func (s *Schema) namesUnder(mount string) []string {
 // through unknown with its full key. source gives the Source of each key.
 func (s *Schema) Flatten(mount string, doc map[string]any, source func(key string) Source, unknown func(key string)) Values {
 	out := Values{}
+	if s == nil {
+		s = &Schema{}
+	}
 	s.flatten(out, mount, doc, source, unknown)
 	return out
 }

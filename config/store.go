@@ -127,7 +127,10 @@ func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 // refreshable, keeps it up to date. All methods are safe for concurrent use.
 type Store[T any] struct {
 	snap atomic.Pointer[snapshot[T]]
-	lazy bool
+	// direct is set by Load for a store that is not lazy: Get then only
+	// loads snap.
+	direct bool
+	lazy   bool
 
 	schema    *Schema
 	layers    []Layer
@@ -182,11 +185,15 @@ type snapshot[T any] struct {
 // The error lists every problem at once (see AggregateError): values that do
 // not decode, rules that fail, unknown names (with Options.Strict), secrets set
 // by non-sensitive layers (with Options.Production), and layers that could not
-// be read. It never contains the value of a secret field.
+// be read. It never contains the value of a secret field. A nil ctx is an
+// ErrOptions error, as it is for Store.Refresh.
 //
 // When a layer is refreshable (see Refresher), the store refreshes it in the
 // background until Close; see Options.RefreshInterval and Options.Lazy.
 func Load[T any](ctx context.Context, opts *Options, layers ...Layer) (*Store[T], error) {
+	if ctx == nil {
+		return nil, &AggregateError{Errs: []error{errNilContext}}
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -264,23 +271,68 @@ func (s *Store[T]) logWarnings(ctx context.Context, warnings []error) {
 	}
 }
 
+// errNotLoaded is what a Store that Load did not return (a nil pointer, or a
+// zero Store) answers: it holds no configuration and behaves as closed.
+var errNotLoaded = fmt.Errorf("%w: the store was not returned by Load", ErrClosed)
+
+// errNilContext is the error of Load and Refresh given a nil context.
+var errNilContext = fmt.Errorf("%w: nil context; use context.Background() or context.TODO()", ErrOptions)
+
+// current returns the published snapshot, or nil when s was not returned by
+// Load (a nil pointer or a zero Store).
+func (s *Store[T]) current() *snapshot[T] {
+	if s == nil || s.schema == nil { // Load always sets the schema
+		return nil
+	}
+	return s.snap.Load()
+}
+
 // Get returns the current configuration. It is one atomic load, never nil, and
 // the value it points to is never modified: treat it as read-only. Call Get
 // each time a value is needed rather than keeping the pointer, to see refreshes.
+//
+// A Store that Load did not return holds no configuration: on a zero Store
+// Get returns a zero T (on a nil *Store it panics, as a method that reads its
+// receiver does: the check would keep Get from being inlined), Status is
+// unhealthy with an error that matches ErrClosed, Refresh returns it, and
+// every other method describes an empty configuration.
 func (s *Store[T]) Get() *T {
-	if s.lazy {
-		s.revalidate()
+	if !s.direct {
+		s.prepareGet()
 	}
-	return &s.snap.Load().cfg
+	return &s.snap.Load().cfg // small enough to be inlined at the caller
 }
 
-// Schema returns the schema the store was built with.
-func (s *Store[T]) Schema() *Schema { return s.schema }
+// prepareGet runs before Get's load on a store that Load did not make
+// direct: in lazy mode it starts a read when one is due; on a Store that
+// Load did not return it publishes a zero configuration for Get to return.
+func (s *Store[T]) prepareGet() {
+	if s.lazy {
+		s.revalidate()
+		return
+	}
+	if s.current() == nil {
+		s.snap.CompareAndSwap(nil, new(snapshot[T]))
+	}
+}
+
+// Schema returns the schema the store was built with (nil for a Store that
+// Load did not return).
+func (s *Store[T]) Schema() *Schema {
+	if s.current() == nil {
+		return nil
+	}
+	return s.schema
+}
 
 // Warnings returns the problems of the current snapshot that did not stop it:
 // unknown names and secret-policy findings (unless Options made them errors).
 func (s *Store[T]) Warnings() []error {
-	return append([]error(nil), s.snap.Load().warnings...)
+	snap := s.current()
+	if snap == nil {
+		return nil
+	}
+	return append([]error(nil), snap.warnings...)
 }
 
 // build merges layer values over the defaults, decodes and validates a new

@@ -39,6 +39,9 @@ type subscriber[T any] struct {
 // The returned function unsubscribes; Close unsubscribes everyone. fn may
 // call Close and unsubscribe.
 func (s *Store[T]) Subscribe(fn func(Change[T])) (unsubscribe func()) {
+	if s.current() == nil {
+		return func() {}
+	}
 	sub := &subscriber[T]{fn: fn, wake: make(chan struct{}, 1), cancel: make(chan struct{}), done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
@@ -157,6 +160,9 @@ func (s *Store[T]) call(sub *subscriber[T], ev Change[T]) {
 // Options.RefreshTimeout), and its goroutine runs until the layer returns. It
 // is the only goroutine of a store that Close cannot stop.
 func (s *Store[T]) Close() error {
+	if s.current() == nil {
+		return nil
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

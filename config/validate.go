@@ -110,10 +110,8 @@ func (s *Schema) validateText(v *validator.Validate, f *Field, val any, merged [
 		if !strings.HasPrefix(item, "[") {
 			item = ""
 		}
-		e := &FieldError{Key: f.Key + item, Env: f.Env, Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation, secret: f.Secret}
-		if merged[f.pos].set {
-			e.Source = merged[f.pos].Source
-		}
+		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
+		s.locate(e, f, item, merged)
 		out = append(out, e)
 	}
 	return out
@@ -257,25 +255,31 @@ func (s *Schema) validationErrors(err error, merged []slot) []error {
 		}
 		e := &FieldError{Rule: fe.Tag(), Message: ruleMessage(fe), Err: ErrValidation}
 		if f := s.byGoPath[goPath]; f != nil {
-			if m := merged[f.pos]; f.Secret || m.sensitive || m.Secret {
-				// A map key of a secret, or from a sensitive source (a
-				// JSON secret with shifted keys), may be secret text.
-				var entry bool
-				item, entry = secretItem(f.Type, item)
-				if entry {
-					e.Message = "has an entry that " + e.Message
-				}
-			}
-			e.Key, e.Env, e.secret = f.Key+item, f.Env, f.Secret
-			if merged[f.pos].set {
-				e.Source = merged[f.pos].Source
-			}
+			s.locate(e, f, item, merged)
 		} else {
 			e.Key = s.keyOfGoPath(goPath) + item
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// locate sets the key, environment name and source of e, a failed rule of
+// f at item ("", "[2]", "[key]") inside its value. A map key of a secret, or
+// of a value from a sensitive source (a JSON secret with shifted keys), may
+// be secret text: it is dropped, and the message says an entry failed.
+func (s *Schema) locate(e *FieldError, f *Field, item string, merged []slot) {
+	if m := merged[f.pos]; f.Secret || m.sensitive || m.Secret {
+		var entry bool
+		item, entry = secretItem(f.Type, item)
+		if entry {
+			e.Message = "has an entry that " + e.Message
+		}
+	}
+	e.Key, e.Env, e.secret = f.Key+item, f.Env, f.Secret
+	if merged[f.pos].set {
+		e.Source = merged[f.pos].Source
+	}
 }
 
 // secretItem returns the part of item ("[2]", "[key][0]") that a message

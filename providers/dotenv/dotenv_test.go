@@ -369,3 +369,16 @@ func TestLayer(t *testing.T) {
 		t.Errorf("Name() = %q, Sensitive() = %v; want dotenv, false", l.Name(), l.Sensitive())
 	}
 }
+
+// TestLoadNilSchema calls Load outside a store with a nil schema, which has
+// no fields: nothing panics and no value maps to a field.
+func TestLoadNilSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("HOST=db\nURL=${HOST}/x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vals, _ := dotenv.File(path, nil).Load(context.Background(), nil)
+	if len(vals) != 0 {
+		t.Errorf("values for a schema without fields: %v", vals)
+	}
+}

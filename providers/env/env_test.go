@@ -245,3 +245,13 @@ func FuzzEnvName(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadNilSchema calls Load outside a store with a nil schema, which has
+// no fields: every name is unknown, and nothing panics.
+func TestLoadNilSchema(t *testing.T) {
+	t.Setenv("NILSCHEMA_HOST", "db")
+	vals, _ := env.New(nil).Load(context.Background(), nil)
+	if len(vals) != 0 {
+		t.Errorf("values for a schema without fields: %v", vals)
+	}
+}

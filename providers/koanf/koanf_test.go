@@ -423,3 +423,13 @@ func TestKoanfSensitiveUnknownKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadNilSchema calls Load outside a store with a nil schema, which has
+// no fields: nothing panics and no value maps to a field.
+func TestLoadNilSchema(t *testing.T) {
+	l := koanf.New("file", rawbytes.Provider([]byte(`{"host":"db","db":{"port":5432}}`)), json.Parser(), nil)
+	vals, _ := l.Load(context.Background(), nil)
+	if len(vals) != 0 {
+		t.Errorf("values for a schema without fields: %v", vals)
+	}
+}
