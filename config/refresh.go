@@ -538,7 +538,11 @@ func (s *Store[T]) rescheduledLocked() {
 // logResult logs a failed read, and the warnings of a published change:
 // once with each change, not on every refresh that finds nothing new.
 func (s *Store[T]) logResult(res commitResult[T]) {
-	if res.err != nil {
+	switch {
+	case res.err != nil && res.publish != nil:
+		s.log.Warn("config: refresh failed in part; published what was read, serving the last good values of the rest",
+			"error", res.err.Error())
+	case res.err != nil:
 		s.log.Warn("config: refresh failed; serving the last good configuration", "error", res.err.Error())
 	}
 	for _, ev := range res.events {

@@ -253,3 +253,29 @@ func TestOneRejectedChangeDoesNotSinkAnotherInTheSameRefresh(t *testing.T) {
 		t.Errorf("after a's fix: host %s, healthy %v", s.Get().Host, st.Healthy)
 	}
 }
+
+// The log of a refresh says whether anything was published: a read that
+// brought a change together with a failure of another source published the
+// change, and a read that only failed serves the last good configuration.
+func TestRefreshFailureLogSaysWhatWasPublished(t *testing.T) {
+	t.Parallel()
+	fail := fmt.Errorf("GetSecretValue: %w", config.ErrTransient)
+	f := newRFFixture(t, config.Options{},
+		refreshStep{vals: rfVals("db2", "5432", rfSecret2), err: fail}, refreshStep{err: fail})
+	if err := f.refresh(); !errors.Is(err, fail) {
+		t.Fatalf("Refresh = %v, want the failure", err)
+	}
+	if got := f.store.Get().Host; got != "db2" {
+		t.Fatalf("Host = %q, want the change published", got)
+	}
+	if log := f.logs.String(); !strings.Contains(log, "refresh failed in part; published what was read") ||
+		strings.Contains(log, "serving the last good configuration") {
+		t.Errorf("log of a refresh that published a change:\n%s", log)
+	}
+	if err := f.refresh(); !errors.Is(err, fail) {
+		t.Fatalf("Refresh = %v, want the failure", err)
+	}
+	if log := f.logs.String(); !strings.Contains(log, "refresh failed; serving the last good configuration") {
+		t.Errorf("log of a refresh that only failed:\n%s", log)
+	}
+}
