@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
 	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/providers/secretsmanager/push"
+	"github.com/strata-go/strata/providers/ssm"
 	"github.com/strata-go/strata/tests/internal/emu"
 	"github.com/strata-go/strata/tests/internal/faultproxy"
 )
@@ -108,6 +111,114 @@ func TestHostileAnswersPush(t *testing.T) {
 			}
 			t.Logf("Run = %v", err)
 			noHACanary(t, err, w, w.Err, logs.String())
+		})
+	}
+}
+
+// haFaults are the hostile answers every operation is put through.
+var haFaults = []faultproxy.Fault{faultproxy.QuoteAnswer, faultproxy.QuoteAnswerServer, faultproxy.HTMLAnswer}
+
+// TestHostileAnswersSSM loads Path, Names and Parameter sources whose
+// SecureStrings are the canary through answers that quote them, then
+// refreshes through the same answers: nothing shows the canary, and the
+// last good configuration stays until the faults stop.
+func TestHostileAnswersSSM(t *testing.T) {
+	t.Parallel()
+	for _, f := range haFaults {
+		for _, op := range []string{"GetParametersByPath", "GetParameters", "GetParameter", "DescribeParameters"} {
+			t.Run(f.String()+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				e := newSSMEnv(t)
+				root := e.root(t)
+				e.put(t, root+"/database/host", types.ParameterTypeString, "db.internal")
+				e.put(t, root+"/database/password", types.ParameterTypeSecureString, haCanary)
+				e.put(t, root+"/names/addr", types.ParameterTypeSecureString, haCanary)
+				e.put(t, root+"/one", types.ParameterTypeSecureString, haCanary)
+				layer := e.layer(ssm.Options{Timeout: time.Second},
+					ssm.Path(root+"/database", "database", nil),
+					ssm.Names(root+"/names", "server", []string{"addr"}, nil),
+					ssm.Parameter(root+"/one", "database.port", nil))
+				var logs configtest.LogBuffer
+				clock := configtest.NewClock(time.Unix(0, 0))
+				opts := &config.Options{Clock: clock, RefreshInterval: time.Hour, MinRefreshInterval: time.Second,
+					RetryBackoff: time.Hour, Logger: debugLogger(&logs)}
+				if op != "DescribeParameters" {
+					e.proxy.Add(faultproxy.Rule{Op: op, Fault: f, Times: 1})
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				store, err := config.Load[haSSMConfig](ctx, opts, layer)
+				noHACanary(t, err, logs.String())
+				if store == nil {
+					return
+				}
+				defer store.Close()
+				e.put(t, root+"/database/host", types.ParameterTypeString, "db2.internal")
+				e.proxy.Add(faultproxy.Rule{Op: op, Fault: f})
+				clock.Advance(time.Second)
+				before := e.proxy.Calls(op)
+				err = store.Refresh(ctx)
+				if got := store.Get().Database.Host; e.proxy.Calls(op) > before && got != "db.internal" {
+					t.Errorf("host %q after a hostile refresh (err %v)", got, err)
+				}
+				noHACanary(t, err, logs.String(), store.Status(), store.Masked())
+				e.proxy.ClearRules()
+				clock.Advance(time.Second)
+				if err := store.Refresh(ctx); err != nil || store.Get().Database.Host != "db2.internal" {
+					t.Errorf("after the faults: %v, host %q", err, store.Get().Database.Host)
+				}
+				noHACanary(t, logs.String(), store.Status())
+			})
+		}
+	}
+}
+
+// haSSMConfig holds the SecureStrings of TestHostileAnswersSSM.
+type haSSMConfig struct {
+	Server struct {
+		Addr config.Secret
+	}
+	Database struct {
+		Host     string
+		Port     config.Secret
+		Password config.Secret
+	}
+}
+
+// TestHostileAnswersFieldsQuoteValue reads secrets whose answers carry the
+// value where a VersionId or an error code belongs, at Load and at Refresh.
+func TestHostileAnswersFieldsQuoteValue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		op    string
+		fault faultproxy.Fault
+	}{
+		{"GetSecretValue", faultproxy.VersionQuotesValue},
+		{"GetSecretValue", faultproxy.CodeQuotesValue},
+		{"BatchGetSecretValue", faultproxy.VersionQuotesValue},
+		{"BatchGetSecretValue", faultproxy.ErrorCodeQuotesValue},
+	} {
+		t.Run(tc.op+"/"+tc.fault.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newSMEnv(t, tc.op == "BatchGetSecretValue")
+			key := emu.UniqueName(t, "key")
+			other := emu.UniqueName(t, "other")
+			emu.CreateString(t, e.direct, key, haCanary+" one")
+			emu.CreateString(t, e.direct, other, haCanary+" two")
+			e.proxy.Add(faultproxy.Rule{Op: tc.op, Fault: tc.fault})
+			var logs configtest.LogBuffer
+			l := e.layer(secretsmanager.Options{Timeout: time.Second},
+				secretsmanager.String(key, "payments.stripe_key", nil),
+				secretsmanager.String(other, "payments.other", nil))
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			store, err := config.Load[haConfig](ctx, &config.Options{Logger: debugLogger(&logs)}, l)
+			t.Logf("Load: %v", err)
+			noHACanary(t, err, logs.String())
+			if store != nil {
+				defer store.Close()
+				noHACanary(t, store.Status(), store.Masked())
+			}
 		})
 	}
 }

@@ -19,12 +19,44 @@ const (
 	// HTMLAnswer forwards the call and sends a 200 answer's body inside an
 	// HTML page, with Content-Type text/html.
 	HTMLAnswer
+	// VersionQuotesValue forwards the call and sets the VersionId of a 200
+	// answer (of each entry of a BatchGetSecretValue answer) to its value.
+	VersionQuotesValue
+	// ErrorCodeQuotesValue forwards a BatchGetSecretValue call and moves each
+	// secret of a 200 answer to its Errors, with the value as ErrorCode.
+	ErrorCodeQuotesValue
+	// CodeQuotesValue forwards the call and, in place of a 200 answer,
+	// answers 400 with the answer's SecretString as the error code (in the
+	// body's __type and the X-Amzn-ErrorType header, as the SDK reads them).
+	CodeQuotesValue
 )
 
 func init() {
 	moreNames[QuoteAnswer] = "QuoteAnswer"
 	moreNames[QuoteAnswerServer] = "QuoteAnswerServer"
 	moreNames[HTMLAnswer] = "HTMLAnswer"
+	moreNames[VersionQuotesValue] = "VersionQuotesValue"
+	moreNames[CodeQuotesValue] = "CodeQuotesValue"
+	hostileAnswers[CodeQuotesValue] = func(body []byte) (int, string, []byte) {
+		var doc struct{ SecretString string }
+		_ = json.Unmarshal(body, &doc)
+		out, err := json.Marshal(map[string]string{"__type": doc.SecretString, "message": "denied"})
+		if err != nil {
+			panic(err)
+		}
+		return http.StatusBadRequest, "application/x-amz-json-1.1", out
+	}
+	moreNames[ErrorCodeQuotesValue] = "ErrorCodeQuotesValue"
+	rewriters[VersionQuotesValue] = func(data []byte) []byte {
+		return editValues(data, func(doc, v map[string]any) { v["VersionId"] = v["SecretString"] })
+	}
+	rewriters[ErrorCodeQuotesValue] = func(data []byte) []byte {
+		return editValues(data, func(doc, v map[string]any) {
+			errs, _ := doc["Errors"].([]any)
+			doc["Errors"] = append(errs, map[string]any{"SecretId": v["Name"], "ErrorCode": v["SecretString"], "Message": v["SecretString"]})
+			v["Name"], v["ARN"] = "moved-to-errors", "moved-to-errors"
+		})
+	}
 }
 
 // hostileAnswers are the faults that replace a 200 answer, body, with
@@ -50,6 +82,30 @@ func quoteError(code string, body []byte) []byte {
 	}{code, "1 validation error detected: the answer was " + string(body)})
 	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// editValues applies edit to the answer doc of GetSecretValue, or to each
+// of the SecretValues of a BatchGetSecretValue answer, with doc. An answer
+// that is not a JSON object is kept.
+func editValues(data []byte, edit func(doc, v map[string]any)) []byte {
+	var doc map[string]any
+	if json.Unmarshal(data, &doc) != nil {
+		return data
+	}
+	if vs, ok := doc["SecretValues"].([]any); ok {
+		for _, v := range vs {
+			if m, ok := v.(map[string]any); ok {
+				edit(doc, m)
+			}
+		}
+	} else {
+		edit(doc, doc)
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return data
 	}
 	return out
 }
