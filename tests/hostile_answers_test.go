@@ -222,3 +222,31 @@ func TestHostileAnswersFieldsQuoteValue(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileAnswersMessageID receives messages whose MessageId is their
+// body, one an event of a secret in use, one malformed, one of another
+// source, each quoting the canary: the event still goes through, and no
+// log line shows the canary.
+func TestHostileAnswersMessageID(t *testing.T) {
+	t.Parallel()
+	url, sqsc, _ := newPushEnv(t)
+	p, err := faultproxy.New(url, faultproxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "msgid"))
+	p.Add(faultproxy.Rule{Op: "ReceiveMessage", Fault: faultproxy.MessageIDQuotesBody})
+	var logs configtest.LogBuffer
+	r := runFeed(t, push.Queue(emu.SQSClient(p.URL()), qURL, fastFeed(&logs)), "app/db")
+	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
+	emu.SendMessage(t, sqsc, qURL, `{"malformed":"`+haCanary+`"`)
+	emu.SendMessage(t, sqsc, qURL, `{"source":"aws.other","detail-type":"`+haCanary+`","detail":{}}`)
+	ev := emu.SecretEvent{Name: "app/db", VersionID: "v2"}.Envelope()
+	emu.SendMessage(t, sqsc, qURL, strings.Replace(ev, `{`, `{"x-note":"`+haCanary+`",`, 1))
+	if e := r.next(t); e.Version != "v2" {
+		t.Fatalf("event = %+v", e)
+	}
+	w := r.waitReport(t, "3 messages", func(w config.WatchReport) bool { return w.Handled+w.Ignored+w.Malformed == 3 })
+	noHACanary(t, logs.String(), w)
+}

@@ -29,6 +29,9 @@ const (
 	// answers 400 with the answer's SecretString as the error code (in the
 	// body's __type and the X-Amzn-ErrorType header, as the SDK reads them).
 	CodeQuotesValue
+	// MessageIDQuotesBody forwards a ReceiveMessage call and sets the
+	// MessageId of each message of a 200 answer to its Body.
+	MessageIDQuotesBody
 )
 
 func init() {
@@ -37,6 +40,24 @@ func init() {
 	moreNames[HTMLAnswer] = "HTMLAnswer"
 	moreNames[VersionQuotesValue] = "VersionQuotesValue"
 	moreNames[CodeQuotesValue] = "CodeQuotesValue"
+	moreNames[MessageIDQuotesBody] = "MessageIDQuotesBody"
+	rewriters[MessageIDQuotesBody] = func(data []byte) []byte {
+		var doc map[string]any
+		if json.Unmarshal(data, &doc) != nil {
+			return data
+		}
+		ms, _ := doc["Messages"].([]any)
+		for _, m := range ms {
+			if m, ok := m.(map[string]any); ok {
+				m["MessageId"] = m["Body"]
+			}
+		}
+		out, err := json.Marshal(doc)
+		if err != nil {
+			return data
+		}
+		return out
+	}
 	hostileAnswers[CodeQuotesValue] = func(body []byte) (int, string, []byte) {
 		var doc struct{ SecretString string }
 		_ = json.Unmarshal(body, &doc)
