@@ -2,14 +2,20 @@ package tests
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/strata-go/strata/config"
 	"github.com/strata-go/strata/config/configtest"
+	"github.com/strata-go/strata/configcheck"
 	"github.com/strata-go/strata/providers/secretsmanager"
 	"github.com/strata-go/strata/providers/secretsmanager/push"
 	"github.com/strata-go/strata/providers/ssm"
@@ -249,4 +255,142 @@ func TestHostileAnswersMessageID(t *testing.T) {
 	}
 	w := r.waitReport(t, "3 messages", func(w config.WatchReport) bool { return w.Handled+w.Ignored+w.Malformed == 3 })
 	noHACanary(t, logs.String(), w)
+}
+
+// TestHostileCloseDuringHang closes a store with a fan-out feed while one of
+// its calls hangs: the fan-out's setup, a read an event caused, the
+// listing of a scheduled refresh, a long poll. Close returns within the store's bound, and the package's
+// TestMain checks that no goroutine is left.
+func TestHostileCloseDuringHang(t *testing.T) {
+	t.Parallel()
+	for _, op := range []string{"CreateQueue", "Subscribe", "GetSecretValue", "ListSecrets", "ReceiveMessage"} {
+		t.Run(op, func(t *testing.T) {
+			t.Parallel()
+			e := newPSEnv(t)
+			s := e.createSecrets(t, "password-0001")
+			topic := emu.CreateTopic(t, e.sns, emu.QueueName(t, "topic"))
+			via := emu.AWSConfig(e.proxy.URL())
+			feed := push.FanOut(sqs.NewFromConfig(via), sns.NewFromConfig(via), topic, emu.QueueName(t, "hang")+"-", &push.Options{WaitTime: time.Second})
+			layer := secretsmanager.New(e.cfg, &secretsmanager.Options{Push: feed}, s.sources()...)
+			waitOp := op
+			switch op {
+			case "CreateQueue":
+				e.proxy.Add(faultproxy.Rule{Op: op, Fault: faultproxy.Hang})
+			case "Subscribe":
+				// SNS speaks the query protocol: no X-Amz-Target names it.
+				e.proxy.Add(faultproxy.Rule{Match: "Action=Subscribe", Fault: faultproxy.Hang})
+				waitOp = "SetQueueAttributes"
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), rfWait)
+			defer cancel()
+			store, err := config.Load[rfConfig](ctx, &config.Options{RefreshInterval: 200 * time.Millisecond, WatchInterval: 200 * time.Millisecond, MinRefreshInterval: 10 * time.Millisecond,
+				Logger: slog.New(slog.DiscardHandler)}, layer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch op {
+			case "GetSecretValue", "ListSecrets", "ReceiveMessage":
+				waitWatch(t, store, "connected", func(w *config.WatchStatus) bool { return w.Connected })
+				e.proxy.Add(faultproxy.Rule{Op: op, Fault: faultproxy.Hang})
+				if op == "GetSecretValue" {
+					e.proxy.Add(faultproxy.Rule{Op: "BatchGetSecretValue", Fault: faultproxy.Hang})
+					emu.Rotate(t, e.direct, s.db, rfDB("app", "password-0002"))
+					emu.PublishSecretEvent(t, e.sns, topic, emu.SecretEvent{Name: s.db, VersionID: "v-next"})
+				}
+			}
+			before := e.proxy.Calls(waitOp)
+			deadline := time.Now().Add(rfWait)
+			for e.proxy.Calls(waitOp) == before && time.Now().Before(deadline) {
+				runtime.Gosched()
+			}
+			if e.proxy.Calls(waitOp) == before {
+				t.Fatalf("no %s call within %v", op, rfWait)
+			}
+			start := time.Now()
+			_ = store.Close()
+			if took := time.Since(start); took > 2500*time.Millisecond {
+				t.Errorf("Close took %v during a hung %s", took, op)
+			}
+		})
+	}
+}
+
+// TestHostileAnswersConfigcheck runs the configcheck commands that read the
+// sources through answers that quote the secrets: no output shows them.
+func TestHostileAnswersConfigcheck(t *testing.T) {
+	t.Parallel()
+	for _, f := range append(haFaults, faultproxy.TruncateBody, faultproxy.VersionQuotesValue, faultproxy.CodeQuotesValue) {
+		t.Run(f.String(), func(t *testing.T) {
+			t.Parallel()
+			url := emu.Start(t)
+			db, apiKey := ccSecrets(t, url)
+			p, err := faultproxy.New(url, faultproxy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Close() })
+			p.Add(faultproxy.Rule{Op: "GetSecretValue", Fault: f, Match: db})
+			environ := []string{"APP_DATABASE_HOST=db.internal"}
+			sources := []secretsmanager.Spec{secretsmanager.JSON(db, "database", nil), secretsmanager.String(apiKey, "api.key", nil)}
+			for _, args := range [][]string{{"validate"}, {"validate", "--format", "json"}, {"validate", "--format", "github"},
+				{"explain"}, {"explain", "--format", "json"}, {"lint"}, {"diff", "--environment", "production"}, {"env"}} {
+				out, stderr, code := ccRun(t, p.URL(), sources, environ, args...) // ccRun fails on the canary
+				if code == configcheck.ExitOK && args[0] == "validate" {
+					t.Errorf("%v: exit 0 through %v\n%s%s", args, f, out, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileAnswersRefresh rotates the database password while the calls of
+// a scheduled refresh (the ListSecrets gate, DescribeSecret, the reads) get
+// hostile answers: no secret shows, a refresh that fails changes nothing,
+// and the rotation is picked up once the answers are whole again.
+func TestHostileAnswersRefresh(t *testing.T) {
+	t.Parallel()
+	schema, err := config.SchemaFor[rfConfig]("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(haFaults, faultproxy.TruncateBody, faultproxy.VersionQuotesValue) {
+		for _, op := range []string{"ListSecrets", "DescribeSecret", "BatchGetSecretValue", "GetSecretValue"} {
+			t.Run(f.String()+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				e := newRFEnv(t)
+				s := e.createSecrets(t, "password-first")
+				var logs configtest.LogBuffer
+				gate := secretsmanager.ListGateOff
+				if op == "ListSecrets" {
+					gate = secretsmanager.ListGateAuto
+				}
+				layer := secretsmanager.New(e.cfg, &secretsmanager.Options{ListGate: gate, Logger: debugLogger(&logs)}, s.sources()...)
+				if _, err := smLoad(t.Context(), layer, schema); err != nil {
+					t.Fatal(err)
+				}
+				emu.Rotate(t, e.direct, s.db, rfDB("app", haCanary))
+				e.proxy.Add(faultproxy.Rule{Op: op, Fault: f})
+				if op == "GetSecretValue" {
+					e.proxy.Add(faultproxy.Rule{Op: "BatchGetSecretValue", Fault: faultproxy.AccessDenied})
+				}
+				vals, changed, err := smRefresh(t.Context(), layer, schema)
+				if err != nil && changed {
+					t.Errorf("a refresh that failed (%v) changed the values", err)
+				}
+				if changed && fmt.Sprint(smRaw(t, vals, "database.password")) != haCanary {
+					t.Errorf("a refresh through %v changed the password to another value", f)
+				}
+				noHACanary(t, err, logs.String(), layer, smVersions(layer))
+				e.proxy.ClearRules()
+				if _, _, err := smRefresh(t.Context(), layer, schema); err != nil {
+					t.Fatalf("after the faults: %v", err)
+				}
+				u, _ := tracked.Load(layer)
+				if got := fmt.Sprint(u.(config.Update).Values["database.password"].Raw); got != haCanary {
+					t.Errorf("rotation not picked up after the faults")
+				}
+				noHACanary(t, logs.String(), layer)
+			})
+		}
+	}
 }
