@@ -32,14 +32,40 @@ import (
 	"github.com/strata-go/strata/config"
 )
 
-// ErrorCode returns the API error code of err, or "".
+// ErrorCode returns the API error code of err, or "" when there is none or
+// it is not shaped like one.
+//
+// The code is text of the answer (a header, a field of the body, an entry of
+// BatchGetSecretValue's Errors), printed in messages and logs. AWS codes are
+// a letter then at most 127 letters, digits, dots and underscores
+// ("ThrottlingException", "AWS.SimpleQueueService.NonExistentQueue"); any
+// other text is no code AWS sends (an endpoint that quotes a value, or
+// garbage), and none of it goes further.
 func ErrorCode(err error) string {
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
+	if errors.As(err, &apiErr) && isCode(apiErr.ErrorCode()) {
 		return apiErr.ErrorCode()
 	}
 	return ""
 }
+
+// maxCodeLen bounds an API error code.
+const maxCodeLen = 128
+
+// isCode reports whether s is shaped like an AWS API error code.
+func isCode(s string) bool {
+	if s == "" || len(s) > maxCodeLen || !isLetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && (c < '0' || c > '9') && c != '.' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 // RejectsCredentials reports whether an API error code means the service
 // refused the credentials the call was signed with: expired, unknown to the

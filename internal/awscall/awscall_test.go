@@ -165,3 +165,22 @@ func TestRejectsCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorCodeShowsOnlyCodes(t *testing.T) {
+	for code, want := range map[string]string{
+		"ThrottlingException":                     "ThrottlingException",
+		"AWS.SimpleQueueService.NonExistentQueue": "AWS.SimpleQueueService.NonExistentQueue",
+		"":                       "",
+		secret:                   "",
+		"Access Denied":          "",
+		"9Lives":                 "",
+		strings.Repeat("A", 129): "",
+	} {
+		if got := ErrorCode(responseError(code, 400, nil)); got != want {
+			t.Errorf("ErrorCode of code %q = %q, want %q", code, got, want)
+		}
+		if got := CleanCause("GetSecretValue", responseError(code, 400, nil)).Error(); code != want && strings.Contains(got, code) {
+			t.Errorf("CleanCause of code %q = %q", code, got)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package secretsmanager
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -140,7 +141,7 @@ func transientReason(err error, timeout time.Duration) string {
 	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServiceError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Secrets Manager reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
-		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", apiErr.ErrorCode())
+		return fmt.Sprintf("Secrets Manager reported a server fault (%s)", cmp.Or(awscall.ErrorCode(err), "no error code"))
 	}
 	return awscall.TransportReason(err)
 }

@@ -408,7 +408,8 @@ func (l *Reader) describe(ctx context.Context, ids []string) (map[string]map[str
 }
 
 // noValue is the error for an answer that names a version but carries neither
-// SecretString nor SecretBinary. Secrets Manager never stores a version
+// SecretString nor SecretBinary, or whose VersionId is not one (see
+// isVersionID). Secrets Manager never stores a version
 // without a value, so such an answer is broken (a faulty proxy or emulator,
 // a body rewritten on the way), not a secret that is empty: it is reported as
 // config.ErrMalformed and never used as a value. The version is not recorded,
@@ -417,14 +418,38 @@ func (l *Reader) describe(ctx context.Context, ids []string) (map[string]map[str
 // is likely to answer the same way, so retrying sooner than the refresh
 // interval would only spend calls.
 func noValue(o op, id string, versionID, text *string, bin []byte) *config.SourceError {
+	v := aws.ToString(versionID)
+	if v != "" && !isVersionID(v) {
+		return malformed(id, fmt.Sprintf("%s answered a VersionId that is not one (not shown): the answer was not used, and the secret is read again at the next refresh", o))
+	}
 	if text != nil || bin != nil {
 		return nil
 	}
-	v := aws.ToString(versionID)
 	if v == "" {
 		v = "(none given)"
 	}
 	return malformed(id, fmt.Sprintf("%s answered version %s with neither SecretString nor SecretBinary: the answer was not used, and the secret is read again at the next refresh", o, v))
+}
+
+// maxVersionLen bounds a VersionId: a UUID, or a ClientRequestToken of 32 to
+// 64 characters.
+const maxVersionLen = 64
+
+// isVersionID reports whether s, the VersionId of an answer, is shaped like
+// one: 1 to 64 bytes of printable ASCII other than space, double quote and
+// backslash. A version is shown in Status, Explain and errors; text of any
+// other shape is no VersionId Secrets Manager sends (an endpoint that quotes
+// the value, or garbage), and none of it goes further.
+func isVersionID(s string) bool {
+	if s == "" || len(s) > maxVersionLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // noAnswer is the error for a call whose client returned neither an answer

@@ -1,6 +1,7 @@
 package ssm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func transientReason(err error) string {
 	case errors.As(err, &internal) || awscall.ErrorCode(err) == "InternalServerError" || awscall.ErrorCode(err) == "InternalFailure" || awscall.ErrorCode(err) == "ServiceUnavailable":
 		return "Parameter Store reported an internal error"
 	case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer:
-		return fmt.Sprintf("Parameter Store reported a server fault (%s)", apiErr.ErrorCode())
+		return fmt.Sprintf("Parameter Store reported a server fault (%s)", cmp.Or(awscall.ErrorCode(err), "no error code"))
 	}
 	return awscall.TransportReason(err)
 }

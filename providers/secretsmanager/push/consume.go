@@ -173,7 +173,7 @@ func (c *consumer) handle(ctx context.Context, msgs []types.Message) error {
 // service sent) is taken as now: a time to come would make the store's lag
 // negative and every later event for the secret look older.
 func (c *consumer) one(ctx context.Context, m types.Message, now time.Time) {
-	id := aws.ToString(m.MessageId)
+	id := messageID(m)
 	change, v, why := parse(aws.ToString(m.Body))
 	if change.At.After(now) {
 		change.At = now
@@ -205,6 +205,19 @@ func (c *consumer) one(ctx context.Context, m types.Message, now time.Time) {
 		c.t.Notify(e)
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "push: event handled", slog.String("message_id", id), slog.Int("sources", len(events)))
+}
+
+// maxMessageIDLen bounds an SQS MessageId (a UUID; at most 100 characters).
+const maxMessageIDLen = 100
+
+// messageID is the MessageId of m to log: text of the answer, shown only when
+// it is shaped like one, since a broken or hostile endpoint may put anything
+// there, the body included.
+func messageID(m types.Message) string {
+	if id := aws.ToString(m.MessageId); token(id, maxMessageIDLen) {
+		return id
+	}
+	return "(not shown: not a MessageId)"
 }
 
 func entryID(i int) string { return "m" + strconv.Itoa(i) }

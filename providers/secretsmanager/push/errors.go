@@ -10,18 +10,24 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // Error is the error of a call a feed made: which call, on which queue or
 // topic, and a code to match with errors.Is (config.ErrNotFound,
 // config.ErrAccessDenied, config.ErrThrottled, config.ErrTransient, or
-// config.ErrCredentials). Err is the SDK's error; its text names AWS
-// resources, never a message body.
+// config.ErrCredentials). Err is what is safe to print of the SDK's error:
+// the operation, the API error code and the HTTP status, unwrapping to
+// context.Canceled or context.DeadlineExceeded when the call was cut short.
+// The SDK's error itself is not kept: its message may quote the answer, and
+// so the body of a message.
 type Error struct {
 	Op       string // "ReceiveMessage", "Subscribe", ...
 	Resource string // the queue URL, queue name or topic ARN
 	Code     error
 	Err      error
+
+	reason string // what failed in the transport, if anything
 }
 
 func (e *Error) Error() string {
@@ -30,6 +36,10 @@ func (e *Error) Error() string {
 	if e.Code != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Code.Error())
+	}
+	if e.reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.reason)
 	}
 	if hint := e.hint(); hint != "" {
 		b.WriteString(" (")
@@ -53,7 +63,7 @@ func (e *Error) hint() string {
 	return ""
 }
 
-// Unwrap returns the code and the SDK's error.
+// Unwrap returns the code and the clean cause.
 func (e *Error) Unwrap() []error {
 	var out []error
 	if e.Code != nil {
@@ -76,9 +86,12 @@ func action(op string) string {
 	return "sqs:" + op
 }
 
-// callError wraps the error of a call with its code.
+// callError is the error of a call: its code, the transport failure it tells
+// of and its clean cause. The SDK's error is dropped: its message may quote
+// the answer (an endpoint's error that echoes the messages received, a body
+// that does not parse).
 func callError(op, resource string, err error) error {
-	return &Error{Op: op, Resource: resource, Code: codeOf(err), Err: err}
+	return &Error{Op: op, Resource: resource, Code: codeOf(err), Err: awscall.CleanCause(op, err), reason: awscall.TransportReason(err)}
 }
 
 // codeOf maps an SQS or SNS error to a config code.

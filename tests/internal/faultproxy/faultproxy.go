@@ -363,7 +363,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			p.rewrite(w, r, op, body, rule.Fault)
 			return
 		default:
-			if _, ok := rewriters[rule.Fault]; ok {
+			if _, ok := rewriters[rule.Fault]; ok || hostileAnswers[rule.Fault] != nil {
 				p.rewrite(w, r, op, body, rule.Fault)
 				return
 			}
@@ -416,6 +416,14 @@ func (p *Proxy) rewrite(w http.ResponseWriter, r *http.Request, op string, body 
 	if rec.Code != http.StatusOK {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(data)
+		return
+	}
+	if h, ok := hostileAnswers[f]; ok {
+		status, ct, out := h(data)
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		w.WriteHeader(status)
+		_, _ = w.Write(out)
 		return
 	}
 	switch f {
