@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -363,8 +362,8 @@ func TestPushCloseDuringLongPoll(t *testing.T) {
 	qURL, _ := emu.CreateQueue(t, sqsc, emu.QueueName(t, "close"))
 	r := runFeed(t, push.Queue(emu.SQSClient(p.URL()), qURL, nil), "app/db") // 20 s polls
 	r.waitReport(t, "Connected", func(w config.WatchReport) bool { return w.Connected })
-	for p.Calls("ReceiveMessage") == 0 { // the poll is on its way
-		runtime.Gosched()
+	if err := p.WaitCalls(t.Context(), "ReceiveMessage", 1); err != nil { // the poll is on its way
+		t.Fatal(err)
 	}
 	start := time.Now()
 	r.cancel()

@@ -15,6 +15,7 @@ package faultproxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -173,6 +174,7 @@ type Proxy struct {
 	calls  map[string]int
 	total  int
 	closed bool
+	called chan struct{} // closed and replaced at each call counted; see WaitCalls
 }
 
 // New starts a proxy on 127.0.0.1 with a free port in front of target, a
@@ -197,6 +199,7 @@ func New(target string, opts Options) (*Proxy, error) {
 		closing:   make(chan struct{}),
 		serveDone: make(chan struct{}),
 		calls:     make(map[string]int),
+		called:    make(chan struct{}),
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -249,6 +252,27 @@ func (p *Proxy) Calls(op string) int {
 	return p.calls[op]
 }
 
+// WaitCalls waits until the proxy has received at least n requests for op
+// ("" for any), as Calls counts them, or until ctx ends.
+func (p *Proxy) WaitCalls(ctx context.Context, op string, n int) error {
+	for {
+		p.mu.Lock()
+		got, called := p.calls[op], p.called
+		if op == "" {
+			got = p.total
+		}
+		p.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-called:
+		case <-ctx.Done():
+			return fmt.Errorf("faultproxy: %d %q calls, want %d: %w", got, op, n, ctx.Err())
+		}
+	}
+}
+
 // ResetCalls sets every call count back to zero.
 func (p *Proxy) ResetCalls() {
 	p.mu.Lock()
@@ -289,6 +313,8 @@ func (p *Proxy) pick(op string, body []byte) (Rule, bool) {
 	defer p.mu.Unlock()
 	p.total++
 	p.calls[op]++
+	close(p.called)
+	p.called = make(chan struct{})
 	for _, rs := range p.rules {
 		if (rs.Op != "" && rs.Op != op) || (rs.Match != "" && !bytes.Contains(body, []byte(rs.Match))) {
 			continue
