@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -212,19 +213,46 @@ func sourcesOf[T any](store *config.Store[T], keys []string) []string {
 // config, or, if dial fails, a driver whose Open returns that error
 // (sanitized like Connect's).
 func (c *Connector) Driver() driver.Driver {
-	if c.get == nil {
+	if c == nil || c.get == nil {
 		return failedDriver{zeroConnectorError()}
 	}
 	_, dial := c.get()
 	conn, err := safeDial(dial)
 	if err == nil && conn != nil {
-		return conn.Driver()
+		d, err := safeDriver(conn)
+		if err == nil {
+			return d
+		}
+		return failedDriver{&Error{Reason: "the driver.Connector's Driver method failed", Cause: err.Error()}}
 	}
 	if err == nil {
 		err = errNilConnector
 	}
-	code, text := describe(err)
-	return failedDriver{&Error{Attempts: 0, Reason: "the dial function failed", Code: code, Cause: text, match: kept(err)}}
+	v := examine(err, nil)
+	return failedDriver{&Error{Attempts: 0, Reason: "the dial function failed", Code: v.code, Cause: v.cause, match: v.match}}
+}
+
+// safeDriver is conn.Driver(), turning a panic (its value dropped) or a nil
+// driver into an ownError.
+func safeDriver(conn driver.Connector) (d driver.Driver, err error) {
+	defer func() {
+		if recover() != nil {
+			d, err = nil, errDriverPanic
+		}
+	}()
+	if d = conn.Driver(); isNilValue(d) {
+		return nil, errNilDriverOf
+	}
+	return d, nil
+}
+
+// isNilValue reports whether v is nil or holds a nil pointer.
+func isNilValue(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // zeroConnectorError is the error of a Connector not made by New.
@@ -245,7 +273,8 @@ type failedDriver struct{ err error }
 func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 
 // Connect opens a connection with the credentials the store serves now.
-// A Connector that New or NewPending did not make returns an *Error.
+// A Connector that New or NewPending did not make (a zero or nil one)
+// returns an *Error.
 //
 // If the database refuses them as an authentication failure (see
 // Options.IsAuthError), Connect asks the store to Refresh (a read that
@@ -257,14 +286,15 @@ func (d failedDriver) Open(string) (driver.Conn, error) { return nil, d.err }
 // Connector made by NewPending also tries the pending credentials after a
 // refusal at which the store serves some: once per config snapshot.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
-	if c.get == nil {
+	if c == nil || c.get == nil {
 		return nil, zeroConnectorError()
 	}
 	c.stats.connects.Add(1)
 	r := &run{c: c, ctx: ctx, start: c.opts.Clock.Now()}
 	r.deadline = r.start.Add(c.opts.RetryBudget)
 	if ctx.Err() != nil {
-		return nil, r.fail(ctx.Err(), "the context ended before the first attempt")
+		r.last = examine(ctx.Err(), nil)
+		return nil, r.fail("the context ended before the first attempt")
 	}
 	for {
 		cfg, dial := c.get()
@@ -275,12 +305,12 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 				return conn, nil
 			}
 		}
-		conn, err := r.attempt(ctx, dial)
-		if err == nil {
+		conn, ok := r.attempt(ctx, dial)
+		if ok {
 			r.succeeded()
 			return conn, nil
 		}
-		if !r.auth {
+		if !r.last.auth {
 			reason := "not an authentication failure"
 			switch {
 			case r.dialFailed:
@@ -288,13 +318,13 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			case ctx.Err() != nil:
 				reason = "the context ended"
 			}
-			return nil, r.fail(err, reason)
+			return nil, r.fail(reason)
 		}
 		if conn := r.tryPending(ctx); conn != nil {
 			return conn, nil
 		}
 		if reason := r.wait(ctx, cfg); reason != "" {
-			return nil, r.fail(err, reason)
+			return nil, r.fail(reason)
 		}
 	}
 }
@@ -307,9 +337,9 @@ type run struct {
 	deadline   time.Time
 	attempts   int
 	authFails  int
-	unchanged  int  // attempts in a row with credentials a refresh did not change
-	auth       bool // the last attempt failed authentication
-	dialFailed bool // the last attempt's dial function failed
+	unchanged  int     // attempts in a row with credentials a refresh did not change
+	last       verdict // what the last attempt's error was (with the current credentials)
+	dialFailed bool    // the last attempt's dial function failed
 	// pendingTried is set once the pending credentials were tried, with
 	// the config snapshot pendingCfg.
 	pendingTried bool
@@ -318,32 +348,34 @@ type run struct {
 	refreshErr   error
 }
 
-// attempt dials once and records whether it failed authentication.
-func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)) (driver.Conn, error) {
+// attempt dials once; when it fails, r.last says how (the error itself is
+// not kept).
+func (r *run) attempt(ctx context.Context, dial func() (driver.Connector, error)) (driver.Conn, bool) {
 	r.attempts++
 	r.c.stats.attempts.Add(1)
-	r.auth, r.dialFailed = false, false
+	r.last, r.dialFailed = verdict{}, false
 	connector, err := safeDial(dial)
 	if err == nil && connector == nil {
 		err = errNilConnector
 	}
 	if err != nil {
 		r.dialFailed = true
-		return nil, err
+		r.last = examine(err, nil)
+		return nil, false
 	}
 	conn, err := connectOnce(ctx, connector)
 	if err == nil {
-		return conn, nil
+		return conn, true
 	}
 	// conn is not touched: lib/pq returns a nil *conn in a non-nil
 	// driver.Conn with its error, whose Close panics.
 	r.addSources()
-	if r.c.opts.IsAuthError(err) {
-		r.auth = true
+	r.last = examine(err, r.c.opts.IsAuthError)
+	if r.last.auth {
 		r.authFails++
 		r.c.stats.authFailures.Add(1)
 	}
-	return nil, err
+	return nil, false
 }
 
 // tryPending tries the pending credentials the store serves now, once per
@@ -380,12 +412,12 @@ func (r *run) tryPending(ctx context.Context) driver.Conn {
 	if w := c.pendingWorked.Load(); w != nil && w.cfg == cfg {
 		c.pendingWorked.CompareAndSwap(w, nil)
 	}
-	if c.opts.IsAuthError(err) {
+	v := examine(err, c.opts.IsAuthError)
+	if v.auth {
 		r.authFails++
 		c.stats.authFailures.Add(1)
 	}
-	code, text := describe(err)
-	c.opts.Logger.DebugContext(ctx, "sqlconn: the pending credentials failed too", "code", code, "cause", text)
+	c.opts.Logger.DebugContext(ctx, "sqlconn: the pending credentials failed too", "code", v.code, "cause", v.cause)
 	return nil
 }
 
@@ -419,6 +451,8 @@ var (
 	errDialPanic    = ownError("the dial function panicked")
 	errConnectPanic = ownError("the driver's Connect panicked")
 	errNoConn       = ownError("the driver's Connect returned neither a connection nor an error")
+	errDriverPanic  = ownError("the driver.Connector's Driver method panicked")
+	errNilDriverOf  = ownError("the driver.Connector's Driver method returned a nil driver")
 )
 
 // safeDial calls a dial function, turning a panic into errDialPanic: the
@@ -462,11 +496,18 @@ func connectOnce(ctx context.Context, connector driver.Connector) (driver.Conn, 
 	case <-ctx.Done():
 		go func() {
 			if r := <-done; r.err == nil && r.conn != nil {
-				_ = r.conn.Close()
+				closeQuietly(r.conn)
 			}
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// closeQuietly closes a connection no one will use. A panic of its Close
+// is dropped: on this goroutine it would end the process.
+func closeQuietly(conn driver.Conn) {
+	defer func() { _ = recover() }()
+	_ = conn.Close()
 }
 
 func (r *run) addSources() {
@@ -563,17 +604,18 @@ func (r *run) succeeded() {
 		"elapsed", r.c.opts.Clock.Now().Sub(r.start), "credentials", r.sources)
 }
 
-// fail builds the error of a Connect that gave up after err, which is
-// never kept: only its code, Go types and the sentinels kept returns.
-func (r *run) fail(err error, reason string) error {
+// fail builds the error of a Connect that gave up after the error r.last
+// describes: only its code, Go types and the sentinels kept returns.
+func (r *run) fail(reason string) error {
 	c := r.c
 	c.stats.failures.Add(1)
 	if len(r.sources) == 0 {
 		r.addSources()
 	}
-	code, text := describe(err)
+	v := r.last
 	e := &Error{Attempts: r.attempts, AuthFailures: r.authFails, Elapsed: c.opts.Clock.Now().Sub(r.start),
-		Reason: reason, Code: code, Cause: text, Sources: r.sources, Refresh: r.refreshErr, auth: r.auth, match: kept(err)}
+		Reason: reason, Code: v.code, Cause: v.cause, Sources: r.sources, Refresh: r.refreshErr, auth: v.auth,
+		match: slices.Clone(v.match)}
 	if ctxErr := r.ctx.Err(); ctxErr != nil && !slices.Contains(e.match, ctxErr) {
 		e.match = append(e.match, ctxErr)
 	}
@@ -614,6 +656,9 @@ type counters struct {
 
 // Stats returns the connector's counters.
 func (c *Connector) Stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
 	s := &c.stats
 	return Stats{Connects: s.connects.Load(), Failures: s.failures.Load(), Attempts: s.attempts.Load(),
 		AuthFailures: s.authFailures.Load(), Refreshes: s.refreshes.Load(), Changed: s.changed.Load(),

@@ -63,21 +63,25 @@
 // It matches ErrAuth when the last attempt was refused as an authentication
 // failure, the context's error when the context ended, driver.ErrBadConn,
 // and a copy of a dial's *net.OpError reduced to its operation, IP
-// addresses and errno or DNS error kind (a host name is not kept: a DSN
-// with a stray "@" in its password puts part of it there). So
+// addresses and ports and errno or DNS error kind (a host name and an IPv6
+// zone that is not a number are not kept: a DSN with a stray "@" in its
+// password puts part of it there). So
 // errors.As to the driver's own error type does not work through it: use
 // Error.Code, or a custom Options.IsAuthError, which sees the driver's
 // error.
 //
 // # Misbehaving drivers
 //
-// A dial function or a driver's Connect that panics, and a Connect that
-// returns neither a connection nor an error, end the Connect with an *Error
-// saying so (the panic's value, which may quote a DSN, is dropped); a
-// pending dial function that panics counts as no pending version. A
-// driver's Connect that does not return when its context ends is left
-// behind: Connect returns the context's error at once, and closes the
-// connection that driver returns later, if any.
+// A dial function or a driver's Connect that panics, a driver error whose
+// methods (Unwrap, Is, SQLState) or an Options.IsAuthError that panics, and
+// a Connect that returns neither a connection nor an error, end the Connect
+// with an *Error saying so (the panic's value, which may quote a DSN, is
+// dropped); a pending dial function that panics counts as no pending
+// version. A driver's Connect that does not return when its context ends
+// is left behind: Connect returns the context's error at once, and closes
+// the connection that driver returns later, if any (a panic of that Close
+// is dropped too). Connector.Driver on a connector whose Driver method
+// panics or returns nil gives a driver whose Open says so.
 //
 // # Counters
 //

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -188,6 +189,36 @@ func describe(err error) (code, text string) {
 	return c, b.String()
 }
 
+// verdict is what a Connect keeps of an error: whether it is an
+// authentication failure, its code and description (see describe) and the
+// errors a caller may match (see kept). The error itself is never kept.
+type verdict struct {
+	auth        bool
+	code, cause string
+	match       []error
+}
+
+// examine reduces err to a verdict, asking isAuth (when not nil) whether it
+// is an authentication failure. This is the only place a driver's error is
+// looked into: it is hostile input, and a method of it (Unwrap, Is,
+// SQLState, a nil embedded pointer under reflection) or isAuth may panic,
+// with a value that may quote the DSN. Such a panic is not let through to
+// the caller of Connect: its value is dropped and the verdict says so.
+func examine(err error, isAuth func(error) bool) (v verdict) {
+	defer func() {
+		if p := recover(); p != nil {
+			v = verdict{cause: fmt.Sprintf("an error that cannot be examined "+
+				"(a method of it or Options.IsAuthError panicked: a panic of type %T)", p)}
+		}
+	}()
+	if isAuth != nil {
+		v.auth = isAuth(err)
+	}
+	v.code, v.cause = describe(err)
+	v.match = kept(err)
+	return v
+}
+
 // kept returns the errors of err's tree that a caller may match and that
 // hold no secret text: the context's errors, driver.ErrBadConn (database/sql
 // retries on it) and a copy of a *net.OpError (a dial that failed) reduced
@@ -231,7 +262,7 @@ func is(err, target error) bool {
 }
 
 // safeOpError copies a dial's error keeping only what cannot quote a
-// credential: the operation and network when they are known names, IP addresses, and a system
+// credential: the operation and network when they are known names, IP addresses and ports, and a system
 // call's name and errno, a DNS error's kind (not the name looked up: a DSN
 // with a stray "@" in its password puts part of it in the host) or the
 // context's error; anything else becomes its Go type.
@@ -290,14 +321,34 @@ func dnsKind(e *net.DNSError) string {
 	return "lookup failed"
 }
 
-// safeAddr keeps the IP addresses of the net package's own types, whose
-// text is numeric.
+// safeAddr copies the IP address and port of the net package's own
+// address types, whose text is numeric, but not an IPv6 zone unless it is a
+// number: a zone is text a driver takes from the DSN's host
+// ("[fe80::1%eth0]"), which a badly escaped password can fill.
 func safeAddr(a net.Addr) net.Addr {
-	switch a.(type) {
-	case *net.TCPAddr, *net.UDPAddr, *net.IPAddr:
-		return a
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		if a != nil {
+			return &net.TCPAddr{IP: slices.Clone(a.IP), Port: a.Port, Zone: numericZone(a.Zone)}
+		}
+	case *net.UDPAddr:
+		if a != nil {
+			return &net.UDPAddr{IP: slices.Clone(a.IP), Port: a.Port, Zone: numericZone(a.Zone)}
+		}
+	case *net.IPAddr:
+		if a != nil {
+			return &net.IPAddr{IP: slices.Clone(a.IP), Zone: numericZone(a.Zone)}
+		}
 	}
 	return nil
+}
+
+// numericZone returns zone if it is an interface index, else "".
+func numericZone(zone string) string {
+	if _, err := strconv.ParseUint(zone, 10, 32); err != nil {
+		return ""
+	}
+	return zone
 }
 
 // Error is the error of a Connect that failed. It never holds the driver's

@@ -187,6 +187,10 @@ func TestHostileDriverErrors(t *testing.T) {
 		&net.OpError{Op: "dial", Net: "x" + canary, Err: net.UnknownNetworkError("x" + canary)}, // mysql: "proto(addr)" from the DSN
 		&net.OpError{Op: canary, Net: "tcp", Err: syscall.ECONNREFUSED},
 		&connectError{dsn: canary, err: leakyState{}},
+		// An IPv6 zone is text from the DSN's host.
+		&net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 5432, Zone: canary},
+			Source: &net.UDPAddr{IP: net.ParseIP("fe80::2"), Zone: canary}, Err: syscall.ECONNREFUSED},
+		&net.OpError{Op: "dial", Net: "ip6", Addr: &net.IPAddr{IP: net.ParseIP("fe80::1"), Zone: canary}, Err: syscall.ECONNREFUSED},
 		&cyclic{},
 		errors.Join(&cyclic{}, fmt.Errorf("%s: %w", canary, &cyclic{})),
 	}
@@ -209,6 +213,12 @@ func TestHostileDriverErrors(t *testing.T) {
 	var dns *net.DNSError
 	if !errors.As(err, &dns) || !dns.IsNotFound {
 		t.Fatalf("got %v, want a *net.DNSError that says the host was not found", err)
+	}
+	db.down = &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 5432, Zone: "3"}, Err: syscall.ECONNREFUSED}
+	_, err = c.Connect(context.Background())
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Addr.String() != "[fe80::1%3]:5432" || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("got %v, want the address with its numeric zone and ECONNREFUSED", err)
 	}
 	db.down = &connectError{err: leakyState{}}
 	_, err = c.Connect(context.Background())
