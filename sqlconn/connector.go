@@ -584,11 +584,15 @@ func (r *run) spent() string {
 // credentials: Backoff doubled per such attempt, capped at MaxBackoff, then
 // a random part of it between half and all.
 func (r *run) backoff() time.Duration {
-	d := r.c.opts.Backoff
-	for i := 0; i < r.unchanged && d < r.c.opts.MaxBackoff; i++ {
+	d, ceiling := r.c.opts.Backoff, r.c.opts.MaxBackoff
+	for i := 0; i < r.unchanged && d < ceiling; i++ {
+		if d > ceiling/2 { // doubling would pass the ceiling, or overflow
+			d = ceiling
+			break
+		}
 		d *= 2
 	}
-	d = min(d, r.c.opts.MaxBackoff)
+	d = min(d, ceiling)
 	r.unchanged++
 	half := d / 2
 	return half + rand.N(d-half+1)

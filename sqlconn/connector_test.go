@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -450,5 +453,39 @@ func TestBudgetEndingARefreshIsNotTheCallersDeadline(t *testing.T) {
 	_, err := c.Connect(context.Background())
 	if !errors.Is(err, sqlconn.ErrAuth) || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "retry budget") {
 		t.Fatalf("got %v, want ErrAuth after the budget, not context.DeadlineExceeded", err)
+	}
+}
+
+// TestHugeBackoffDoesNotOverflow: a Backoff and MaxBackoff near the largest
+// duration double up to MaxBackoff without overflowing into a negative
+// wait (which made the jitter panic).
+func TestHugeBackoffDoesNotOverflow(t *testing.T) {
+	l := &secretLayer{}
+	l.set("app", "pw")
+	st := newStore(t, l, time.Nanosecond, nil)
+	var attempts atomic.Int64
+	clock := configtest.NewClock(epoch)
+	c := sqlconn.New(st, func(*dbConfig) (driver.Connector, error) {
+		return hostileConnector{func(context.Context) (driver.Conn, error) {
+			if attempts.Add(1) < 4 {
+				return nil, &pgError{Code: "28P01"}
+			}
+			return &fakeConn{db: newFakeDB("app", "pw")}, nil
+		}}, nil
+	}, &sqlconn.Options{Clock: clock, Logger: slog.New(slog.DiscardHandler),
+		RetryBudget: math.MaxInt64, Backoff: 1 << 61, MaxBackoff: math.MaxInt64})
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("Connect panicked: %v", p)
+			}
+		}()
+		_, err = c.Connect(context.Background())
+	}()
+	if waits := driveClock(t, clock, done); err != nil || waits != 3 {
+		t.Fatalf("got %v after %d waits, want a connection after 3", err, waits)
 	}
 }
