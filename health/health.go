@@ -14,7 +14,9 @@
 // A source whose Status panics is answered 503 with last_error saying so
 // (never the panic's text), and an error whose Error method panics is shown
 // as "health: an error that cannot be printed (...)"; the handler itself
-// never panics.
+// never panics. A time JSON cannot hold (a year past 9999, say, in a
+// watch's report) is shown in UTC, moved into the years 0 to 9999, rather
+// than failing the document.
 //
 // Every other method gets 405 Method Not Allowed with an Allow header. Each
 // response carries Cache-Control: no-store, so no cache between the probe and
@@ -100,7 +102,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc = h.document()
 	}
 	body, err := json.Marshal(doc)
-	if err != nil { // only strings, numbers, times and maps of them: cannot happen
+	if err != nil { // only strings, numbers, encodable times and maps of them: cannot happen
 		http.Error(w, "health: cannot encode the status", http.StatusInternalServerError)
 		return
 	}
@@ -198,10 +200,34 @@ func watchDocOf(w *config.WatchStatus) *watchDoc {
 		d.Error = errText(w.Err)
 	}
 	if !w.LastEvent.IsZero() {
-		at := w.LastEvent
+		at := encodable(w.LastEvent)
 		d.LastEvent = &at
 	}
 	return d
+}
+
+// The times JSON (RFC 3339) can hold.
+var (
+	firstTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastTime  = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// encodable returns t if encoding/json can encode it, else t in UTC, moved
+// into the years 0 to 9999 if outside them: a time from a StatusSource or a
+// layer's watch report (WatchReport.LastEvent) with a year past 9999 or a
+// zone offset of a day or more would fail the whole document.
+func encodable(t time.Time) time.Time {
+	if _, err := t.MarshalJSON(); err == nil {
+		return t
+	}
+	t = t.UTC()
+	switch {
+	case t.Before(firstTime):
+		return firstTime
+	case t.After(lastTime):
+		return lastTime
+	}
+	return t
 }
 
 type callDoc struct {
@@ -211,7 +237,7 @@ type callDoc struct {
 
 func documentOf(st config.Status) document {
 	doc := document{Healthy: st.Healthy, Staleness: st.Staleness.String(), StalenessSeconds: st.Staleness.Seconds(),
-		LastSuccess: st.LastSuccess, LastAttempt: st.LastAttempt, LastChange: st.LastChange,
+		LastSuccess: encodable(st.LastSuccess), LastAttempt: encodable(st.LastAttempt), LastChange: encodable(st.LastChange),
 		Refreshes: st.Refreshes, Changes: st.Changes, Rejected: st.Rejected, Failures: st.Failures,
 		Layers: make([]layerDoc, 0, len(st.Layers))}
 	if st.LastError != nil {

@@ -382,3 +382,25 @@ func TestSourceThatPanics(t *testing.T) {
 		t.Errorf("errors that cannot be printed: %d %s", res.StatusCode, body)
 	}
 }
+
+// Times JSON cannot hold (a year past 9999 or before 0, a zone offset of a
+// day or more), from a StatusSource or a layer's watch report, still give
+// the document, moved into the years JSON can hold.
+func TestTimesJSONCannotHold(t *testing.T) {
+	t.Parallel()
+	far := time.Date(12026, 1, 1, 0, 0, 0, 0, time.UTC)
+	src := statusFunc(func() config.Status {
+		return config.Status{Healthy: true, LastSuccess: far, LastAttempt: time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+			LastChange: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 30*3600)),
+			Layers:     []config.LayerStatus{{Name: "w", Watch: &config.WatchStatus{WatchReport: config.WatchReport{Connected: true, LastEvent: far}}}}}
+	})
+	d := getDoc(t, health.Handler(src), http.StatusOK)
+	want := time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	if !d.Healthy || !d.LastSuccess.Equal(want) || !d.LastAttempt.Equal(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)) ||
+		!d.LastChange.Equal(time.Date(2025, 12, 30, 18, 0, 0, 0, time.UTC)) {
+		t.Errorf("times %v %v %v, want clamped into the years 0 to 9999 (the last in UTC)", d.LastSuccess, d.LastAttempt, d.LastChange)
+	}
+	if len(d.Layers) != 1 || d.Layers[0].Watch == nil || d.Layers[0].Watch.LastEvent == nil || !d.Layers[0].Watch.LastEvent.Equal(want) {
+		t.Errorf("layers %+v, want the watch's last event clamped", d.Layers)
+	}
+}
