@@ -202,6 +202,30 @@ func TestSQLConnAuthErrorMySQL(t *testing.T) {
 	noCanary(t, "the MySQL dial error", err)
 }
 
+// TestSQLConnZoneNotShown: for each PostgreSQL driver, a dial to a closed
+// port of an IPv6 address whose zone is text from the DSN's host (which a
+// badly escaped password can fill) gives a *net.OpError without that zone,
+// and no rendering of the error shows it.
+func TestSQLConnZoneNotShown(t *testing.T) {
+	_, port, err := net.SplitHostPort(closedPort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := "postgres://app:x@[::1%25" + scCanary + "]:" + port + "/postgres?sslmode=disable&connect_timeout=5"
+	st := staticStore(t, "app", "pw-"+scCanary)
+	for _, d := range pgDrivers {
+		c := sqlconn.New(st, func(*scConfig) (driver.Connector, error) { return d.connector(dsn) },
+			&sqlconn.Options{Logger: slog.New(slog.DiscardHandler)})
+		_, err := c.Connect(context.Background())
+		var op *net.OpError
+		if !errors.As(err, &op) || errors.Is(err, sqlconn.ErrAuth) {
+			t.Fatalf("%s: got %v, want a *net.OpError, not ErrAuth", d.name, err)
+		}
+		noCanary(t, d.name+"'s dial error", err)
+		noCanary(t, d.name+"'s *net.OpError", op)
+	}
+}
+
 // scConfig is a service's configuration with its database credentials.
 type scConfig struct {
 	Database struct {
