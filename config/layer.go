@@ -60,6 +60,9 @@ type Layer interface {
 //     ErrNotFound, ...) in every error, so the store can tell transient
 //     failures from permanent ones and decide when to try again;
 //   - never put secret values in errors or logs, and never modify req.Prev.
+//     (The store replaces an error whose text holds the value of a secret
+//     field, one it serves or one the Update brings, by one naming the
+//     layer and the error's type; a layer must not count on it.)
 //
 // Refresh may be called from any goroutine, concurrently for different
 // stores; the store never calls it concurrently with itself for one store.

@@ -165,14 +165,14 @@ func (s *Store[T]) callLayer(ctx context.Context, i int, dl deadline, method str
 	}()
 	select {
 	case r := <-done:
-		return r.u, interrupted(ctx, m, dl, r.err)
+		return r.u, s.withoutSecrets(i, "returned from "+method, r.u, interrupted(ctx, m, dl, r.err))
 	case <-ctx.Done():
 	}
 	grace := time.NewTimer(s.opts.grace())
 	defer grace.Stop()
 	select {
 	case r := <-done:
-		return r.u, interrupted(ctx, m, dl, r.err)
+		return r.u, s.withoutSecrets(i, "returned from "+method, r.u, interrupted(ctx, m, dl, r.err))
 	case <-grace.C:
 	case <-s.stop:
 	}

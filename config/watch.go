@@ -119,7 +119,7 @@ func (s *Store[T]) runWatch(i int, w Watcher) error {
 		err := w.Watch(s.ctx, Watch{Schema: s.schema,
 			Notify: func(ev Event) { s.notified(i, ev) },
 			Report: func(r WatchReport) { s.reported(i, call, r) }})
-		done <- checkedError(s.meta[i], "returned from Watch", err)
+		done <- s.withoutSecrets(i, "returned from Watch", Update{}, checkedError(s.meta[i], "returned from Watch", err))
 	}()
 	select {
 	case err := <-done:
@@ -173,7 +173,7 @@ func (s *Store[T]) notified(i int, ev Event) {
 // goroutine it left behind) is ignored: it would show a broken watch
 // connected, and stretch the poll to WatchInterval while nothing watches.
 func (s *Store[T]) reported(i, call int, r WatchReport) {
-	r.Err = checkedError(s.meta[i], "reported (Watch.Report)", r.Err)
+	r.Err = s.withoutSecrets(i, "reported (Watch.Report)", Update{}, checkedError(s.meta[i], "reported (Watch.Report)", r.Err))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := s.watches[i]
