@@ -19,12 +19,8 @@ const quotingSecret = "Kq7-quoted-by-a-layer"
 // noQuotedSecret fails if any rendering of v shows quotingSecret.
 func noQuotedSecret(t *testing.T, what string, v any) {
 	t.Helper()
-	for how, out := range configtest.Renderings(v) {
-		for _, form := range configtest.LeakForms(quotingSecret) {
-			if strings.Contains(out, form) {
-				t.Fatalf("%s shows the secret (%s): %s", what, how, out)
-			}
-		}
+	if how, out, ok := configtest.Reveals(v, quotingSecret); ok {
+		t.Fatalf("%s shows the secret (%s): %s", what, how, out)
 	}
 }
 
@@ -90,10 +86,8 @@ func TestLayerErrorsQuotingSecretsAreNotShown(t *testing.T) {
 		if ws == nil || ws.Err == nil {
 			t.Fatalf("watch status = %+v, want the reported error", ws)
 		}
-		for how, out := range configtest.Renderings(ws) {
-			if strings.Contains(out, rfSecret1) {
-				t.Fatalf("the watch's status shows the secret (%s): %s", how, out)
-			}
+		if how, out, ok := configtest.Reveals(ws, rfSecret1); ok {
+			t.Fatalf("the watch's status shows the secret (%s): %s", how, out)
 		}
 	})
 }

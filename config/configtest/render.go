@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -45,4 +46,25 @@ func LeakForms(s string) []string {
 	q := strconv.Quote(s)
 	return []string{s, q[1 : len(q)-1], hex.EncodeToString([]byte(s)), strings.ToUpper(hex.EncodeToString([]byte(s))),
 		base64.StdEncoding.EncodeToString([]byte(s)), strings.Trim(fmt.Sprint([]byte(s)), "[]")}
+}
+
+// Reveals reports whether a rendering of v (see Renderings) shows secret in
+// one of its LeakForms, with how that rendering was made and its text; of
+// several, the first by how.
+func Reveals(v any, secret string) (how, text string, ok bool) {
+	renderings := Renderings(v)
+	hows := make([]string, 0, len(renderings))
+	for h := range renderings {
+		hows = append(hows, h)
+	}
+	slices.Sort(hows)
+	forms := LeakForms(secret)
+	for _, h := range hows {
+		for _, form := range forms {
+			if strings.Contains(renderings[h], form) {
+				return h, renderings[h], true
+			}
+		}
+	}
+	return "", "", false
 }

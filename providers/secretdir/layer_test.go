@@ -44,12 +44,8 @@ func write(t *testing.T, path, content string) {
 // noCanary fails when any rendering of v holds the canary in any form.
 func noCanary(t *testing.T, what string, v any) {
 	t.Helper()
-	for how, text := range configtest.Renderings(v) {
-		for _, form := range configtest.LeakForms(canary) {
-			if strings.Contains(text, form) {
-				t.Errorf("%s printed as %s holds the secret: %s", what, how, text)
-			}
-		}
+	if how, text, ok := configtest.Reveals(v, canary); ok {
+		t.Errorf("%s printed as %s holds the secret: %s", what, how, text)
 	}
 }
 
