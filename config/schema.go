@@ -248,7 +248,7 @@ func (s *Schema) registerWrappers(v *validator.Validate) {
 		if sf, ok := t.FieldByName("Secret"); ok && sf.Anonymous && sf.Type == secretType {
 			index := sf.Index
 			v.RegisterCustomTypeFunc(func(f reflect.Value) any {
-				return f.FieldByIndex(index).Interface().(Secret).value
+				return f.FieldByIndex(index).Interface().(Secret).Reveal()
 			}, reflect.Zero(t).Interface())
 		}
 	}

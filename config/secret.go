@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,26 +17,32 @@ const Redacted = "[REDACTED]"
 // every fmt verb, JSON, text, slog) shows [REDACTED]; the value is reached only
 // through Reveal, so a grep for Reveal finds every place a secret leaves its
 // wrapper. Secrets compare with ==.
+//
+// A Secret in an unexported field of a program's own struct is printed by
+// fmt without its methods (fmt cannot call methods of unexported fields): it
+// then shows masked bytes, never the value.
 type Secret struct {
-	value string
+	// masked is the value masked with the process's mask key (see mask):
+	// equal values have equal masks, so == compares the values.
+	masked string
 }
 
 // NewSecret wraps s.
-func NewSecret(s string) Secret { return Secret{value: s} }
+func NewSecret(s string) Secret { return Secret{masked: mask(s)} }
 
 // Reveal returns the secret value. Pass it straight to the API that needs it;
 // never log or print it.
-func (s Secret) Reveal() string { return s.value }
+func (s Secret) Reveal() string { return mask(s.masked) }
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
+func (s Secret) IsZero() bool { return s.masked == "" }
 
 // Len returns the length of the secret in bytes.
-func (s Secret) Len() int { return len(s.value) }
+func (s Secret) Len() int { return len(s.masked) }
 
 // Fingerprint returns a short keyed hash of the value, safe to print, so two
 // environments can be compared without showing the secret. See Fingerprint.
-func (s Secret) Fingerprint() string { return Fingerprint(s.value) }
+func (s Secret) Fingerprint() string { return Fingerprint(s.Reveal()) }
 
 // String returns [REDACTED].
 func (Secret) String() string { return Redacted }
@@ -58,7 +65,7 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
 // UnmarshalText sets the secret from text. It lets a Secret be decoded like any
 // other text field.
 func (s *Secret) UnmarshalText(b []byte) error {
-	s.value = string(b)
+	s.masked = mask(string(b))
 	return nil
 }
 
@@ -68,8 +75,32 @@ func (s *Secret) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("secret: expected a JSON string")
 	}
-	s.value = v
+	s.masked = mask(v)
 	return nil
+}
+
+// maskKey is the process's mask key: random, and no byte of it zero, so that
+// no byte of a value is left as it is.
+var maskKey = func() (k [32]byte) {
+	_, _ = rand.Read(k[:]) // never fails (crypto/rand)
+	for i := range k {
+		k[i] |= 0x80
+	}
+	return k
+}()
+
+// mask masks s with maskKey, and unmasks what it masked. It keeps a value
+// from being printed by accident, by a path that bypasses Secret's methods;
+// it is no encryption: the key is in the process.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	b := make([]byte, len(s))
+	for i := range len(s) {
+		b[i] = s[i] ^ maskKey[i%len(maskKey)]
+	}
+	return string(b)
 }
 
 // defaultFingerprintKey keys the fingerprint HMAC when the deployment gives no

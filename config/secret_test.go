@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/strata-go/strata/config"
+	"github.com/strata-go/strata/config/configtest"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
@@ -90,5 +91,37 @@ func TestFingerprintKey(t *testing.T) {
 	defer st.Close()
 	if ki, _ := st.Explain("database.password"); ki.Fingerprint != config.FingerprintWithKey([]byte("k1"), "correct-horse-battery") {
 		t.Errorf("Explain fingerprint %s is not under Options.FingerprintKey", ki.Fingerprint)
+	}
+}
+
+// A Secret in an unexported field of a program's own struct is printed by
+// fmt without its methods; it shows masked bytes, not the value. Masking
+// keeps == and every method as they were.
+func TestSecretInUnexportedField(t *testing.T) {
+	t.Parallel()
+	const value = "Kq7-unexported-field-secret-longer-than-the-mask-key-é"
+	type holder struct {
+		name string
+		pw   config.Secret
+	}
+	h := holder{name: "db", pw: config.NewSecret(value)}
+	if how, out, ok := configtest.Reveals(h, value); ok {
+		t.Errorf("a struct holding a Secret in an unexported field, printed as %s, shows it: %s", how, out)
+	}
+	if how, out, ok := configtest.Reveals(&h, value); ok {
+		t.Errorf("a pointer to it, printed as %s, shows it: %s", how, out)
+	}
+	if h.pw.Reveal() != value || h.pw.Len() != len(value) || h.pw.IsZero() {
+		t.Errorf("Reveal %q, Len %d, IsZero %v", h.pw.Reveal(), h.pw.Len(), h.pw.IsZero())
+	}
+	if h.pw != config.NewSecret(value) || h.pw == config.NewSecret(value+"x") || config.NewSecret("") != (config.Secret{}) {
+		t.Error("Secrets do not compare with == as their values do")
+	}
+	if h.pw.Fingerprint() != config.Fingerprint(value) {
+		t.Error("the fingerprint is not the value's")
+	}
+	var u config.Secret
+	if err := u.UnmarshalText([]byte(value)); err != nil || u != h.pw {
+		t.Errorf("UnmarshalText = %v, %v", err, u == h.pw)
 	}
 }

@@ -30,7 +30,7 @@ func newValidator() *validator.Validate {
 
 func registerTypes(v *validator.Validate) {
 	v.RegisterCustomTypeFunc(func(f reflect.Value) any {
-		return f.Interface().(Secret).value
+		return f.Interface().(Secret).Reveal()
 	}, Secret{})
 	v.RegisterCustomTypeFunc(func(f reflect.Value) any {
 		u := f.Interface().(url.URL)
@@ -149,13 +149,13 @@ func textView(v reflect.Value) any {
 	t := v.Type()
 	switch t {
 	case secretType:
-		return v.Interface().(Secret).value
+		return v.Interface().(Secret).Reveal()
 	case urlType:
 		u := v.Interface().(url.URL)
 		return u.String()
 	}
 	if index, ok := embeddedSecret(t); ok {
-		return v.FieldByIndex(index).Interface().(Secret).value
+		return v.FieldByIndex(index).Interface().(Secret).Reveal()
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
