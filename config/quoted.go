@@ -25,13 +25,13 @@ func (s *Store[T]) withoutSecrets(i int, how string, u Update, err error) error 
 		return nil
 	}
 	texts := s.secretTexts(u.Values)
-	if len(texts) == 0 || !quotes(err, texts) {
+	if len(texts) == 0 || quotes(err, texts) == "" {
 		return err
 	}
 	var out []error
 	for _, e := range flattenErrors(nil, err) {
-		if quotes(e, texts) {
-			e = quotingError(s.meta[i], how, e)
+		if why := quotes(e, texts); why != "" {
+			e = quotingError(s.meta[i], how, why, e)
 		}
 		out = append(out, e)
 	}
@@ -39,18 +39,23 @@ func (s *Store[T]) withoutSecrets(i int, how string, u Update, err error) error 
 }
 
 // quotingError is the error that replaces e, an error of the layer m that
-// quotes a secret.
-func quotingError(m layerMeta, how string, e error) error {
+// quotes a secret or cannot be examined (why says which).
+func quotingError(m layerMeta, how, why string, e error) (replaced error) {
+	code := ErrLayer
+	defer func() {
+		if recover() != nil { // a method of e panicked: e is not asked again
+			replaced = &SourceError{Layer: nameOf(m), Code: ErrLayer, Message: fmt.Sprintf(
+				"%s %s an error that cannot be examined, so it is not shown (an error of type %T)", m.label, how, e)}
+		}
+	}()
 	if errors.Is(e, ErrUnknownName) {
 		return &UnknownNameError{Source: Source{Layer: nameOf(m)}} // a key of the layer, not shown
 	}
-	code := ErrLayer
 	if IsTransient(e) {
 		code = ErrTransient
 	}
 	return &SourceError{Layer: nameOf(m), Code: code, Message: fmt.Sprintf(
-		"%s %s an error whose text holds the value of a secret field, so it is not shown (an error of type %T)",
-		m.label, how, e)}
+		"%s %s an error that %s, so it is not shown (an error of type %T)", m.label, how, why, e)}
 }
 
 // secretTexts returns the text of the values of secret fields that the
@@ -90,13 +95,19 @@ func (s *Store[T]) secretTexts(vals Values) []string {
 	return out
 }
 
-// quotes reports whether the text of err, or of an error of its tree
-// (Unwrap, single or joined, to a bounded depth), holds one of texts. An
-// error a method of which panics counts as quoting: it cannot be checked.
-func quotes(err error, texts []string) (found bool) {
+// Why quotes finds an error not fit to show.
+const (
+	quotesSecret = "holds the value of a secret field in its text"
+	notExamined  = "cannot be examined (a method of it panicked)"
+)
+
+// quotes says why err is not fit to show, or "": the text of err, or of an
+// error of its tree (Unwrap, single or joined, to a bounded depth), holds one
+// of texts, or a method of one of them panics.
+func quotes(err error, texts []string) (why string) {
 	defer func() {
 		if recover() != nil {
-			found = true
+			why = notExamined
 		}
 	}()
 	seen := 0
@@ -124,7 +135,10 @@ func quotes(err error, texts []string) (found bool) {
 		}
 		return false
 	}
-	return walk(err, 0)
+	if walk(err, 0) {
+		return quotesSecret
+	}
+	return ""
 }
 
 // maxQuoteDepth and maxQuoteErrors bound the walk of an error's tree, which

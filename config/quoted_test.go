@@ -63,6 +63,15 @@ func TestLayerErrorsQuotingSecretsAreNotShown(t *testing.T) {
 		noQuotedSecret(t, "Status", s.Status())
 		noQuotedSecret(t, "the log", logs.String())
 	})
+	t.Run("cannot be examined", func(t *testing.T) {
+		t.Parallel()
+		l := &fakeLayer{name: "vault", sensitive: true, vals: vals,
+			err: wrapsPanicking{}}
+		_, err := config.Load[rfConfig](context.Background(), nil, l)
+		if err == nil || !strings.Contains(err.Error(), "cannot be examined") {
+			t.Fatalf("Load = %v, want the error replaced as one that cannot be examined", err)
+		}
+	})
 	t.Run("warning", func(t *testing.T) {
 		t.Parallel()
 		l := &fakeLayer{name: "vault", sensitive: true, vals: vals,
@@ -91,3 +100,14 @@ func TestLayerErrorsQuotingSecretsAreNotShown(t *testing.T) {
 		}
 	})
 }
+
+// wrapsPanicking is an error whose cause's Error panics.
+type wrapsPanicking struct{}
+
+func (wrapsPanicking) Error() string { return "vault: refused" }
+func (wrapsPanicking) Unwrap() error { return panicsInError{} }
+
+// panicsInError is an error whose Error panics.
+type panicsInError struct{}
+
+func (panicsInError) Error() string { panic("token " + quotingSecret) }
