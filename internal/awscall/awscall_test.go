@@ -184,3 +184,21 @@ func TestErrorCodeShowsOnlyCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestWhere(t *testing.T) {
+	endpoint, empty := "http://127.0.0.1:4566", ""
+	for _, c := range []struct {
+		region   string
+		endpoint *string
+		want     string
+	}{
+		{"", nil, "the client's region"},
+		{"eu-west-1", nil, "region eu-west-1"},
+		{"eu-west-1", &empty, "region eu-west-1"},
+		{"eu-west-1", &endpoint, "region eu-west-1 at http://127.0.0.1:4566"},
+	} {
+		if got := Where(c.region, c.endpoint); got != c.want {
+			t.Errorf("Where(%q, %v) = %q, want %q", c.region, c.endpoint, got, c.want)
+		}
+	}
+}

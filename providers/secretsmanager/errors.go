@@ -213,18 +213,7 @@ func (l *Reader) sourceError(o op, id string, r ref, err error) *config.SourceEr
 		se.Code = config.ErrThrottled
 		se.Message = fmt.Sprintf("%s calls were throttled (over the account's request quota)%s", o, awscall.Attempts(err))
 	default:
-		if reason := transientReason(err, l.opts.Timeout); reason != "" {
-			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
-			if errors.Is(err, context.DeadlineExceeded) {
-				se.Err = context.DeadlineExceeded
-			}
-		} else {
-			se.Message = fmt.Sprintf("%s failed", o)
-			if code != "" {
-				se.Message += " with " + code
-			}
-		}
+		awscall.Unclassified(se, o, err, code, transientReason(err, l.opts.Timeout))
 	}
 	return se
 }

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
+
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // A Reader and a KoanfProvider print, log and marshal as their specs and
@@ -13,18 +13,14 @@ import (
 // read, or the logger.
 
 // Format prints the reader's specs and region for every verb.
-func (l *Reader) Format(f fmt.State, verb rune) { writeText(f, verb, l.String()) }
+func (l *Reader) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, l.String()) }
 
 // String returns "secretsmanager.Reader{specs: [...], the client's region}".
 func (l *Reader) String() string {
 	if l == nil {
 		return "secretsmanager.Reader(nil)"
 	}
-	parts := make([]string, len(l.sources))
-	for i, s := range l.sources {
-		parts[i] = s.String()
-	}
-	return "secretsmanager.Reader{specs: [" + strings.Join(parts, ", ") + "], " + l.where + "}"
+	return awscall.ReaderText("secretsmanager.Reader", l.specTexts(), l.where)
 }
 
 // GoString returns String, for %#v.
@@ -38,15 +34,11 @@ func (l *Reader) MarshalJSON() ([]byte, error) {
 	if l == nil {
 		return []byte("null"), nil
 	}
-	srcs := make([]string, len(l.sources))
-	for i, s := range l.sources {
-		srcs[i] = s.String()
-	}
-	return json.Marshal(map[string]any{"specs": srcs, "where": l.where})
+	return awscall.ReaderJSON(l.specTexts(), l.where)
 }
 
 // Format prints the provider's layer for every verb.
-func (p *KoanfProvider) Format(f fmt.State, verb rune) { writeText(f, verb, p.String()) }
+func (p *KoanfProvider) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, p.String()) }
 
 // String returns "secretsmanager.KoanfProvider{...}" with the layer's String.
 func (p *KoanfProvider) String() string {
@@ -70,18 +62,20 @@ func (p *KoanfProvider) MarshalJSON() ([]byte, error) {
 	return p.l.MarshalJSON()
 }
 
-func writeText(f fmt.State, verb rune, text string) {
-	if verb == 'q' {
-		text = strconv.Quote(text)
+// specTexts returns the text of each spec.
+func (l *Reader) specTexts() []string {
+	out := make([]string, len(l.sources))
+	for i, s := range l.sources {
+		out[i] = s.String()
 	}
-	_, _ = f.Write([]byte(text))
+	return out
 }
 
 // A state (the config.State a store keeps for the layer) holds the values
 // read: it prints, logs and marshals as the versions it names only.
 
 // Format prints the versions of the state for every verb.
-func (st *state) Format(f fmt.State, verb rune) { writeText(f, verb, st.String()) }
+func (st *state) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, st.String()) }
 
 // String returns "secretsmanager.state{versions: map[...]}".
 func (st *state) String() string {

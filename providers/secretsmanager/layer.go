@@ -142,17 +142,11 @@ func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
 		sources: append([]Spec(nil), specs...),
 		opts:    o,
 		log:     o.Logger,
-		where:   "the client's region",
+		where:   awscall.Where("", nil),
 	}
 	if c, ok := client.(interface{ Options() sm.Options }); ok {
 		co := c.Options()
-		l.region = co.Region
-		if co.Region != "" {
-			l.where = "region " + co.Region
-		}
-		if co.BaseEndpoint != nil && *co.BaseEndpoint != "" {
-			l.where += " at " + *co.BaseEndpoint
-		}
+		l.region, l.where = co.Region, awscall.Where(co.Region, co.BaseEndpoint)
 	}
 	return l
 }

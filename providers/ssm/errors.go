@@ -134,18 +134,7 @@ func (l *Reader) sourceError(o op, subject string, err error) *config.SourceErro
 		se.Code = config.ErrThrottled
 		se.Message = fmt.Sprintf("%s calls were throttled (over the account's Parameter Store quota, 40 a second by default)%s", o, awscall.Attempts(err))
 	default:
-		if reason := transientReason(err); reason != "" {
-			se.Code = config.ErrTransient
-			se.Message = fmt.Sprintf("%s failed%s: %s", o, awscall.Attempts(err), reason)
-			if errors.Is(err, context.DeadlineExceeded) {
-				se.Err = context.DeadlineExceeded
-			}
-		} else {
-			se.Message = fmt.Sprintf("%s failed", o)
-			if code != "" {
-				se.Message += " with " + code
-			}
-		}
+		awscall.Unclassified(se, o, err, code, transientReason(err))
 	}
 	return se
 }

@@ -4,26 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
+
+	"github.com/strata-go/strata/internal/awscall"
 )
 
 // A Reader prints, logs and marshals as its specs and region only: never
 // the client (which holds credentials), the values read, or the logger.
 
 // Format prints the reader's specs and region for every verb.
-func (l *Reader) Format(f fmt.State, verb rune) { writeText(f, verb, l.String()) }
+func (l *Reader) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, l.String()) }
 
 // String returns "ssm.Reader{specs: [...], region eu-west-1}".
 func (l *Reader) String() string {
 	if l == nil {
 		return "ssm.Reader(nil)"
 	}
-	parts := make([]string, len(l.sources))
-	for i, s := range l.sources {
-		parts[i] = s.String()
-	}
-	return "ssm.Reader{specs: [" + strings.Join(parts, ", ") + "], " + l.where + "}"
+	return awscall.ReaderText("ssm.Reader", l.specTexts(), l.where)
 }
 
 // GoString returns String, for %#v.
@@ -37,25 +33,23 @@ func (l *Reader) MarshalJSON() ([]byte, error) {
 	if l == nil {
 		return []byte("null"), nil
 	}
-	specs := make([]string, len(l.sources))
-	for i, s := range l.sources {
-		specs[i] = s.String()
-	}
-	return json.Marshal(map[string]any{"specs": specs, "where": l.where})
+	return awscall.ReaderJSON(l.specTexts(), l.where)
 }
 
-func writeText(f fmt.State, verb rune, text string) {
-	if verb == 'q' {
-		text = strconv.Quote(text)
+// specTexts returns the text of each spec.
+func (l *Reader) specTexts() []string {
+	out := make([]string, len(l.sources))
+	for i, s := range l.sources {
+		out[i] = s.String()
 	}
-	_, _ = f.Write([]byte(text))
+	return out
 }
 
 // A state (the config.State a store keeps for the layer) holds the values
 // read: it prints, logs and marshals as the versions it names only.
 
 // Format prints the versions of the state for every verb.
-func (st *state) Format(f fmt.State, verb rune) { writeText(f, verb, st.String()) }
+func (st *state) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, st.String()) }
 
 // String returns "ssm.state{versions: map[...]}".
 func (st *state) String() string {
@@ -82,7 +76,7 @@ func (st *state) MarshalJSON() ([]byte, error) {
 // A param holds a value: it prints as its name and version only.
 
 // Format prints the parameter's name, type and version for every verb.
-func (p *param) Format(f fmt.State, verb rune) { writeText(f, verb, p.String()) }
+func (p *param) Format(f fmt.State, verb rune) { awscall.WriteText(f, verb, p.String()) }
 
 // String returns "ssm.param{/a/b SecureString version 3}".
 func (p *param) String() string {

@@ -177,16 +177,10 @@ func NewWithClient(client API, opts *Options, specs ...Spec) *Reader {
 	if awscall.IsNil(client) {
 		client = nil // reported at the first read
 	}
-	l := &Reader{client: client, sources: append([]Spec(nil), specs...), opts: o, log: o.Logger, where: "the client's region"}
+	l := &Reader{client: client, sources: append([]Spec(nil), specs...), opts: o, log: o.Logger, where: awscall.Where("", nil)}
 	if c, ok := client.(interface{ Options() awsssm.Options }); ok {
 		co := c.Options()
-		l.region = co.Region
-		if co.Region != "" {
-			l.where = "region " + co.Region
-		}
-		if co.BaseEndpoint != nil && *co.BaseEndpoint != "" {
-			l.where += " at " + *co.BaseEndpoint
-		}
+		l.region, l.where = co.Region, awscall.Where(co.Region, co.BaseEndpoint)
 	}
 	return l
 }
